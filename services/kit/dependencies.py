@@ -1,0 +1,123 @@
+"""nameko dependency providers: the database with its outbox relay, and the clock.
+
+These are the only kit modules besides ``entrypoints`` that know about nameko;
+domain code and handlers receive a plain ``UnitOfWork`` and ``datetime`` values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import MetaData
+from sqlalchemy.orm import sessionmaker
+
+from services.kit.db import WriterGate, is_sqlite, make_engine
+from services.kit.outbox import OutboxRelay
+from services.kit.retry import RetryPolicy
+from services.kit.unit_of_work import UnitOfWork
+
+
+class WorkerUnitOfWork(UnitOfWork):
+    """A unit of work that knows which consumer (``service.method``) it serves."""
+
+    def __init__(self, *args: Any, consumer: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.consumer = consumer
+
+    def handle(self, event, handler: Callable[..., Any], *args: Any) -> bool:
+        """``handle_once`` under this worker's consumer name."""
+        return self.handle_once(self.consumer, event, handler, *args)
+
+
+class Database(DependencyProvider):
+    """Gives each worker a ``WorkerUnitOfWork``; runs the service's outbox relay.
+
+    Config: ``DATABASE_URL`` (SQLite file or PostgreSQL), ``OUTBOX_POLL_SECONDS``.
+    """
+
+    def __init__(self, metadata: MetaData, url_key: str = "DATABASE_URL") -> None:
+        self.metadata = metadata
+        self.url_key = url_key
+        self.engine = None
+        self.relay: OutboxRelay | None = None
+        self._relay_thread = None
+
+    def setup(self) -> None:
+        config = self.container.config
+        url = config[self.url_key]
+        self.engine = make_engine(url)
+        self.metadata.create_all(self.engine)
+        self.session_factory = sessionmaker(
+            self.engine, expire_on_commit=False, info={"metadata": self.metadata}
+        )
+        self.gate = WriterGate(serialise=is_sqlite(url))
+        self.relay = OutboxRelay(
+            self.session_factory,
+            self.metadata,
+            self.gate,
+            config["AMQP_URI"],
+            source=self.container.service_name,
+            poll_seconds=float(config.get("OUTBOX_POLL_SECONDS", 1.0)),
+            delays_ms=RetryPolicy.from_config(config).delays_ms,
+        )
+
+    def start(self) -> None:
+        self._relay_thread = self.container.spawn_managed_thread(self.relay.run, identifier="outbox relay")
+
+    def stop(self) -> None:
+        self._shutdown()
+
+    def kill(self) -> None:
+        # A killed container never calls stop(): release connections here too.
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()
+        if self._relay_thread is not None:
+            self._relay_thread.kill()
+            self._relay_thread = None
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def new_unit_of_work(self, consumer: str = "") -> WorkerUnitOfWork:
+        return WorkerUnitOfWork(
+            self.session_factory,
+            source=self.container.service_name,
+            gate=self.gate,
+            on_commit=self.relay.wake,
+            consumer=consumer,
+        )
+
+    def get_dependency(self, worker_ctx) -> WorkerUnitOfWork:
+        consumer = f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}"
+        return self.new_unit_of_work(consumer)
+
+
+class Clock(DependencyProvider):
+    """The current UTC time as a callable.
+
+    With config ``CLOCK_FILE`` set, the time is read from that file (an ISO-8601
+    instant), so tests can move time forward across real processes.
+    """
+
+    def get_dependency(self, worker_ctx) -> Callable[[], datetime]:
+        path = self.container.config.get("CLOCK_FILE")
+        if not path:
+            return _now
+        return lambda: _read_clock_file(Path(path))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _read_clock_file(path: Path) -> datetime:
+    if not path.exists():
+        return _now()
+    instant = datetime.fromisoformat(path.read_text().strip())
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)

@@ -1,0 +1,99 @@
+"""``@subscribe(...)``: the event consumer every service uses.
+
+- The queue is ``<service>.<method>``, durable, bound to the given event types.
+- Each message is validated against the contract; an invalid or unknown event is
+  parked in the dead-letter queue at once (it will never succeed) and the stream goes on.
+- A handler that raises is retried through the delay queues with exponential
+  backoff (``EVENT_RETRY``: ``max_attempts``, ``base_delay_ms``); after the last
+  attempt the event is parked with its error. The original is acked only after
+  its retry or dead letter is confirmed by the broker, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from functools import partial
+
+from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import Consumer
+
+from services.kit import broker, topology
+from services.kit.contract import ContractError, parse_event
+from services.kit.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+_ERROR_TEXT_LIMIT = 500
+
+
+class EventSubscriber(Consumer):
+    def __init__(self, *event_types: str, **kwargs) -> None:
+        if not event_types:
+            raise ValueError("subscribe() needs at least one event type")
+        self.event_types = event_types
+        super().__init__(queue=None, **kwargs)
+
+    def setup(self) -> None:
+        self.queue_name = f"{self.container.service_name}.{self.method_name}"
+        self.queue = topology.consumer_queue(self.queue_name, self.event_types)
+        self.policy = RetryPolicy.from_config(self.container.config)
+        self.amqp_uri = self.container.config["AMQP_URI"]
+        with broker.connect(self.amqp_uri) as conn:
+            topology.declare(conn, {self.queue_name: self.event_types}, self.policy.delays_ms)
+        super().setup()
+
+    def handle_message(self, body, message) -> None:
+        try:
+            event = parse_event(body)
+        except ContractError as exc:
+            self._settle(message, body, exc, attempt=int(message.headers.get(broker.ATTEMPT, 1)), park=True)
+            return
+        handle_result = partial(self.handle_result, message, body)
+        try:
+            self.container.spawn_worker(
+                self, (event,), {},
+                context_data=self.unpack_message_headers(message),
+                handle_result=handle_result,
+            )
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(self, message, body, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+        else:
+            attempt = int(message.headers.get(broker.ATTEMPT, 1))
+            park = attempt >= self.policy.max_attempts
+            self._settle(message, body, exc_info[1], attempt=attempt, park=park)
+        return result, exc_info
+
+    def _settle(self, message, body, exc: BaseException, *, attempt: int, park: bool) -> None:
+        """Hand the message to a delay queue or the dead letters, then ack it."""
+        error = f"{type(exc).__name__}: {exc}"[:_ERROR_TEXT_LIMIT]
+        try:
+            if park:
+                broker.publish(
+                    self.amqp_uri, body, exchange="", routing_key=topology.DEAD_LETTERS.name,
+                    message_id=message.properties.get("message_id"),
+                    headers={
+                        broker.CONSUMER: self.queue_name, broker.ERROR: error,
+                        broker.ATTEMPT: attempt, broker.PARKED_AT: datetime.now(UTC).isoformat(),
+                    },
+                )
+                log.warning("%s parked an event after %d attempt(s): %s", self.queue_name, attempt, error)
+            else:
+                delay = self.policy.delay_before(attempt + 1)
+                broker.publish(
+                    self.amqp_uri, body, exchange=topology.delay_exchange(delay),
+                    routing_key=self.queue_name, message_id=message.properties.get("message_id"),
+                    headers={broker.ATTEMPT: attempt + 1, broker.ERROR: error},
+                )
+        except Exception:
+            # The broker did not take the retry: leave the original to be delivered again.
+            log.exception("%s could not schedule a retry; requeueing", self.queue_name)
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
+
+
+subscribe = EventSubscriber.decorator

@@ -1,0 +1,147 @@
+"""The outbox relay: publishes committed outbox rows, oldest first, and marks them sent.
+
+A row is published at least once: a crash after the broker confirmed and before
+the row was marked sends it again, and consumers skip the duplicate (inbox).
+Rows are read by ``published_at IS NULL`` rather than from a high-water mark, so
+a row that committed after a higher-numbered one is never skipped. Rows go out in
+id order and a failure stops the batch, which keeps the order per aggregate.
+
+On PostgreSQL several replicas may run a relay; a transaction-level advisory
+lock lets one of them work at a time so the order holds across processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+
+import eventlet
+from eventlet.event import Event as GreenEvent
+from kombu import Connection
+from sqlalchemy import MetaData, select, text, update
+from sqlalchemy.orm import sessionmaker
+
+from services.kit import broker, topology
+from services.kit.db import WriterGate, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        metadata: MetaData,
+        gate: WriterGate,
+        amqp_uri: str,
+        *,
+        source: str,
+        batch_size: int = 200,
+        poll_seconds: float = 1.0,
+        subscriptions: Mapping[str, Iterable[str]] = topology.SUBSCRIPTIONS,
+        delays_ms: Iterable[int] = (),
+    ) -> None:
+        self._session_factory = session_factory
+        self._outbox = metadata.tables["outbox"]
+        self._gate = gate
+        self._amqp_uri = amqp_uri
+        self._lock_key = zlib.crc32(f"outbox:{source}".encode()) & 0x7FFFFFFF
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._subscriptions = subscriptions
+        self._delays_ms = list(delays_ms)
+        self._connection: Connection | None = None
+        self._wakeup = GreenEvent()
+        self._running = False
+
+    # -- publishing ---------------------------------------------------------------------
+
+    def _producer_connection(self) -> Connection:
+        if self._connection is None:
+            conn = broker.connect(self._amqp_uri)
+            conn.ensure_connection(max_retries=3)
+            topology.declare(conn, self._subscriptions, self._delays_ms)
+            self._connection = conn
+        return self._connection
+
+    def _reset_connection(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.release()
+            except Exception:  # noqa: BLE001 - a broken connection may fail to close
+                pass
+        self._connection = None
+
+    def relay_once(self) -> int:
+        """Publish up to one batch of unsent rows; return how many were published."""
+        with self._gate.held(), self._session_factory() as session:
+            if session.bind.dialect.name == "postgresql":
+                got = session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self._lock_key})
+                if not got.scalar():
+                    return 0
+            c = self._outbox.c
+            rows = session.execute(
+                select(c.id, c.type, c.event_id, c.message)
+                .where(c.published_at.is_(None))
+                .order_by(c.id)
+                .limit(self._batch_size)
+            ).all()
+            if not rows:
+                return 0
+            sent: list[int] = []
+            try:
+                producer = self._producer_connection().Producer()
+                for row in rows:
+                    producer.publish(
+                        row.message,
+                        exchange=topology.EVENTS,
+                        routing_key=row.type,
+                        delivery_mode=2,
+                        content_type="application/json",
+                        content_encoding="utf-8",
+                        message_id=row.event_id,
+                        type=row.type,
+                    )
+                    sent.append(row.id)
+            except Exception:
+                log.warning("outbox relay: broker unavailable, %d of %d rows sent", len(sent), len(rows))
+                self._reset_connection()
+            if sent:
+                session.execute(
+                    update(self._outbox).where(self._outbox.c.id.in_(sent)).values(published_at=utcnow())
+                )
+            session.commit()
+            return len(sent)
+
+    def drain(self) -> int:
+        """Publish until nothing is left (or the broker stops confirming)."""
+        total = 0
+        while (count := self.relay_once()) > 0:
+            total += count
+        return total
+
+    # -- the background loop -----------------------------------------------------------
+
+    def wake(self, _count: int = 0) -> None:
+        if not self._wakeup.ready():
+            self._wakeup.send(True)
+
+    def run(self, sleep: Callable[[float], None] = eventlet.sleep) -> None:
+        """Loop until ``stop``: relay on every commit that staged events, and poll as a fallback."""
+        self._running = True
+        while self._running:
+            # A fresh event before draining: a commit during the drain wakes the next wait.
+            self._wakeup = GreenEvent()
+            try:
+                self.drain()
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                sleep(self._poll_seconds)
+            with eventlet.Timeout(self._poll_seconds, False):
+                self._wakeup.wait()
+
+    def stop(self) -> None:
+        self._running = False
+        self.wake()
+        self._reset_connection()

@@ -1,0 +1,141 @@
+"""The unit of work: one session, one transaction, and the events it gives rise to.
+
+Business code never publishes. It calls ``uow.publish(...)``, which validates the
+event against the contract and adds an outbox row to the same transaction;
+``commit`` writes both or neither. A relay publishes committed rows afterwards.
+
+Consumers go through ``handle_once``, which records ``(consumer, event id)`` in
+the same transaction as the handler's effect, so a redelivered event is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.kit.contract import Event, new_event
+from services.kit.db import WriterGate, utcnow
+
+
+class UnitOfWork:
+    """Use as ``with uow: ...; uow.commit()``; leaving without commit rolls back."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        *,
+        source: str,
+        gate: WriterGate | None = None,
+        on_commit: Callable[[int], None] | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._gate = gate or WriterGate(serialise=False)
+        self._on_commit = on_commit
+        self.source = source
+        self.session: Session | None = None
+        self.cause: Event | None = None
+        self.published: list[Event] = []
+        self._staged = 0
+        self._depth = 0
+        self._gate_cm = None
+
+    def __enter__(self) -> UnitOfWork:
+        if self._depth == 0:
+            self._gate_cm = self._gate.held()
+            self._gate_cm.__enter__()
+            self.session = self._session_factory()
+            self._staged = 0
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._depth -= 1
+        if self._depth:
+            return
+        try:
+            self.session.rollback()
+            self.session.close()
+        finally:
+            self.session = None
+            self.cause = None
+            self._gate_cm.__exit__(None, None, None)
+
+    def commit(self) -> None:
+        self.session.commit()
+        staged, self._staged = self._staged, 0
+        if staged and self._on_commit is not None:
+            self._on_commit(staged)
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        self.published = self.published[: len(self.published) - self._staged]
+        self._staged = 0
+
+    def publish(self, type_: str, payload: dict[str, Any], *, aggregate_id: str | None = None) -> Event:
+        """Stage an event in the outbox of the current transaction.
+
+        Raises ``ContractError`` if the payload does not match the catalog.
+        """
+        cause = self.cause
+        event = new_event(
+            type_,
+            payload,
+            source=self.source,
+            correlation_id=cause.correlation_id if cause else None,
+            causation_id=cause.id if cause else None,
+        )
+        self.session.execute(
+            insert(outbox_table(self.session)).values(
+                event_id=event.id,
+                type=event.type,
+                aggregate_id=aggregate_id,
+                message=json.dumps(event.to_message()),
+                created_at=utcnow(),
+            )
+        )
+        self.published.append(event)
+        self._staged += 1
+        return event
+
+    def handle_once(self, consumer: str, event: Event, handler: Callable[..., Any], *args: Any) -> bool:
+        """Run ``handler(event, uow, *args)`` and commit, unless ``consumer`` already processed it.
+
+        Returns False for a duplicate. The handler must not commit itself.
+        """
+        with self:
+            inbox = inbox_table(self.session)
+            seen = self.session.execute(
+                select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == event.id)
+            ).first()
+            if seen:
+                return False
+            self.cause = event
+            handler(event, self, *args)
+            self.session.execute(
+                insert(inbox).values(consumer=consumer, event_id=event.id, processed_at=utcnow())
+            )
+            try:
+                self.commit()
+            except IntegrityError:
+                # A concurrent redelivery committed first; its effect stands, ours is rolled back.
+                self.rollback()
+                return False
+            return True
+
+
+def outbox_table(session: Session):
+    return _kit_table(session, "outbox")
+
+
+def inbox_table(session: Session):
+    return _kit_table(session, "processed_events")
+
+
+def _kit_table(session: Session, name: str):
+    metadata = session.info["metadata"]
+    return metadata.tables[name]
