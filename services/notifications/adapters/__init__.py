@@ -1,0 +1,1 @@
+"""Senders that talk to the outside world; each returns a ``SendOutcome``."""
