@@ -1,0 +1,73 @@
+"""Read a request's JSON body and query string into validated data.
+
+Sizes are checked before anything is parsed, and errors name what was wrong with the request,
+never what it contained.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from marshmallow import Schema
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Request
+
+from gateway.exceptions import MalformedBody, PayloadTooLarge
+
+MAX_BODY_BYTES = 64 * 1024  # a consent with every element is well under 4 KiB
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(raw: bytes) -> dict[str, Any]:
+    """A JSON object from ``raw``; an empty body is ``{}``.
+
+    Raises ``MalformedBody`` for bytes that are not UTF-8 JSON (NaN and Infinity included) or
+    JSON that is not an object.
+    """
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError):
+        raise MalformedBody("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise MalformedBody("The request body must be a JSON object.")
+    return data
+
+
+def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """The request body as a JSON object.
+
+    Raises ``PayloadTooLarge`` above ``max_bytes`` (declared or actual), ``MalformedBody`` for a
+    body that is not JSON, is not an object, or is sent as another media type.
+    """
+    too_large = PayloadTooLarge(f"The request body must not exceed {max_bytes} bytes.")
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise too_large
+    # Also enforced while reading bodies that declare no length (chunked): the stream stops at
+    # the limit without complaint, so read one byte more to tell "exactly full" from "too long".
+    request.max_content_length = max_bytes + 1
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise too_large from None
+    if len(raw) > max_bytes:
+        raise too_large
+    if raw.strip() and not request.is_json:
+        raise MalformedBody("Send the body as application/json.")
+    return parse_json(raw)
+
+
+def load_body(request: Request, schema: Schema, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """The body validated by ``schema``; raises as ``read_json``, or marshmallow's
+    ``ValidationError`` with the field errors."""
+    return schema.load(read_json(request, max_bytes))
+
+
+def load_query(request: Request, schema: Schema) -> dict[str, Any]:
+    """The query string validated by ``schema`` (one value per parameter)."""
+    return schema.load(request.args.to_dict())

@@ -1,0 +1,33 @@
+"""Errors the gateway raises itself, before any service is asked.
+
+They extend the product's ``NetworkError`` so ``problems`` renders them like any other; they
+never cross an RPC boundary, so they are not registered with nameko.
+"""
+
+from __future__ import annotations
+
+from services.kit.errors import NetworkError
+
+
+class Unauthenticated(NetworkError):
+    """No API key, a malformed one, or one that does not verify."""
+
+    code = "unauthorized"
+
+
+class MalformedBody(NetworkError):
+    """The body is not JSON, or not a JSON object."""
+
+    code = "invalid_request"
+
+
+class PayloadTooLarge(NetworkError):
+    """The body is larger than the gateway accepts."""
+
+    code = "payload_too_large"
+
+
+class ServiceUnavailable(NetworkError):
+    """A service the request needs did not answer."""
+
+    code = "service_unavailable"

@@ -1,0 +1,133 @@
+"""The OpenAPI 3 document of API v1, generated from the schemas that validate requests.
+
+Every route in ``gateway.routes`` appears with its method, bearer authentication (or none), the
+roles allowed by ``gateway.policy``, its body, query and path parameters, its success response
+and its ``application/problem+json`` errors.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from gateway import policy
+from gateway.idempotency import HEADER as IDEMPOTENCY_HEADER
+from gateway.idempotency import REPLAY_HEADER
+from gateway.problems import PROBLEM_CONTENT_TYPE
+from gateway.routes import ROUTES, Route
+from gateway.schemas import ProblemSchema
+
+TITLE = "Recovery Referral Network API"
+VERSION = "1.0.0"
+OPENAPI_VERSION = "3.0.3"
+SECURITY_SCHEME = "apiKey"
+IDEMPOTENCY_PARAMETER = "IdempotencyKey"
+
+# Problem responses by status: (component name, description).
+PROBLEM_RESPONSES: dict[int, tuple[str, str]] = {
+    400: ("BadRequest", "The body is not a JSON object (code invalid_request)."),
+    401: ("Unauthorized", "No valid API key (code unauthorized)."),
+    403: ("Forbidden", "The agency's roles do not allow this (code forbidden), or no valid "
+                       "consent covers it (code consent_required)."),
+    404: ("NotFound", "No such object, or one of another agency (code not_found)."),
+    409: ("Conflict", "The object's state does not allow this (code conflict)."),
+    413: ("PayloadTooLarge", "The body is too large (code payload_too_large)."),
+    422: ("UnprocessableContent", "Missing or invalid fields, listed in errors "
+                                  "(code invalid_request)."),
+    500: ("InternalError", "An unexpected error; no details are given (code internal)."),
+    503: ("ServiceUnavailable", "A service needed for this is not answering "
+                                "(code service_unavailable)."),
+}
+
+
+def _error_statuses(route: Route) -> list[int]:
+    statuses = [500, 503]
+    if not policy.is_public(route.operation):
+        statuses += [401, 403]
+    if route.path_params:
+        statuses.append(404)
+    if route.request:
+        statuses += [400, 413, 422]
+    if route.query or route.creates:
+        statuses.append(422)
+    if route.conflicts or route.creates:
+        statuses.append(409)
+    return sorted(set(statuses) - {status for status, _ in route.other_responses})
+
+
+def _json(schema: Any) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    roles = sorted(policy.ROUTE_ROLES[route.operation])
+    success: dict[str, Any] = {"description": route.summary}
+    success["content"] = _json(route.response if route.response else {"type": "object"})
+    op: dict[str, Any] = {
+        "operationId": route.operation,
+        "summary": route.summary,
+        "tags": [route.tag],
+        "description": f"Roles: {', '.join(roles)}." if roles else "No API key needed.",
+        "parameters": [{"name": name, "in": "path", "required": True,
+                        "schema": {"type": "string"}} for name in route.path_params],
+        "responses": {str(route.status): success},
+    }
+    if policy.is_public(route.operation):
+        op["security"] = []
+    if route.query:
+        op["parameters"].append({"in": "query", "schema": route.query})
+    if route.creates:
+        op["parameters"].append(IDEMPOTENCY_PARAMETER)
+        success["headers"] = {REPLAY_HEADER: {
+            "description": "true when this is the stored response to an earlier request",
+            "schema": {"type": "string", "enum": ["true"]}}}
+    if route.request:
+        op["requestBody"] = {"required": True, "content": _json(route.request)}
+    for status, schema in route.other_responses:
+        op["responses"][str(status)] = {"description": route.summary, "content": _json(schema)}
+    for status in _error_statuses(route):
+        op["responses"][str(status)] = PROBLEM_RESPONSES[status][0]  # a component reference
+    if not op["parameters"]:
+        del op["parameters"]
+    return op
+
+
+def _build() -> APISpec:
+    spec = APISpec(title=TITLE, version=VERSION, openapi_version=OPENAPI_VERSION,
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": "Consented referrals from treatment to peer recovery "
+                                        "support. Errors are RFC 9457 problem details."},
+                   security=[{SECURITY_SCHEME: []}])
+    spec.components.security_scheme(SECURITY_SCHEME, {
+        "type": "http", "scheme": "bearer", "bearerFormat": "rn_<key id>_<secret>",
+        "description": "The agency's API key, issued once by POST /v1/agencies."})
+    spec.components.schema("Problem", schema=ProblemSchema)
+    for name, description in PROBLEM_RESPONSES.values():
+        spec.components.response(name, {"description": description, "content": {
+            PROBLEM_CONTENT_TYPE: {"schema": "Problem"}}})
+    spec.components.parameter(IDEMPOTENCY_PARAMETER, "header", {
+        "name": IDEMPOTENCY_HEADER, "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "description": "Retrying with the same key and body returns the first response; "
+                       "the same key with another body answers 409."})
+    by_path: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        by_path.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    for path, operations in by_path.items():
+        spec.path(path=path, operations=operations)
+    return spec
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3 document as a dict (a fresh copy each call)."""
+    return json.loads(openapi_json())
+
+
+@lru_cache(maxsize=1)
+def openapi_json() -> str:
+    """The OpenAPI 3 document as JSON text, built once per process for ``GET /openapi.json``."""
+    return json.dumps(_build().to_dict())

@@ -1,0 +1,86 @@
+"""Who may call each route: roles, and the agency kinds each role belongs to.
+
+This is the gateway's coarse check (OWASP API5, function level). Whether an agency may touch a
+particular referral, match or mentor is decided by the service that owns it, which answers
+``NotFound`` for other agencies' objects (OWASP API1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from gateway.auth import Principal
+from services.kit.errors import Forbidden
+from services.kit.vocabulary import AGENCY_KINDS, ROLES
+
+REFERRER, COORDINATOR, ADMIN = "referrer", "coordinator", "admin"
+assert {REFERRER, COORDINATOR, ADMIN} == set(ROLES)
+
+# Treatment providers refer; peer groups coordinate mentors; any agency may administer.
+ROLE_KINDS: dict[str, frozenset[str]] = {
+    REFERRER: frozenset({"hospital", "clinic", "sober_living"}),
+    COORDINATOR: frozenset({"peer_group"}),
+    ADMIN: frozenset(AGENCY_KINDS),
+}
+
+EVERY_ROLE = frozenset(ROLES)
+PUBLIC: frozenset[str] = frozenset()  # no API key needed
+
+# Operation name (as in gateway.routes and the OpenAPI operationId) → roles that may call it.
+# Admins read everything except the handoff: that is a disclosure to the assigned peer group
+# under the participant's consent, which does not name the administrators.
+ROUTE_ROLES: dict[str, frozenset[str]] = {
+    "create_agency": frozenset({ADMIN}),
+    "grant_consent": frozenset({REFERRER}),
+    "get_consent": frozenset({REFERRER, ADMIN}),
+    "revoke_consent": frozenset({REFERRER}),
+    "create_referral": frozenset({REFERRER}),
+    "list_referrals": frozenset({REFERRER, COORDINATOR, ADMIN}),
+    "get_referral": frozenset({REFERRER, COORDINATOR, ADMIN}),
+    "cancel_referral": frozenset({REFERRER}),
+    "report_referral_status": frozenset({COORDINATOR}),
+    "get_handoff": frozenset({COORDINATOR}),
+    "create_mentor": frozenset({COORDINATOR}),
+    "list_mentors": frozenset({COORDINATOR, ADMIN}),
+    "update_mentor": frozenset({COORDINATOR}),
+    "list_matches": frozenset({COORDINATOR, ADMIN}),
+    "accept_match": frozenset({COORDINATOR}),
+    "decline_match": frozenset({COORDINATOR}),
+    "put_notification_settings": EVERY_ROLE,
+    "list_notifications": EVERY_ROLE,
+    # Referrers only for participants whose consent they hold: the consent service checks that.
+    "list_disclosures": frozenset({REFERRER, ADMIN}),
+    "get_ledger": frozenset({ADMIN}),
+    "verify_ledger": frozenset({ADMIN}),
+    "health": PUBLIC,
+    "ready": PUBLIC,
+    "openapi": PUBLIC,
+}
+
+
+def roles_unfit_for_kind(roles: Iterable[str], kind: str) -> list[str]:
+    """The roles an agency of ``kind`` cannot hold (a hospital is never a coordinator)."""
+    return [role for role in roles if kind not in ROLE_KINDS.get(role, frozenset())]
+
+
+def is_public(operation: str) -> bool:
+    """Whether ``operation`` is served without an API key. ``KeyError`` if it is unknown."""
+    return ROUTE_ROLES[operation] == PUBLIC
+
+
+def acting_roles(principal: Principal, operation: str) -> frozenset[str]:
+    """The caller's roles that allow ``operation``, counting only roles that fit its kind."""
+    held = {role for role in principal.roles if principal.kind in ROLE_KINDS.get(role, ())}
+    return ROUTE_ROLES[operation] & held
+
+
+def authorize(principal: Principal, operation: str) -> frozenset[str]:
+    """Check that ``principal`` may call ``operation``; return the roles it acts in.
+
+    Raises ``Forbidden`` when none of its roles allows it, ``KeyError`` for an operation that
+    is not in the table (a wiring mistake, not a client error).
+    """
+    roles = acting_roles(principal, operation)
+    if not roles and not is_public(operation):
+        raise Forbidden("This agency's roles do not allow this request.")
+    return roles

@@ -1,0 +1,169 @@
+"""Every error the gateway answers with, as RFC 9457 ``application/problem+json``.
+
+``PROBLEMS`` is the one table from exception class to HTTP status and stable code; ``lookup``
+walks the exception's MRO, so a service's ``class MentorAtCapacity(Conflict)`` answers 409 with
+no new entry. ``problem_response`` is the one place that turns an exception into a response.
+
+What an error shows: the product's own errors carry a ``detail`` written to be shown (ids and
+statuses, never personal data); everything else gets a fixed sentence, so neither a request body,
+a remote traceback nor a driver's message ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import amqp.exceptions
+import kombu.exceptions
+import nameko.exceptions
+import werkzeug.exceptions
+from marshmallow import ValidationError
+from werkzeug.wrappers import Response
+
+from gateway.exceptions import MalformedBody, PayloadTooLarge, ServiceUnavailable, Unauthenticated
+from services.kit.errors import (
+    Conflict,
+    ConsentRequired,
+    Forbidden,
+    InvalidRequest,
+    NetworkError,
+    NotFound,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+# An identifier per code, not a link: clients branch on ``code``.
+PROBLEM_TYPE_BASE = "urn:referral-network:problem:"
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    status: int
+    code: str
+    title: str
+    # Shown instead of the exception's own words, for errors whose message is not ours.
+    fixed_detail: str | None = None
+
+
+_INVALID_BODY = ProblemKind(400, "invalid_request", "Invalid request",
+                            "The request could not be read.")
+_UNAVAILABLE = ProblemKind(503, "service_unavailable", "Service unavailable",
+                           "A service needed for this request is not answering; retry later.")
+_INTERNAL = ProblemKind(500, "internal", "Internal error",
+                        "Something went wrong on our side; the error has been logged.")
+
+PROBLEMS: dict[type[BaseException], ProblemKind] = {
+    # The product's errors, raised by services and rebuilt by nameko, or raised here.
+    InvalidRequest: ProblemKind(422, "invalid_request", "Invalid request"),
+    NotFound: ProblemKind(404, "not_found", "Not found"),
+    Forbidden: ProblemKind(403, "forbidden", "Forbidden"),
+    ConsentRequired: ProblemKind(403, "consent_required", "Consent required"),
+    Conflict: ProblemKind(409, "conflict", "Conflict"),
+    Unauthenticated: ProblemKind(401, "unauthorized", "Unauthorized"),
+    MalformedBody: ProblemKind(400, "invalid_request", "Invalid request"),
+    PayloadTooLarge: ProblemKind(413, "payload_too_large", "Payload too large"),
+    ServiceUnavailable: ProblemKind(503, "service_unavailable", "Service unavailable"),
+    ValidationError: ProblemKind(422, "invalid_request", "Invalid request",
+                                 "Some fields are missing or invalid."),
+    # What werkzeug raises while reading the request or routing it.
+    werkzeug.exceptions.BadRequest: _INVALID_BODY,
+    werkzeug.exceptions.RequestEntityTooLarge: ProblemKind(
+        413, "payload_too_large", "Payload too large", "The request body is too large."),
+    werkzeug.exceptions.NotFound: ProblemKind(404, "not_found", "Not found", "No such resource."),
+    werkzeug.exceptions.MethodNotAllowed: ProblemKind(
+        405, "method_not_allowed", "Method not allowed",
+        "This resource does not allow that method."),
+    # A service that is down, unknown or too slow, and the broker connection under it.
+    nameko.exceptions.RpcTimeout: _UNAVAILABLE,
+    nameko.exceptions.UnknownService: _UNAVAILABLE,
+    nameko.exceptions.ContainerBeingKilled: _UNAVAILABLE,
+    nameko.exceptions.ReplyQueueExpiredWithPendingReplies: _UNAVAILABLE,
+    amqp.exceptions.ConnectionError: _UNAVAILABLE,
+    kombu.exceptions.OperationalError: _UNAVAILABLE,
+    ConnectionError: _UNAVAILABLE,
+    TimeoutError: _UNAVAILABLE,
+    # An error a service did not mean to raise arrives as RemoteError: say nothing of it.
+    nameko.exceptions.RemoteError: _INTERNAL,
+    Exception: _INTERNAL,
+}
+
+# For nameko's ``@http(..., expected_exceptions=...)``: everything that is not a bug here.
+EXPECTED_EXCEPTIONS: tuple[type[BaseException], ...] = tuple(
+    cls for cls, kind in PROBLEMS.items() if kind.status < 500 or kind.status == 503)
+
+
+def lookup(exc: BaseException) -> ProblemKind:
+    """The problem kind for ``exc``: its own class's entry, else its nearest ancestor's."""
+    for cls in type(exc).__mro__:
+        if cls in PROBLEMS:
+            return PROBLEMS[cls]
+    return _INTERNAL
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow-style messages as ``{"participant.given_name": ["..."]}``.
+
+    Nested schemas and list items become dotted paths; schema-wide messages stay under
+    ``_schema``. A bare list or string (no field) lands under ``prefix`` or ``_schema``.
+    """
+    if isinstance(messages, Mapping):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            for field, texts in flatten_errors(value, path).items():
+                flat.setdefault(field, []).extend(texts)
+        return flat
+    if isinstance(messages, str):
+        messages = [messages]
+    texts = [m for m in messages if isinstance(m, str)]
+    nested = [m for m in messages if isinstance(m, Mapping)]
+    flat = {prefix or "_schema": texts} if texts else {}
+    for item in nested:
+        for field, more in flatten_errors(item, prefix).items():
+            flat.setdefault(field, []).extend(more)
+    return flat
+
+
+def field_errors(exc: BaseException) -> dict[str, list[str]] | None:
+    """The field errors to show for ``exc``, or None when it is not about fields."""
+    if isinstance(exc, ValidationError):
+        return flatten_errors(exc.messages)
+    if isinstance(exc, InvalidRequest):
+        return flatten_errors(exc.errors)
+    return None
+
+
+def problem_body(exc: BaseException) -> dict[str, Any]:
+    """The RFC 9457 body for ``exc``: type, title, status, detail, code, and errors for 422."""
+    kind = lookup(exc)
+    detail = kind.fixed_detail
+    if detail is None:
+        detail = (exc.detail if isinstance(exc, NetworkError) else "") or kind.title + "."
+    body: dict[str, Any] = {"type": PROBLEM_TYPE_BASE + kind.code, "title": kind.title,
+                            "status": kind.status, "detail": detail, "code": kind.code}
+    if kind.status == 422:
+        body["errors"] = field_errors(exc) or {}
+    return body
+
+
+def problem_response(exc: BaseException) -> Response:
+    """Render ``exc`` as an ``application/problem+json`` werkzeug response.
+
+    Never raises for any exception. Server-side failures are logged by class name only, since a
+    remote error's text may carry what it was given.
+    """
+    body = problem_body(exc)
+    if body["status"] >= 500:
+        remote = getattr(exc, "exc_type", None)
+        log.error("request failed: %s%s", type(exc).__name__, f" ({remote})" if remote else "")
+    response = Response(json.dumps(body), status=body["status"], mimetype=PROBLEM_CONTENT_TYPE)
+    if body["status"] == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="referral-network"'
+    if body["status"] == 503:
+        response.headers["Retry-After"] = "5"
+    return response

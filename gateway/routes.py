@@ -1,0 +1,101 @@
+"""Every HTTP route of API v1 with the schemas it speaks: the table ``openapi`` documents.
+
+``operation`` names the route everywhere: here, in ``policy.ROUTE_ROLES`` and as the OpenAPI
+``operationId``. ``url_rule`` gives the werkzeug form for nameko's ``@http``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from marshmallow import Schema
+
+from gateway import schemas as s
+
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+@dataclass(frozen=True)
+class Route:
+    operation: str
+    method: str
+    path: str  # OpenAPI template, e.g. "/v1/referrals/{id}"
+    summary: str
+    tag: str
+    status: int = 200
+    request: type[Schema] | None = None
+    query: type[Schema] | None = None
+    response: type[Schema] | None = None
+    creates: bool = False  # takes an Idempotency-Key
+    conflicts: bool = False  # may answer 409 when the object's state does not allow it
+    # Non-problem bodies for error statuses (e.g. /ready names the services that are down).
+    other_responses: tuple[tuple[int, type[Schema]], ...] = ()
+
+    @property
+    def path_params(self) -> list[str]:
+        return _PATH_PARAM.findall(self.path)
+
+    @property
+    def url_rule(self) -> str:
+        """The werkzeug rule: ``/v1/referrals/<string:id>``."""
+        return _PATH_PARAM.sub(r"<string:\1>", self.path)
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("create_agency", "POST", "/v1/agencies", "Register an agency and issue its API key",
+          "agencies", 201, s.AgencyCreateRequest, response=s.AgencyCreatedSchema, creates=True),
+    Route("grant_consent", "POST", "/v1/consents", "Record a participant's written consent",
+          "consents", 201, s.ConsentCreateRequest, response=s.ConsentSchema, creates=True),
+    Route("get_consent", "GET", "/v1/consents/{id}", "Read a consent", "consents",
+          response=s.ConsentSchema),
+    Route("revoke_consent", "POST", "/v1/consents/{id}/revoke",
+          "Revoke a consent, wholly or for some recipients", "consents",
+          request=s.ConsentRevokeRequest, response=s.ConsentSchema, conflicts=True),
+    Route("create_referral", "POST", "/v1/referrals", "Refer a consenting participant",
+          "referrals", 201, s.ReferralCreateRequest, response=s.ReferralSchema, creates=True),
+    Route("list_referrals", "GET", "/v1/referrals", "List own or assigned referrals",
+          "referrals", query=s.ReferralListQuery, response=s.ReferralPageSchema),
+    Route("get_referral", "GET", "/v1/referrals/{id}", "Read a referral and its history",
+          "referrals", response=s.ReferralSchema),
+    Route("cancel_referral", "POST", "/v1/referrals/{id}/cancel", "Cancel a referral",
+          "referrals", request=s.ReferralCancelRequest, response=s.ReferralSchema,
+          conflicts=True),
+    Route("report_referral_status", "POST", "/v1/referrals/{id}/status",
+          "Report progress on an assigned referral", "referrals",
+          request=s.ReferralStatusRequest, response=s.ReferralSchema, conflicts=True),
+    Route("get_handoff", "GET", "/v1/referrals/{id}/handoff",
+          "Receive the participant details for an accepted referral", "referrals",
+          response=s.HandoffSchema, conflicts=True),
+    Route("create_mentor", "POST", "/v1/mentors", "Register a mentor", "mentors", 201,
+          s.MentorCreateRequest, response=s.MentorSchema, creates=True),
+    Route("list_mentors", "GET", "/v1/mentors", "List the agency's mentors", "mentors",
+          query=s.MentorListQuery, response=s.MentorPageSchema),
+    Route("update_mentor", "PATCH", "/v1/mentors/{id}", "Change some of a mentor's details",
+          "mentors", request=s.MentorPatchRequest, response=s.MentorSchema, conflicts=True),
+    Route("list_matches", "GET", "/v1/matches", "List matches proposed to the agency's mentors",
+          "matches", query=s.MatchListQuery, response=s.MatchPageSchema),
+    Route("accept_match", "POST", "/v1/matches/{id}/accept", "Accept a proposed match",
+          "matches", response=s.MatchSchema, conflicts=True),
+    Route("decline_match", "POST", "/v1/matches/{id}/decline", "Decline a proposed match",
+          "matches", request=s.MatchDeclineRequest, response=s.MatchSchema, conflicts=True),
+    Route("put_notification_settings", "PUT", "/v1/notification-settings",
+          "Set where the agency's notifications go", "notifications",
+          request=s.NotificationSettingsRequest, response=s.NotificationSettingsSchema),
+    Route("list_notifications", "GET", "/v1/notifications", "The agency's delivery log",
+          "notifications", query=s.NotificationListQuery, response=s.NotificationPageSchema),
+    Route("list_disclosures", "GET", "/v1/participants/{id}/disclosures",
+          "Accounting of a participant's disclosures", "audit", query=s.PageQuery,
+          response=s.DisclosurePageSchema),
+    Route("get_ledger", "GET", "/v1/audit/ledger", "Read the audit ledger", "audit",
+          query=s.LedgerQuery, response=s.LedgerPageSchema),
+    Route("verify_ledger", "GET", "/v1/audit/verify", "Verify the audit ledger's hash chain",
+          "audit", response=s.LedgerVerificationSchema),
+    Route("health", "GET", "/health", "The gateway process is running", "operations",
+          response=s.HealthSchema),
+    Route("ready", "GET", "/ready", "Every service answers", "operations",
+          response=s.ReadinessSchema, other_responses=((503, s.ReadinessSchema),)),
+    Route("openapi", "GET", "/openapi.json", "This document", "operations"),
+)
+
+ROUTES_BY_OPERATION: dict[str, Route] = {route.operation: route for route in ROUTES}

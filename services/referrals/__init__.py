@@ -1,0 +1,1 @@
+"""Referrals: consented referrals from treatment to peer support, and their closed loop."""

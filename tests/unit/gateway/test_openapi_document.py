@@ -1,0 +1,128 @@
+"""The OpenAPI document lists every API.md route, with auth, bodies and problem responses."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from gateway import policy
+from gateway.openapi import openapi_document
+from gateway.routes import ROUTES, ROUTES_BY_OPERATION
+
+# Written out from API.md, independently of gateway.routes.
+API_ROUTES = {
+    ("post", "/v1/agencies"), ("post", "/v1/consents"), ("get", "/v1/consents/{id}"),
+    ("post", "/v1/consents/{id}/revoke"), ("post", "/v1/referrals"), ("get", "/v1/referrals"),
+    ("get", "/v1/referrals/{id}"), ("post", "/v1/referrals/{id}/cancel"),
+    ("post", "/v1/referrals/{id}/status"), ("get", "/v1/referrals/{id}/handoff"),
+    ("post", "/v1/mentors"), ("get", "/v1/mentors"), ("patch", "/v1/mentors/{id}"),
+    ("get", "/v1/matches"), ("post", "/v1/matches/{id}/accept"),
+    ("post", "/v1/matches/{id}/decline"), ("put", "/v1/notification-settings"),
+    ("get", "/v1/notifications"), ("get", "/v1/participants/{id}/disclosures"),
+    ("get", "/v1/audit/ledger"), ("get", "/v1/audit/verify"),
+    ("get", "/health"), ("get", "/ready"), ("get", "/openapi.json"),
+}
+CREATING = {("post", "/v1/agencies"), ("post", "/v1/consents"), ("post", "/v1/referrals"),
+            ("post", "/v1/mentors")}
+PUBLIC = {("get", "/health"), ("get", "/ready"), ("get", "/openapi.json")}
+
+
+@pytest.fixture(scope="module")
+def document() -> dict:
+    return openapi_document()
+
+
+def operations(document: dict):
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            yield method, path, op
+
+
+def test_every_api_route_is_documented_and_nothing_else(document):
+    assert {(method, path) for method, path, _ in operations(document)} == API_ROUTES
+
+
+def test_the_document_has_the_openapi_3_skeleton(document):
+    assert document["openapi"].startswith("3.")
+    assert document["info"]["title"] and document["info"]["version"]
+    assert document["components"]["securitySchemes"]["apiKey"] == {
+        "type": "http", "scheme": "bearer", "bearerFormat": "rn_<key id>_<secret>",
+        "description": document["components"]["securitySchemes"]["apiKey"]["description"]}
+    assert document["security"] == [{"apiKey": []}]
+    json.dumps(document)
+
+
+def test_operation_ids_are_unique_and_match_the_policy(document):
+    ids = [op["operationId"] for _, _, op in operations(document)]
+    assert len(ids) == len(set(ids)) == len(ROUTES)
+    assert set(ids) == set(policy.ROUTE_ROLES)
+
+
+def test_only_operations_routes_skip_authentication(document):
+    for method, path, op in operations(document):
+        public = (method, path) in PUBLIC
+        assert (op.get("security") == []) is public, path
+        assert ("401" not in op["responses"]) is public, path
+
+
+def test_every_reference_resolves(document):
+    text = json.dumps(document)
+    for ref in set(re.findall(r'"\$ref": "#/([^"]+)"', text)):
+        node = document
+        for part in ref.split("/"):
+            node = node[part]
+
+
+def test_errors_are_problem_details(document):
+    responses = document["components"]["responses"]
+    for name in ("Unauthorized", "Forbidden", "NotFound", "Conflict", "UnprocessableContent",
+                 "PayloadTooLarge", "ServiceUnavailable", "InternalError", "BadRequest"):
+        assert responses[name]["content"]["application/problem+json"]["schema"] == {
+            "$ref": "#/components/schemas/Problem"}
+    problem = document["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "code", "errors"} <= set(problem["properties"])
+
+
+def test_each_operation_documents_its_body_success_and_failures(document):
+    for method, path, op in operations(document):
+        route = ROUTES_BY_OPERATION[op["operationId"]]
+        assert (route.method.lower(), route.path) == (method, path)
+        assert str(route.status) in op["responses"]
+        assert {"500", "503"} <= set(op["responses"])
+        if route.request:
+            schema = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            assert schema.startswith("#/components/schemas/")
+            assert {"400", "413", "422"} <= set(op["responses"])
+        if "{id}" in path:
+            assert "404" in op["responses"]
+            assert {"name": "id", "in": "path", "required": True,
+                    "schema": {"type": "string"}} in op["parameters"]
+
+
+def test_creating_routes_take_an_idempotency_key(document):
+    for method, path, op in operations(document):
+        refs = [p.get("$ref") for p in op.get("parameters", [])]
+        assert ("#/components/parameters/IdempotencyKey" in refs) is ((method, path) in CREATING)
+    assert document["components"]["parameters"]["IdempotencyKey"]["in"] == "header"
+
+
+def test_request_schemas_are_strict_and_enums_come_from_the_vocabulary(document):
+    schemas = document["components"]["schemas"]
+    assert schemas["ReferralCreateRequest"]["additionalProperties"] is False
+    assert set(schemas["ReferralCreateRequest"]["required"]) >= {"participant_id", "consent_id",
+                                                                 "reason", "needs"}
+    status = schemas["ReferralStatusRequest"]["properties"]["status"]["enum"]
+    assert status == ["in-progress", "on-hold", "completed", "failed"]
+    assert "required" not in schemas["MentorPatchRequest"]
+
+
+def test_list_routes_document_their_query_parameters(document):
+    params = document["paths"]["/v1/referrals"]["get"]["parameters"]
+    assert {(p["name"], p["in"]) for p in params} == {("status", "query"), ("page", "query")}
+
+
+def test_werkzeug_rules_follow_the_templates():
+    assert ROUTES_BY_OPERATION["get_handoff"].url_rule == "/v1/referrals/<string:id>/handoff"
+    assert ROUTES_BY_OPERATION["list_referrals"].url_rule == "/v1/referrals"

@@ -1,0 +1,58 @@
+"""Request bodies are read within a size limit and must be JSON objects."""
+
+from __future__ import annotations
+
+import pytest
+from marshmallow import ValidationError
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from gateway.bodies import load_body, load_query, read_json
+from gateway.exceptions import MalformedBody, PayloadTooLarge
+from gateway.schemas import ReferralCancelRequest, ReferralListQuery
+
+
+def request(data: bytes | str = b"", content_type: str = "application/json",
+            query: str = "") -> Request:
+    return Request(EnvironBuilder(method="POST", path="/v1/referrals", data=data,
+                                  content_type=content_type, query_string=query).get_environ())
+
+
+def test_a_json_object_is_read():
+    assert read_json(request('{"reason": "moved"}')) == {"reason": "moved"}
+    assert read_json(request(b"")) == {}
+
+
+@pytest.mark.parametrize("data", ['{"reason": ', "[1, 2]", '"text"', '{"n": NaN}', b"\xff\xfe"])
+def test_anything_but_a_json_object_is_malformed(data):
+    with pytest.raises(MalformedBody):
+        read_json(request(data))
+
+
+def test_another_media_type_is_malformed():
+    with pytest.raises(MalformedBody):
+        read_json(request("reason=moved", content_type="application/x-www-form-urlencoded"))
+
+
+def test_a_body_over_the_limit_is_refused_before_parsing():
+    with pytest.raises(PayloadTooLarge):
+        read_json(request('{"reason": "' + "x" * 200 + '"}'), max_bytes=100)
+
+
+def test_bodies_and_queries_are_validated_by_their_schemas():
+    assert load_body(request('{"reason": "moved"}'), ReferralCancelRequest()) == {
+        "reason": "moved"}
+    with pytest.raises(ValidationError):
+        load_body(request('{"reason": "moved", "extra": 1}'), ReferralCancelRequest())
+    assert load_query(request(query="status=on-hold&page=2"), ReferralListQuery()) == {
+        "status": "on-hold", "page": 2}
+
+
+def test_a_chunked_body_over_the_limit_is_refused_while_reading():
+    environ = EnvironBuilder(method="POST", data='{"reason": "' + "x" * 200 + '"}',
+                             content_type="application/json").get_environ()
+    del environ["CONTENT_LENGTH"]
+    environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+    environ["wsgi.input_terminated"] = True
+    with pytest.raises(PayloadTooLarge):
+        read_json(Request(environ), max_bytes=100)

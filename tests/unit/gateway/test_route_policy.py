@@ -1,0 +1,78 @@
+"""Which agencies may call which routes: roles, and the kinds of agency each role belongs to."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.auth import Principal
+from gateway.policy import ROUTE_ROLES, acting_roles, authorize, is_public, roles_unfit_for_kind
+from gateway.routes import ROUTES
+from services.kit.errors import Forbidden
+
+HOSPITAL = Principal("a-hospital", "hospital", frozenset({"referrer"}))
+PEER_GROUP = Principal("a-peers", "peer_group", frozenset({"coordinator"}))
+ADMIN = Principal("a-admin", "clinic", frozenset({"admin"}))
+
+REFERRER_OPS = {"grant_consent", "get_consent", "revoke_consent", "create_referral",
+                "list_referrals", "get_referral", "cancel_referral", "list_disclosures",
+                "put_notification_settings", "list_notifications"}
+COORDINATOR_OPS = {"create_mentor", "list_mentors", "update_mentor", "list_matches",
+                   "accept_match", "decline_match", "report_referral_status", "get_handoff",
+                   "list_referrals", "get_referral", "put_notification_settings",
+                   "list_notifications"}
+ADMIN_WRITES = {"create_agency", "put_notification_settings"}
+PROTECTED = [r.operation for r in ROUTES if not is_public(r.operation)]
+
+
+def test_every_route_has_a_policy_and_every_policy_a_route():
+    assert set(ROUTE_ROLES) == {route.operation for route in ROUTES}
+
+
+@pytest.mark.parametrize("operation", PROTECTED)
+def test_a_referrer_calls_exactly_its_routes(operation):
+    allowed = operation in REFERRER_OPS
+    assert bool(acting_roles(HOSPITAL, operation)) is allowed
+    if not allowed:
+        with pytest.raises(Forbidden):
+            authorize(HOSPITAL, operation)
+
+
+@pytest.mark.parametrize("operation", PROTECTED)
+def test_a_peer_group_coordinator_calls_exactly_its_routes(operation):
+    assert bool(acting_roles(PEER_GROUP, operation)) is (operation in COORDINATOR_OPS)
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if not is_public(r.operation)],
+                         ids=lambda r: r.operation)
+def test_an_admin_reads_everything_but_the_handoff_and_writes_only_agencies(route):
+    if route.method == "GET":
+        expected = route.operation != "get_handoff"
+    else:
+        expected = route.operation in ADMIN_WRITES
+    assert bool(acting_roles(ADMIN, route.operation)) is expected
+
+
+def test_a_role_that_does_not_fit_the_agency_kind_counts_for_nothing():
+    misfiled = Principal("a-hospital", "hospital", frozenset({"coordinator", "referrer"}))
+    with pytest.raises(Forbidden):
+        authorize(misfiled, "create_mentor")
+    assert authorize(misfiled, "create_referral") == {"referrer"}
+
+
+def test_an_agency_with_several_roles_acts_in_those_that_allow_the_route():
+    both = Principal("a-peers", "peer_group", frozenset({"coordinator", "admin"}))
+    assert authorize(both, "list_referrals") == {"coordinator", "admin"}
+    assert authorize(both, "get_ledger") == {"admin"}
+
+
+@pytest.mark.parametrize("operation", ["health", "ready", "openapi"])
+def test_operations_routes_are_public(operation):
+    assert is_public(operation)
+    assert authorize(HOSPITAL, operation) == frozenset()
+
+
+def test_roles_that_do_not_fit_a_kind_are_named():
+    assert roles_unfit_for_kind(["referrer", "coordinator", "admin"], "hospital") == [
+        "coordinator"]
+    assert roles_unfit_for_kind(["referrer"], "peer_group") == ["referrer"]
+    assert roles_unfit_for_kind(["coordinator", "admin"], "peer_group") == []
