@@ -1,0 +1,39 @@
+"""The gateway's own tables: agencies, their API keys, and Idempotency-Key records."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+
+from services.kit.db import UTCDateTime, service_metadata
+
+metadata = service_metadata()
+
+agencies = Table(
+    "agencies", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("key_id", String(64), primary_key=True),
+    Column("agency_id", String(36), ForeignKey("agencies.id"), nullable=False, index=True),
+    Column("digest", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+idempotency_records = Table(
+    "idempotency_records", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("agency_id", String(36), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("response_status", Integer, nullable=True),
+    Column("response_body", Text, nullable=True),
+    UniqueConstraint("agency_id", "key", name="uq_idempotency_agency_key"),
+)

@@ -1,0 +1,52 @@
+"""``referral-network agency create``: the first admin agency and its key, from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from sqlalchemy.orm import sessionmaker
+
+from gateway.adapters.orm import metadata
+from gateway.adapters.stores import create_agency
+from gateway.auth import pepper_from_setting
+from gateway.policy import roles_unfit_for_kind
+from services.kit.cli import command
+from services.kit.config import load_config
+from services.kit.db import make_engine
+from services.kit.vocabulary import AGENCY_KINDS, ROLES
+
+DEFAULT_CONFIG = Path(__file__).with_name("config.yml")
+
+
+@command
+def _agency(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("agency", help="manage agencies and their API keys")
+    actions = parser.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="register an agency and print its API key once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--kind", required=True, choices=AGENCY_KINDS)
+    create.add_argument("--role", action="append", dest="roles", required=True, choices=ROLES)
+    create.add_argument("--config", default=str(DEFAULT_CONFIG), help="the gateway's config file")
+    create.set_defaults(handler=create_agency_command)
+
+
+def create_agency_command(args: argparse.Namespace) -> int:
+    unfit = roles_unfit_for_kind(args.roles, args.kind)
+    if unfit:
+        raise SystemExit(f"a {args.kind} agency cannot have the role(s): {', '.join(unfit)}")
+    config = load_config(args.config)
+    pepper = pepper_from_setting(config.get("API_KEY_PEPPER"))
+    engine = make_engine(config["DATABASE_URL"])
+    metadata.create_all(engine)
+    try:
+        with sessionmaker(engine)() as session:
+            agency, api_key = create_agency(session, pepper, name=args.name, kind=args.kind,
+                                            roles=args.roles)
+            session.commit()
+    finally:
+        engine.dispose()
+    print(json.dumps({"id": agency["id"], "name": agency["name"], "kind": agency["kind"],
+                      "roles": agency["roles"], "api_key": api_key}))
+    return 0

@@ -1,0 +1,114 @@
+"""The gateway on its own: agencies and keys, problem+json for every failure, idempotency,
+OpenAPI, health and readiness. Services are not running here, which is itself a case: 503."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from gateway.routes import ROUTES
+
+PROBLEM = "application/problem+json"
+HOSPITAL = {"name": "St. Mary Hospital", "kind": "hospital", "roles": ["referrer"]}
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == status and body["code"] == code
+    assert {"type", "title", "detail"} <= set(body)
+    return body
+
+
+def test_admin_creates_an_agency_whose_key_works_once_shown(gateway, admin_key):
+    created = gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL)
+    assert created.status_code == 201, created.text
+    agency = created.json()
+    assert agency["kind"] == "hospital" and agency["roles"] == ["referrer"]
+    assert agency["api_key"].startswith("rn_")
+    # The new key authenticates; as a referrer it may not create agencies.
+    assert_problem(gateway.call("POST", "/v1/agencies", agency["api_key"], json=HOSPITAL), 403, "forbidden")
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Basic abc", "Bearer rn_nothex_x", "Bearer a b"])
+def test_missing_or_malformed_credentials_are_401(gateway, header):
+    headers = {"Authorization": header} if header else {}
+    body = assert_problem(gateway.call("GET", "/v1/referrals", headers=headers), 401, "unauthorized")
+    assert "rn_" not in body["detail"]
+
+
+def test_wrong_key_and_unknown_key_get_the_same_answer(gateway, admin_key):
+    key_id = admin_key.split("_")[1]
+    wrong_secret = f"rn_{key_id}_{'x' * 43}"
+    unknown = f"rn_{'0' * 16}_{'x' * 43}"
+    first = assert_problem(gateway.call("GET", "/v1/audit/verify", wrong_secret), 401, "unauthorized")
+    second = assert_problem(gateway.call("GET", "/v1/audit/verify", unknown), 401, "unauthorized")
+    assert first == second
+
+
+def test_bad_bodies_are_clear_problems_and_create_nothing(gateway, admin_key):
+    post = lambda **kw: gateway.call("POST", "/v1/agencies", admin_key, **kw)  # noqa: E731
+    assert_problem(post(data=b"{not json", headers={"Content-Type": "application/json"}),
+                   400, "invalid_request")
+    assert_problem(post(data=b"[1, 2]", headers={"Content-Type": "application/json"}),
+                   400, "invalid_request")
+    too_big = {"name": "x" * (70 * 1024), "kind": "hospital", "roles": ["referrer"]}
+    assert_problem(post(json=too_big), 413, "payload_too_large")
+    missing = assert_problem(post(json={"kind": "spaceport", "roles": "admin"}), 422, "invalid_request")
+    assert set(missing["errors"]) == {"name", "kind", "roles"}
+    unfit = assert_problem(post(json={**HOSPITAL, "roles": ["coordinator"]}), 422, "invalid_request")
+    assert "roles" in unfit["errors"]
+    extra = assert_problem(post(json={**HOSPITAL, "surprise": 1}), 422, "invalid_request")
+    assert "surprise" in extra["errors"]
+
+
+def test_idempotency_key_replays_the_first_response_and_refuses_another_body(gateway, admin_key):
+    headers = {"Idempotency-Key": "create-st-mary-1"}
+    first = gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL, headers=headers)
+    again = gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()  # same agency, same (once-shown) key: nothing created twice
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    other = gateway.call("POST", "/v1/agencies", admin_key, json={**HOSPITAL, "name": "Other"},
+                         headers=headers)
+    assert_problem(other, 409, "conflict")
+    # A failed first attempt does not burn the key.
+    bad = gateway.call("POST", "/v1/agencies", admin_key, json={"name": "x"},
+                       headers={"Idempotency-Key": "retry-after-fix"})
+    assert_problem(bad, 422, "invalid_request")
+    fixed = gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL,
+                         headers={"Idempotency-Key": "retry-after-fix"})
+    assert fixed.status_code == 201
+
+
+def test_unknown_paths_and_methods_answer_problem_json(gateway):
+    assert_problem(gateway.call("GET", "/v1/nowhere"), 404, "not_found")
+    assert_problem(gateway.call("DELETE", "/v1/referrals"), 405, "method_not_allowed")
+
+
+def test_a_route_whose_service_is_down_answers_503_within_the_timeout(gateway, admin_key):
+    started = time.monotonic()
+    response = gateway.call("GET", "/v1/audit/ledger", admin_key)
+    elapsed = time.monotonic() - started
+    assert_problem(response, 503, "service_unavailable")
+    assert elapsed < 10  # the configured RPC timeout is 2 s: no hanging request
+
+
+def test_health_is_up_and_ready_names_the_services_that_do_not_answer(gateway):
+    assert gateway.call("GET", "/health").json() == {"status": "ok"}
+    ready = gateway.call("GET", "/ready")
+    assert ready.status_code == 503
+    assert ready.json() == {"services": {s: "unavailable" for s in
+                                         ("consent", "referrals", "matching", "notifications")}}
+
+
+def test_openapi_document_lists_every_route_of_the_contract(gateway):
+    document = gateway.call("GET", "/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    for route in ROUTES:
+        assert route.method.lower() in document["paths"][route.path], route.path
+    schema = json.dumps(document["components"]["schemas"])
+    assert "ConsentCreateRequest" in schema or "ConsentCreate" in schema
