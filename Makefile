@@ -25,18 +25,18 @@ infra:
 	scripts/ensure-infra.sh rabbitmq postgres
 
 test: venv infra
-	$(BIN)/ruff check services gateway tests bench
+	$(BIN)/ruff check services gateway network tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: venv
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check services gateway tests bench
+	$(BIN)/ruff check services gateway network tests bench
 
 run: venv
 	scripts/ensure-infra.sh rabbitmq
-	$(BIN)/python -m services.kit.run_network
+	$(BIN)/python -m network.run $(if $(DATABASE),--database $(DATABASE),)
 
 clean:
 	rm -rf $(VENV) var

@@ -86,7 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     _load_service_commands()
     parser = argparse.ArgumentParser(prog="referral-network", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for register in COMMANDS:
+    # Under ``python -m`` this file is ``__main__``; commands register on the importable module.
+    from services.kit import cli as registry
+
+    for register in registry.COMMANDS:
         register(sub)
     return parser
 

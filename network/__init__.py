@@ -1,0 +1,1 @@
+"""Running the whole network on one machine: `make run` and its demo."""

@@ -1,0 +1,170 @@
+"""The demo network (agencies, keys, twenty mentors) and one referral walked end to end.
+
+Everything goes through the public HTTP API, as a clinic system or coordinator
+would use it; only the first admin key comes from the command line, as in production.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from services.kit.vocabulary import PATHWAYS, SLOTS
+
+AGENCIES = (
+    {"name": "St. Mary Hospital", "kind": "hospital", "roles": ["referrer"]},
+    {"name": "Harbor Sober Living", "kind": "sober_living", "roles": ["referrer"]},
+    {"name": "Bridge Peer Recovery", "kind": "peer_group", "roles": ["coordinator"]},
+    {"name": "Comunidad en Recuperación", "kind": "peer_group", "roles": ["coordinator"]},
+)
+LANGUAGE_SETS = (["en"], ["es", "en"], ["es"], ["en", "fr"], ["en", "zh"])
+EXPERIENCE = ("opioids", "alcohol", "stimulants", "cannabis", "benzodiazepines")
+
+
+class Api:
+    def __init__(self, base_url: str, key: str | None = None) -> None:
+        self.base_url, self.key = base_url, key
+
+    def __call__(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        if self.key:
+            headers["Authorization"] = f"Bearer {self.key}"
+        response = requests.request(method, self.base_url + path, json=body, headers=headers, timeout=30)
+        if response.status_code >= 400:
+            raise RuntimeError(f"{method} {path} → {response.status_code}: {response.text}")
+        return response.json()
+
+
+def seed(base_url: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Create the demo agencies and mentors once; later runs reuse ``path``."""
+    if path.exists():
+        credentials = json.loads(path.read_text())
+        print(f"Reusing the demo network in {path}")
+        return credentials
+    admin = _create_first_admin(env)
+    agencies = [admin]
+    for spec in AGENCIES:
+        agencies.append(Api(base_url, admin["api_key"])("POST", "/v1/agencies", spec,
+                                                       **{"Idempotency-Key": f"demo-{spec['name']}"}))
+    rng = random.Random(7)
+    peer_groups = [a for a in agencies if a["kind"] == "peer_group"]
+    for n in range(20):
+        group = peer_groups[n % 2]
+        Api(base_url, group["api_key"])("POST", "/v1/mentors", _mentor(n, rng),
+                                        **{"Idempotency-Key": f"demo-mentor-{n}"})
+    credentials = {"agencies": [{k: a[k] for k in ("id", "name", "kind", "roles", "api_key")}
+                                for a in agencies]}
+    path.write_text(json.dumps(credentials, indent=2))
+    path.chmod(0o600)
+    print(f"Seeded {len(agencies)} agencies and 20 mentors; keys in {path}")
+    return credentials
+
+
+def _create_first_admin(env: dict[str, str]) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "services.kit.cli", "agency", "create", "--name", "Network Administration",
+         "--kind", "clinic", "--role", "admin"],
+        env=env, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def _mentor(n: int, rng: random.Random) -> dict[str, Any]:
+    evenings = [s for s in SLOTS if s.endswith("evening") or s.startswith(("sat", "sun"))]
+    return {
+        "display_name": f"Mentor {chr(65 + n)}.",
+        "languages": LANGUAGE_SETS[n % len(LANGUAGE_SETS)],
+        "gender": ("female", "male", "non-binary")[n % 3],
+        "age": 28 + (n * 7) % 35,
+        "pathways": rng.sample(PATHWAYS, k=1 + n % 2),
+        "lived_experience": rng.sample(EXPERIENCE, k=1 + n % 3),
+        "location": {"lat": round(40.70 + rng.uniform(-0.1, 0.1), 4),
+                     "lon": round(-73.95 + rng.uniform(-0.1, 0.1), 4)},
+        "radius_km": 10 + n % 4 * 5,
+        "remote_ok": n % 3 != 0,
+        "availability": rng.sample(evenings, k=3) + rng.sample(SLOTS, k=2),
+        "capacity": 2 + n % 3,
+        "certified_until": (date.today() + timedelta(days=365)).isoformat(),
+    }
+
+
+def _agency(credentials: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [a for a in credentials["agencies"] if a["kind"] == kind]
+
+
+def _wait(check, what: str, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (value := check()):
+            return value
+        time.sleep(0.3)
+    raise RuntimeError(f"gave up waiting for {what}")
+
+
+def walk(base_url: str, credentials: dict[str, Any]) -> None:
+    """One referral from consent to handoff, printing each step."""
+    hospital = Api(base_url, _agency(credentials, "hospital")[0]["api_key"])
+    admin = Api(base_url, next(a for a in credentials["agencies"] if "admin" in a["roles"])["api_key"])
+    hospital_id = _agency(credentials, "hospital")[0]["id"]
+    now = datetime.now(UTC)
+    step = iter(range(1, 20))
+
+    consent = hospital("POST", "/v1/consents", {
+        "participant": {"given_name": "Ana", "family_name": "Demo", "birth_date": "1990-04-02",
+                        "phone": "+15555550100", "email": "ana@example.org", "preferred_language": "es"},
+        "disclosers": [hospital_id],
+        "recipients": {"agencies": [], "classes": ["peer_group"]},
+        "purposes": ["peer-support-referral"],
+        "data_classes": ["demographics", "contact", "referral-reason"],
+        "valid_from": (now - timedelta(minutes=1)).isoformat(),
+        "valid_until": (now + timedelta(days=365)).isoformat(),
+        "signature": {"signed_by": "participant", "signer_name": "Ana Demo",
+                      "signed_at": now.isoformat(), "method": "electronic"},
+    })
+    print(f"{next(step)}. The hospital recorded consent {consent['id']} ({consent['status']}) "
+          "for peer groups in the network.")
+    referral = hospital("POST", "/v1/referrals", {
+        "participant_id": consent["participant_id"], "consent_id": consent["id"],
+        "reason": "peer support after detox discharge", "urgency": "routine",
+        "needs": {"languages": ["es", "en"], "mentor_gender": "female", "mentor_gender_required": False,
+                  "pathways": ["12-step"], "lived_experience": ["opioids"], "age": 36,
+                  "location": {"lat": 40.71, "lon": -74.0}, "remote_ok": True,
+                  "availability": ["mon-evening", "sat-morning"]},
+    }, **{"Idempotency-Key": str(uuid.uuid4())})
+    print(f"{next(step)}. It referred the participant: referral {referral['id']} is {referral['status']}.")
+
+    match = _wait(lambda: hospital("GET", f"/v1/referrals/{referral['id']}").get("match"), "a proposal")
+    print(f"{next(step)}. Matching proposed mentor {match.get('mentor_id')} (score {match.get('score')}).")
+    for group in _agency(credentials, "peer_group"):
+        coordinator = Api(base_url, group["api_key"])
+        mine = [m for m in coordinator("GET", "/v1/matches?status=proposed")["items"]
+                if m["referral_id"] == referral["id"]]
+        if mine:
+            break
+    else:
+        raise RuntimeError("no coordinator sees the proposal")
+    top = sorted(mine[0]["explanation"], key=lambda f: -f["contribution"])[:3]
+    print(f"{next(step)}. {group['name']} sees why: "
+          + ", ".join(f"{f['factor']} {f['contribution']:.2f}" for f in top))
+    coordinator("POST", f"/v1/matches/{mine[0]['id']}/accept")
+    print(f"{next(step)}. The coordinator accepted the match.")
+    _wait(lambda: hospital("GET", f"/v1/referrals/{referral['id']}")["status"] == "accepted", "acceptance")
+    print(f"{next(step)}. The referral is accepted; the hospital sees it.")
+    handoff = coordinator("GET", f"/v1/referrals/{referral['id']}/handoff")
+    print(f"{next(step)}. The peer group read the handoff packet under consent "
+          f"{handoff['consent'].get('id', consent['id'])}: fields {sorted(handoff['participant'])}.")
+    coordinator("POST", f"/v1/referrals/{referral['id']}/status", {"status": "in-progress"})
+    history = hospital("GET", f"/v1/referrals/{referral['id']}")["history"]
+    print(f"{next(step)}. Peer support started; the referrer sees: "
+          + " → ".join(h["status"] for h in history))
+    verified = admin("GET", "/v1/audit/verify")
+    disclosures = admin("GET", f"/v1/participants/{consent['participant_id']}/disclosures")["items"]
+    print(f"{next(step)}. The admin verified the ledger ({verified}) and sees "
+          f"{len(disclosures)} disclosure(s) for the participant.")

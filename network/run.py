@@ -1,0 +1,109 @@
+"""`make run`: start the four services and the gateway, seed a demo network, walk one referral.
+
+    python -m network.run [--database sqlite|postgres] [--port 8000] [--no-demo]
+
+Processes run under honcho (Procfile); Ctrl-C stops them all. Data lives in var/
+(SQLite files, or databases rn_<service> on the local PostgreSQL), so a second run
+finds the same agencies, mentors and referrals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from network import demo, secrets
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+SERVICES = ("consent", "referrals", "matching", "notifications", "gateway")
+
+
+def database_urls(kind: str) -> dict[str, str]:
+    if kind == "sqlite":
+        return {f"{s.upper()}_DATABASE_URL": f"sqlite:///{VAR / f'{s}.db'}" for s in SERVICES}
+    import psycopg
+
+    admin = os.environ.get("POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+        for service in SERVICES:
+            if f"rn_{service}" not in existing:
+                conn.execute(f'CREATE DATABASE "rn_{service}"')
+    base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return {f"{s.upper()}_DATABASE_URL": f"{base}/rn_{s}" for s in SERVICES}
+
+
+def environment(args: argparse.Namespace) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(secrets.load_or_create(VAR / "secrets.env"))
+    env.update(database_urls(args.database))
+    env["GATEWAY_PORT"] = str(args.port)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def wait_until_ready(base_url: str, honcho: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if honcho.poll() is not None:
+            raise SystemExit("a process exited during start-up; see the output above")
+        try:
+            ready = requests.get(f"{base_url}/ready", timeout=3)
+            if ready.status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    raise SystemExit(f"the network was not ready within {timeout:.0f} s ({base_url}/ready)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=("sqlite", "postgres"),
+                        default=os.environ.get("DATABASE", "sqlite"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GATEWAY_PORT", 8000)))
+    parser.add_argument("--no-demo", action="store_true", help="start and seed, but walk no referral")
+    parser.add_argument("--exit-after-demo", action="store_true", help="stop once the demo is done")
+    args = parser.parse_args(argv)
+    VAR.mkdir(exist_ok=True)
+    env = environment(args)
+    base_url = f"http://127.0.0.1:{args.port}"
+
+    subprocess.run([sys.executable, "-m", "services.kit.cli", "topology"], env=env, check=True, cwd=ROOT)
+    print(f"Starting the network ({args.database}) …", flush=True)
+    honcho = subprocess.Popen([str(Path(sys.executable).parent / "honcho"), "start", "-f", "Procfile"],
+                              env=env, cwd=ROOT, start_new_session=True)
+    try:
+        wait_until_ready(base_url, honcho)
+        credentials = demo.seed(base_url, VAR / "demo-credentials.json", env)
+        if not args.no_demo:
+            demo.walk(base_url, credentials)
+        print(f"\nThe network is running at {base_url}  (credentials: var/demo-credentials.json)")
+        print(f"  curl {base_url}/ready\n  curl {base_url}/openapi.json\nCtrl-C stops everything.")
+        if args.exit_after_demo:
+            return 0
+        return honcho.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if honcho.poll() is None:
+            os.killpg(honcho.pid, signal.SIGINT)
+            try:
+                honcho.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(honcho.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+

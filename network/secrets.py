@@ -1,0 +1,37 @@
+"""Development secrets for `make run`, generated once into var/secrets.env and reused.
+
+Reusing them matters: the field-encryption and ledger keys protect data already
+written, so a second `make run` must find the same keys to read its own data.
+Production secrets come from the environment (see deploy/generate_secrets.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+NAMES = ("FIELD_ENCRYPTION_KEYS", "LEDGER_HMAC_KEY", "LEDGER_SIGNING_KEY", "API_KEY_PEPPER")
+
+
+def _fresh() -> dict[str, str]:
+    key = lambda: base64.b64encode(secrets.token_bytes(32)).decode()  # noqa: E731
+    return {
+        "FIELD_ENCRYPTION_KEYS": f"k1:{key()}",
+        "LEDGER_HMAC_KEY": key(),
+        "LEDGER_SIGNING_KEY": key(),
+        "API_KEY_PEPPER": key(),
+    }
+
+
+def load_or_create(path: Path) -> dict[str, str]:
+    """The secrets in ``path`` (created with mode 0600 on first use); the environment wins."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.writelines(f"{name}={value}\n" for name, value in _fresh().items())
+    lines = [line for line in path.read_text().splitlines() if "=" in line and not line.startswith("#")]
+    stored = dict(line.split("=", 1) for line in lines)
+    return {name: os.environ.get(name, stored[name]) for name in NAMES}
