@@ -102,7 +102,8 @@ def _load_service_commands() -> None:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name != module:
+            # Only the command module (or its package) being absent is fine; a broken import is not.
+            if exc.name is None or not module.startswith(exc.name):
                 raise
 
 
