@@ -1,0 +1,129 @@
+"""The outside world of the notifications service, for real: local HTTP receivers, an
+observer of the events it publishes, and raw reads of its database."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from kombu import Connection, Queue
+from sqlalchemy import text
+
+from services.kit import broker, topology
+from services.kit.contract import Event, new_event
+from services.kit.db import make_engine
+from services.notifications.adapters.orm import metadata
+
+# The SMS provider account the service is configured with in these tests.
+SMS_ACCOUNT = "ACtest0001"
+SMS_TOKEN = "sms-token-not-a-real-one"
+SMS_FROM = "+15555550199"
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+Respond = Callable[[Received], tuple[int, bytes]]
+
+
+@dataclass
+class HttpReceiver:
+    """A real HTTP server on 127.0.0.1 that records every POST and answers as told."""
+
+    respond: Respond
+    url: str = ""
+    received: list[Received] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    def start(self) -> HttpReceiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                request = Received(self.path, dict(self.headers.items()), self.rfile.read(length))
+                receiver.received.append(request)
+                status, body = receiver.respond(request)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass  # keep test output quiet
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def answers(*statuses: int, then: int = 200, body: bytes = b"{}") -> Respond:
+    """Answer the given statuses in turn, then ``then`` for every later request."""
+    queue = list(statuses)
+    return lambda _request: (queue.pop(0) if queue else then, body)
+
+
+class Outcomes:
+    """A queue bound to the events exchange for ``notification.*``: what the service told the network."""
+
+    def __init__(self, amqp_uri: str) -> None:
+        self.connection = Connection(amqp_uri)
+        topology.declare(self.connection, {})
+        self.queue = Queue("test.notification-outcomes", exchange=topology.EVENTS,
+                           routing_key="notification.*", durable=False)
+        self.queue(self.connection.default_channel).declare()
+        self.seen: list[dict[str, Any]] = []
+
+    def of_type(self, event_type: str) -> list[dict[str, Any]]:
+        bound = self.queue(self.connection.default_channel)
+        while (message := bound.get(no_ack=True)) is not None:
+            self.seen.append(json.loads(message.body))
+        return [e for e in self.seen if e["type"] == event_type]
+
+    def close(self) -> None:
+        self.connection.release()
+
+
+def publish(amqp_uri: str, type_: str, payload: dict[str, Any], **kwargs: Any) -> Event:
+    """Publish a contract-valid event the way a producing service's relay does."""
+    event = new_event(type_, payload, source="test", **kwargs)
+    publish_again(amqp_uri, event)
+    return event
+
+
+def publish_again(amqp_uri: str, event: Event) -> None:
+    broker.publish(amqp_uri, event.to_message(), exchange=topology.EVENTS, routing_key=event.type)
+
+
+def raw_database_text(url: str) -> str:
+    """Everything the database holds, as stored: file bytes on SQLite, rows as text on PostgreSQL."""
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        files: Iterable[Path] = [p for p in (path, Path(f"{path}-wal")) if p.exists()]
+        return "".join(p.read_bytes().decode("latin-1") for p in files)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return "\n".join(
+                row[0] for name in metadata.tables
+                for row in conn.execute(text(f'SELECT CAST(t AS text) FROM "{name}" t'))
+            )
+    finally:
+        engine.dispose()
