@@ -12,6 +12,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import MetaData, select, update
 from sqlalchemy.orm import Session
 
+from services.kit.config import ConfigError
 from services.kit.crypto import FieldRef, KeyRing, rotate
 
 
@@ -19,7 +20,10 @@ class FieldKeys(DependencyProvider):
     """The service's key ring, from config ``FIELD_ENCRYPTION_KEYS`` (``kid:b64,...``, newest last)."""
 
     def setup(self) -> None:
-        self.ring = KeyRing.from_config(str(self.container.config["FIELD_ENCRYPTION_KEYS"]))
+        spec = self.container.config.get("FIELD_ENCRYPTION_KEYS")
+        if not spec or spec == "None":
+            raise ConfigError("FIELD_ENCRYPTION_KEYS is not set (kid:<base64 32 bytes>,...)")
+        self.ring = KeyRing.from_config(str(spec))
 
     def get_dependency(self, worker_ctx) -> KeyRing:
         return self.ring

@@ -17,6 +17,7 @@ from functools import partial
 
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
+from nameko.timer import Timer
 
 from services.kit import broker, topology
 from services.kit.contract import ContractError, parse_event
@@ -97,3 +98,30 @@ class EventSubscriber(Consumer):
 
 
 subscribe = EventSubscriber.decorator
+
+
+class ConfiguredTimer(Timer):
+    """``@every("CONFIG_KEY", default_seconds)``: a nameko timer configured per deployment.
+
+    The interval comes from the service config at setup. With ``TIMERS_ENABLED`` false
+    the timer never starts: deployments run timers in one designated replica (see
+    docs/scaling.md), while every replica still consumes events and answers RPC.
+    """
+
+    def __init__(self, config_key: str, default: float, **kwargs) -> None:
+        super().__init__(interval=default, **kwargs)
+        self.config_key = config_key
+        self.default = default
+        self.enabled = True
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.interval = float(config.get(self.config_key, self.default))
+        self.enabled = str(config.get("TIMERS_ENABLED", "true")).strip().lower() not in {"false", "0", "no"}
+
+    def start(self) -> None:
+        if self.enabled:
+            super().start()
+
+
+every = ConfiguredTimer.decorator

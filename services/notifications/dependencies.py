@@ -17,7 +17,6 @@ from typing import Any
 
 from eventlet.greenpool import GreenPool
 from nameko.extensions import DependencyProvider
-from nameko.timer import Timer
 
 from services.notifications.adapters.channels import Channels
 from services.notifications.adapters.sms import TwilioSettings, TwilioSmsSender
@@ -105,21 +104,3 @@ class OutboundChannels(DependencyProvider):
     def get_dependency(self, worker_ctx) -> Outbound:
         return Outbound(self.channels, self.policy, self.pool.imap)
 
-
-class ConfiguredTimer(Timer):
-    """nameko's timer, its interval (seconds) read from config key ``config_key`` at setup.
-
-    Like every nameko timer it fires in every running replica; dispatching is safe
-    there because deliveries are claimed row by row before they are sent.
-    """
-
-    def __init__(self, config_key: str, default: float, **kwargs: Any) -> None:
-        super().__init__(interval=default, **kwargs)
-        self.config_key = config_key
-        self.default = default
-
-    def setup(self) -> None:
-        self.interval = float(self.container.config.get(self.config_key, self.default))
-
-
-configured_timer = ConfiguredTimer.decorator

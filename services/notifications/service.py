@@ -14,10 +14,10 @@ from services.kit import topology
 from services.kit.contract import Event
 from services.kit.dependencies import Clock, Database
 from services.kit.encrypted import FieldKeys
-from services.kit.entrypoints import subscribe
+from services.kit.entrypoints import every, subscribe
 from services.notifications import handlers
 from services.notifications.adapters.orm import metadata
-from services.notifications.dependencies import OutboundChannels, configured_timer
+from services.notifications.dependencies import OutboundChannels
 from services.notifications.schemas import (
     PAGE_SIZE,
     DeliveryPageSchema,
@@ -40,7 +40,7 @@ class NotificationsService:
         self.db.handle(event, handlers.notify, self.keys, self.clock())
 
     # Fires in every replica; claims keep two replicas from sending one delivery twice.
-    @configured_timer("DISPATCH_INTERVAL_SECONDS", 5.0)
+    @every("DISPATCH_INTERVAL_SECONDS", 5.0)
     def dispatch(self) -> None:
         outbound = self.outbound
         handlers.escalate(self.db, self.keys, self.clock(), outbound.policy.escalate_after)
