@@ -1,0 +1,78 @@
+"""What happened to a consent, as the aggregate records it.
+
+Each event's fields (other than ``occurred_at``, which goes on the envelope) are exactly
+the fields of its payload in ``services.kit.contract``; ``payload()`` gives that payload.
+Events carry ids, recipients, purposes and dates only: never a participant's details.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, ClassVar
+
+from services.consent.domain.elements import format_instant
+
+
+class ConsentEvent:
+    """Base of the consent service's domain events."""
+
+    type: ClassVar[str]
+    occurred_at: datetime
+
+    def payload(self) -> dict[str, Any]:
+        """The event contract payload (JSON-ready) for this event."""
+        out: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            if f.name == "occurred_at":
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = format_instant(value) if isinstance(value, datetime) else _plain(value)
+        return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class ConsentGranted(ConsentEvent):
+    type: ClassVar[str] = "consent.granted"
+
+    consent_id: str
+    participant_id: str
+    disclosers: tuple[str, ...]
+    recipients: dict[str, list[str]]  # {"agencies": [ids], "classes": [kinds]}
+    purposes: tuple[str, ...]
+    data_classes: tuple[str, ...]
+    valid_from: datetime
+    valid_until: datetime | None
+    expires_on: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class ConsentRevoked(ConsentEvent):
+    """Some or all recipients were taken off; ``full`` means nothing remains in force."""
+
+    type: ClassVar[str] = "consent.revoked"
+
+    consent_id: str
+    participant_id: str
+    revoked: dict[str, list[str]]
+    remaining: dict[str, list[str]]
+    full: bool
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class ConsentExpired(ConsentEvent):
+    type: ClassVar[str] = "consent.expired"
+
+    consent_id: str
+    participant_id: str
+    occurred_at: datetime

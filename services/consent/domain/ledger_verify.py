@@ -1,0 +1,207 @@
+"""Checking the ledger: the first row that was altered, removed, added or moved, and cuts.
+
+``ChainVerifier`` takes rows in chunks, in ``seq`` order, so a command line can stream a
+large ledger and show progress; ``verify`` does it in one call. The good path costs one
+canonical encoding and one HMAC per row; working out *what* happened to a bad row (it
+looks one row ahead and tries nearby seq numbers) is paid only once, at the first bad row.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from services.consent.domain.ledger import GENESIS_HASH, Checkpoint, LedgerEntry, canonical
+
+# Kinds of problem; ``problem`` says the same in words.
+ALTERED, DELETED, INSERTED, REORDERED = "altered", "deleted", "inserted", "reordered"
+TRUNCATED, REWRITTEN, FORGED_CHECKPOINT = "truncated", "rewritten", "forged_checkpoint"
+# How far ahead a renumbered row may have come from and still be recognised.
+_RENUMBER_WINDOW = 16
+_END = object()
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome: ``entries`` rows read; when not ok, the first bad seq and what is wrong."""
+
+    ok: bool
+    entries: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+    kind: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.ok:
+            return {"ok": True, "entries": self.entries}
+        return {"ok": False, "entries": self.entries, "first_bad_seq": self.first_bad_seq,
+                "problem": self.problem, "kind": self.kind}
+
+
+class ChainVerifier:
+    """Verify a ledger fed in chunks: ``feed`` each chunk in seq order, then ``finish``."""
+
+    def __init__(self, hmac_key: bytes, public_key: Ed25519PublicKey,
+                 checkpoints: Iterable[Checkpoint] = ()) -> None:
+        self._mac = hmac.new(hmac_key, digestmod="sha256")
+        self._expected, self._prev = 1, GENESIS_HASH
+        self.checked = 0
+        self._pending: tuple[LedgerEntry, int, str] | None = None
+        self._failure: tuple[int | None, str, str] | None = None
+        cps = sorted(checkpoints, key=lambda c: c.count)
+        self._checkpoints = [c for c in cps if c.is_authentic(public_key)]
+        self._forged = [c for c in cps if c not in self._checkpoints]
+        self._cp_index, self._matched_count = 0, 0
+        self._skip_checkpoints_below(1)
+
+    @property
+    def failed(self) -> bool:
+        """True once a bad row is known; the rest of the input need not be read."""
+        return self._failure is not None
+
+    def feed(self, entries: Iterable[LedgerEntry]) -> int:
+        """Check the next rows; returns how many rows have been read so far."""
+        it = iter(entries)
+        if self._failure is None and self._pending is not None:
+            following = next(it, _END)
+            if following is _END:
+                return self.checked
+            self.checked += 1
+            self._resolve(following)
+        if self._failure is not None:
+            self.checked += sum(1 for _ in it)
+            return self.checked
+        mac_copy, expected, prev = self._mac.copy, self._expected, self._prev
+        start, checkpoint_at = expected, self._next_checkpoint_count()
+        for entry in it:
+            seq = entry.seq
+            if seq == expected and entry.prev_hash == prev:
+                mac = mac_copy()
+                try:
+                    mac.update((prev + canonical((seq, entry.at, entry.actor, entry.action,
+                                                  entry.subject, entry.participant_id,
+                                                  entry.details))).encode())
+                except (TypeError, ValueError):  # details that are not JSON: not ours
+                    pass
+                if mac.hexdigest() == entry.hash:
+                    prev, expected = entry.hash, expected + 1
+                    if seq == checkpoint_at:
+                        self._check_checkpoints(entry)
+                        if self._failure is not None:
+                            break
+                        checkpoint_at = self._next_checkpoint_count()
+                    continue
+            self._pending = (entry, expected, prev)
+            following = next(it, _END)
+            self.checked += 1
+            if following is not _END:
+                self.checked += 1
+                self._resolve(following)
+            break
+        self.checked += expected - start
+        self._expected, self._prev = expected, prev
+        if self._failure is not None:
+            self.checked += sum(1 for _ in it)
+        return self.checked
+
+    def finish(self) -> VerifyResult:
+        """The result once every row was fed."""
+        if self._failure is None and self._pending is not None:
+            self._resolve(None)
+        if self._failure is not None:
+            seq, kind, problem = self._failure
+            return VerifyResult(False, self.checked, seq, problem, kind)
+        rows = self._expected - 1
+        latest = self._checkpoints[-1] if self._checkpoints else None
+        if latest is not None and latest.count > rows:
+            return VerifyResult(
+                False, self.checked, rows + 1,
+                f"the ledger ends at seq {rows} but a checkpoint signed at {latest.at} "
+                f"covers {latest.count} rows: rows after seq {rows} were removed", TRUNCATED)
+        if self._forged:
+            cp = self._forged[0]
+            return VerifyResult(
+                False, self.checked, None,
+                f"the checkpoint of {cp.count} rows dated {cp.at} has an invalid signature",
+                FORGED_CHECKPOINT)
+        return VerifyResult(True, self.checked)
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def _skip_checkpoints_below(self, seq: int) -> None:
+        while self._cp_index < len(self._checkpoints) and self._checkpoints[self._cp_index].count < seq:
+            self._cp_index += 1
+
+    def _next_checkpoint_count(self) -> int:
+        if self._cp_index < len(self._checkpoints):
+            return self._checkpoints[self._cp_index].count
+        return -1
+
+    def _check_checkpoints(self, entry: LedgerEntry) -> None:
+        while (self._cp_index < len(self._checkpoints)
+               and self._checkpoints[self._cp_index].count == entry.seq):
+            cp = self._checkpoints[self._cp_index]
+            self._cp_index += 1
+            if cp.head_hash != entry.hash:
+                # The chain holds together but is not the chain that was signed: someone with
+                # the HMAC key cut it back and rebuilt it, somewhere after the last match.
+                self._failure = (
+                    self._matched_count + 1, REWRITTEN,
+                    f"row {entry.seq} differs from the checkpoint signed at {cp.at}: the ledger "
+                    f"was cut back and rewritten after seq {self._matched_count}")
+                return
+            self._matched_count = cp.count
+
+    # -- naming the problem --------------------------------------------------------------------
+
+    def _genuine_as(self, entry: LedgerEntry, seq: int) -> bool:
+        """Whether ``entry``'s hash fits its content if its seq were ``seq``."""
+        content = (seq, entry.at, entry.actor, entry.action, entry.subject,
+                   entry.participant_id, entry.details)
+        mac = self._mac.copy()
+        try:
+            mac.update((entry.prev_hash + canonical(content)).encode())
+        except (TypeError, ValueError):
+            return False
+        return mac.hexdigest() == entry.hash
+
+    def _resolve(self, following: LedgerEntry | None) -> None:
+        entry, expected, prev = self._pending  # type: ignore[misc]
+        self._pending = None
+        self._failure = self._diagnose(entry, expected, prev, following)
+
+    def _diagnose(self, row: LedgerEntry, e: int, prev: str,
+                  following: LedgerEntry | None) -> tuple[int, str, str]:
+        if row.seq > e:
+            if following is not None and following.seq == e:
+                return e, REORDERED, f"row {e} comes after row {row.seq}"
+            gone = f"row {e} is" if row.seq == e + 1 else f"rows {e} to {row.seq - 1} are"
+            return e, DELETED, f"{gone} missing"
+        if row.seq < e:
+            if row.seq == e - 1:
+                return row.seq, INSERTED, f"seq {row.seq} appears twice"
+            return row.seq, REORDERED, f"row {row.seq} comes after row {e - 1}"
+        if following is not None and following.prev_hash == prev and self._genuine_as(following, e):
+            if self._genuine_as(row, e + 1):
+                return e, REORDERED, f"rows {e} and {e + 1} were swapped"
+            return e, INSERTED, f"row {e} was inserted and the rows after it renumbered"
+        if row.prev_hash != prev:
+            for origin in range(e + 1, e + 1 + _RENUMBER_WINDOW):
+                if self._genuine_as(row, origin):
+                    return e, DELETED, (f"rows {e} to {origin - 1} were removed and the rows "
+                                        f"after them renumbered")
+            if self._genuine_as(row, e):
+                return e, INSERTED, f"row {e} does not link to row {e - 1}: a foreign row"
+        return e, ALTERED, f"row {e} does not match its hash: it was altered or forged"
+
+
+def verify(entries: Iterable[LedgerEntry], checkpoints: Iterable[Checkpoint],
+           hmac_key: bytes, public_key: Ed25519PublicKey) -> VerifyResult:
+    """Verify a whole ledger given in seq order against its checkpoints."""
+    verifier = ChainVerifier(hmac_key, public_key, checkpoints)
+    verifier.feed(entries)
+    return verifier.finish()
