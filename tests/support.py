@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
 
 import eventlet
 
@@ -26,3 +29,52 @@ def wait_for(probe: Callable[[], T], timeout: float = 15.0, interval: float = 0.
 def settle(seconds: float) -> None:
     """Let background greenthreads run (used to prove that something does NOT happen)."""
     eventlet.sleep(seconds)
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+Respond = Callable[[Received], tuple[int, bytes]]
+
+
+@dataclass
+class HttpReceiver:
+    """A real HTTP server on 127.0.0.1 that records every POST and answers as told."""
+
+    respond: Respond
+    url: str = ""
+    received: list[Received] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    def start(self) -> HttpReceiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                request = Received(self.path, dict(self.headers.items()), self.rfile.read(length))
+                receiver.received.append(request)
+                status, body = receiver.respond(request)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass  # keep test output quiet
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()

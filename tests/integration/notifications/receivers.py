@@ -4,10 +4,7 @@ observer of the events it publishes, and raw reads of its database."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,60 +15,12 @@ from services.kit import broker, topology
 from services.kit.contract import Event, new_event
 from services.kit.db import make_engine
 from services.notifications.adapters.orm import metadata
+from tests.support import HttpReceiver, Received, Respond  # noqa: F401 - re-exported for the tests
 
 # The SMS provider account the service is configured with in these tests.
 SMS_ACCOUNT = "ACtest0001"
 SMS_TOKEN = "sms-token-not-a-real-one"
 SMS_FROM = "+15555550199"
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-Respond = Callable[[Received], tuple[int, bytes]]
-
-
-@dataclass
-class HttpReceiver:
-    """A real HTTP server on 127.0.0.1 that records every POST and answers as told."""
-
-    respond: Respond
-    url: str = ""
-    received: list[Received] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    def start(self) -> HttpReceiver:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                request = Received(self.path, dict(self.headers.items()), self.rfile.read(length))
-                receiver.received.append(request)
-                status, body = receiver.respond(request)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass  # keep test output quiet
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
 
 
 def answers(*statuses: int, then: int = 200, body: bytes = b"{}") -> Respond:
