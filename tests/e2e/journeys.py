@@ -1,0 +1,73 @@
+"""Steps a clinic system and a coordinator take, shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+from tests.e2e.network import Client
+
+
+def wait(check, what: str, timeout: float = 30.0, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what} (last: {value!r})")
+        time.sleep(interval)
+
+
+def participant(tag: str) -> dict:
+    return {"given_name": f"Canary{tag}", "family_name": f"Zed{tag}", "birth_date": "1990-04-02",
+            "phone": "+15555550123", "email": f"canary{tag.lower()}@example.org",
+            "preferred_language": "es"}
+
+
+def grant_consent(referrer: Client, *, tag: str = "", classes=("peer_group",), agencies=()) -> dict:
+    now = datetime.now(UTC)
+    return referrer.ok("POST", "/v1/consents", {
+        "participant": participant(tag or uuid.uuid4().hex[:6]),
+        "disclosers": [referrer.id],
+        "recipients": {"agencies": list(agencies), "classes": list(classes)},
+        "purposes": ["peer-support-referral"],
+        "data_classes": ["demographics", "contact", "referral-reason"],
+        "valid_from": (now - timedelta(minutes=5)).isoformat(),
+        "valid_until": (now + timedelta(days=365)).isoformat(),
+        "signature": {"signed_by": "participant", "signer_name": f"Canary{tag} Zed{tag}",
+                      "signed_at": (now - timedelta(minutes=1)).isoformat(), "method": "electronic"},
+    })
+
+
+def refer(referrer: Client, consent: dict, *, languages=("es", "en"), urgency: str = "routine") -> dict:
+    return referrer.ok("POST", "/v1/referrals", {
+        "participant_id": consent["participant_id"], "consent_id": consent["id"],
+        "reason": "Canary clinical note: peer support after detox discharge", "urgency": urgency,
+        "needs": {"languages": list(languages), "pathways": ["12-step"], "lived_experience": ["opioids"],
+                  "age": 36, "location": {"lat": 40.71, "lon": -74.0}, "remote_ok": True,
+                  "availability": ["mon-evening", "sat-morning"]},
+    }, headers={"Idempotency-Key": str(uuid.uuid4())})
+
+
+def mentor(n: int, *, languages=("es", "en"), capacity: int = 3) -> dict:
+    return {
+        "display_name": f"Mentor {n}", "languages": list(languages), "gender": "female", "age": 40,
+        "pathways": ["12-step"], "lived_experience": ["opioids"],
+        "location": {"lat": 40.72, "lon": -73.99}, "radius_km": 15, "remote_ok": True,
+        "availability": ["mon-evening", "sat-morning"], "capacity": capacity,
+        "certified_until": (date.today() + timedelta(days=365)).isoformat(),
+    }
+
+
+def proposed_match(coordinators: list[Client], referral_id: str) -> tuple[Client, dict] | None:
+    for coordinator in coordinators:
+        for match in coordinator.ok("GET", "/v1/matches?status=proposed")["items"]:
+            if match["referral_id"] == referral_id:
+                return coordinator, match
+    return None
+
+
+def referral(referrer: Client, referral_id: str) -> dict:
+    return referrer.ok("GET", f"/v1/referrals/{referral_id}")

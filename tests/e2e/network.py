@@ -1,0 +1,120 @@
+"""The whole network as real processes: `nameko run` per service and the gateway.
+
+Tests drive it only through HTTP, like a clinic system or a coordinator would,
+and may kill, stop and restart single processes to prove what survives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PROCESSES = {
+    "consent": ("services/consent/config.yml", "services.consent.service"),
+    "referrals": ("services/referrals/config.yml", "services.referrals.service"),
+    "matching": ("services/matching/config.yml", "services.matching.service"),
+    "notifications": ("services/notifications/config.yml", "services.notifications.service"),
+    "gateway": ("gateway/config.yml", "gateway.service"),
+}
+
+
+@dataclass
+class Network:
+    env: dict[str, str]
+    logs: Path
+    base_url: str
+    running: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start(self, name: str) -> None:
+        config, module = PROCESSES[name]
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
+        self.running[name] = subprocess.Popen(
+            [str(BIN / "nameko"), "run", "--config", config, module],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start_all(self) -> None:
+        for name in PROCESSES:
+            self.start(name)
+        self.wait_ready()
+
+    def kill(self, name: str) -> None:
+        """``kill -9``: no shutdown handlers run, unacked messages go back to the broker."""
+        process = self.running.pop(name)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def stop(self, name: str) -> None:
+        process = self.running.pop(name)
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for name in list(self.running):
+            self.stop(name)
+
+    def wait_ready(self, timeout: float = 90) -> dict:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            for name, process in self.running.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited:\n{self.tail(name)}")
+            try:
+                last = requests.get(f"{self.base_url}/ready", timeout=5)
+                if last.status_code == 200:
+                    return last.json()
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"network not ready: {last.text if last is not None else 'no answer'}")
+
+    def tail(self, name: str, lines: int = 40) -> str:
+        path = self.logs / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def create_admin(self) -> dict:
+        out = subprocess.run(
+            [str(BIN / "referral-network"), "agency", "create", "--name", "Network Administration",
+             "--kind", "clinic", "--role", "admin"],
+            cwd=ROOT, env=self.env, check=True, capture_output=True, text=True)
+        return json.loads(out.stdout)
+
+
+class Client:
+    """One agency's view of the API."""
+
+    def __init__(self, base_url: str, agency: dict | None = None) -> None:
+        self.base_url = base_url
+        self.agency = agency or {}
+        self.http = requests.Session()
+
+    @property
+    def id(self) -> str:
+        return self.agency["id"]
+
+    def request(self, method: str, path: str, body=None, *, key: str | None = None,
+                headers: dict | None = None) -> requests.Response:
+        headers = dict(headers or {})
+        token = key if key is not None else self.agency.get("api_key")
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.http.request(method, self.base_url + path, json=body, headers=headers, timeout=30)
+
+    def ok(self, method: str, path: str, body=None, **kwargs) -> dict:
+        response = self.request(method, path, body, **kwargs)
+        assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json()
