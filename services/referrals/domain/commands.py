@@ -37,3 +37,22 @@ class ReportReferralStatus:
 class OpenHandoff:
     referral_id: str
     agency_id: str
+
+
+@dataclass(frozen=True)
+class ReadReferral:
+    """``oversight``: a network administrator reading any referral's trail."""
+
+    referral_id: str
+    agency_id: str
+    oversight: bool = False
+
+
+@dataclass(frozen=True)
+class ListReferrals:
+    """One page of the referrals an agency sent or was assigned (all of them for oversight)."""
+
+    agency_id: str
+    oversight: bool = False
+    status: str | None = None
+    cursor: str | None = None

@@ -16,14 +16,15 @@ class MatchInfo:
     mentor_agency_id: str
     score: float
     explanation: tuple[Mapping[str, Any], ...] = ()
+    status: str = "proposed"
 
     @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> MatchInfo:
+    def from_payload(cls, payload: Mapping[str, Any], status: str = "proposed") -> MatchInfo:
         """Build from a ``MatchV1`` payload; raises ``KeyError`` when an id is missing."""
         return cls(payload["match_id"], payload["mentor_id"], payload["mentor_agency_id"],
-                   float(payload["score"]), tuple(payload.get("explanation") or ()))
+                   float(payload["score"]), tuple(payload.get("explanation") or ()), status)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.match_id, "mentor_id": self.mentor_id,
+        return {"id": self.match_id, "status": self.status, "mentor_id": self.mentor_id,
                 "mentor_agency_id": self.mentor_agency_id, "score": self.score,
                 "explanation": [dict(item) for item in self.explanation]}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +43,8 @@ class Referral:
     history: list[HistoryEntry] = field(default_factory=list)
     assigned_agency_id: str | None = None
     match: MatchInfo | None = None
+    waitlisted: bool = False  # matching found no fitting mentor yet
+    match_updated_at: datetime | None = None  # when the last followed match event happened
     handoff_open: bool = False
     events: list[ReferralEvent] = field(default_factory=list, repr=False)
 
@@ -147,8 +149,31 @@ class Referral:
         if not permitted:
             raise ConsentRequired("The consent does not cover the mentor's agency.")
         at = _aware(at)
-        self.assigned_agency_id, self.match, self.handoff_open = match.mentor_agency_id, match, True
+        self.assigned_agency_id, self.handoff_open = match.mentor_agency_id, True
+        self.match, self.waitlisted = replace(match, status="accepted"), False
         self._move("accepted", by=rules.NETWORK, code=rules.MATCH_ACCEPTED, at=at)
+
+    def follow_match(self, match: MatchInfo | None, *, at: datetime) -> bool:
+        """Keep the matching view current while the referral waits; ``None`` means waitlisted.
+
+        Matching's events may arrive out of order (retries, parallel consumers), so one older
+        than the last followed, news of a proposal that is no longer the current one, and
+        anything once the referral has left ``requested`` change nothing. Returns whether the
+        view changed. Publishes nothing: matching already told everyone.
+        """
+        at = _aware(at)
+        if self.status != "requested" or (self.match_updated_at and at < self.match_updated_at):
+            return False
+        if match is None:
+            self.waitlisted = True
+        elif match.status == "proposed":
+            self.match, self.waitlisted = match, False
+        elif self.match is not None and self.match.match_id == match.match_id:
+            self.match = match
+        else:
+            return False
+        self.match_updated_at = at
+        return True
 
     def reject(self, *, reason_code: str, at: datetime) -> None:
         """The network declines a requested referral for ``reason_code``. Raises ``Conflict``."""

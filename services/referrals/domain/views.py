@@ -29,6 +29,7 @@ def referral_view(referral: Referral, agency_id: str, *, oversight: bool = False
         "updated_at": referral.history[-1].at.isoformat() if referral.history else None,
         "history": [entry.as_dict() for entry in referral.history],
         "match": referral.match.as_dict() if referral.match else None,
+        "waitlisted": referral.waitlisted,
         "handoff_available": referral.handoff_open,
     }
     if agency_id == referral.referrer_agency_id:

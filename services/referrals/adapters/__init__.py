@@ -1,0 +1,1 @@
+"""What the referrals service talks to: its tables and the consent service."""

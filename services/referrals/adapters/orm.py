@@ -1,0 +1,68 @@
+"""The referrals service's tables, on the kit's metadata (which already holds outbox and inbox).
+
+Free text a person wrote (the referral's reason, the reasons in its history), the exact needs
+(age, location) and the participant details of a handoff packet are stored as field-encryption
+tokens bound to ``<table>/<column>/<row id>``; ``ENCRYPTED_COLUMNS`` lists them for key rotation.
+Ids, statuses and codes stay in clear so the service can filter on them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
+
+from services.kit.db import UTCDateTime, service_metadata
+
+metadata = service_metadata()
+
+referrals = Table(
+    "referrals", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("referrer_agency_id", String(64), nullable=False, index=True),
+    Column("assigned_agency_id", String(64), nullable=True, index=True),
+    Column("participant_id", String(64), nullable=False),  # an opaque id issued by consent
+    Column("consent_id", String(64), nullable=False, index=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("urgency", String(16), nullable=False),
+    Column("reason", Text, nullable=False),  # sealed
+    Column("needs", Text, nullable=False),  # sealed JSON: exact age and location
+    Column("match", JSON, nullable=True),  # ids, score and explanation: nothing personal
+    Column("waitlisted", Boolean, nullable=False, default=False),
+    Column("match_updated_at", UTCDateTime, nullable=True),
+    Column("handoff_open", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # Optimistic concurrency: every save checks and bumps it.
+    Column("version", Integer, nullable=False),
+)
+# Listing pages newest first through an agency's own referrals.
+Index("ix_referrals_created", referrals.c.created_at, referrals.c.id)
+
+referral_history = Table(
+    "referral_history", metadata,
+    Column("id", String(80), primary_key=True),  # "<referral id>:<seq>", bound into the tokens
+    Column("referral_id", String(36), ForeignKey("referrals.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("by", String(64), nullable=False),
+    Column("reason", Text, nullable=True),  # sealed when a person wrote it
+    Column("reason_code", String(64), nullable=True),
+)
+
+# What the assigned peer group receives: kept only while its handoff is open.
+handoff_packets = Table(
+    "handoff_packets", metadata,
+    Column("id", String(36), ForeignKey("referrals.id"), primary_key=True),  # the referral's id
+    Column("agency_id", String(64), nullable=False),
+    Column("participant", Text, nullable=False),  # sealed JSON
+    Column("consent", JSON, nullable=False),  # the consent summary: scope, no personal details
+    Column("redisclosure_notice", Text, nullable=False),
+    Column("decision_id", String(64), nullable=True),
+    Column("disclosed_at", UTCDateTime, nullable=False),
+)
+
+ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "referrals": ("reason", "needs"),
+    "referral_history": ("reason",),
+    "handoff_packets": ("participant",),
+}

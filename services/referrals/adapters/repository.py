@@ -1,0 +1,188 @@
+"""Referrals in and out of their tables: rows ↔ the ``Referral`` aggregate, sealing on the way.
+
+The repository remembers the version of each referral it loaded; ``save`` writes only if no
+one else saved in between (optimistic concurrency), else ``Conflict``. History is append-only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from services.kit.crypto import KeyRing
+from services.kit.encrypted import seal, unseal
+from services.kit.errors import Conflict, InvalidRequest
+from services.kit.vocabulary import FINAL_REFERRAL_STATUSES
+from services.referrals.adapters.orm import handoff_packets, referral_history, referrals
+from services.referrals.domain import HistoryEntry, MatchInfo, Referral
+
+
+class ReferralRepository:
+    """Loads and saves referrals within the caller's session (the unit of work commits)."""
+
+    def __init__(self, session: Session, ring: KeyRing) -> None:
+        self.session = session
+        self.ring = ring
+        self._loaded: dict[str, tuple[int, int]] = {}  # id → (version, history entries)
+
+    # -- aggregates ---------------------------------------------------------------------------
+
+    def add(self, referral: Referral) -> None:
+        sealed = seal(self.ring, "referrals", referral.id, {
+            "reason": referral.reason, "needs": json.dumps(referral.needs)})
+        self.session.execute(insert(referrals).values(
+            id=referral.id, referrer_agency_id=referral.referrer_agency_id,
+            participant_id=referral.participant_id, consent_id=referral.consent_id,
+            urgency=referral.urgency, created_at=referral.history[0].at, version=1,
+            **sealed, **self._state(referral)))
+        self._append_history(referral, start=0)
+        self._loaded[referral.id] = (1, len(referral.history))
+
+    def get(self, referral_id: str) -> Referral | None:
+        row = self.session.execute(select(referrals).where(referrals.c.id == referral_id)).first()
+        return self._load([row])[0] if row else None
+
+    def save(self, referral: Referral) -> None:
+        """Write the referral's changes. Raises ``Conflict`` if it changed since it was loaded."""
+        version, known = self._loaded[referral.id]
+        written = self.session.execute(
+            update(referrals)
+            .where(referrals.c.id == referral.id, referrals.c.version == version)
+            .values(version=version + 1, **self._state(referral)))
+        if written.rowcount != 1:
+            raise Conflict("The referral changed meanwhile; try again.")
+        self._append_history(referral, start=known)
+        self._loaded[referral.id] = (version + 1, len(referral.history))
+        if not referral.handoff_open:
+            # A closed handoff keeps no copy of what was disclosed.
+            self.session.execute(delete(handoff_packets).where(handoff_packets.c.id == referral.id))
+
+    def relying_on(self, consent_id: str) -> list[Referral]:
+        """Every referral not yet final that rests on ``consent_id``."""
+        rows = self.session.execute(select(referrals).where(
+            referrals.c.consent_id == consent_id,
+            referrals.c.status.not_in(FINAL_REFERRAL_STATUSES)).order_by(referrals.c.id)).all()
+        return self._load(rows)
+
+    def page(self, *, agency_id: str | None, status: str | None, cursor: str | None,
+             limit: int) -> tuple[list[Referral], str | None]:
+        """Newest first: referrals ``agency_id`` sent or was assigned (every one for None).
+
+        Returns the page and the cursor of the next one (None on the last page). Raises
+        ``InvalidRequest`` for a cursor this listing did not hand out.
+        """
+        query = select(referrals)
+        if agency_id is not None:
+            query = query.where(or_(referrals.c.referrer_agency_id == agency_id,
+                                    referrals.c.assigned_agency_id == agency_id))
+        if status is not None:
+            query = query.where(referrals.c.status == status)
+        if cursor is not None:
+            at, last_id = _read_cursor(cursor)
+            query = query.where(or_(referrals.c.created_at < at,
+                                    and_(referrals.c.created_at == at, referrals.c.id < last_id)))
+        rows = self.session.execute(query.order_by(
+            referrals.c.created_at.desc(), referrals.c.id.desc()).limit(limit + 1)).all()
+        more, rows = len(rows) > limit, rows[:limit]
+        next_cursor = _write_cursor(rows[-1].created_at, rows[-1].id) if more else None
+        return self._load(rows), next_cursor
+
+    # -- handoff packets ----------------------------------------------------------------------
+
+    def store_handoff(self, referral_id: str, agency_id: str, disclosure: Mapping[str, Any],
+                      at: datetime) -> None:
+        """Keep what consent disclosed for ``agency_id``, the participant details sealed."""
+        sealed = seal(self.ring, "handoff_packets", referral_id,
+                      {"participant": json.dumps(disclosure["participant"])})
+        self.session.execute(delete(handoff_packets).where(handoff_packets.c.id == referral_id))
+        self.session.execute(insert(handoff_packets).values(
+            id=referral_id, agency_id=agency_id, consent=disclosure["consent"],
+            redisclosure_notice=disclosure["redisclosure_notice"],
+            decision_id=disclosure.get("decision_id"), disclosed_at=at, **sealed))
+
+    def handoff(self, referral_id: str) -> dict[str, Any] | None:
+        """The stored packet, participant details decrypted; None when there is none."""
+        row = self.session.execute(
+            select(handoff_packets).where(handoff_packets.c.id == referral_id)).first()
+        if row is None:
+            return None
+        opened = unseal(self.ring, "handoff_packets", row.id, {"participant": row.participant})
+        return {"referral_id": row.id, "agency_id": row.agency_id,
+                "participant": json.loads(opened["participant"]), "consent": row.consent,
+                "redisclosure_notice": row.redisclosure_notice, "decision_id": row.decision_id,
+                "disclosed_at": row.disclosed_at}
+
+    # -- mapping ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _state(referral: Referral) -> dict[str, Any]:
+        """The columns a transition may change."""
+        return {"status": referral.status, "assigned_agency_id": referral.assigned_agency_id,
+                "match": referral.match.as_dict() if referral.match else None,
+                "waitlisted": referral.waitlisted, "match_updated_at": referral.match_updated_at,
+                "handoff_open": referral.handoff_open, "updated_at": referral.history[-1].at}
+
+    def _append_history(self, referral: Referral, *, start: int) -> None:
+        for seq, entry in enumerate(referral.history[start:], start=start):
+            row_id = f"{referral.id}:{seq}"
+            sealed = seal(self.ring, "referral_history", row_id, {"reason": entry.reason})
+            self.session.execute(insert(referral_history).values(
+                id=row_id, referral_id=referral.id, seq=seq, status=entry.status, at=entry.at,
+                by=entry.by, reason_code=entry.reason_code, **sealed))
+
+    def _load(self, rows: Iterable[Any]) -> list[Referral]:
+        rows = list(rows)
+        histories: dict[str, list[HistoryEntry]] = {row.id: [] for row in rows}
+        if rows:
+            found = self.session.execute(select(referral_history).where(
+                referral_history.c.referral_id.in_(list(histories)))
+                .order_by(referral_history.c.referral_id, referral_history.c.seq)).all()
+            for h in found:
+                reason = unseal(self.ring, "referral_history", h.id, {"reason": h.reason})["reason"]
+                histories[h.referral_id].append(HistoryEntry(h.status, h.at, h.by, reason, h.reason_code))
+        loaded = []
+        for row in rows:
+            opened = unseal(self.ring, "referrals", row.id, {"reason": row.reason, "needs": row.needs})
+            referral = Referral(
+                id=row.id, referrer_agency_id=row.referrer_agency_id,
+                participant_id=row.participant_id, consent_id=row.consent_id,
+                reason=opened["reason"], urgency=row.urgency, needs=json.loads(opened["needs"]),
+                status=row.status, history=histories[row.id],
+                assigned_agency_id=row.assigned_agency_id, match=_match(row.match),
+                waitlisted=row.waitlisted, match_updated_at=row.match_updated_at,
+                handoff_open=row.handoff_open)
+            self._loaded[row.id] = (row.version, len(referral.history))
+            loaded.append(referral)
+        return loaded
+
+
+def _match(stored: Mapping[str, Any] | None) -> MatchInfo | None:
+    if not stored:
+        return None
+    return MatchInfo(stored["id"], stored["mentor_id"], stored["mentor_agency_id"],
+                     float(stored["score"]), tuple(stored.get("explanation") or ()),
+                     stored.get("status", "proposed"))
+
+
+def _write_cursor(at: datetime, referral_id: str) -> str:
+    raw = json.dumps([at.isoformat(), referral_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, referral_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        instant = datetime.fromisoformat(at)
+        if instant.tzinfo is None or not isinstance(referral_id, str):
+            raise ValueError("incomplete cursor")
+        return instant, referral_id
+    except (ValueError, TypeError, binascii.Error, UnicodeError) as exc:
+        raise InvalidRequest("Invalid page.", errors={"page": ["Not a page of this listing."]}) from exc

@@ -1,0 +1,116 @@
+"""Agencies, requests, an event tap and raw database reads for the referrals integration tests."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kombu import Connection, Queue, binding
+from sqlalchemy import create_engine, inspect, text
+
+from services.kit import broker, topology
+from services.kit.contract import Event, new_event
+
+HOSPITAL = {"agency_id": "agency-hospital", "kind": "hospital", "roles": ["referrer"]}
+CLINIC = {"agency_id": "agency-clinic", "kind": "clinic", "roles": ["referrer"]}
+HARBOR = {"agency_id": "agency-harbor", "kind": "peer_group", "roles": ["coordinator"]}
+BEACON = {"agency_id": "agency-beacon", "kind": "peer_group", "roles": ["coordinator"]}
+ADMIN = {"agency_id": "agency-network-admin", "kind": "clinic", "roles": ["admin"]}
+
+# Canaries: none of these may ever be found in clear outside the sealed columns.
+PARTICIPANT = {"given_name": "Zeferina", "family_name": "Quillfeather", "birth_date": "1988-02-29",
+               "phone": "+15555550199", "email": "zq.canary@example.org", "preferred_language": "es"}
+REASON = "Quillfeather-canary relapse risk after detox discharge"
+CANARIES = ("Zeferina", "Quillfeather", "+15555550199", "zq.canary", "relapse risk")
+
+
+def grant_request(*, disclosers: list[str] | None = None, purposes: list[str] | None = None,
+                  until_treatment_ends: bool = False) -> dict:
+    """A complete consent covering Harbor by name and every peer group by class."""
+    now = datetime.now(UTC)
+    ending = ({"expires_on": "end-of-treatment"} if until_treatment_ends
+              else {"valid_until": (now + timedelta(days=30)).isoformat()})
+    return {**ending,
+        "participant": dict(PARTICIPANT),
+        "disclosers": disclosers or [HOSPITAL["agency_id"]],
+        "recipients": {"agencies": [{"id": HARBOR["agency_id"], "kind": "peer_group"}],
+                       "classes": ["peer_group"]},
+        "purposes": purposes or ["peer-support-referral"],
+        "data_classes": ["demographics", "contact", "referral-reason"],
+        "valid_from": (now - timedelta(hours=1)).isoformat(),
+        "signature": {"signed_by": "participant", "signer_name": "Zeferina Quillfeather",
+                      "signed_at": (now - timedelta(minutes=30)).isoformat(), "method": "electronic"},
+    }
+
+
+def referral_request(consent: dict[str, Any], reason: str = REASON) -> dict[str, Any]:
+    """The body of ``POST /v1/referrals`` (API.md) for ``consent``."""
+    return {"participant_id": consent["participant_id"], "consent_id": consent["id"],
+            "reason": reason, "urgency": "routine",
+            "needs": {"languages": ["es", "en"], "mentor_gender": "female", "age": 37,
+                      "pathways": ["12-step"], "location": {"lat": 40.71283, "lon": -74.00601},
+                      "availability": ["mon-evening"]}}
+
+
+def publish_match(amqp_uri: str, type_: str, referral: dict[str, Any], *, agency: dict = HARBOR,
+                  match_id: str = "match-1") -> Event:
+    """Publish a ``match.*`` event as matching would; returns it so it can be sent again."""
+    event = new_event(type_, {
+        "match_id": match_id, "referral_id": referral["id"],
+        "referrer_agency_id": referral["referrer_agency_id"], "mentor_id": "mentor-7",
+        "mentor_agency_id": agency["agency_id"], "urgency": "routine", "score": 0.81,
+        "explanation": [{"factor": "language", "weight": 0.3, "score": 1.0, "contribution": 0.3}]},
+        source="matching")
+    redeliver(amqp_uri, event)
+    return event
+
+
+def redeliver(amqp_uri: str, event: Event) -> None:
+    broker.publish(amqp_uri, event.to_message(), exchange=topology.EVENTS, routing_key=event.type)
+
+
+class EventTap:
+    """A queue bound to every event of the product's exchange, declared before anything runs."""
+
+    def __init__(self, amqp_uri: str) -> None:
+        self.connection = Connection(amqp_uri)
+        with Connection(amqp_uri) as conn:
+            topology.declare(conn)
+        self.queue = Queue("test.tap", bindings=[binding(topology.EVENTS, routing_key="#")],
+                           durable=False)
+        self.queue(self.connection.default_channel).declare()
+        self.seen: list[dict[str, Any]] = []
+
+    def events(self, type_: str | None = None) -> list[dict[str, Any]]:
+        """Everything published so far (optionally of one type), in arrival order."""
+        simple = self.connection.SimpleQueue(self.queue)
+        while True:
+            try:
+                message = simple.get(block=True, timeout=0.05)
+            except (TimeoutError, simple.Empty):
+                break
+            self.seen.append(json.loads(message.body))
+            message.ack()
+        return [e for e in self.seen if type_ is None or e["type"] == type_]
+
+    def close(self) -> None:
+        self.connection.release()
+
+
+def raw_database_text(url: str) -> str:
+    """Everything the database keeps, as text: the SQLite files, or every PostgreSQL row."""
+    if url.startswith("sqlite"):
+        path = Path(url[len("sqlite:///"):])
+        files = [path, path.with_name(path.name + "-wal")]
+        return "".join(f.read_bytes().decode("latin-1") for f in files if f.exists())
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            tables = inspect(conn).get_table_names()
+            rows = [conn.execute(text(f'SELECT t::text FROM "{name}" t')).scalars().all()
+                    for name in tables]
+    finally:
+        engine.dispose()
+    return "\n".join(row for table in rows for row in table)

@@ -1,0 +1,143 @@
+"""The referrals service over real RabbitMQ with the real consent service, on SQLite and PostgreSQL:
+creation, consent refusals, acceptance and its handoff, progress, and who sees what."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from services.kit.errors import Conflict, ConsentRequired, Forbidden, InvalidRequest, NotFound
+from tests.integration.referrals.referral_support import (
+    ADMIN,
+    BEACON,
+    CANARIES,
+    CLINIC,
+    HARBOR,
+    HOSPITAL,
+    PARTICIPANT,
+    grant_request,
+    publish_match,
+    redeliver,
+    referral_request,
+)
+from tests.support import settle, wait_for
+
+
+def accepted_referral(referrals, consent, config, caller=HOSPITAL, consent_record=None):
+    record = consent_record or consent.grant(caller, grant_request())
+    referral = referrals.create(caller, referral_request(record))
+    event = publish_match(config["AMQP_URI"], "match.accepted", referral)
+    wait_for(lambda: referrals.get(caller, referral["id"])["status"] == "accepted")
+    return referral, event
+
+
+def test_create_publishes_referral_requested_without_personal_details(referrals, consent, tap):
+    record = consent.grant(HOSPITAL, grant_request())
+    referral = referrals.create(HOSPITAL, referral_request(record))
+    assert referral["status"] == "requested"
+    assert [h["status"] for h in referral["history"]] == ["requested"]
+    [event] = wait_for(lambda: tap.events("referral.requested"))
+    assert event["payload"]["referral_id"] == referral["id"]
+    assert event["payload"]["allowed"] == {"agencies": [HARBOR["agency_id"]], "classes": ["peer_group"]}
+    assert event["payload"]["criteria"]["location"] == {"lat": 40.71, "lon": -74.01}
+    assert not any(canary in json.dumps(event) for canary in CANARIES)
+
+
+def test_a_denied_consent_refuses_the_referral_with_the_reason(referrals, consent, tap):
+    other_purpose = consent.grant(HOSPITAL, grant_request(purposes=["treatment"]))
+    with pytest.raises(ConsentRequired) as refused:
+        referrals.create(HOSPITAL, referral_request(other_purpose))
+    assert refused.value.extra["reason"] == "purpose_not_covered"
+    with pytest.raises(ConsentRequired) as refused:
+        referrals.create(HOSPITAL, {**referral_request(other_purpose), "consent_id": "no-such-consent"})
+    assert refused.value.extra["reason"] == "consent_not_found"
+    with pytest.raises(InvalidRequest) as refused:
+        referrals.create(HOSPITAL, {**referral_request(other_purpose), "reason": " ", "urgency": "soon"})
+    assert set(refused.value.errors) == {"reason", "urgency"}
+    assert referrals.list(HOSPITAL)["items"] == []
+    settle(0.3)
+    assert tap.events("referral.requested") == []
+
+
+def test_acceptance_opens_the_handoff_to_the_mentor_agency_only_once(
+    referrals, consent, referrals_config, tap
+):
+    referral, accepted = accepted_referral(referrals, consent, referrals_config)
+    for _ in range(2):  # the same event delivered again
+        redeliver(referrals_config["AMQP_URI"], accepted)
+    packet = referrals.handoff(HARBOR, referral["id"])
+    assert packet["participant"]["given_name"] == PARTICIPANT["given_name"]
+    assert packet["consent"]["id"] == referral["consent_id"]
+    assert "42 CFR part 2" in packet["redisclosure_notice"]
+    with pytest.raises(NotFound):
+        referrals.handoff(BEACON, referral["id"])
+    with pytest.raises(NotFound):
+        referrals.get(BEACON, referral["id"])
+    with pytest.raises(Forbidden):
+        referrals.handoff(HOSPITAL, referral["id"])
+    assert referrals.get(HARBOR, referral["id"])["match"]["mentor_agency_id"] == HARBOR["agency_id"]
+
+    settle(0.5)
+    history = referrals.get(HOSPITAL, referral["id"])["history"]
+    assert [(h["status"], h["by"]) for h in history] == [("requested", HOSPITAL["agency_id"]),
+                                                          ("accepted", "network")]
+    assert len(tap.events("referral.status_changed")) == 1
+    disclosed = consent.disclosures(ADMIN, referral["participant_id"])["items"]
+    assert [d["recipient"] for d in disclosed] == [HARBOR["agency_id"]]
+    reads = [e for e in consent.ledger({"limit": 1000})["items"] if e["action"] == "access"]
+    assert [e["subject"] for e in reads] == [f"handoff:{referral['id']}"]
+
+
+def test_progress_to_completion_keeps_history_and_refuses_what_the_lifecycle_forbids(
+    referrals, consent, referrals_config, tap
+):
+    referral, _ = accepted_referral(referrals, consent, referrals_config)
+    rid = referral["id"]
+    with pytest.raises(InvalidRequest) as refused:
+        referrals.update_status(HARBOR, rid, "on-hold")
+    assert "reason" in refused.value.errors
+    with pytest.raises(Conflict):
+        referrals.update_status(HARBOR, rid, "completed")
+    with pytest.raises(NotFound):
+        referrals.update_status(BEACON, rid, "in-progress")
+    referrals.update_status(HARBOR, rid, "in-progress")
+    done = referrals.update_status(HARBOR, rid, "completed", "met weekly for three months")
+    assert [h["status"] for h in done["history"]] == ["requested", "accepted", "in-progress", "completed"]
+    assert done["history"][-1]["reason"] == "met weekly for three months"
+    with pytest.raises(Conflict):
+        referrals.update_status(HARBOR, rid, "in-progress")
+    with pytest.raises(Conflict):
+        referrals.cancel(HOSPITAL, rid, "too late")
+    with pytest.raises(InvalidRequest):
+        referrals.cancel(HOSPITAL, rid, "")
+    with pytest.raises(Conflict):
+        referrals.handoff(HARBOR, rid)
+    moves = wait_for(lambda: len(tap.events("referral.status_changed")) == 3
+                     and tap.events("referral.status_changed"))
+    assert [(m["payload"]["to_status"], m["payload"]["reason_code"]) for m in moves] == [
+        ("accepted", "match_accepted"), ("in-progress", None), ("completed", "stated")]
+
+
+def test_an_agency_lists_only_referrals_it_sent_or_was_assigned(referrals, consent, referrals_config):
+    shared = consent.grant(HOSPITAL, grant_request(disclosers=[HOSPITAL["agency_id"], CLINIC["agency_id"]]))
+    mine = [referrals.create(HOSPITAL, referral_request(shared))["id"] for _ in range(2)]
+    assigned, _ = accepted_referral(referrals, consent, referrals_config, consent_record=shared)
+    theirs = referrals.create(CLINIC, referral_request(shared))["id"]
+
+    def all_pages(caller, status=None):
+        ids, page = [], None
+        while True:
+            result = referrals.list(caller, status=status, page=page)
+            ids += [item["id"] for item in result["items"]]
+            if not (page := result["next_page"]):
+                return ids
+
+    assert sorted(all_pages(HOSPITAL)) == sorted([*mine, assigned["id"]])
+    assert all_pages(HARBOR) == [assigned["id"]]
+    assert all_pages(BEACON) == [] and all_pages(CLINIC) == [theirs]
+    assert all_pages(HOSPITAL, status="accepted") == [assigned["id"]]
+    oversight = referrals.list(ADMIN)
+    assert len(all_pages(ADMIN)) == 4 and all("reason" not in item for item in oversight["items"])
+    with pytest.raises(InvalidRequest):
+        referrals.list(HOSPITAL, page="forged")

@@ -1,0 +1,108 @@
+"""A fake consent client and a real unit of work on a throwaway SQLite file, for handler tests."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from referral_builders import NEEDS, PEER_GROUP, REFERRER
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from services.kit.contract import new_event
+from services.kit.crypto import KeyRing, generate_key
+from services.kit.db import make_engine
+from services.kit.dependencies import WorkerUnitOfWork
+from services.kit.errors import ConsentRequired
+from services.referrals.adapters.orm import metadata
+from services.referrals.domain.commands import RequestReferral
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+PARTICIPANT = {"given_name": "Zeferina", "family_name": "Quillfeather", "phone": "+15555550199"}
+REASON = "Zeferina asked for support after detox discharge"
+SUMMARY = {"consent_id": "consent-1", "purposes": ["peer-support-referral"]}
+NOTICE = "This record which has been disclosed to you is protected by Federal confidentiality rules"
+
+
+class FakeConsent:
+    """Answers like the consent service; asserts that no transaction is open while it is asked."""
+
+    def __init__(self, uow: WorkerUnitOfWork) -> None:
+        self.uow = uow
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.deny_with: str | None = None
+        self.allowed = {"agencies": [PEER_GROUP], "classes": ["peer_group"]}
+
+    def _called(self, method: str, request: dict[str, Any]) -> None:
+        assert self.uow.session is None, f"{method} was asked while a transaction was open"
+        self.calls.append((method, request))
+
+    def authorize(self, **request: Any) -> dict[str, Any]:
+        self._called("authorize", request)
+        if self.deny_with:
+            return {"permit": False, "reason": self.deny_with, "consent_id": request["consent_id"],
+                    "decision_id": "d-1", "allowed": {"agencies": [], "classes": []}}
+        return {"permit": True, "reason": "covered", "consent_id": request["consent_id"],
+                "decision_id": "d-1", "allowed": self.allowed}
+
+    def disclose(self, **request: Any) -> dict[str, Any]:
+        self._called("disclose", request)
+        if self.deny_with:
+            raise ConsentRequired("denied", reason=self.deny_with)
+        return {"permit": True, "decision_id": "d-2", "participant": dict(PARTICIPANT),
+                "consent": dict(SUMMARY), "redisclosure_notice": NOTICE}
+
+    def record_access(self, **request: Any) -> dict[str, Any]:
+        self._called("record_access", request)
+        return {"seq": len(self.calls)}
+
+    def named(self, method: str) -> list[dict[str, Any]]:
+        return [request for name, request in self.calls if name == method]
+
+
+def new_ring() -> KeyRing:
+    return KeyRing([("k1", base64.b64decode(generate_key()))])
+
+
+def unit_of_work(tmp_path, consumer: str = "referrals.test") -> WorkerUnitOfWork:
+    engine = make_engine(f"sqlite:///{tmp_path / 'referrals.db'}")
+    metadata.create_all(engine)
+    factory = sessionmaker(engine, expire_on_commit=False, info={"metadata": metadata})
+    return WorkerUnitOfWork(factory, source="referrals", consumer=consumer)
+
+
+def request_command(**overrides: Any) -> RequestReferral:
+    args = dict(referrer_agency_id=REFERRER, participant_id="participant-1",
+                consent_id="consent-1", reason=REASON, urgency="routine", needs=NEEDS)
+    return RequestReferral(**{**args, **overrides})
+
+
+def match_event(type_: str, referral_id: str, *, match_id: str = "match-1", agency: str = PEER_GROUP,
+                minutes: int = 0):
+    """A ``match.*`` event as matching publishes it, ``minutes`` after NOW."""
+    at = NOW + timedelta(minutes=minutes)
+    if type_ == "match.waitlisted":
+        payload = {"referral_id": referral_id, "referrer_agency_id": REFERRER, "urgency": "routine"}
+    else:
+        payload = {"match_id": match_id, "referral_id": referral_id, "referrer_agency_id": REFERRER,
+                   "mentor_id": "mentor-1", "mentor_agency_id": agency, "urgency": "routine",
+                   "score": 0.8, "explanation": [{"factor": "language", "weight": 0.3, "score": 1.0,
+                                                  "contribution": 0.3}]}
+    return new_event(type_, payload, source="matching", occurred_at=at)
+
+
+def revoked_event(*, full: bool, revoked: dict | None = None, remaining: dict | None = None):
+    empty = {"agencies": [], "classes": []}
+    return new_event("consent.revoked", {
+        "consent_id": "consent-1", "participant_id": "participant-1", "full": full,
+        "revoked": revoked or empty, "remaining": remaining or empty}, source="consent")
+
+
+def published(uow: WorkerUnitOfWork) -> list[dict[str, Any]]:
+    """Every event message in the outbox, in order."""
+    with uow:
+        outbox = metadata.tables["outbox"]
+        rows = uow.session.execute(select(outbox.c.message).order_by(outbox.c.id)).all()
+    return [json.loads(row.message) for row in rows]
