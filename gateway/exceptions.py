@@ -6,6 +6,7 @@ never cross an RPC boundary, so they are not registered with nameko.
 
 from __future__ import annotations
 
+from services.kit import errors as kit_errors
 from services.kit.errors import NetworkError
 
 
@@ -27,7 +28,5 @@ class PayloadTooLarge(NetworkError):
     code = "payload_too_large"
 
 
-class ServiceUnavailable(NetworkError):
-    """A service the request needs did not answer."""
-
-    code = "service_unavailable"
+# Raised by services too, so it lives in the kit and crosses RPC as itself.
+ServiceUnavailable = kit_errors.ServiceUnavailable

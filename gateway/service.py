@@ -18,12 +18,12 @@ from gateway.adapters.orm import metadata
 from gateway.adapters.stores import SqlIdempotencyStore, SqlKeyStore
 from gateway.auth import Principal, authenticate, pepper_from_setting
 from gateway.bodies import load_query, read_json
-from gateway.clients import ServiceClient
 from gateway.entrypoint import api, json_response, render
 from gateway.idempotency import HEADER, RecordedResponse, run_once
 from gateway.openapi import openapi_json
 from gateway.routes import ROUTES_BY_OPERATION
 from services.kit.dependencies import Database
+from services.kit.rpc import ServiceClient
 
 SERVICES = ("consent", "referrals", "matching", "notifications")
 

@@ -88,11 +88,13 @@ class RecipientsSchema(RequestSchema):
 
 
 class PageQuery(RequestSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.String(validate=validate.Length(min=1, max=500),
+                         metadata={"description": "the next_page value of the previous page"})
 
 
 class PageSchema(ResponseSchema):
-    next_page = fields.Integer(allow_none=True, metadata={"description": "null on the last page"})
+    next_page = fields.String(allow_none=True,
+                              metadata={"description": "opaque cursor for the next page; null on the last"})
 
 
 class ProblemSchema(ResponseSchema):

@@ -71,6 +71,7 @@ class HistoryEntrySchema(ResponseSchema):
 
 class ReferralMatchSchema(ResponseSchema):
     id = fields.String(required=True)
+    status = choice(v.MATCH_STATUSES, metadata={"description": "the match's state in matching"})
     mentor_id = fields.String(required=True)
     mentor_agency_id = fields.String(required=True)
     score = fields.Float()
@@ -89,6 +90,7 @@ class ReferralSchema(ResponseSchema):
     updated_at = Timestamp()
     history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
     match = fields.Nested(ReferralMatchSchema, allow_none=True)
+    waitlisted = fields.Boolean(metadata={"description": "no fitting mentor yet; matching keeps trying"})
     handoff_available = fields.Boolean()
     reason = fields.String(metadata={"description": "shown to the referring agency only"})
     needs = fields.Nested(NeedsSchema, metadata={"description": "referring agency only"})

@@ -78,3 +78,10 @@ class Conflict(NetworkError):
     """The request is well formed but the object's state does not allow it."""
 
     code = "conflict"
+
+
+@_registered
+class ServiceUnavailable(NetworkError):
+    """A service the request needs did not answer in time (or is not running)."""
+
+    code = "service_unavailable"

@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import rpc
 
 from services.kit.dependencies import Clock, Database
 from services.kit.encrypted import FieldKeys
 from services.kit.entrypoints import subscribe
+from services.kit.rpc import ServiceClient
 from services.kit.topology import SUBSCRIPTIONS
 from services.referrals import event_handlers, handlers
 from services.referrals import schemas as s
@@ -29,7 +30,6 @@ from services.referrals.domain.commands import (
 )
 
 DEFAULT_PAGE_SIZE = 50
-DEFAULT_CONSENT_TIMEOUT_SECONDS = 5.0
 
 
 class ReferralsService:
@@ -39,7 +39,7 @@ class ReferralsService:
     clock = Clock()
     keys = FieldKeys()
     config = Config()
-    consent = RpcProxy("consent")
+    consent = ServiceClient("consent", timeout_key="CONSENT_RPC_TIMEOUT_SECONDS")
 
     @rpc
     def ping(self) -> str:
@@ -109,8 +109,7 @@ class ReferralsService:
         return known["agency_id"], "admin" in known["roles"]
 
     def _consent(self) -> ConsentClient:
-        timeout = float(self.config.get("CONSENT_RPC_TIMEOUT_SECONDS", DEFAULT_CONSENT_TIMEOUT_SECONDS))
-        return ConsentClient(self.consent, timeout)
+        return ConsentClient(self.consent)
 
     def _page_size(self) -> int:
         return int(self.config.get("REFERRALS_PAGE_SIZE", DEFAULT_PAGE_SIZE))

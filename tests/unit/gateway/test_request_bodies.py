@@ -44,8 +44,8 @@ def test_bodies_and_queries_are_validated_by_their_schemas():
         "reason": "moved"}
     with pytest.raises(ValidationError):
         load_body(request('{"reason": "moved", "extra": 1}'), ReferralCancelRequest())
-    assert load_query(request(query="status=on-hold&page=2"), ReferralListQuery()) == {
-        "status": "on-hold", "page": 2}
+    assert load_query(request(query="status=on-hold&page=c2V2ZW4"), ReferralListQuery()) == {
+        "status": "on-hold", "page": "c2V2ZW4"}
 
 
 def test_a_chunked_body_over_the_limit_is_refused_while_reading():

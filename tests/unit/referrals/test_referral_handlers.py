@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import eventlet
 import pytest
 from handler_fakes import NOW, REASON, FakeConsent, new_ring, published, request_command, unit_of_work
-from nameko.exceptions import RpcTimeout
 from referral_builders import PEER_GROUP, REFERRER, STRANGER
 from sqlalchemy import select
 
 from services.kit.errors import Conflict, ConsentRequired, InvalidRequest, NotFound
 from services.referrals import handlers
-from services.referrals.adapters.consent import ConsentClient
 from services.referrals.adapters.orm import metadata
 from services.referrals.adapters.repository import ReferralRepository
 from services.referrals.domain.commands import CancelReferral, ListReferrals, ReadReferral
@@ -136,13 +133,3 @@ def test_a_concurrent_change_is_a_conflict(uow, consent, ring):
         mine.cancel(by=REFERRER, reason="mine", at=NOW)
         with pytest.raises(Conflict):
             first.save(mine)
-
-
-def test_a_consent_call_that_gets_no_answer_gives_up_after_the_timeout():
-    class Silent:
-        def call_async(self, **request):
-            return type("Reply", (), {"result": lambda self: eventlet.sleep(10)})()
-
-    proxy = type("Proxy", (), {"authorize": Silent()})()
-    with pytest.raises(RpcTimeout):
-        ConsentClient(proxy, timeout=0.05).authorize(discloser="a")

@@ -1,8 +1,10 @@
-"""RPC clients for the services, with a deadline.
+"""RPC clients for other services, with a deadline.
 
-nameko 2.14's ``RpcProxy`` waits for a reply forever; a request to a service
-that is down must instead answer 503 within the timeout, so every call here
-waits at most ``RPC_TIMEOUT_SECONDS`` (config, default 5).
+nameko 2.14's ``RpcProxy`` waits for a reply forever; a caller of a service that
+is down must instead fail within its timeout, so every call through
+``ServiceClient`` waits at most the configured seconds (``RPC_TIMEOUT_SECONDS`` by
+default, default 5) and then raises ``ServiceUnavailable``, which crosses RPC as
+itself so the gateway answers 503.
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ from typing import Any
 import eventlet
 from nameko.rpc import RpcProxy
 
-from gateway.exceptions import ServiceUnavailable
+from services.kit.errors import ServiceUnavailable
 
 
 class ServiceClient(RpcProxy):
     """Like ``RpcProxy``, but every call raises ``ServiceUnavailable`` past its deadline."""
 
+    def __init__(self, target_service: str, timeout_key: str = "RPC_TIMEOUT_SECONDS", **options: Any) -> None:
+        super().__init__(target_service, **options)
+        self.timeout_key = timeout_key
+
     def get_dependency(self, worker_ctx) -> _TimedService:
-        timeout = float(self.container.config.get("RPC_TIMEOUT_SECONDS", 5))
+        timeout = float(self.container.config.get(self.timeout_key, 5))
         return _TimedService(super().get_dependency(worker_ctx), self.target_service, timeout)
 
 
