@@ -5,8 +5,10 @@
 - ``table``: ``MentorTable``, the vectorized registry for the online pick.
 - ``proposals``: ``propose`` / ``proposal_for``, a chosen mentor with its explanation.
 - ``solver``: batch optimum of the waitlist (OR-tools min-cost flow) and the greedy baseline.
+- ``coverage``: ``ConsentScope``, the peer groups a referral may reach, narrowed on revocation.
 """
 
+from services.matching.domain.coverage import ConsentScope
 from services.matching.domain.encoding import VocabularyFull
 from services.matching.domain.model import Location, Mentor, ReferralCriteria
 from services.matching.domain.proposals import Proposal, proposal_for, propose
@@ -37,6 +39,7 @@ from services.matching.domain.table import MentorTable, Pick
 
 __all__ = [
     "DEFAULT_WEIGHTS", "FACTORS", "HARD_RULES", "Assignment", "BatchResult", "CandidatePairs",
+    "ConsentScope",
     "ExplanationItem", "Location", "Mentor", "MentorTable", "Pick", "Proposal", "ReferralCriteria",
     "VocabularyFull", "Weights", "assign_greedy", "assign_optimal", "candidate_pairs",
     "compatibility", "exclusion_reasons", "explain", "factor_scores", "is_allowed", "proposal_for",

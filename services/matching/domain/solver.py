@@ -28,6 +28,9 @@ from services.matching.domain.table import MentorTable
 
 SCALE = 10_000  # scores in 0..1 become integer costs; rounding costs at most 5e-5 per pair
 BEST_K = 50
+# Two cost units for keeping a pair that is already proposed: a re-solve moves a proposal only
+# for a real gain, never for a tie or a rounding artefact (a move changes at least two pairs).
+STAY_BONUS = 2 / SCALE
 
 
 @dataclass(frozen=True)
@@ -139,14 +142,23 @@ Assigner = Callable[[CandidatePairs, np.ndarray, int], np.ndarray]
 def solve_batch(waiting: Sequence[ReferralCriteria], table: MentorTable, *, today: date,
                 best_k: int | None = BEST_K,
                 declined: Mapping[str, Collection[str]] | None = None,
-                assign: Assigner = assign_optimal) -> BatchResult:
+                assign: Assigner = assign_optimal,
+                current: Mapping[str, str] | None = None) -> BatchResult:
     """Match the waitlist against the mentors' remaining capacity (optimal by default).
 
     The table is not changed: the caller records each accepted assignment as a caseload change.
     ``assign=assign_greedy`` gives the online first-come result on the same pairs, to compare.
+    ``current`` maps a referral id to the mentor it is proposed to now: such a pair wins ties
+    (``STAY_BONUS``), so re-solving does not move proposals for nothing. Scores reported in the
+    result are the true ones.
     """
     pairs = candidate_pairs(waiting, table, today=today, best_k=best_k, declined=declined)
-    chosen = assign(pairs, table.capacity_left(), len(waiting))
+    costed = pairs
+    if current:
+        stays = np.array([current.get(waiting[i].referral_id) == table.mentor_at(int(r)).id
+                          for i, r in zip(pairs.referral, pairs.row, strict=True)], dtype=bool)
+        costed = CandidatePairs(pairs.referral, pairs.row, pairs.score + STAY_BONUS * stays)
+    chosen = assign(costed, table.capacity_left(), len(waiting))
     assignments = tuple(
         Assignment(waiting[pairs.referral[p]].referral_id,
                    table.mentor_at(int(pairs.row[p])).id, float(pairs.score[p]))

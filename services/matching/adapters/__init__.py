@@ -1,0 +1,1 @@
+"""What the matching service talks to: its database."""

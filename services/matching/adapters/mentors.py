@@ -1,0 +1,184 @@
+"""The mentor registry's reads and writes, within the caller's unit of work (never commits).
+
+A mentor's caseload changes only through ``take_place`` / ``free_place``: single conditional
+UPDATEs, so concurrent accepts are decided by the database (and its CHECK backs them up).
+A proposal holds a place too: ``take_hold`` locks the mentor's row and counts again, so two
+transactions never both take a mentor's last place.
+
+Mentor rows are locked last in every transaction (after referrals, matches and the registry
+version), and a transaction waits for a mentor row only while it holds none, or in ascending
+id order; otherwise a busy mentor counts as full for now (``SKIP LOCKED``). No cycle of waits
+can form. Every change of a mentor's details bumps the registry version (see
+``orm.registry_version``), which is how replicas keep their cached registry current.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from services.matching.adapters.orm import matches, mentors, registry_version
+from services.matching.domain import ConsentScope, Mentor
+
+
+def mentor_from_row(row: Row, extra_load: int = 0) -> Mentor:
+    """The domain mentor; ``extra_load`` counts open proposals as held places when picking."""
+    fields = dict(row._mapping)
+    fields.pop("changed_version", None)
+    lat, lon = fields.pop("lat"), fields.pop("lon")
+    fields["location"] = None if lat is None else {"lat": lat, "lon": lon}
+    fields["caseload"] += extra_load
+    return Mentor.from_dict(fields)
+
+
+def mentor_values(mentor: Mentor) -> dict[str, Any]:
+    """Column values of a domain mentor (caseload is not written from here)."""
+    values = mentor.to_dict()
+    location = values.pop("location")
+    values.pop("caseload")
+    values["certified_until"] = mentor.certified_until
+    values["lat"], values["lon"] = (location["lat"], location["lon"]) if location else (None, None)
+    return values
+
+
+class MentorRepository:
+    """Mentors' rows: details, places and holds, and the registry version."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, values: Mapping[str, Any]) -> None:
+        self.session.execute(insert(mentors).values(**values, changed_version=self._next_version()))
+
+    def mentor(self, mentor_id: str) -> Row | None:
+        return self.session.execute(select(mentors).where(mentors.c.id == mentor_id)).first()
+
+    def mentors_of(self, agency_id: str | None) -> list[Row]:
+        """One agency's mentors, or every mentor (``None``), oldest first."""
+        query = select(mentors).order_by(mentors.c.created_at, mentors.c.id)
+        if agency_id is not None:
+            query = query.where(mentors.c.agency_id == agency_id)
+        return list(self.session.execute(query))
+
+    def change_mentor(self, mentor_id: str, values: Mapping[str, Any]) -> bool:
+        """False when the new capacity is below the mentor's caseload (checked atomically)."""
+        self._locked().add(mentor_id)
+        statement = (update(mentors).where(mentors.c.id == mentor_id)
+                     .values(**values, changed_version=self._next_version()))
+        if "capacity" in values:
+            statement = statement.where(mentors.c.caseload <= values["capacity"])
+        return self.session.execute(statement).rowcount == 1
+
+    def take_hold(self, mentor_id: str) -> bool:
+        """Lock the mentor's row and say whether a place is left for one more proposal.
+
+        False also when another transaction holds the row and waiting could deadlock.
+        """
+        locked = self._locked()
+        if mentor_id not in locked:
+            wait = not locked or mentor_id > max(locked)
+            query = select(mentors.c.id).where(mentors.c.id == mentor_id)
+            if self.session.execute(query.with_for_update(skip_locked=not wait)).first() is None:
+                return False
+            locked.add(mentor_id)
+        return self.places_left([mentor_id]).get(mentor_id, 0) > 0
+
+    def lock_rows(self, ids: Collection[str]) -> None:
+        """Lock these mentors' rows in ascending id order, waiting (before any other mentor row)."""
+        wanted = sorted(set(ids) - self._locked())
+        if wanted:
+            query = select(mentors.c.id).where(mentors.c.id.in_(wanted)).order_by(mentors.c.id)
+            self._locked().update(self.session.scalars(query.with_for_update()))
+
+    def lock_open_mentors(self, today: date) -> None:
+        """Lock every active, certified mentor's row, ascending (the batch re-solve, first)."""
+        c = mentors.c
+        query = (select(c.id).where(c.active.is_(True), c.certified_until >= today)
+                 .order_by(c.id).with_for_update())
+        self._locked().update(self.session.scalars(query))
+
+    def _locked(self) -> set[str]:
+        """Mentor rows this transaction has locked (the session lives as long as it)."""
+        return self.session.info.setdefault("locked_mentors", set())
+
+    def take_place(self, mentor_id: str, today: date) -> bool:
+        """Add one to the caseload if a place is left: the accept-or-409 decision."""
+        self._locked().add(mentor_id)
+        c = mentors.c
+        taken = self.session.execute(
+            update(mentors).values(caseload=c.caseload + 1)
+            .where(c.id == mentor_id, c.caseload < c.capacity, c.active.is_(True),
+                   c.certified_until >= today))
+        return taken.rowcount == 1
+
+    def free_place(self, mentor_id: str) -> None:
+        self._locked().add(mentor_id)
+        c = mentors.c
+        self.session.execute(update(mentors).values(caseload=c.caseload - 1)
+                             .where(c.id == mentor_id, c.caseload > 0))
+
+    def open_mentors(self, today: date, *, scope: ConsentScope | None = None,
+                     holds_except: Collection[str] = ()) -> list[Mentor]:
+        """Active, certified mentors (of ``scope``'s agencies), with open proposals as load
+        (except the proposals of the referrals in ``holds_except``)."""
+        c = mentors.c
+        query = select(mentors).where(c.active.is_(True), c.certified_until >= today)
+        if scope is not None:
+            query = query.where(or_(c.agency_id.in_(scope.agencies), c.agency_kind.in_(scope.classes)),
+                                c.agency_id.not_in(scope.blocked))
+        holds = self.holds(holds_except)
+        return [mentor_from_row(row, holds.get(row.id, 0)) for row in self.session.execute(query)]
+
+    def holds(self, except_referrals: Collection[str] = ()) -> dict[str, int]:
+        """Open proposals per mentor: places a proposal holds until it is decided."""
+        m = matches.c
+        query = select(m.mentor_id, func.count()).where(m.status == "proposed").group_by(m.mentor_id)
+        if except_referrals:
+            query = query.where(m.referral_id.not_in(list(except_referrals)))
+        return dict(self.session.execute(query).all())
+
+    def vocabulary(self, *, excluding: str) -> tuple[set[str], set[str]]:
+        """Distinct languages and lived-experience tags of every other mentor."""
+        languages: set[str] = set()
+        lived: set[str] = set()
+        query = select(mentors.c.languages, mentors.c.lived_experience).where(mentors.c.id != excluding)
+        for row_languages, row_lived in self.session.execute(query):
+            languages.update(row_languages)
+            lived.update(row_lived)
+        return languages, lived
+
+    def places_left(self, ids: Collection[str]) -> dict[str, int]:
+        """Capacity minus caseload minus open proposals, for these mentors (this transaction's view)."""
+        c, m = mentors.c, matches.c
+        holds = dict(self.session.execute(
+            select(m.mentor_id, func.count()).where(m.status == "proposed", m.mentor_id.in_(ids))
+            .group_by(m.mentor_id)).all())
+        rows = self.session.execute(select(c.id, c.capacity, c.caseload).where(c.id.in_(ids)))
+        return {row.id: row.capacity - row.caseload - holds.get(row.id, 0) for row in rows}
+
+    # -- the registry version -------------------------------------------------------------------
+
+    def version(self) -> int:
+        """The registry version this transaction sees (0 before any mentor exists)."""
+        found = self.session.scalar(select(registry_version.c.version).where(registry_version.c.id == 1))
+        return found or 0
+
+    def changed_between(self, after: int, upto: int) -> list[Row]:
+        """Mentors whose details changed in versions ``after`` (excluded) to ``upto``."""
+        c = mentors.c
+        return list(self.session.execute(
+            select(mentors).where(c.changed_version > after, c.changed_version <= upto)))
+
+    def _next_version(self) -> int:
+        # The UPDATE row-locks the one row until commit: versions commit in order, no gaps.
+        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
+        self.session.execute(dialect.insert(registry_version).values(id=1, version=0)
+                             .on_conflict_do_nothing())
+        v = registry_version.c
+        self.session.execute(update(registry_version).where(v.id == 1).values(version=v.version + 1))
+        return self.version()

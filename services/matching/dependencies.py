@@ -1,0 +1,75 @@
+"""nameko pieces of the matching service: its settings from config, and its timers.
+
+Timers (proposal expiry, batch rebalance) must run in one replica only: two rebalancers would
+fight over the same proposals. ``TIMERS_ENABLED`` (default true) switches them off in the
+scalable replicas; deploy/ runs them in the single ``matching-timers`` replica. Should two
+ever overlap, every change is still a conditional update and rebalances take a database lock,
+so the outcome stays correct, only wasteful.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from nameko.timer import Timer
+
+from services.matching.matchmaker import MatchingPolicy
+from services.matching.registry_cache import CachedRegistry
+
+
+def flag(value: Any) -> bool:
+    """A boolean from YAML or the environment ("true", "1", "yes", "on" are true)."""
+    return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+class Policy(DependencyProvider):
+    """``MatchingPolicy`` from config (``WEIGHTS``, ``PROPOSAL_TTL_HOURS``), read once at setup;
+    a malformed value stops the service from starting rather than matching wrongly."""
+
+    def setup(self) -> None:
+        self.policy = MatchingPolicy.from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx) -> MatchingPolicy:
+        return self.policy
+
+
+class Registry(DependencyProvider):
+    """This replica's cached mentor registry (see ``registry_cache``), one per container."""
+
+    def setup(self) -> None:
+        self.registry = CachedRegistry(MatchingPolicy.from_config(self.container.config).weights)
+
+    def get_dependency(self, worker_ctx) -> CachedRegistry:
+        return self.registry
+
+
+class ScheduledTimer(Timer):
+    """nameko's timer, its interval (seconds) read from config key ``interval_key`` at setup;
+    it does not run at all where config ``TIMERS_ENABLED`` is false."""
+
+    def __init__(self, interval_key: str, default: float, **kwargs: Any) -> None:
+        super().__init__(interval=default, **kwargs)
+        self.interval_key = interval_key
+        self.default = default
+        self.enabled = True
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.interval = float(config.get(self.interval_key, self.default))
+        self.enabled = flag(config.get("TIMERS_ENABLED", True))
+
+    def start(self) -> None:
+        if self.enabled:
+            super().start()
+
+    def stop(self) -> None:
+        if self.gt is not None:
+            super().stop()
+
+    def kill(self) -> None:
+        if self.gt is not None:
+            super().kill()
+
+
+scheduled = ScheduledTimer.decorator

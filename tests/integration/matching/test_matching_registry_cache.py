@@ -1,0 +1,98 @@
+"""The cached mentor registry against the database it copies: it picks exactly the mentor a
+fresh read picks, and a stale copy never gets a mentor proposed who no longer fits.
+Handlers and adapters on a real database (SQLite and PostgreSQL), no broker."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from services.kit.db import make_engine
+from services.kit.unit_of_work import UnitOfWork
+from services.matching import event_handlers
+from services.matching.adapters.mentors import MentorRepository, mentor_values
+from services.matching.adapters.orm import matches, metadata
+from services.matching.matchmaker import MatchingPolicy
+from services.matching.registry_cache import CachedRegistry, StaleRegistry, mentor_table
+from tests.unit.matching.matching_builders import (
+    TODAY,
+    criteria,
+    mentor,
+    random_mentors,
+    random_referrals,
+)
+
+NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC)
+POLICY = MatchingPolicy()
+
+
+@pytest.fixture
+def unit_of_work(database_url):
+    engine = make_engine(database_url)
+    metadata.create_all(engine)
+    factory = sessionmaker(engine, expire_on_commit=False, info={"metadata": metadata})
+    yield lambda: UnitOfWork(factory, source="matching")
+    engine.dispose()
+
+
+def _register(unit_of_work, mentors) -> None:
+    with unit_of_work() as uow:
+        registry = MentorRepository(uow.session)
+        for m in mentors:
+            registry.add({**mentor_values(m), "caseload": min(m.caseload, m.capacity),
+                          "created_at": NOW, "updated_at": NOW})
+        uow.commit()
+
+
+def _requested(referral) -> SimpleNamespace:
+    """A ``referral.requested`` event as the handler sees it."""
+    payload = {**referral.to_requested_fields(), "participant_id": "p-1", "consent_id": "c-1"}
+    return SimpleNamespace(payload=payload)
+
+
+def test_cached_pick_is_the_pick_of_a_fresh_read(unit_of_work):
+    rng = random.Random(20261102)
+    _register(unit_of_work, random_mentors(rng, 300))
+    referrals = random_referrals(rng, 120)
+    cache = CachedRegistry(POLICY.weights)
+    # Half the referrals arrive first: their proposals hold places the picks below must count.
+    for referral in referrals[:60]:
+        with unit_of_work() as uow:
+            event_handlers.on_referral_requested(_requested(referral), uow, POLICY, NOW, cache)
+            uow.commit()
+    with unit_of_work() as uow:
+        registry = MentorRepository(uow.session)
+        assert uow.session.execute(select(matches.c.id)).first() is not None
+        fresh = mentor_table(registry.open_mentors(TODAY), POLICY.weights)
+        picked = 0
+        for referral in referrals[60:]:
+            expected = fresh.pick(referral, today=TODAY)
+            got = cache.pick(registry, referral, today=TODAY, exclude=set())
+            assert (got and got.id) == (expected and expected.mentor_id), referral.referral_id
+            picked += got is not None
+    assert picked > 20  # the comparison covered real picks, not only "nobody fits"
+
+
+def test_a_stale_cached_registry_never_proposes_a_mentor_who_no_longer_fits(unit_of_work):
+    _register(unit_of_work, [mentor(id="best"),
+                             mentor(id="second", lived_experience={"alcohol"})])
+    cache = CachedRegistry(POLICY.weights)
+    with unit_of_work() as uow:
+        cache.refresh(MentorRepository(uow.session))
+    with unit_of_work() as uow:  # another replica deactivates the best mentor
+        MentorRepository(uow.session).change_mentor("best", {"active": False})
+        uow.commit()
+    cache.refresh = lambda _registry: None  # this replica has not caught up yet
+
+    with unit_of_work() as uow, pytest.raises(StaleRegistry):
+        cache.pick(MentorRepository(uow.session), criteria(), today=TODAY, exclude=set())
+    with unit_of_work() as uow:
+        event_handlers.on_referral_requested(_requested(criteria()), uow, POLICY, NOW, cache)
+        proposed = uow.session.execute(select(matches.c.mentor_id)).scalars().all()
+        uow.commit()
+    assert proposed == ["second"]
