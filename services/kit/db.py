@@ -80,11 +80,16 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """An engine tuned for the service: WAL and foreign keys on SQLite, pre-ping on PostgreSQL."""
+    """An engine tuned for the service: WAL and foreign keys on SQLite, pre-ping on PostgreSQL.
+
+    ``hide_parameters``: a database error must not carry row values (personal details)
+    into logs or into the error text of a dead letter.
+    """
     if is_sqlite(url):
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///"):])), exist_ok=True)
-        engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False})
+        engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False},
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -95,7 +100,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                         hide_parameters=True)
 
 
 class WriterGate:

@@ -123,5 +123,14 @@ class ConfiguredTimer(Timer):
         if self.enabled:
             super().start()
 
+    # A timer that never started has no thread to stop.
+    def stop(self) -> None:
+        if self.gt is not None:
+            super().stop()
+
+    def kill(self) -> None:
+        if self.gt is not None:
+            super().kill()
+
 
 every = ConfiguredTimer.decorator

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from nameko.timer import Timer
 
 from services.matching.matchmaker import MatchingPolicy
 from services.matching.registry_cache import CachedRegistry
@@ -43,33 +42,3 @@ class Registry(DependencyProvider):
     def get_dependency(self, worker_ctx) -> CachedRegistry:
         return self.registry
 
-
-class ScheduledTimer(Timer):
-    """nameko's timer, its interval (seconds) read from config key ``interval_key`` at setup;
-    it does not run at all where config ``TIMERS_ENABLED`` is false."""
-
-    def __init__(self, interval_key: str, default: float, **kwargs: Any) -> None:
-        super().__init__(interval=default, **kwargs)
-        self.interval_key = interval_key
-        self.default = default
-        self.enabled = True
-
-    def setup(self) -> None:
-        config = self.container.config
-        self.interval = float(config.get(self.interval_key, self.default))
-        self.enabled = flag(config.get("TIMERS_ENABLED", True))
-
-    def start(self) -> None:
-        if self.enabled:
-            super().start()
-
-    def stop(self) -> None:
-        if self.gt is not None:
-            super().stop()
-
-    def kill(self) -> None:
-        if self.gt is not None:
-            super().kill()
-
-
-scheduled = ScheduledTimer.decorator

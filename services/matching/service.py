@@ -15,12 +15,12 @@ from nameko.rpc import rpc
 
 from services.kit.contract import Event
 from services.kit.dependencies import Clock, Database
-from services.kit.entrypoints import subscribe
+from services.kit.entrypoints import every, subscribe
 from services.kit.topology import SUBSCRIPTIONS
 from services.matching import event_handlers, handlers
 from services.matching import schemas as s
 from services.matching.adapters.orm import metadata
-from services.matching.dependencies import Policy, Registry, scheduled
+from services.matching.dependencies import Policy, Registry
 
 
 class MatchingService:
@@ -117,13 +117,13 @@ class MatchingService:
 
     # -- timers (one replica: TIMERS_ENABLED) --------------------------------------------------
 
-    @scheduled("EXPIRY_CHECK_SECONDS", 60.0)
+    @every("EXPIRY_CHECK_SECONDS", 60.0)
     def expire_proposals(self) -> None:
         with self.db as uow:
             event_handlers.expire_proposals(uow, self.policy, self.clock(), self.registry)
             uow.commit()
 
-    @scheduled("REBALANCE_INTERVAL_SECONDS", 300.0)
+    @every("REBALANCE_INTERVAL_SECONDS", 300.0)
     def rebalance_periodically(self) -> None:
         self.rebalance()
 
