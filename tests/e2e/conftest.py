@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.e2e.network import PROCESSES, Client, Network
+from network.processes import PROCESSES, Client, Network
 
 
 def _free_port() -> int:
@@ -83,7 +83,7 @@ def agencies(network, admin) -> dict[str, Client]:
 def _missing_services() -> list[str]:
     import importlib.util
 
-    from tests.e2e.network import PROCESSES as processes
+    from network.processes import PROCESSES as processes
 
     return [module for _config, module in processes.values() if importlib.util.find_spec(module) is None]
 

@@ -6,7 +6,7 @@ import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from tests.e2e.network import Client
+from network.processes import Client
 
 
 def wait(check, what: str, timeout: float = 30.0, interval: float = 0.2):

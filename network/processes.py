@@ -1,7 +1,7 @@
 """The whole network as real processes: `nameko run` per service and the gateway.
 
-Tests drive it only through HTTP, like a clinic system or a coordinator would,
-and may kill, stop and restart single processes to prove what survives.
+End-to-end tests and benchmarks drive it only through HTTP, like a clinic system
+or a coordinator would, and may kill, stop and restart single processes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PROCESSES = {
     "consent": ("services/consent/config.yml", "services.consent.service"),
