@@ -20,6 +20,7 @@ from typing import Any
 import amqp.exceptions
 import kombu.exceptions
 import nameko.exceptions
+import sqlalchemy.exc
 import werkzeug.exceptions
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
@@ -86,6 +87,8 @@ PROBLEMS: dict[type[BaseException], ProblemKind] = {
     amqp.exceptions.ConnectionError: _UNAVAILABLE,
     kombu.exceptions.OperationalError: _UNAVAILABLE,
     ConnectionError: _UNAVAILABLE,
+    # The gateway's own database is down or full: retry later, as for a service.
+    sqlalchemy.exc.OperationalError: _UNAVAILABLE,
     TimeoutError: _UNAVAILABLE,
     # An error a service did not mean to raise arrives as RemoteError: say nothing of it.
     nameko.exceptions.RemoteError: _INTERNAL,

@@ -46,6 +46,9 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
     env.update(secrets.load_or_create(VAR / "secrets.env"))
     env.update(database_urls(args.database))
     env["GATEWAY_PORT"] = str(args.port)
+    # A local network: agencies may point webhooks at receivers on this machine.
+    env.setdefault("WEBHOOK_REQUIRE_HTTPS", "false")
+    env.setdefault("WEBHOOK_ALLOW_PRIVATE_HOSTS", "true")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env

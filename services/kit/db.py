@@ -79,11 +79,12 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     """An engine tuned for the service: WAL and foreign keys on SQLite, pre-ping on PostgreSQL.
 
     ``hide_parameters``: a database error must not carry row values (personal details)
-    into logs or into the error text of a dead letter.
+    into logs or into the error text of a dead letter. The PostgreSQL pool holds up to
+    ``2 × pool_size`` connections: five processes must fit a server's default 100.
     """
     if is_sqlite(url):
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):

@@ -36,7 +36,8 @@ class WorkerUnitOfWork(UnitOfWork):
 class Database(DependencyProvider):
     """Gives each worker a ``WorkerUnitOfWork``; runs the service's outbox relay.
 
-    Config: ``DATABASE_URL`` (SQLite file or PostgreSQL), ``OUTBOX_POLL_SECONDS``.
+    Config: ``DATABASE_URL`` (SQLite file or PostgreSQL), ``DATABASE_POOL_SIZE`` (default 5),
+    ``OUTBOX_POLL_SECONDS``.
     """
 
     def __init__(self, metadata: MetaData, url_key: str = "DATABASE_URL") -> None:
@@ -49,7 +50,7 @@ class Database(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         url = config[self.url_key]
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size=int(config.get("DATABASE_POOL_SIZE", 5)))
         self.metadata.create_all(self.engine)
         self.session_factory = sessionmaker(
             self.engine, expire_on_commit=False, info={"metadata": self.metadata}

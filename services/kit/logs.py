@@ -20,7 +20,9 @@ PERSONAL_FIELDS = frozenset({
 REDACTED = "[redacted]"
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-_PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
+# International numbers start with "+"; local ones look like "(555) 555-0100" or "555-555-0100".
+# Addresses ("127.0.0.1:5672") and timestamps ("2026-11-21 06:01") stay readable.
+_PHONE = re.compile(r"\+\d[\d\s()-]{6,}\d|\(?\b\d{3}\)?[\s-]\d{3}-\d{4}\b")
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 

@@ -24,6 +24,7 @@ from services.notifications.adapters.smtp import SmtpSender, SmtpSettings
 from services.notifications.adapters.webhook import WebhookSender
 from services.notifications.domain.rendering import Renderer
 from services.notifications.domain.retry import DeliveryRetryPolicy
+from services.notifications.domain.settings_request import WebhookPolicy
 from services.notifications.handlers import DispatchPolicy, SendAll
 
 _CONNECT_TIMEOUT = 3.05
@@ -90,6 +91,7 @@ class Outbound:
     channels: Channels
     policy: DispatchPolicy
     send_all: SendAll
+    webhooks: WebhookPolicy
 
 
 class OutboundChannels(DependencyProvider):
@@ -100,7 +102,11 @@ class OutboundChannels(DependencyProvider):
         self.channels = channels_from_config(config)
         self.policy = dispatch_policy_from_config(config)
         self.pool = GreenPool(int(config.get("DISPATCH_CONCURRENCY", 10)))
+        self.webhooks = WebhookPolicy(
+            require_https=_flag(config.get("WEBHOOK_REQUIRE_HTTPS", True)),
+            allow_private_hosts=_flag(config.get("WEBHOOK_ALLOW_PRIVATE_HOSTS", False)),
+        )
 
     def get_dependency(self, worker_ctx) -> Outbound:
-        return Outbound(self.channels, self.policy, self.pool.imap)
+        return Outbound(self.channels, self.policy, self.pool.imap, self.webhooks)
 

@@ -33,7 +33,11 @@ from services.notifications.domain.routing import (
     recipients,
 )
 from services.notifications.domain.settings import AgencySettings
-from services.notifications.domain.settings_request import SettingsChange, apply_settings
+from services.notifications.domain.settings_request import (
+    SettingsChange,
+    WebhookPolicy,
+    apply_settings,
+)
 from services.notifications.schemas import Caller, Cursor
 
 log = logging.getLogger(__name__)
@@ -91,11 +95,11 @@ def _plan(repo: NotificationsRepository, message: Message, agency_id: str, now: 
 # -- requests --------------------------------------------------------------------------------
 
 def put_settings(caller: Caller, body: Any, uow: UnitOfWork, ring: KeyRing,
-                 now: datetime) -> SettingsChange:
+                 now: datetime, webhooks: WebhookPolicy = WebhookPolicy()) -> SettingsChange:
     """Replace the caller's settings. Raises ``InvalidRequest`` with field errors."""
     repo = NotificationsRepository(uow.session, ring)
     change = apply_settings(caller.agency_id, caller.kind, caller.roles, body,
-                            repo.settings_of(caller.agency_id))
+                            repo.settings_of(caller.agency_id), webhooks)
     repo.save_settings(change.settings, now)
     return change
 

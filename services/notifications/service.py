@@ -56,7 +56,8 @@ class NotificationsService:
         """The agency's new settings; ``webhook_secret`` only when just set or rotated."""
         agency = load_caller(caller)
         with self.db as uow:
-            change = handlers.put_settings(agency, request, uow, self.keys, self.clock())
+            change = handlers.put_settings(agency, request, uow, self.keys, self.clock(),
+                                           self.outbound.webhooks)
             uow.commit()
         return change.settings.public_view(change.revealed_secret)
 

@@ -43,6 +43,9 @@ def network(request, rabbit_manager, postgres_databases, tmp_path_factory):
         "API_KEY_PEPPER": _key(),
         "RPC_TIMEOUT_SECONDS": "3",
         "DISPATCH_INTERVAL_SECONDS": "0.2",
+        # The tests' webhook receivers listen on 127.0.0.1 over plain HTTP.
+        "WEBHOOK_REQUIRE_HTTPS": "false",
+        "WEBHOOK_ALLOW_PRIVATE_HOSTS": "true",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
@@ -95,3 +98,13 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "tests/e2e/" in str(item.fspath):
                 item.add_marker(skip)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and "network" in item.fixturenames:
+        net = item.funcargs["network"]
+        tails = "\n".join(f"--- {name} ---\n{net.tail(name, 60)}" for name in PROCESSES)
+        report.sections.append(("network logs", tails))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -36,12 +37,36 @@ class SettingsChange:
     revealed_secret: str | None  # show once in the response, never again
 
 
+@dataclass(frozen=True)
+class WebhookPolicy:
+    """Where webhooks may point. Production: HTTPS to public hosts only.
+
+    Local development and tests receive on 127.0.0.1 and turn both off in config
+    (``WEBHOOK_REQUIRE_HTTPS``, ``WEBHOOK_ALLOW_PRIVATE_HOSTS``).
+    """
+
+    require_https: bool = True
+    allow_private_hosts: bool = False
+
+
+def _private_host(host: str) -> bool:
+    """Loopback, private, link-local and reserved addresses, and localhost names."""
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a name; where it resolves is checked when sending
+    return not address.is_global
+
+
 def apply_settings(
     agency_id: str,
     agency_kind: str,
     roles: tuple[str, ...] | list[str],
     body: Mapping[str, Any],
     current: AgencySettings | None = None,
+    webhooks: WebhookPolicy = WebhookPolicy(),
 ) -> SettingsChange:
     """Validate a settings request and return the agency's new settings (PUT: replace).
 
@@ -61,7 +86,7 @@ def apply_settings(
         errors.setdefault(name, []).append("unknown field")
     settings = AgencySettings(
         agency_id=agency_id, agency_kind=agency_kind, roles=tuple(roles),
-        webhook_url=_webhook_url(body.get("webhook_url"), errors),
+        webhook_url=_webhook_url(body.get("webhook_url"), errors, webhooks),
         email=_matching(body.get("email"), _EMAIL, "email", "is not an email address", errors),
         phone=_matching(body.get("phone"), _E164, "phone", "must be E.164, e.g. +15555550100",
                         errors),
@@ -85,18 +110,22 @@ def _with_secret(settings: AgencySettings, current: AgencySettings | None,
     return SettingsChange(replace(settings, webhook_secret=secret), secret)
 
 
-def _webhook_url(value: Any, errors: dict[str, list[str]]) -> str | None:
+def _webhook_url(value: Any, errors: dict[str, list[str]], policy: WebhookPolicy) -> str | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str) or len(value) > 2048:
         errors["webhook_url"] = ["must be a URL of at most 2048 characters"]
         return None
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        errors["webhook_url"] = ["must be an http(s) URL with a host"]
+    schemes = ("https",) if policy.require_https else ("http", "https")
+    if parts.scheme not in schemes or not parts.hostname:
+        errors["webhook_url"] = [f"must be an {' or '.join(schemes)} URL with a host"]
     elif parts.username or parts.password:
         # Credentials in a URL end up in logs; the signature authenticates instead.
         errors["webhook_url"] = ["must not contain a user name or password"]
+    elif not policy.allow_private_hosts and _private_host(parts.hostname):
+        # A webhook must not make the network call into its own private addresses (SSRF).
+        errors["webhook_url"] = ["must point at a public host"]
     return value
 
 

@@ -75,6 +75,9 @@ def config(rabbit_config, database_url, inbox, sms_provider) -> dict[str, Any]:
         "DELIVERY_RETRY": {"max_attempts": 4, "base_seconds": 0.05, "cap_seconds": 0.2},
         "PUBLIC_BASE_URL": "https://network.example",
         "WEBHOOK_TIMEOUT_SECONDS": 2,
+        # The receivers in these tests listen on 127.0.0.1 over plain HTTP.
+        "WEBHOOK_REQUIRE_HTTPS": False,
+        "WEBHOOK_ALLOW_PRIVATE_HOSTS": True,
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": inbox[1],
         "SMTP_STARTTLS": False,

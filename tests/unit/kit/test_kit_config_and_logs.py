@@ -56,3 +56,8 @@ def test_contact_details_in_free_text_are_masked(caplog):
     text, _ = _emit(caplog, "could not reach canary@example.org or +1 (555) 555-0100 for r-7")
     assert "canary@example.org" not in text and "555-0100" not in text
     assert "r-7" in text
+
+
+def test_addresses_and_times_in_log_lines_stay_readable(caplog):
+    text, _ = _emit(caplog, "Connected to amqp://guest:**@127.0.0.1:5672/ at 2026-11-21 06:01:14")
+    assert "127.0.0.1:5672" in text and "06:01:14" in text
