@@ -51,9 +51,9 @@ def seed(base_url: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
         return credentials
     admin = _create_first_admin(env)
     agencies = [admin]
-    for spec in AGENCIES:
+    for n, spec in enumerate(AGENCIES):
         agencies.append(Api(base_url, admin["api_key"])("POST", "/v1/agencies", spec,
-                                                       **{"Idempotency-Key": f"demo-{spec['name']}"}))
+                                                       **{"Idempotency-Key": f"demo-agency-{n}"}))
     rng = random.Random(7)
     peer_groups = [a for a in agencies if a["kind"] == "peer_group"]
     for n in range(20):
@@ -140,8 +140,13 @@ def walk(base_url: str, credentials: dict[str, Any]) -> None:
     }, **{"Idempotency-Key": str(uuid.uuid4())})
     print(f"{next(step)}. It referred the participant: referral {referral['id']} is {referral['status']}.")
 
-    match = _wait(lambda: hospital("GET", f"/v1/referrals/{referral['id']}").get("match"), "a proposal")
-    print(f"{next(step)}. Matching proposed mentor {match.get('mentor_id')} (score {match.get('score')}).")
+    view = _wait(lambda: (v := hospital("GET", f"/v1/referrals/{referral['id']}"))
+                 and (v.get("match") or v.get("waitlisted")) and v, "a proposal")
+    if view.get("waitlisted"):
+        print(f"{next(step)}. Every fitting mentor is full: the referral waits for a free place.")
+        return
+    match = view["match"]
+    print(f"{next(step)}. Matching proposed mentor {match['mentor_id']} (score {match['score']:.2f}).")
     for group in _agency(credentials, "peer_group"):
         coordinator = Api(base_url, group["api_key"])
         mine = [m for m in coordinator("GET", "/v1/matches?status=proposed")["items"]

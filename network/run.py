@@ -22,7 +22,8 @@ import requests
 from network import demo, secrets
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+# Where SQLite files, development secrets and demo credentials live (tests point it elsewhere).
+VAR = Path(os.environ.get("REFERRAL_NETWORK_VAR", ROOT / "var"))
 SERVICES = ("consent", "referrals", "matching", "notifications", "gateway")
 
 
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-demo", action="store_true", help="start and seed, but walk no referral")
     parser.add_argument("--exit-after-demo", action="store_true", help="stop once the demo is done")
     args = parser.parse_args(argv)
-    VAR.mkdir(exist_ok=True)
+    VAR.mkdir(parents=True, exist_ok=True)
     env = environment(args)
     base_url = f"http://127.0.0.1:{args.port}"
 
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         credentials = demo.seed(base_url, VAR / "demo-credentials.json", env)
         if not args.no_demo:
             demo.walk(base_url, credentials)
-        print(f"\nThe network is running at {base_url}  (credentials: var/demo-credentials.json)")
+        print(f"\nThe network is running at {base_url}  (credentials: {VAR / 'demo-credentials.json'})")
         print(f"  curl {base_url}/ready\n  curl {base_url}/openapi.json\nCtrl-C stops everything.")
         if args.exit_after_demo:
             return 0

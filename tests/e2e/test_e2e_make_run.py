@@ -1,0 +1,57 @@
+"""`make run` as a newcomer meets it: start, seed, walk one referral, stop; then again on the same data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from network.processes import ROOT
+from tests.e2e.conftest import _free_port
+
+pytestmark = pytest.mark.e2e
+STEPS = [f"{n}. " for n in range(1, 10)]
+
+
+@pytest.fixture
+def isolated_env(request, rabbit_manager, tmp_path):
+    amqp = request.config.getoption("RABBIT_AMQP_URI")
+    vhost = f"rn_run_{uuid.uuid4().hex[:10]}"
+    rabbit_manager.create_vhost(vhost)
+    rabbit_manager.set_vhost_permissions(vhost, urlsplit(amqp).username, ".*", ".*", ".*")
+    parts = urlsplit(amqp)
+    env = {**os.environ, "AMQP_URI": urlunsplit((parts.scheme, parts.netloc, f"/{vhost}", "", "")),
+           "REFERRAL_NETWORK_VAR": str(tmp_path / "var")}
+    for name in ("FIELD_ENCRYPTION_KEYS", "LEDGER_HMAC_KEY", "LEDGER_SIGNING_KEY", "API_KEY_PEPPER"):
+        env.pop(name, None)  # make run generates its own development secrets
+    yield env, tmp_path / "var"
+    rabbit_manager.delete_vhost(vhost)
+
+
+def run_network(env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "network.run", "--exit-after-demo", "--port", str(_free_port())],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+def test_make_run_demonstrates_the_loop_and_a_second_run_reuses_the_data(isolated_env):
+    env, var = isolated_env
+    first = run_network(env)
+    assert all(step in first for step in STEPS), first[-2000:]
+    assert "'ok': True" in first  # the admin verified the ledger
+    credentials = json.loads((var / "demo-credentials.json").read_text())
+    kinds = sorted(a["kind"] for a in credentials["agencies"])
+    assert kinds == ["clinic", "hospital", "peer_group", "peer_group", "sober_living"]
+    assert all({"id", "name", "kind", "roles", "api_key"} <= set(a) for a in credentials["agencies"])
+    assert oct((var / "secrets.env").stat().st_mode)[-3:] == "600"
+
+    second = run_network(env)
+    assert "Reusing the demo network" in second
+    assert all(step in second for step in STEPS), second[-2000:]
