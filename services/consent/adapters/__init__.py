@@ -1,0 +1,1 @@
+"""The consent service's tables and the code that reads and writes them."""

@@ -1,0 +1,164 @@
+"""Storing and loading consents: snapshots in the clear, personal details and reasons sealed.
+
+A stored consent is its latest snapshot (``consents``), every snapshot so far
+(``consent_versions``) and its personal details (``consent_personal``). The revocation reason
+is free text a person wrote, so it is taken out of each snapshot and kept sealed beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from services.consent.adapters.orm import (
+    PERSONAL_FIELDS,
+    consent_personal,
+    consent_versions,
+    consents,
+)
+from services.consent.domain import ACTIVE, Consent
+from services.kit.crypto import KeyRing
+from services.kit.encrypted import seal, unseal
+from services.kit.errors import Conflict
+
+REASON = "revocation_reason"
+
+
+@dataclass
+class StoredConsent:
+    """A loaded consent, the agency that holds it, and the version it was loaded at."""
+
+    consent: Consent
+    holder: str
+    loaded_version: int
+
+
+class ConsentRepository:
+    """Consents in one unit of work's session, sealing with the service's key ring."""
+
+    def __init__(self, session: Session, ring: KeyRing) -> None:
+        self.session = session
+        self.ring = ring
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def add(self, consent: Consent, holder: str, now: datetime) -> StoredConsent:
+        """Insert a newly granted consent with its first version and sealed personal details."""
+        snapshot = consent.snapshot()
+        self.session.execute(insert(consents).values(
+            id=consent.id, participant_id=consent.participant_id, holder_agency_id=holder,
+            status=consent.status, version=consent.version, valid_until=consent.valid_until,
+            expires_on=consent.expires_on, snapshot=_without_reason(snapshot),
+            revocation_reason=self._seal_reason("consents", consent.id, snapshot[REASON]),
+            granted_at=consent.granted_at, updated_at=now,
+        ))
+        personal = consent.personal()
+        values = {name: personal["participant"].get(name) for name in PERSONAL_FIELDS}
+        values["signer_name"] = personal["signer_name"]
+        self.session.execute(insert(consent_personal).values(
+            consent_id=consent.id, **seal(self.ring, "consent_personal", consent.id, values)))
+        self._add_versions(consent, after=0, now=now)
+        return StoredConsent(consent, holder, consent.version)
+
+    def save(self, stored: StoredConsent, now: datetime) -> None:
+        """Write the versions added since loading.
+
+        Raises ``Conflict`` when another writer changed the consent meanwhile (its version moved).
+        """
+        consent = stored.consent
+        if consent.version == stored.loaded_version:
+            return
+        snapshot = consent.snapshot()
+        done = self.session.execute(
+            update(consents)
+            .where(consents.c.id == consent.id, consents.c.version == stored.loaded_version)
+            .values(status=consent.status, version=consent.version, valid_until=consent.valid_until,
+                    snapshot=_without_reason(snapshot), updated_at=now,
+                    revocation_reason=self._seal_reason("consents", consent.id, snapshot[REASON]))
+        )
+        if done.rowcount != 1:
+            raise Conflict(f"consent {consent.id} changed meanwhile; try again")
+        self._add_versions(consent, after=stored.loaded_version, now=now)
+        stored.loaded_version = consent.version
+
+    def _add_versions(self, consent: Consent, *, after: int, now: datetime) -> None:
+        for snap in consent.versions:
+            if snap["version"] <= after:
+                continue
+            row_id = f"{consent.id}:{snap['version']}"
+            self.session.execute(insert(consent_versions).values(
+                consent_id=consent.id, version=snap["version"], snapshot=_without_reason(snap),
+                revocation_reason=self._seal_reason("consent_versions", row_id, snap[REASON]),
+                recorded_at=now,
+            ))
+
+    def _seal_reason(self, table: str, row_id: str, reason: str | None) -> str | None:
+        return seal(self.ring, table, row_id, {REASON: reason})[REASON]
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def get(self, consent_id: str, *, for_update: bool = False) -> StoredConsent | None:
+        """The consent, or None. ``for_update`` locks its row until the transaction ends
+        (PostgreSQL; SQLite's single writer needs no lock)."""
+        query = select(consents).where(consents.c.id == consent_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self.session.execute(query).mappings().first()
+        return None if row is None else self._load(row)
+
+    def for_participant(self, participant_id: str) -> list[StoredConsent]:
+        """Every consent of a participant, newest grant first."""
+        rows = self.session.execute(
+            select(consents).where(consents.c.participant_id == participant_id)
+            .order_by(consents.c.granted_at.desc(), consents.c.id)
+        ).mappings().all()
+        return [self._load(row) for row in rows]
+
+    def holders_for_participant(self, participant_id: str) -> set[str]:
+        """Agencies holding a consent of this participant (empty: no such participant)."""
+        rows = self.session.execute(
+            select(consents.c.holder_agency_id).where(consents.c.participant_id == participant_id)
+        ).scalars()
+        return set(rows)
+
+    def due_for_expiry(self, now: datetime, limit: int) -> list[str]:
+        """Ids of active consents whose ``valid_until`` has passed, oldest first."""
+        return list(self.session.execute(
+            select(consents.c.id)
+            .where(consents.c.status == ACTIVE, consents.c.valid_until <= now)
+            .order_by(consents.c.valid_until).limit(limit)
+        ).scalars())
+
+    def version(self, consent_id: str, version: int) -> dict[str, Any] | None:
+        """An earlier (or the current) snapshot, reason included, or None."""
+        row = self.session.execute(select(consent_versions).where(
+            consent_versions.c.consent_id == consent_id, consent_versions.c.version == version,
+        )).mappings().first()
+        if row is None:
+            return None
+        reason = unseal(self.ring, "consent_versions", f"{consent_id}:{version}",
+                        {REASON: row[REASON]})[REASON]
+        return {**row["snapshot"], REASON: reason}
+
+    def _load(self, row) -> StoredConsent:
+        consent_id = row["id"]
+        sealed = self.session.execute(
+            select(consent_personal).where(consent_personal.c.consent_id == consent_id)
+        ).mappings().one()
+        opened = unseal(self.ring, "consent_personal", consent_id,
+                        {name: sealed[name] for name in (*PERSONAL_FIELDS, "signer_name")})
+        personal = {
+            "participant": {k: v for k, v in opened.items() if k in PERSONAL_FIELDS and v is not None},
+            "signer_name": opened["signer_name"],
+        }
+        reason = unseal(self.ring, "consents", consent_id, {REASON: row[REASON]})[REASON]
+        consent = Consent.from_snapshot({**row["snapshot"], REASON: reason}, personal)
+        return StoredConsent(consent, row["holder_agency_id"], row["version"])
+
+
+def _without_reason(snapshot: dict[str, Any]) -> dict[str, Any]:
+    return {**snapshot, REASON: None}

@@ -1,0 +1,167 @@
+"""The RPC messages the consent service accepts, and the consent as callers see it (docs/rpc.md).
+
+The grant request itself is read by the domain (``Consent.grant`` names every missing element);
+here are the caller, the other requests, and ``consent_view``. Error messages name fields,
+never the values sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+
+from services.consent.domain import Consent
+from services.consent.domain.elements import format_instant
+from services.kit import vocabulary as v
+from services.kit.errors import InvalidRequest
+
+ID = validate.Length(min=1, max=64)
+# What a PHI read names (``handoff:<referral id>``): ids and separators, never free text.
+ACCESS_WHAT = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$",
+                              error="Must name what was read by kind and id, e.g. handoff:<id>.")
+LEDGER_PAGE_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated agency, as the gateway describes it."""
+
+    agency_id: str
+    kind: str
+    roles: tuple[str, ...]
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+class CallerSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # the gateway may say more about the agency than this service needs
+
+    agency_id = fields.String(required=True, validate=ID)
+    kind = fields.String(required=True, validate=validate.OneOf(v.AGENCY_KINDS))
+    roles = fields.List(fields.String(validate=validate.OneOf(v.ROLES)), load_default=list)
+
+
+class RecipientsSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    agencies = fields.List(fields.Raw(), load_default=list)  # ids, or {id, kind}: the domain checks
+    classes = fields.List(fields.String(), load_default=list)
+
+
+class RevokeRequest(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    recipients = fields.Nested(RecipientsSchema, load_default=None, allow_none=True)
+
+
+class DecisionRequest(Schema):
+    """``authorize`` and ``disclose``: who gives what to whom, for what, about whom."""
+
+    discloser = fields.String(required=True, validate=ID)
+    recipient = fields.Dict(required=True)  # {agency_id, kind} or {class}: the domain checks
+    purpose = fields.String(required=True, validate=validate.OneOf(v.PURPOSES))
+    data_classes = fields.List(fields.String(validate=validate.OneOf(v.DATA_CLASSES)),
+                               required=True, validate=validate.Length(min=1))
+    participant_id = fields.String(required=True, validate=ID)
+    consent_id = fields.String(load_default=None, allow_none=True, validate=ID)
+
+
+class AccessRequest(Schema):
+    actor = fields.String(required=True, validate=ID)
+    participant_id = fields.String(required=True, validate=ID)
+    what = fields.String(required=True, validate=ACCESS_WHAT)
+
+
+class LedgerFilters(Schema):
+    class Meta:
+        unknown = RAISE
+
+    participant = fields.String(load_default=None, allow_none=True, validate=ID)
+    since = fields.AwareDateTime(load_default=None, allow_none=True)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=LEDGER_PAGE_LIMIT))
+    # The ``next_page`` of the previous page: a cursor (the last seq it showed), opaque to callers.
+    page = fields.String(load_default=None, allow_none=True,
+                         validate=validate.Regexp(r"^[0-9]{1,12}$", error="Not a page of this ledger."))
+
+
+class IdSchema(Schema):
+    id = fields.String(required=True, validate=ID)
+
+
+def load(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:
+    """``schema.load(data)``; raises ``InvalidRequest`` with one entry per bad field path."""
+    try:
+        return schema.load(data if isinstance(data, dict) else {})
+    except ValidationError as exc:
+        errors = dict(_flatten(exc.messages, prefix))
+        raise InvalidRequest("invalid request", errors=errors) from None
+
+
+def _flatten(messages: Any, prefix: str):
+    if isinstance(messages, dict):
+        for key, inner in messages.items():
+            yield from _flatten(inner, f"{prefix}{key}.")
+    else:
+        yield prefix.rstrip("."), [str(m) for m in messages] if isinstance(messages, list) else [
+            str(messages)]
+
+
+def load_caller(raw: Any) -> Caller:
+    """Parse the ``caller`` argument; raises ``InvalidRequest`` naming each bad field."""
+    data = load(CallerSchema(), raw, "caller.")
+    return Caller(data["agency_id"], data["kind"], tuple(data["roles"]))
+
+
+def grant_request(request: Any) -> Any:
+    """The gateway's grant body in the domain's words.
+
+    The HTTP API calls a representative's authority ``representative_relationship`` and a
+    signature on paper ``handwritten``; the consent elements call them ``authority`` and
+    ``wet-ink``. Anything else is left for the domain to judge.
+    """
+    if not isinstance(request, dict) or not isinstance(request.get("signature"), dict):
+        return request
+    signature = dict(request["signature"])
+    if "representative_relationship" in signature and "authority" not in signature:
+        signature["authority"] = signature.pop("representative_relationship")
+    if signature.get("method") == "handwritten":
+        signature["method"] = "wet-ink"
+    return {**request, "signature": signature}
+
+
+def consent_view(consent: Consent, holder: str) -> dict[str, Any]:
+    """The consent as its readers see it: terms, status and dates, no personal details."""
+    recipients, revoked = consent.recipients.as_ids(), consent.revoked.as_ids()
+    return {
+        "id": consent.id,
+        "participant_id": consent.participant_id,
+        "status": consent.status,
+        "version": consent.version,
+        "holder": holder,
+        "disclosers": list(consent.disclosers),
+        "recipients": recipients,
+        "revoked": revoked,
+        "purposes": list(consent.purposes),
+        "data_classes": list(consent.data_classes),
+        "valid_from": format_instant(consent.valid_from),
+        "valid_until": format_instant(consent.valid_until),
+        "expires_on": consent.expires_on,
+        "signature": {
+            "signed_by": consent.signature.signed_by,
+            "signed_at": format_instant(consent.signature.signed_at),
+            "method": consent.signature.method,
+        },
+        "revocation_statement": consent.revocation_statement,
+        "granted_at": format_instant(consent.granted_at),
+        "created_at": format_instant(consent.granted_at),  # the HTTP API's name for granted_at
+        "revoked_at": format_instant(consent.revoked_at),
+        "expired_at": format_instant(consent.expired_at),
+    }

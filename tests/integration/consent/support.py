@@ -1,0 +1,121 @@
+"""Agencies, grant requests, an observer of published events and raw database reads."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kombu import Connection, Queue
+from sqlalchemy import text
+
+from services.consent.adapters.orm import metadata
+from services.kit import topology
+from services.kit.db import make_engine
+
+HOSPITAL = {"agency_id": "hospital-1", "kind": "hospital", "roles": ["referrer"]}
+OTHER_HOSPITAL = {"agency_id": "hospital-7", "kind": "hospital", "roles": ["referrer"]}
+PEERS = {"agency_id": "peer-1", "kind": "peer_group", "roles": ["coordinator"]}
+ADMIN = {"agency_id": "admin-1", "kind": "clinic", "roles": ["admin"]}
+PEER_1 = {"agency_id": "peer-1", "kind": "peer_group"}
+PEER_2 = {"agency_id": "peer-2", "kind": "peer_group"}  # covered by class only
+CLINIC_2 = {"agency_id": "clinic-2", "kind": "clinic"}
+NETWORK = {"class": "peer_group"}
+PURPOSE = "peer-support-referral"
+
+
+def grant_request(now: datetime | None = None, **changes: Any) -> dict[str, Any]:
+    """A complete grant body (agencies with kinds, as the gateway sends it), relative to ``now``."""
+    now = now or datetime.now(UTC)
+    body = {
+        "participant": {"given_name": "Ana", "family_name": "Ruiz", "birth_date": "1990-04-02",
+                        "phone": "+15555550100", "email": "ana@example.org",
+                        "preferred_language": "es"},
+        "disclosers": ["hospital-1"],
+        "recipients": {"agencies": [{"id": "peer-1", "kind": "peer_group"},
+                                    {"id": "clinic-2", "kind": "clinic"}],
+                       "classes": ["peer_group"]},
+        "purposes": [PURPOSE, "care-coordination"],
+        "data_classes": ["demographics", "contact", "referral-reason"],
+        "valid_from": _iso(now - timedelta(hours=1)),
+        "valid_until": _iso(now + timedelta(days=1)),
+        "signature": {"signed_by": "participant", "signer_name": "Ana Ruiz",
+                      "signed_at": _iso(now - timedelta(minutes=30)), "method": "electronic"},
+    }
+    body.update(copy.deepcopy(changes))
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def ask(consent: dict[str, Any], recipient: dict[str, str] = PEER_1, **changes: Any) -> dict[str, Any]:
+    """Keyword arguments of ``authorize``/``disclose`` for ``consent``, as referrals sends them."""
+    return {"discloser": "hospital-1", "recipient": recipient, "purpose": PURPOSE,
+            "data_classes": ["contact"], "participant_id": consent["participant_id"],
+            "consent_id": consent["id"], **changes}
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+class EventObserver:
+    """A queue bound to the events exchange for ``consent.*``: what the service told the network."""
+
+    def __init__(self, amqp_uri: str) -> None:
+        self.connection = Connection(amqp_uri)
+        topology.declare(self.connection, {})
+        self.queue = Queue("test.consent-events", exchange=topology.EVENTS,
+                           routing_key="consent.*", durable=False)
+        self.queue(self.connection.default_channel).declare()
+        self.seen: list[dict[str, Any]] = []
+        self.raw: list[str] = []
+
+    def of_type(self, event_type: str, consent_id: str | None = None) -> list[dict[str, Any]]:
+        bound = self.queue(self.connection.default_channel)
+        while (message := bound.get(no_ack=True)) is not None:
+            body = message.body.decode() if isinstance(message.body, bytes) else message.body
+            self.raw.append(body)
+            self.seen.append(json.loads(body))
+        return [e for e in self.seen if e["type"] == event_type
+                and (consent_id is None or e["payload"]["consent_id"] == consent_id)]
+
+    def close(self) -> None:
+        self.connection.release()
+
+
+def raw_database_text(url: str) -> str:
+    """Everything the database holds, as stored: file bytes on SQLite, rows as text on PostgreSQL."""
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        files = [p for p in (path, Path(f"{path}-wal")) if p.exists()]
+        return "".join(p.read_bytes().decode("latin-1") for p in files)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return "\n".join(
+                row[0] for name in metadata.tables
+                for row in conn.execute(text(f'SELECT CAST(t AS text) FROM "{name}" t'))
+            )
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def unfiltered_lines(logger_name: str) -> Iterator[list[str]]:
+    """Every line ``logger_name`` and its children log, formatted before any filter runs."""
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(f"{record.name} {record.getMessage()}")
+
+    logger, keep = logging.getLogger(logger_name), Keep(logging.DEBUG)
+    logger.addHandler(keep)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(keep)

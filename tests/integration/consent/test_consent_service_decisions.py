@@ -1,0 +1,156 @@
+"""The decision point through RPC: every deny reason and the permit, partial revocation, and
+disclosures that release only the permitted fields and show up in the accounting."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.consent.domain import REDISCLOSURE_NOTICE
+from services.kit.errors import ConsentRequired, Forbidden, InvalidRequest, NotFound
+from tests.integration.consent.support import (
+    ADMIN,
+    CLINIC_2,
+    HOSPITAL,
+    NETWORK,
+    OTHER_HOSPITAL,
+    PEER_1,
+    PEER_2,
+    PEERS,
+    ask,
+    grant_request,
+)
+from tests.support import wait_for
+
+
+def decisions_in_ledger(consent) -> list[dict]:
+    return [e for e in consent.ledger({"limit": 1000})["items"] if e["action"] == "decision"]
+
+
+def test_each_deny_reason_and_the_permit_are_answered_and_ledgered(start_service, config, clock_file):
+    consent = start_service(config, CLOCK_FILE=clock_file.path)
+    now = datetime.now(UTC)
+    granted = consent.grant(HOSPITAL, grant_request(now))
+    later = consent.grant(HOSPITAL, grant_request(now, valid_from="2099-01-01T00:00:00Z",
+                                                  valid_until="2099-06-01T00:00:00Z"))
+    revoked = consent.grant(HOSPITAL, grant_request(now))
+    consent.revoke(HOSPITAL, revoked["id"], {"reason": "no longer wanted"})
+    cases = [
+        ("covered", ask(granted)),
+        ("covered", ask(granted, recipient=NETWORK, consent_id=None, data_classes=["referral-reason"])),
+        ("consent_not_found", ask(granted, consent_id="no-such-consent")),
+        ("consent_not_found", ask(granted, consent_id=None, participant_id="nobody-we-know")),
+        ("participant_mismatch", ask(granted, participant_id=later["participant_id"])),
+        ("discloser_not_covered", ask(granted, discloser="clinic-9")),
+        ("recipient_not_covered", ask(granted, recipient={"agency_id": "hospital-7", "kind": "hospital"})),
+        ("purpose_not_covered", ask(granted, purpose="treatment")),
+        ("data_class_not_covered", ask(granted, data_classes=["contact", "substance-use"])),
+        ("not_yet_valid", ask(later)),
+        ("revoked", ask(revoked)),
+    ]
+    for reason, request in cases:
+        answer = consent.authorize(**request)
+        assert (answer["permit"], answer["reason"]) == (reason == "covered", reason), request
+        assert answer["decision_id"]
+    permit = consent.authorize(**ask(granted))
+    assert permit["consent_id"] == granted["id"]
+    assert permit["allowed"] == {"agencies": ["peer-1"], "classes": ["peer_group"]}
+    assert consent.authorize(**ask(granted, purpose="treatment"))["allowed"] == {
+        "agencies": [], "classes": []}
+
+    clock_file(now + timedelta(days=2))  # past valid_until; no timer has run
+    assert consent.authorize(**ask(granted))["reason"] == "expired"
+
+    ledgered = decisions_in_ledger(consent)
+    assert len(ledgered) == len(cases) + 3
+    assert consent.verify_ledger()["ok"]
+
+
+def test_a_malformed_request_is_refused_not_decided(consent):
+    granted = consent.grant(HOSPITAL, grant_request())
+    with pytest.raises(InvalidRequest) as refused:
+        consent.authorize(**ask(granted, recipient={"agency": "peer-1"}, data_classes=[]))
+    assert set(refused.value.errors) >= {"data_classes"}
+    with pytest.raises(InvalidRequest) as refused:
+        consent.authorize(**ask(granted, recipient={"agency_id": "peer-1", "kind": "starship"}))
+    assert "recipient" in refused.value.errors
+    assert decisions_in_ledger(consent) == []
+
+
+def test_partial_revocation_denies_the_removed_recipient_and_keeps_the_others(consent, events):
+    granted = consent.grant(HOSPITAL, grant_request())
+
+    after = consent.revoke(HOSPITAL, granted["id"], {"reason": "not that group",
+                                                     "recipients": {"agencies": ["peer-1"]}})
+
+    assert after["status"] == "active" and after["version"] == 2
+    assert after["recipients"] == {"agencies": ["clinic-2"], "classes": ["peer_group"]}
+    assert after["revoked"] == {"agencies": ["peer-1"], "classes": []}
+    assert consent.authorize(**ask(granted, recipient=PEER_1))["reason"] == "revoked_for_recipient"
+    for recipient in (CLINIC_2, PEER_2, NETWORK):
+        assert consent.authorize(**ask(granted, recipient=recipient))["permit"], recipient
+    assert consent.authorize(**ask(granted, recipient=NETWORK))["allowed"] == {
+        "agencies": [], "classes": ["peer_group"]}
+    [event] = wait_for(lambda: events.of_type("consent.revoked", granted["id"]))
+    assert event["payload"]["revoked"] == {"agencies": ["peer-1"], "classes": []}
+    assert event["payload"]["full"] is False
+
+
+def test_only_the_holder_revokes_and_strangers_cannot_even_see_the_consent(consent):
+    granted = consent.grant(HOSPITAL, grant_request())
+    assert consent.get(PEERS, granted["id"])["id"] == granted["id"]  # a named recipient reads it
+    assert consent.get(ADMIN, granted["id"])["status"] == "active"
+    with pytest.raises(Forbidden):
+        consent.revoke(PEERS, granted["id"], {"reason": "not ours to revoke"})
+    for call in (lambda: consent.get(OTHER_HOSPITAL, granted["id"]),
+                 lambda: consent.revoke(OTHER_HOSPITAL, granted["id"], {"reason": "x"}),
+                 lambda: consent.get(HOSPITAL, "no-such-consent")):
+        with pytest.raises(NotFound) as hidden:
+            call()
+        assert str(hidden.value.detail) == "No such consent."
+    assert consent.get(HOSPITAL, granted["id"])["status"] == "active"
+
+
+def test_disclose_releases_only_the_permitted_fields_and_is_accounted(consent):
+    granted = consent.grant(HOSPITAL, grant_request())
+    pid = granted["participant_id"]
+
+    contact = consent.disclose(**ask(granted, data_classes=["contact"]))
+    demographics = consent.disclose(**ask(granted, recipient=CLINIC_2, data_classes=["demographics"]))
+    with pytest.raises(ConsentRequired) as denied:
+        consent.disclose(**ask(granted, purpose="treatment", data_classes=["contact"]))
+
+    assert contact["participant"] == {"phone": "+15555550100", "email": "ana@example.org"}
+    assert demographics["participant"] == {"given_name": "Ana", "family_name": "Ruiz",
+                                           "birth_date": "1990-04-02", "preferred_language": "es"}
+    assert contact["redisclosure_notice"] == REDISCLOSURE_NOTICE
+    summary = contact["consent"]
+    assert summary["id"] == granted["id"] and summary["purposes"] == granted["purposes"]
+    assert "participant" not in summary and "signer_name" not in str(summary)
+    assert denied.value.extra["reason"] == "purpose_not_covered"
+    assert str(denied.value.detail) == "purpose_not_covered"
+
+    items = consent.disclosures(HOSPITAL, pid)["items"]
+    assert [(i["recipient"], i["data_classes"], i["purpose"], i["consent_id"]) for i in items] == [
+        ("peer-1", ["contact"], "peer-support-referral", granted["id"]),
+        ("clinic-2", ["demographics"], "peer-support-referral", granted["id"]),
+    ]
+    assert consent.disclosures(ADMIN, pid) == consent.disclosures(HOSPITAL, pid)
+    for stranger, participant in ((OTHER_HOSPITAL, pid), (PEERS, pid), (ADMIN, "nobody-we-know")):
+        with pytest.raises(NotFound):
+            consent.disclosures(stranger, participant)
+    actions = [e["action"] for e in consent.ledger({"participant": pid})["items"]]
+    assert actions == ["consent.granted", "decision", "disclosure", "decision", "disclosure", "decision"]
+
+
+def test_record_access_ledgers_a_read_and_refuses_free_text(consent):
+    granted = consent.grant(HOSPITAL, grant_request())
+    seq = consent.record_access(actor="peer-1", participant_id=granted["participant_id"],
+                                what="handoff:ref-123")["seq"]
+    entry = consent.ledger({"participant": granted["participant_id"]})["items"][-1]
+    assert (entry["seq"], entry["action"], entry["actor"], entry["subject"]) == (
+        seq, "access", "peer-1", "handoff:ref-123")
+    with pytest.raises(InvalidRequest):
+        consent.record_access(actor="peer-1", participant_id=granted["participant_id"],
+                              what="read Ana's file")
