@@ -83,22 +83,6 @@ def agencies(network, admin) -> dict[str, Client]:
     }
 
 
-def _missing_services() -> list[str]:
-    import importlib.util
-
-    from network.processes import PROCESSES as processes
-
-    return [module for _config, module in processes.values() if importlib.util.find_spec(module) is None]
-
-
-def pytest_collection_modifyitems(config, items):
-    missing = _missing_services()
-    if missing:
-        skip = pytest.mark.skip(reason=f"the network is incomplete: {', '.join(missing)} not built yet")
-        for item in items:
-            if "tests/e2e/" in str(item.fspath):
-                item.add_marker(skip)
-
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
