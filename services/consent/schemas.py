@@ -7,43 +7,19 @@ never the values sent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from services.consent.domain import Consent
 from services.consent.domain.elements import format_instant
 from services.kit import vocabulary as v
-from services.kit.errors import InvalidRequest
 
 ID = validate.Length(min=1, max=64)
 # What a PHI read names (``handoff:<referral id>``): ids and separators, never free text.
 ACCESS_WHAT = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$",
                               error="Must name what was read by kind and id, e.g. handoff:<id>.")
 LEDGER_PAGE_LIMIT = 1000
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The authenticated agency, as the gateway describes it."""
-
-    agency_id: str
-    kind: str
-    roles: tuple[str, ...]
-
-    @property
-    def is_admin(self) -> bool:
-        return "admin" in self.roles
-
-
-class CallerSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE  # the gateway may say more about the agency than this service needs
-
-    agency_id = fields.String(required=True, validate=ID)
-    kind = fields.String(required=True, validate=validate.OneOf(v.AGENCY_KINDS))
-    roles = fields.List(fields.String(validate=validate.OneOf(v.ROLES)), load_default=list)
 
 
 class RecipientsSchema(Schema):
@@ -94,30 +70,6 @@ class LedgerFilters(Schema):
 
 class IdSchema(Schema):
     id = fields.String(required=True, validate=ID)
-
-
-def load(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:
-    """``schema.load(data)``; raises ``InvalidRequest`` with one entry per bad field path."""
-    try:
-        return schema.load(data if isinstance(data, dict) else {})
-    except ValidationError as exc:
-        errors = dict(_flatten(exc.messages, prefix))
-        raise InvalidRequest("invalid request", errors=errors) from None
-
-
-def _flatten(messages: Any, prefix: str):
-    if isinstance(messages, dict):
-        for key, inner in messages.items():
-            yield from _flatten(inner, f"{prefix}{key}.")
-    else:
-        yield prefix.rstrip("."), [str(m) for m in messages] if isinstance(messages, list) else [
-            str(messages)]
-
-
-def load_caller(raw: Any) -> Caller:
-    """Parse the ``caller`` argument; raises ``InvalidRequest`` naming each bad field."""
-    data = load(CallerSchema(), raw, "caller.")
-    return Caller(data["agency_id"], data["kind"], tuple(data["roles"]))
 
 
 def grant_request(request: Any) -> Any:

@@ -18,6 +18,7 @@ from services.consent.dependencies import LedgerKeys
 from services.kit.dependencies import Clock, Database
 from services.kit.encrypted import FieldKeys
 from services.kit.entrypoints import every
+from services.kit.messages import load, load_caller
 
 
 class ConsentService:
@@ -37,28 +38,28 @@ class ConsentService:
     @rpc
     def grant(self, caller: dict, request: dict) -> dict[str, Any]:
         """The new consent, held by the caller's agency; ``InvalidRequest`` names what is missing."""
-        return handlers.grant(s.load_caller(caller), request, self.db, self.keys, self.ledger_keys,
+        return handlers.grant(load_caller(caller), request, self.db, self.keys, self.ledger_keys,
                               self.clock())
 
     @rpc
     def get(self, caller: dict, consent_id: str) -> dict[str, Any]:
-        consent_id = s.load(s.IdSchema(), {"id": consent_id})["id"]
-        return handlers.get(s.load_caller(caller), consent_id, self.db, self.keys)
+        consent_id = load(s.IdSchema(), {"id": consent_id})["id"]
+        return handlers.get(load_caller(caller), consent_id, self.db, self.keys)
 
     @rpc
     def revoke(self, caller: dict, consent_id: str, request: dict) -> dict[str, Any]:
         """The consent after revocation (whole, or for ``request["recipients"]``)."""
-        agency = s.load_caller(caller)
-        consent_id = s.load(s.IdSchema(), {"id": consent_id})["id"]
-        body = s.load(s.RevokeRequest(), request)
+        agency = load_caller(caller)
+        consent_id = load(s.IdSchema(), {"id": consent_id})["id"]
+        body = load(s.RevokeRequest(), request)
         return handlers.revoke(agency, consent_id, body, self.db, self.keys, self.ledger_keys,
                                self.clock())
 
     @rpc
     def end_treatment(self, caller: dict, consent_id: str) -> dict[str, Any]:
         """A consent that expires at the end of treatment expires now."""
-        agency = s.load_caller(caller)
-        consent_id = s.load(s.IdSchema(), {"id": consent_id})["id"]
+        agency = load_caller(caller)
+        consent_id = load(s.IdSchema(), {"id": consent_id})["id"]
         return handlers.end_treatment(agency, consent_id, self.db, self.keys, self.ledger_keys,
                                       self.clock())
 
@@ -68,7 +69,7 @@ class ConsentService:
     def authorize(self, discloser: str, recipient: dict, purpose: str, data_classes: list,
                   participant_id: str, consent_id: str | None = None) -> dict[str, Any]:
         """``{"permit", "reason", "consent_id", "decision_id", "allowed"}``; always ledgered."""
-        request = s.load(s.DecisionRequest(), {
+        request = load(s.DecisionRequest(), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
             "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id})
         return handlers.authorize(request, self.db, self.keys, self.ledger_keys, self.clock())
@@ -77,14 +78,14 @@ class ConsentService:
     def disclose(self, discloser: str, recipient: dict, purpose: str, data_classes: list,
                  participant_id: str, consent_id: str | None = None) -> dict[str, Any]:
         """The permitted participant details, summary and notice; ``ConsentRequired`` on deny."""
-        request = s.load(s.DecisionRequest(), {
+        request = load(s.DecisionRequest(), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
             "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id})
         return handlers.disclose(request, self.db, self.keys, self.ledger_keys, self.clock())
 
     @rpc
     def record_access(self, actor: str, participant_id: str, what: str) -> dict[str, int]:
-        request = s.load(s.AccessRequest(), {"actor": actor, "participant_id": participant_id,
+        request = load(s.AccessRequest(), {"actor": actor, "participant_id": participant_id,
                                              "what": what})
         return handlers.record_access(request, self.db, self.ledger_keys, self.clock())
 
@@ -92,13 +93,13 @@ class ConsentService:
 
     @rpc
     def disclosures(self, caller: dict, participant_id: str) -> dict[str, Any]:
-        agency = s.load_caller(caller)
-        participant_id = s.load(s.IdSchema(), {"id": participant_id})["id"]
+        agency = load_caller(caller)
+        participant_id = load(s.IdSchema(), {"id": participant_id})["id"]
         return handlers.disclosures(agency, participant_id, self.db, self.keys)
 
     @rpc
     def ledger(self, filters: dict | None = None) -> dict[str, Any]:
-        return handlers.ledger(s.load(s.LedgerFilters(), filters or {}), self.db)
+        return handlers.ledger(load(s.LedgerFilters(), filters or {}), self.db)
 
     @rpc
     def verify_ledger(self) -> dict[str, Any]:

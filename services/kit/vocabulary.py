@@ -19,3 +19,5 @@ MATCH_STATUSES = ("proposed", "accepted", "declined", "expired", "withdrawn")
 
 # The network itself acts as intermediary between referrers and peer groups.
 NETWORK_RECIPIENT = "network"
+GENDERS = ("female", "male", "non-binary")
+LANGUAGE_TAG = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"  # BCP 47 shaped: "es", "en-US"

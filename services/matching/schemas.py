@@ -8,63 +8,36 @@ values. Results are dumped through schemas, so only the fields declared here lea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.kit import vocabulary as v
-from services.kit.errors import InvalidRequest
-
-LANGUAGE_TAG = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"  # BCP 47 shaped: "es", "en-US"
-GENDERS = ("female", "male", "non-binary")
+from services.kit.messages import StrictSchema, identifier, one_of
+from services.kit.vocabulary import GENDERS, LANGUAGE_TAG
 
 
-def _one_of(values: tuple[str, ...], **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.OneOf(values), **kwargs)
-
-
-def _id(**kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(min=1, max=64), **kwargs)
-
-
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class CallerSchema(Schema):
-    """What the gateway knows about the authenticated agency."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    agency_id = _id(required=True)
-    kind = _one_of(v.AGENCY_KINDS, required=True)
-    roles = fields.List(_one_of(v.ROLES), load_default=list)
-
-
-class LocationSchema(_Strict):
+class LocationSchema(StrictSchema):
     lat = fields.Float(required=True, validate=validate.Range(-90, 90))
     lon = fields.Float(required=True, validate=validate.Range(-180, 180))
 
 
-class MentorCreateRequest(_Strict):
+class MentorCreateRequest(StrictSchema):
     """``POST /v1/mentors`` (API.md), as the gateway's schema of the same name."""
 
     display_name = fields.String(required=True, validate=[validate.Length(min=1, max=80),
                                                           validate.Regexp(r"\S")])
     languages = fields.List(fields.String(validate=validate.Regexp(LANGUAGE_TAG)), required=True,
                             validate=validate.Length(min=1, max=20))
-    gender = _one_of(GENDERS, allow_none=True)
+    gender = one_of(GENDERS, allow_none=True)
     age = fields.Integer(validate=validate.Range(min=18, max=120), allow_none=True)
-    pathways = fields.List(_one_of(v.PATHWAYS), load_default=list)
+    pathways = fields.List(one_of(v.PATHWAYS), load_default=list)
     lived_experience = fields.List(fields.String(validate=validate.Length(min=1, max=50)),
                                    load_default=list, validate=validate.Length(max=20))
     location = fields.Nested(LocationSchema, required=True)
     radius_km = fields.Float(load_default=10.0, validate=validate.Range(min=0, max=500))
     remote_ok = fields.Boolean(load_default=False)
-    availability = fields.List(_one_of(v.SLOTS), required=True, validate=validate.Length(min=1))
+    availability = fields.List(one_of(v.SLOTS), required=True, validate=validate.Length(min=1))
     capacity = fields.Integer(required=True, validate=validate.Range(min=0, max=50))
     certified_until = fields.Date(required=True)
 
@@ -85,18 +58,18 @@ class MentorPatchRequest(MentorCreateRequest):
             raise ValidationError("Name at least one field to change.")
 
 
-class MatchListQuery(_Strict):
-    status = _one_of(v.MATCH_STATUSES, allow_none=True, load_default=None)
+class MatchListQuery(StrictSchema):
+    status = one_of(v.MATCH_STATUSES, allow_none=True, load_default=None)
 
 
-class DeclineRequest(_Strict):
+class DeclineRequest(StrictSchema):
     # Validated, then dropped: what a coordinator writes stays out of storage and events.
     reason = fields.String(required=True, validate=[validate.Length(min=1, max=1000),
                                                     validate.Regexp(r"\S", error="Must not be blank.")])
 
 
-class ObjectId(_Strict):
-    id = _id(required=True)
+class ObjectId(StrictSchema):
+    id = identifier(required=True)
 
 
 # -- results --------------------------------------------------------------------------------------
@@ -151,24 +124,3 @@ class MatchPageResult(Schema):
     items = fields.List(fields.Nested(MatchResult))
 
 
-def load(schema: Schema, data: Any) -> dict[str, Any]:
-    """Validate ``data``; raises ``InvalidRequest`` naming each bad field (never echoing values)."""
-    if not isinstance(data, Mapping):
-        raise InvalidRequest("Expected an object.", errors={"_schema": ["Expected an object."]})
-    try:
-        return schema.load(data)
-    except ValidationError as exc:
-        raise InvalidRequest("Some fields are missing or invalid.",
-                             errors=_flatten(exc.messages)) from None
-
-
-def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    if isinstance(messages, Mapping):
-        flat: dict[str, list[str]] = {}
-        for key, value in messages.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            for name, texts in _flatten(value, path).items():
-                flat.setdefault(name, []).extend(texts)
-        return flat
-    texts = [messages] if isinstance(messages, str) else [m for m in messages if isinstance(m, str)]
-    return {prefix or "_schema": texts}

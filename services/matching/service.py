@@ -16,6 +16,7 @@ from nameko.rpc import rpc
 from services.kit.contract import Event
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every, subscribe
+from services.kit.messages import CallerSchema, load
 from services.kit.topology import SUBSCRIPTIONS
 from services.matching import event_handlers, handlers
 from services.matching import schemas as s
@@ -38,7 +39,7 @@ class MatchingService:
     @rpc
     def create_mentor(self, caller: dict, request: dict) -> dict[str, Any]:
         """The new mentor (``id``, ``agency_id``, ``active``, ``caseload``, ...)."""
-        who, fields = self._caller(caller), s.load(s.MentorCreateRequest(), request)
+        who, fields = self._caller(caller), load(s.MentorCreateRequest(), request)
         with self.db as uow:
             mentor = handlers.create_mentor(who, fields, uow, self.policy, self.clock())
             uow.commit()
@@ -54,8 +55,8 @@ class MatchingService:
     @rpc
     def update_mentor(self, caller: dict, mentor_id: str, changes: dict) -> dict[str, Any]:
         """The mentor after the change; ``Conflict`` when capacity would drop below caseload."""
-        who, fields = self._caller(caller), s.load(s.MentorPatchRequest(), changes)
-        s.load(s.ObjectId(), {"id": mentor_id})
+        who, fields = self._caller(caller), load(s.MentorPatchRequest(), changes)
+        load(s.ObjectId(), {"id": mentor_id})
         with self.db as uow:
             mentor = handlers.update_mentor(who, mentor_id, fields, uow, self.policy, self.clock())
             uow.commit()
@@ -64,7 +65,7 @@ class MatchingService:
     @rpc
     def list_matches(self, caller: dict, status: str | None = None) -> dict[str, Any]:
         """``{"items": [match, ...]}`` of the caller's mentors, newest first."""
-        who, query = self._caller(caller), s.load(s.MatchListQuery(), {"status": status})
+        who, query = self._caller(caller), load(s.MatchListQuery(), {"status": status})
         with self.db as uow:
             items = handlers.list_matches(who, query["status"], uow)
         return s.MatchPageResult().dump({"items": items})
@@ -73,7 +74,7 @@ class MatchingService:
     def accept(self, caller: dict, match_id: str) -> dict[str, Any]:
         """The accepted match; ``Conflict`` when it can no longer be accepted."""
         who = self._caller(caller)
-        s.load(s.ObjectId(), {"id": match_id})
+        load(s.ObjectId(), {"id": match_id})
         with self.db as uow:
             match = handlers.accept(who, match_id, uow, self.policy, self.clock())
             uow.commit()
@@ -83,8 +84,8 @@ class MatchingService:
     def decline(self, caller: dict, match_id: str, reason: str) -> dict[str, Any]:
         """The declined match; the referral moves on to the next-best mentor."""
         who = self._caller(caller)
-        s.load(s.ObjectId(), {"id": match_id})
-        s.load(s.DeclineRequest(), {"reason": reason})
+        load(s.ObjectId(), {"id": match_id})
+        load(s.DeclineRequest(), {"reason": reason})
         with self.db as uow:
             match = handlers.decline(who, match_id, uow, self.policy, self.clock(), self.registry)
             uow.commit()
@@ -128,5 +129,5 @@ class MatchingService:
         self.rebalance()
 
     def _caller(self, caller: dict) -> handlers.Caller:
-        known = s.load(s.CallerSchema(), caller)
+        known = load(CallerSchema(), caller)
         return handlers.Caller(known["agency_id"], known["kind"], frozenset(known["roles"]))

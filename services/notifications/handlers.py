@@ -17,6 +17,7 @@ from typing import Any
 
 from services.kit.contract import Event
 from services.kit.crypto import KeyRing
+from services.kit.messages import Caller
 from services.kit.unit_of_work import UnitOfWork
 from services.notifications.adapters.channels import Channels
 from services.notifications.adapters.repository import Claimed, NotificationsRepository
@@ -38,7 +39,7 @@ from services.notifications.domain.settings_request import (
     WebhookPolicy,
     apply_settings,
 )
-from services.notifications.schemas import Caller, Cursor
+from services.notifications.schemas import Cursor
 
 log = logging.getLogger(__name__)
 

@@ -10,51 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields
 
-from services.kit import vocabulary as v
 from services.kit.errors import InvalidRequest
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The authenticated agency, as the gateway describes it."""
-
-    agency_id: str
-    kind: str
-    roles: tuple[str, ...]
-
-
-class CallerSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE  # the gateway may say more about the agency than this service needs
-
-    agency_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    kind = fields.String(required=True, validate=validate.OneOf(v.AGENCY_KINDS))
-    roles = fields.List(fields.String(validate=validate.OneOf(v.ROLES)), load_default=list)
-
-
-def load_caller(raw: Any) -> Caller:
-    """Parse the ``caller`` argument. Raises ``InvalidRequest`` naming each bad field."""
-    try:
-        data = CallerSchema().load(raw if isinstance(raw, dict) else {})
-    except ValidationError as exc:
-        errors = {f"caller.{name}": _messages(m) for name, m in exc.messages_dict.items()}
-        raise InvalidRequest("invalid caller", errors=errors) from None
-    return Caller(data["agency_id"], data["kind"], tuple(data["roles"]))
-
-
-def _messages(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        return [str(m) for nested in value.values() for m in _messages(nested)]
-    return [str(m) for m in value] if isinstance(value, list) else [str(value)]
-
-
-# -- the delivery log ------------------------------------------------------------------------
 
 PAGE_SIZE = 50
 Cursor = tuple[datetime, str]

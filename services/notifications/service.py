@@ -15,6 +15,7 @@ from services.kit.contract import Event
 from services.kit.dependencies import Clock, Database
 from services.kit.encrypted import FieldKeys
 from services.kit.entrypoints import every, subscribe
+from services.kit.messages import load_caller
 from services.notifications import handlers
 from services.notifications.adapters.orm import metadata
 from services.notifications.dependencies import OutboundChannels
@@ -23,7 +24,6 @@ from services.notifications.schemas import (
     DeliveryPageSchema,
     decode_page,
     encode_page,
-    load_caller,
 )
 
 

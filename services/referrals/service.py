@@ -14,6 +14,7 @@ from nameko.rpc import rpc
 from services.kit.dependencies import Clock, Database
 from services.kit.encrypted import FieldKeys
 from services.kit.entrypoints import subscribe
+from services.kit.messages import CallerSchema, load
 from services.kit.rpc import ServiceClient
 from services.kit.topology import SUBSCRIPTIONS
 from services.referrals import event_handlers, handlers
@@ -48,7 +49,7 @@ class ReferralsService:
     @rpc
     def create(self, caller: dict, request: dict) -> dict[str, Any]:
         agency_id, _ = self._caller(caller)
-        body = s.load(s.ReferralCreateRequest(), request)
+        body = load(s.ReferralCreateRequest(), request)
         command = RequestReferral(referrer_agency_id=agency_id, **body)
         view = handlers.create_referral(command, self.db, self._consent(), self.keys, self.clock())
         return s.ReferralResult().dump(view)
@@ -56,14 +57,14 @@ class ReferralsService:
     @rpc
     def get(self, caller: dict, referral_id: str) -> dict[str, Any]:
         agency_id, admin = self._caller(caller)
-        s.load(s.ReferralIdSchema(), {"referral_id": referral_id})
+        load(s.ReferralIdSchema(), {"referral_id": referral_id})
         view = handlers.read_referral(ReadReferral(referral_id, agency_id, admin), self.db, self.keys)
         return s.ReferralResult().dump(view)
 
     @rpc
     def list(self, caller: dict, status: str | None = None, page: str | None = None) -> dict[str, Any]:
         agency_id, admin = self._caller(caller)
-        query = s.load(s.ReferralListQuery(), {"status": status, "page": page})
+        query = load(s.ReferralListQuery(), {"status": status, "page": page})
         listing = ListReferrals(agency_id, admin, query["status"], query["page"])
         result = handlers.list_referrals(listing, self.db, self.keys, self._page_size())
         return s.ReferralPageResult().dump(result)
@@ -71,8 +72,8 @@ class ReferralsService:
     @rpc
     def cancel(self, caller: dict, referral_id: str, reason: str) -> dict[str, Any]:
         agency_id, _ = self._caller(caller)
-        s.load(s.ReferralIdSchema(), {"referral_id": referral_id})
-        body = s.load(s.ReferralCancelRequest(), {"reason": reason})
+        load(s.ReferralIdSchema(), {"referral_id": referral_id})
+        body = load(s.ReferralCancelRequest(), {"reason": reason})
         command = CancelReferral(referral_id, agency_id, body["reason"])
         return s.ReferralResult().dump(handlers.cancel_referral(command, self.db, self.keys, self.clock()))
 
@@ -80,15 +81,15 @@ class ReferralsService:
     def update_status(self, caller: dict, referral_id: str, status: str,
                       reason: str | None = None) -> dict[str, Any]:
         agency_id, _ = self._caller(caller)
-        s.load(s.ReferralIdSchema(), {"referral_id": referral_id})
-        body = s.load(s.ReferralStatusRequest(), {"status": status, "reason": reason})
+        load(s.ReferralIdSchema(), {"referral_id": referral_id})
+        body = load(s.ReferralStatusRequest(), {"status": status, "reason": reason})
         command = ReportReferralStatus(referral_id, agency_id, body["status"], body["reason"])
         return s.ReferralResult().dump(handlers.report_status(command, self.db, self.keys, self.clock()))
 
     @rpc
     def handoff(self, caller: dict, referral_id: str) -> dict[str, Any]:
         agency_id, _ = self._caller(caller)
-        s.load(s.ReferralIdSchema(), {"referral_id": referral_id})
+        load(s.ReferralIdSchema(), {"referral_id": referral_id})
         packet = handlers.open_handoff(OpenHandoff(referral_id, agency_id), self.db, self._consent(),
                                        self.keys)
         return s.HandoffResult().dump(packet)
@@ -105,7 +106,7 @@ class ReferralsService:
 
     def _caller(self, caller: dict) -> tuple[str, bool]:
         """The caller's agency id and whether it is a network administrator."""
-        known = s.load(s.CallerSchema(), caller)
+        known = load(CallerSchema(), caller)
         return known["agency_id"], "admin" in known["roles"]
 
     def _consent(self) -> ConsentClient:

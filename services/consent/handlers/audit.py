@@ -14,9 +14,9 @@ from services.consent.adapters import accounting, checkpoints, ledger_store
 from services.consent.adapters.repository import ConsentRepository
 from services.consent.domain import ledger_time
 from services.consent.ledger_keys import LedgerKeyPair
-from services.consent.schemas import Caller
 from services.kit.crypto import KeyRing
 from services.kit.errors import NotFound
+from services.kit.messages import Caller
 
 
 def disclosures(caller: Caller, participant_id: str, uow, ring: KeyRing) -> dict[str, Any]:

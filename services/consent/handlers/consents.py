@@ -18,9 +18,10 @@ from services.consent.adapters import ledger_store
 from services.consent.adapters.repository import ConsentRepository, StoredConsent
 from services.consent.domain import END_OF_TREATMENT, EXPIRED, REVOKED, Consent
 from services.consent.ledger_keys import LedgerKeyPair
-from services.consent.schemas import Caller, consent_view, grant_request
+from services.consent.schemas import consent_view, grant_request
 from services.kit.crypto import KeyRing
 from services.kit.errors import Conflict, Forbidden, NotFound
+from services.kit.messages import Caller
 
 log = logging.getLogger(__name__)
 # The actor of entries the service writes on its own (the expiry timer).

@@ -176,7 +176,7 @@ def test_a_new_mentor_needs_the_hard_constraints():
 
 
 @pytest.mark.parametrize(("path", "value", "field"), [
-    ("webhook_url", "http://intake.example.org/hook", "webhook_url"),
+    ("webhook_url", "ftp://intake.example.org/hook", "webhook_url"),  # HTTPS-only is the service's rule
     ("quiet_hours.timezone", "Mars/Olympus_Mons", "quiet_hours"),
     ("quiet_hours.start", "9pm", "quiet_hours"),
     ("language", "Spanish!", "language"),

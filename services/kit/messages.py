@@ -1,0 +1,95 @@
+"""Reading RPC messages the same way in every service.
+
+The gateway passes ``caller`` (the authenticated agency) and a request body; a
+service validates both with marshmallow and answers bad input with
+``InvalidRequest`` naming each field by its dotted path, never echoing values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+
+from services.kit import vocabulary as v
+from services.kit.errors import InvalidRequest
+
+
+class StrictSchema(Schema):
+    """Unknown fields are errors: a field nobody expects may be personal."""
+
+    class Meta:
+        unknown = RAISE
+
+
+def identifier(**kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Length(min=1, max=64), **kwargs)
+
+
+def one_of(values: tuple[str, ...], **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.OneOf(values), **kwargs)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated agency, as the gateway describes it."""
+
+    agency_id: str
+    kind: str
+    roles: tuple[str, ...]
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+class CallerSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # the gateway may say more about the agency than a service needs
+
+    agency_id = identifier(required=True)
+    kind = one_of(v.AGENCY_KINDS, required=True)
+    roles = fields.List(one_of(v.ROLES), load_default=list)
+
+
+def field_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow messages as ``{"participant.given_name": [...]}``.
+
+    Nested schemas and list items become dotted paths; messages about the whole
+    object stay under ``prefix`` or ``_schema``.
+    """
+    if isinstance(messages, Mapping):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            for name, texts in field_errors(value, path).items():
+                flat.setdefault(name, []).extend(texts)
+        return flat
+    if isinstance(messages, str):
+        messages = [messages]
+    texts = [str(m) for m in messages if not isinstance(m, Mapping)]
+    flat = {prefix or "_schema": texts} if texts else {}
+    for item in messages:
+        if isinstance(item, Mapping):
+            for name, more in field_errors(item, prefix).items():
+                flat.setdefault(name, []).extend(more)
+    return flat
+
+
+def load(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:
+    """``schema.load(data)``; raises ``InvalidRequest`` naming each bad field."""
+    if not isinstance(data, Mapping):
+        raise InvalidRequest("Expected an object.", errors={prefix or "_schema": ["Expected an object."]})
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise InvalidRequest("Some fields are missing or invalid.",
+                             errors=field_errors(exc.messages, prefix)) from None
+
+
+def load_caller(raw: Any) -> Caller:
+    """The ``caller`` argument; raises ``InvalidRequest`` naming ``caller.<field>``."""
+    data = load(CallerSchema(), raw, "caller")
+    return Caller(data["agency_id"], data["kind"], tuple(data["roles"]))
