@@ -24,8 +24,6 @@ from services.kit import vocabulary as v
 
 CONSENT_STATUSES = ("active", "revoked", "expired")
 EXPIRING_EVENTS = ("end-of-treatment",)
-SIGNERS = ("participant", "representative")
-SIGNATURE_METHODS = ("electronic", "handwritten")
 
 
 def _names_anyone(recipients: dict) -> bool:
@@ -43,18 +41,19 @@ class ParticipantSchema(RequestSchema):
 
 
 class SignatureSchema(RequestSchema):
-    signed_by = choice(SIGNERS, required=True)
+    signed_by = choice(v.SIGNERS, required=True)
     signer_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     # Required when a representative signs (guardian, health-care proxy...).
-    representative_relationship = fields.String(validate=validate.Length(min=1, max=100))
+    authority = fields.String(validate=validate.Length(min=1, max=100),
+                              metadata={"description": "e.g. legal guardian, health-care proxy"})
     signed_at = fields.AwareDateTime(required=True)
-    method = choice(SIGNATURE_METHODS, required=True)
+    method = choice(v.SIGNATURE_METHODS, required=True)
 
     @validates_schema
     def _representative_says_who(self, data: dict, **kwargs: object) -> None:
-        if data["signed_by"] == "representative" and not data.get("representative_relationship"):
+        if data["signed_by"] == "representative" and not data.get("authority"):
             raise ValidationError("Say how the representative relates to the participant.",
-                                  field_name="representative_relationship")
+                                  field_name="authority")
 
 
 class ConsentCreateRequest(RequestSchema):

@@ -72,23 +72,6 @@ class IdSchema(Schema):
     id = fields.String(required=True, validate=ID)
 
 
-def grant_request(request: Any) -> Any:
-    """The gateway's grant body in the domain's words.
-
-    The HTTP API calls a representative's authority ``representative_relationship`` and a
-    signature on paper ``handwritten``; the consent elements call them ``authority`` and
-    ``wet-ink``. Anything else is left for the domain to judge.
-    """
-    if not isinstance(request, dict) or not isinstance(request.get("signature"), dict):
-        return request
-    signature = dict(request["signature"])
-    if "representative_relationship" in signature and "authority" not in signature:
-        signature["authority"] = signature.pop("representative_relationship")
-    if signature.get("method") == "handwritten":
-        signature["method"] = "wet-ink"
-    return {**request, "signature": signature}
-
-
 def consent_view(consent: Consent, holder: str) -> dict[str, Any]:
     """The consent as its readers see it: terms, status and dates, no personal details."""
     recipients, revoked = consent.recipients.as_ids(), consent.revoked.as_ids()

@@ -39,9 +39,22 @@ def substitute(text: str, environ: dict[str, str] | None = None) -> str:
 
 
 def load_config(path: str | Path, environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """Read a service's YAML config, substituting environment variables first."""
-    raw = Path(path).read_text(encoding="utf-8")
-    data = yaml.safe_load(substitute(raw, environ)) or {}
+    """Read a service's YAML config, substituting environment variables in its values.
+
+    As under ``nameko run``, a substituted value is read as YAML (``"5"`` becomes 5),
+    and comments are left alone (a comment may mention ``${VAR}``).
+    """
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
-    return data
+    return _substitute_values(data, environ)
+
+
+def _substitute_values(value: Any, environ: dict[str, str] | None) -> Any:
+    if isinstance(value, dict):
+        return {key: _substitute_values(item, environ) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute_values(item, environ) for item in value]
+    if isinstance(value, str) and _VAR.search(value):
+        return yaml.safe_load(substitute(value, environ))
+    return value

@@ -21,3 +21,6 @@ MATCH_STATUSES = ("proposed", "accepted", "declined", "expired", "withdrawn")
 NETWORK_RECIPIENT = "network"
 GENDERS = ("female", "male", "non-binary")
 LANGUAGE_TAG = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"  # BCP 47 shaped: "es", "en-US"
+# Part 2 §2.31 signature elements: who signed, how, and (for a representative) by what authority.
+SIGNERS = ("participant", "representative")
+SIGNATURE_METHODS = ("electronic", "wet-ink")

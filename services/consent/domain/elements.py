@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-SIGNERS = ("participant", "representative")
-SIGNATURE_METHODS = ("electronic", "wet-ink")
+# The signature words are shared with the gateway's schema; the domain re-exports them.
+from services.kit.vocabulary import SIGNATURE_METHODS as SIGNATURE_METHODS
+from services.kit.vocabulary import SIGNERS as SIGNERS
+
 END_OF_TREATMENT = "end-of-treatment"
 # Events that can end a consent instead of a date (2.31(a)(7): "date, event, or condition").
 EXPIRING_EVENTS = (END_OF_TREATMENT,)

@@ -18,7 +18,7 @@ from services.consent.adapters import ledger_store
 from services.consent.adapters.repository import ConsentRepository, StoredConsent
 from services.consent.domain import END_OF_TREATMENT, EXPIRED, REVOKED, Consent
 from services.consent.ledger_keys import LedgerKeyPair
-from services.consent.schemas import consent_view, grant_request
+from services.consent.schemas import consent_view
 from services.kit.crypto import KeyRing
 from services.kit.errors import Conflict, Forbidden, NotFound
 from services.kit.messages import Caller
@@ -35,7 +35,7 @@ def grant(caller: Caller, request: Any, uow, ring: KeyRing, keys: LedgerKeyPair,
 
     Raises ``InvalidRequest`` naming every missing or invalid element.
     """
-    consent = Consent.grant(grant_request(request), consent_id=str(uuid.uuid4()),
+    consent = Consent.grant(request, consent_id=str(uuid.uuid4()),
                             participant_id=str(uuid.uuid4()), now=now)
     with uow:
         ConsentRepository(uow.session, ring).add(consent, caller.agency_id, now)

@@ -36,12 +36,13 @@ def test_a_consent_missing_elements_is_refused_naming_each(consent):
             "signature.signed_at"} <= set(refused.value.errors)
 
 
-def test_the_http_api_signature_words_are_understood(consent):
+def test_a_representative_signs_on_paper_under_a_stated_authority(consent):
     body = grant_request(signature={"signed_by": "representative", "signer_name": "Rosa Ruiz",
-                                    "representative_relationship": "legal guardian",
+                                    "authority": "legal guardian",
                                     "signed_at": grant_request()["signature"]["signed_at"],
-                                    "method": "handwritten"})
-    assert consent.grant(HOSPITAL, body)["signature"]["method"] == "wet-ink"
+                                    "method": "wet-ink"})
+    assert consent.grant(HOSPITAL, body)["signature"] == {
+        "signed_by": "representative", "signed_at": body["signature"]["signed_at"], "method": "wet-ink"}
 
 
 def test_revocation_is_published_once_when_retried_or_handled_twice(consent, events):

@@ -26,6 +26,12 @@ def test_load_config_reads_yaml_after_substitution(tmp_path):
     }
 
 
+def test_comments_may_mention_variables_that_are_not_set(tmp_path):
+    path = tmp_path / "config.yml"
+    path.write_text("# set ${LEDGER_KEY} in production\nLEVEL: ${LOG_LEVEL:INFO}\n")
+    assert load_config(path, {}) == {"LEVEL": "INFO"}
+
+
 def test_scrub_redacts_personal_fields_at_any_depth():
     data = {"referral_id": "r-1", "participant": {"given_name": "Zyx"}, "items": [{"email": "a@b.org"}]}
     assert scrub(data) == {"referral_id": "r-1", "participant": REDACTED, "items": [{"email": REDACTED}]}
