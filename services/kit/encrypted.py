@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import MetaData, select, update
+from sqlalchemy import MetaData, Table, select, update
 from sqlalchemy.orm import Session
 
 from services.kit.config import ConfigError
@@ -45,39 +45,44 @@ def unseal(ring: KeyRing, table: str, row_id: str, tokens: Mapping[str, str | No
     }
 
 
+def row_id_of(table: Table, row: Mapping[str, object]) -> str:
+    """How a sealed row is named in its associated data: its primary key, joined by ":"."""
+    return ":".join(str(row[column.name]) for column in table.primary_key.columns)
+
+
 def reencrypt_columns(
     session: Session,
     metadata: MetaData,
     ring: KeyRing,
     columns: Mapping[str, Sequence[str]],
     *,
-    id_column: str = "id",
     batch_size: int = 500,
 ) -> int:
-    """Move every encrypted cell to the ring's newest key; returns cells rewritten.
+    """Move every sealed cell to the ring's newest key; returns cells rewritten.
 
-    Commits per batch, so a large table rotates without one long transaction and
-    reads keep working throughout (old keys still decrypt).
+    Rows are named by ``row_id_of`` (as ``seal`` was given them). Commits per batch,
+    so a large table rotates without one long transaction and reads keep working
+    throughout (old keys still decrypt).
     """
     rewritten = 0
     for table_name, names in columns.items():
         table = metadata.tables[table_name]
-        key = table.c[id_column]
-        last = None
+        keys = list(table.primary_key.columns)
+        offset = 0
         while True:
-            query = select(key, *(table.c[n] for n in names)).order_by(key).limit(batch_size)
-            if last is not None:
-                query = query.where(key > last)
-            rows = session.execute(query).all()
+            rows = session.execute(
+                select(*keys, *(table.c[n] for n in names)).order_by(*keys).limit(batch_size).offset(offset)
+            ).mappings().all()
             if not rows:
                 break
             for row in rows:
-                row_id = str(row[0])
-                cells = [(FieldRef(table_name, n, row_id), row[i + 1]) for i, n in enumerate(names)]
+                row_id = row_id_of(table, row)
+                cells = [(FieldRef(table_name, n, row_id), row[n]) for n in names]
                 changes = {ref.column: token for ref, token in rotate(ring, cells)}
                 if changes:
-                    session.execute(update(table).where(key == row[0]).values(**changes))
+                    match = [key == row[key.name] for key in keys]
+                    session.execute(update(table).where(*match).values(**changes))
                     rewritten += len(changes)
             session.commit()
-            last = rows[-1][0]
+            offset += len(rows)
     return rewritten

@@ -2,7 +2,7 @@
 
 Free text a person wrote (the referral's reason, the reasons in its history), the exact needs
 (age, location) and the participant details of a handoff packet are stored as field-encryption
-tokens bound to ``<table>/<column>/<row id>``; ``ENCRYPTED_COLUMNS`` lists them for key rotation.
+tokens bound to ``<table>/<column>/<row id>``; ``ENCRYPTED`` lists them for key rotation.
 Ids, statuses and codes stay in clear so the service can filter on them.
 """
 
@@ -61,7 +61,7 @@ handoff_packets = Table(
     Column("disclosed_at", UTCDateTime, nullable=False),
 )
 
-ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
+ENCRYPTED: dict[str, tuple[str, ...]] = {
     "referrals": ("reason", "needs"),
     "referral_history": ("reason",),
     "handoff_packets": ("participant",),
