@@ -102,3 +102,19 @@ def test_revocation_mid_flight_cancels_and_tells_the_peer_group(network, agencie
     finally:
         for hook in peer_hooks.values():
             hook.stop()
+
+
+def test_no_personal_detail_reaches_any_process_log(network, agencies, mentors):
+    hospital, peers = agencies["hospital"], [agencies["peers_a"], agencies["peers_b"]]
+    consent = grant_consent(hospital, tag="Logcanary")
+    ref = refer(hospital, consent)
+    coordinator, match = wait(lambda: proposed_match(peers, ref["id"]), "a proposal")
+    coordinator.ok("POST", f"/v1/matches/{match['id']}/accept")
+    wait(lambda: referral(hospital, ref["id"])["status"] == "accepted", "acceptance")
+    handoff = coordinator.ok("GET", f"/v1/referrals/{ref['id']}/handoff")
+    assert handoff["participant"]["family_name"] == "ZedLogcanary"  # the details did travel
+    canaries = ["CanaryLogcanary", "ZedLogcanary", "canarylogcanary@example.org", "+15555550123",
+                "Canary clinical note"]
+    for name in ("consent", "referrals", "matching", "notifications", "gateway"):
+        text = (network.logs / f"{name}.log").read_text(errors="replace")
+        assert not [c for c in canaries if c in text], f"{name} logged personal details"
