@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -55,6 +56,11 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def wait_until_ready(base_url: str, honcho: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -79,8 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exit-after-demo", action="store_true", help="stop once the demo is done")
     args = parser.parse_args(argv)
     VAR.mkdir(parents=True, exist_ok=True)
+    if port_in_use(args.port):
+        raise SystemExit(f"port {args.port} is in use (another `make run`?); stop it or pass --port")
     env = environment(args)
     base_url = f"http://127.0.0.1:{args.port}"
+    # SIGTERM must stop the processes too, not only Ctrl-C: they run in their own session.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
     subprocess.run([sys.executable, "-m", "services.kit.cli", "topology"], env=env, check=True, cwd=ROOT)
     print(f"Starting the network ({args.database}) …", flush=True)

@@ -157,13 +157,21 @@ class Referral:
         """Keep the matching view current while the referral waits; ``None`` means waitlisted.
 
         Matching's events may arrive out of order (retries, parallel consumers), so one older
-        than the last followed, news of a proposal that is no longer the current one, and
-        anything once the referral has left ``requested`` change nothing. Returns whether the
-        view changed. Publishes nothing: matching already told everyone.
+        than the last followed and news of a proposal that is no longer the current one change
+        nothing; once the referral has left ``requested`` only its own match's fate is kept.
+        Returns whether the view changed. Publishes nothing: matching already told everyone.
         """
         at = _aware(at)
-        if self.status != "requested" or (self.match_updated_at and at < self.match_updated_at):
+        if self.match_updated_at and at < self.match_updated_at:
             return False
+        if self.status != "requested":
+            # Decided referrals still show their own match's fate (withdrawn after a cancel),
+            # never a new proposal.
+            if match is None or self.match is None or match.match_id != self.match.match_id \
+                    or match.status == "proposed":
+                return False
+            self.match, self.match_updated_at = match, at
+            return True
         if match is None:
             self.waitlisted = True
         elif match.status == "proposed":

@@ -121,6 +121,19 @@ def test_match_view_follows_proposals_and_ignores_stale_news(uow, consent, ring,
     assert view["status"] == "requested"
 
 
+def test_a_cancelled_referral_shows_its_proposal_withdrawn_but_never_a_new_one(uow, consent, ring,
+                                                                               referral_id):
+    react(uow, consent, ring, match_event("match.proposed", referral_id, match_id="m1", minutes=1))
+    expired = new_event("consent.expired", {"consent_id": "consent-1", "participant_id": "participant-1"},
+                        source="consent")
+    uow.handle(expired, event_handlers.on_consent_ended, ring, NOW)
+    react(uow, consent, ring, match_event("match.withdrawn", referral_id, match_id="m1", minutes=2))
+    react(uow, consent, ring, match_event("match.proposed", referral_id, match_id="m2", minutes=3))
+    view = read(uow, ring, referral_id)
+    assert view["status"] == "cancelled"
+    assert (view["match"]["id"], view["match"]["status"]) == ("m1", "withdrawn")
+
+
 def test_expiry_cancels_every_open_referral_and_closes_the_handoff(uow, consent, ring, referral_id):
     react(uow, consent, ring, match_event("match.accepted", referral_id))
     expired = new_event("consent.expired", {"consent_id": "consent-1", "participant_id": "participant-1"},
