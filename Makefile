@@ -4,11 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help venv infra deploy-tools test test-fast lint run clean
+.PHONY: help venv infra deploy-tools test test-fast lint run bench bench-smoke clean
 
 help:
 	@echo "make run    start the whole network with a demo (SQLite under var/)"
 	@echo "make test   install, start RabbitMQ/PostgreSQL if needed, run every test"
+	@echo "make bench  measure the network (docs/performance.md); bench-smoke: the same, tiny"
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -45,6 +46,15 @@ lint: venv
 run: venv
 	scripts/ensure-infra.sh rabbitmq
 	$(BIN)/python -m network.run $(if $(DATABASE),--database $(DATABASE),)
+
+# Figures, never assertions: writes bench/results/latest.{json,md} (see docs/performance.md).
+bench: venv
+	scripts/ensure-infra.sh rabbitmq postgres
+	$(BIN)/python -m bench
+
+bench-smoke: venv
+	scripts/ensure-infra.sh rabbitmq postgres
+	$(BIN)/python -m bench --smoke
 
 clean:
 	rm -rf $(VENV) var

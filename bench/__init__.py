@@ -1,0 +1,1 @@
+"""Benchmarks of the Recovery Referral Network: ``python -m bench [--smoke] [--only NAME ...]``."""
