@@ -115,11 +115,18 @@ class OutboxRelay:
             return len(sent)
 
     def drain(self) -> int:
-        """Publish until nothing is left (or the broker stops confirming)."""
+        """Publish until a batch comes back short (or the broker stops confirming).
+
+        A short batch means the outbox was empty behind it: asking again would cost
+        one more transaction per wake for nothing. A commit during the drain wakes
+        the relay again, and the poll catches anything else.
+        """
         total = 0
-        while (count := self.relay_once()) > 0:
+        while True:
+            count = self.relay_once()
             total += count
-        return total
+            if count < self._batch_size:
+                return total
 
     # -- the background loop -----------------------------------------------------------
 
