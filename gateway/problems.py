@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +33,7 @@ from services.kit.errors import (
     NetworkError,
     NotFound,
 )
+from services.kit.messages import field_errors as field_errors_of  # dotted field paths
 
 log = logging.getLogger(__name__)
 
@@ -108,36 +108,12 @@ def lookup(exc: BaseException) -> ProblemKind:
     return _INTERNAL
 
 
-def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """marshmallow-style messages as ``{"participant.given_name": ["..."]}``.
-
-    Nested schemas and list items become dotted paths; schema-wide messages stay under
-    ``_schema``. A bare list or string (no field) lands under ``prefix`` or ``_schema``.
-    """
-    if isinstance(messages, Mapping):
-        flat: dict[str, list[str]] = {}
-        for key, value in messages.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            for field, texts in flatten_errors(value, path).items():
-                flat.setdefault(field, []).extend(texts)
-        return flat
-    if isinstance(messages, str):
-        messages = [messages]
-    texts = [m for m in messages if isinstance(m, str)]
-    nested = [m for m in messages if isinstance(m, Mapping)]
-    flat = {prefix or "_schema": texts} if texts else {}
-    for item in nested:
-        for field, more in flatten_errors(item, prefix).items():
-            flat.setdefault(field, []).extend(more)
-    return flat
-
-
 def field_errors(exc: BaseException) -> dict[str, list[str]] | None:
     """The field errors to show for ``exc``, or None when it is not about fields."""
     if isinstance(exc, ValidationError):
-        return flatten_errors(exc.messages)
+        return field_errors_of(exc.messages)
     if isinstance(exc, InvalidRequest):
-        return flatten_errors(exc.errors)
+        return field_errors_of(exc.errors)
     return None
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.kit import vocabulary as v
+from services.kit.contract import ExplanationItemSchema
 from services.kit.messages import StrictSchema, identifier, one_of
 from services.kit.vocabulary import GENDERS, LANGUAGE_TAG
 
@@ -95,13 +96,6 @@ class MentorResult(Schema):
     updated_at = fields.AwareDateTime()
 
 
-class ExplanationItemResult(Schema):
-    factor = fields.String()
-    weight = fields.Float()
-    score = fields.Float()
-    contribution = fields.Float()
-
-
 class MatchResult(Schema):
     id = fields.String()
     referral_id = fields.String()
@@ -109,7 +103,7 @@ class MatchResult(Schema):
     mentor_agency_id = fields.String()
     status = fields.String()
     score = fields.Float()
-    explanation = fields.List(fields.Nested(ExplanationItemResult))
+    explanation = fields.List(fields.Nested(ExplanationItemSchema))
     urgency = fields.String()
     proposed_at = fields.AwareDateTime()
     expires_at = fields.AwareDateTime(allow_none=True)

@@ -12,6 +12,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from services.kit import vocabulary as v
+from services.kit.contract import ExplanationItemSchema
 from services.kit.messages import StrictSchema, identifier, one_of
 from services.kit.vocabulary import GENDERS, LANGUAGE_TAG
 
@@ -82,20 +83,13 @@ class HistoryEntryResult(Schema):
     reason_code = fields.String(allow_none=True)
 
 
-class ExplanationItemResult(Schema):
-    factor = fields.String()
-    weight = fields.Float()
-    score = fields.Float()
-    contribution = fields.Float()
-
-
 class MatchResult(Schema):
     id = fields.String()
     status = fields.String()
     mentor_id = fields.String()
     mentor_agency_id = fields.String()
     score = fields.Float()
-    explanation = fields.List(fields.Nested(ExplanationItemResult))
+    explanation = fields.List(fields.Nested(ExplanationItemSchema))
 
 
 class ReferralResult(Schema):

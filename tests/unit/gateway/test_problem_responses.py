@@ -13,9 +13,10 @@ from marshmallow import ValidationError
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService, deserialize, serialize
 
 from gateway.exceptions import MalformedBody, PayloadTooLarge, ServiceUnavailable, Unauthenticated
-from gateway.problems import EXPECTED_EXCEPTIONS, flatten_errors, lookup, problem_response
+from gateway.problems import EXPECTED_EXCEPTIONS, lookup, problem_response
 from gateway.schemas import ConsentCreateRequest
 from services.kit.errors import Conflict, ConsentRequired, Forbidden, InvalidRequest, NotFound
+from services.kit.messages import field_errors as flatten_errors
 
 
 def rendered(exc: BaseException) -> tuple[int, dict, object]:
