@@ -14,8 +14,12 @@ import eventlet
 T = TypeVar("T")
 
 
-def wait_for(probe: Callable[[], T], timeout: float = 15.0, interval: float = 0.05) -> T:
-    """Poll ``probe`` until it returns something truthy; fail the test after ``timeout``."""
+def wait_for(probe: Callable[[], T], timeout: float = 30.0, interval: float = 0.05) -> T:
+    """Poll ``probe`` until it returns something truthy; fail the test after ``timeout``.
+
+    Generous on purpose: it only costs time when something is wrong, and these machines are
+    shared, so a loaded moment must not read as a failure.
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = probe()

@@ -119,6 +119,11 @@ class CriteriaSchema(_Payload):
     availability = fields.List(fields.String(validate=validate.OneOf(v.SLOTS)), load_default=list)
 
 
+class AllowedPeerGroupsSchema(RecipientsSchema):
+    # Agencies revoked by name: off limits even where a class (peer_group) still covers them.
+    excluded = fields.List(fields.String(), load_default=list)
+
+
 class ReferralRequestedV1(_Payload):
     referral_id = fields.String(required=True)
     referrer_agency_id = fields.String(required=True)
@@ -126,7 +131,7 @@ class ReferralRequestedV1(_Payload):
     consent_id = fields.String(required=True)
     urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
     # Peer groups the consent covers: these agencies, plus every agency of these classes.
-    allowed = fields.Nested(RecipientsSchema, required=True)
+    allowed = fields.Nested(AllowedPeerGroupsSchema, required=True)
     criteria = fields.Nested(CriteriaSchema, required=True)
 
 

@@ -35,11 +35,12 @@ def on_referral_requested(event, uow, policy: MatchingPolicy, now: datetime,
     if repo.referral(payload["referral_id"]) is not None:
         return
     ReferralCriteria.from_requested(payload)  # refuse what could never be matched, before storing
+    scope = ConsentScope.of(payload["allowed"], payload["allowed"].get("excluded", ()))
     repo.add_referral({
         "id": payload["referral_id"], "referrer_agency_id": payload["referrer_agency_id"],
         "participant_id": payload["participant_id"], "consent_id": payload["consent_id"],
-        "urgency": payload["urgency"], "allowed": ConsentScope.of(payload["allowed"]).to_allowed(),
-        "blocked_agencies": [], "criteria": payload["criteria"], "requested_at": now,
+        "urgency": payload["urgency"], "allowed": scope.to_allowed(),
+        "blocked_agencies": sorted(scope.blocked), "criteria": payload["criteria"], "requested_at": now,
     })
     Matchmaker(uow, policy, now, registry).propose_next(repo.lock_referral(payload["referral_id"]))
 

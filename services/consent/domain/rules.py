@@ -146,16 +146,17 @@ def recipient_label(recipient: Mapping[str, str]) -> str:
 
 
 def allowed_peer_groups(consent: Consent | None) -> dict[str, list[str]]:
-    """Peer groups an active consent still covers: ``{"agencies": [ids], "classes": [...]}``.
+    """Peer groups an active consent still covers.
 
-    Agencies revoked by name are left out of ``agencies`` but a ``peer_group`` class may
-    still cover them: matching must treat this as a shortlist and the handoff's own
-    ``authorize`` call stays the final word. Empty for a consent not active.
+    ``{"agencies": [ids], "classes": [...], "excluded": [ids]}``: ``excluded`` names the
+    agencies revoked by name, which stay off limits even where a ``peer_group`` class still
+    covers them (as ``authorize`` denies them). Empty for a consent not active.
     """
     if consent is None or consent.status != ACTIVE:
-        return {"agencies": [], "classes": []}
+        return {"agencies": [], "classes": [], "excluded": []}
     recipients = consent.recipients
     return {
         "agencies": [a.id for a in recipients.agencies if a.kind == PEER_GROUP],
         "classes": [c for c in recipients.classes if c == PEER_GROUP],
+        "excluded": sorted(a.id for a in consent.revoked.agencies),
     }

@@ -36,7 +36,7 @@ DISCLOSED_FIELDS = {
     "contact": ("phone", "email"),
     "demographics": ("given_name", "family_name", "birth_date", "preferred_language"),
 }
-NO_PEER_GROUPS: dict[str, list[str]] = {"agencies": [], "classes": []}
+NO_PEER_GROUPS: dict[str, list[str]] = {"agencies": [], "classes": [], "excluded": []}
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,8 @@ class Referral:
         if not criteria["languages"]:
             raise _invalid("needs.languages", "Name at least one language.")
         allowed = {"agencies": list(allowed.get("agencies") or []),
-                   "classes": list(allowed.get("classes") or [])}
+                   "classes": list(allowed.get("classes") or []),
+                   "excluded": list(allowed.get("excluded") or [])}
         if not allowed["agencies"] and "peer_group" not in allowed["classes"]:
             raise ConsentRequired("The consent does not cover any peer group.",
                                   reason="no_peer_group_covered")

@@ -55,9 +55,9 @@ def test_each_deny_reason_and_the_permit_are_answered_and_ledgered(start_service
         assert answer["decision_id"]
     permit = consent.authorize(**ask(granted))
     assert permit["consent_id"] == granted["id"]
-    assert permit["allowed"] == {"agencies": ["peer-1"], "classes": ["peer_group"]}
+    assert permit["allowed"] == {"agencies": ["peer-1"], "classes": ["peer_group"], "excluded": []}
     assert consent.authorize(**ask(granted, purpose="treatment"))["allowed"] == {
-        "agencies": [], "classes": []}
+        "agencies": [], "classes": [], "excluded": []}
 
     clock_file(now + timedelta(days=2))  # past valid_until; no timer has run
     assert consent.authorize(**ask(granted))["reason"] == "expired"
@@ -91,7 +91,7 @@ def test_partial_revocation_denies_the_removed_recipient_and_keeps_the_others(co
     for recipient in (CLINIC_2, PEER_2, NETWORK):
         assert consent.authorize(**ask(granted, recipient=recipient))["permit"], recipient
     assert consent.authorize(**ask(granted, recipient=NETWORK))["allowed"] == {
-        "agencies": [], "classes": ["peer_group"]}
+        "agencies": [], "classes": ["peer_group"], "excluded": ["peer-1"]}
     [event] = wait_for(lambda: events.of_type("consent.revoked", granted["id"]))
     assert event["payload"]["revoked"] == {"agencies": ["peer-1"], "classes": []}
     assert event["payload"]["full"] is False

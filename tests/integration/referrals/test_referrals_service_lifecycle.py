@@ -39,9 +39,21 @@ def test_create_publishes_referral_requested_without_personal_details(referrals,
     assert [h["status"] for h in referral["history"]] == ["requested"]
     [event] = wait_for(lambda: tap.events("referral.requested"))
     assert event["payload"]["referral_id"] == referral["id"]
-    assert event["payload"]["allowed"] == {"agencies": [HARBOR["agency_id"]], "classes": ["peer_group"]}
+    assert event["payload"]["allowed"] == {"agencies": [HARBOR["agency_id"]], "classes": ["peer_group"],
+                                           "excluded": []}
     assert event["payload"]["criteria"]["location"] == {"lat": 40.71, "lon": -74.01}
     assert not any(canary in json.dumps(event) for canary in CANARIES)
+
+
+def test_a_peer_group_revoked_by_name_is_excluded_from_later_referrals(referrals, consent, tap):
+    # The participant takes Harbor off by name; the class still covers other peer groups.
+    record = consent.grant(HOSPITAL, grant_request())
+    consent.revoke(HOSPITAL, record["id"], {"reason": "not that group",
+                                            "recipients": {"agencies": [HARBOR["agency_id"]]}})
+    referrals.create(HOSPITAL, referral_request(record))
+    [event] = wait_for(lambda: tap.events("referral.requested"))
+    assert event["payload"]["allowed"] == {"agencies": [], "classes": ["peer_group"],
+                                           "excluded": [HARBOR["agency_id"]]}
 
 
 def test_a_denied_consent_refuses_the_referral_with_the_reason(referrals, consent, tap):

@@ -155,12 +155,21 @@ def test_naive_now_is_refused(ask, now):
 def test_allowed_peer_groups_lists_what_matching_may_use(make_consent, now):
     consent = make_consent()
 
-    assert allowed_peer_groups(consent) == {"agencies": ["peer-1"], "classes": ["peer_group"]}
+    assert allowed_peer_groups(consent) == {"agencies": ["peer-1"], "classes": ["peer_group"],
+                                            "excluded": []}
     consent.revoke(at=now, recipients={"classes": ["peer_group"]})
-    assert allowed_peer_groups(consent) == {"agencies": ["peer-1"], "classes": []}
+    assert allowed_peer_groups(consent) == {"agencies": ["peer-1"], "classes": [], "excluded": []}
     consent.revoke(at=now)
-    assert allowed_peer_groups(consent) == {"agencies": [], "classes": []}
-    assert allowed_peer_groups(None) == {"agencies": [], "classes": []}
+    assert allowed_peer_groups(consent) == {"agencies": [], "classes": [], "excluded": []}
+    assert allowed_peer_groups(None) == {"agencies": [], "classes": [], "excluded": []}
+
+
+def test_a_peer_group_revoked_by_name_is_excluded_though_the_class_still_covers_peer_groups(
+        make_consent, now):
+    consent = make_consent()
+    consent.revoke(at=now, recipients={"agencies": ["peer-1"]})
+    assert allowed_peer_groups(consent) == {"agencies": [], "classes": ["peer_group"],
+                                            "excluded": ["peer-1"]}
 
 
 def test_summary_describes_the_scope_for_a_handoff(make_consent, now):

@@ -33,7 +33,7 @@ class FakeConsent:
         self.uow = uow
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.deny_with: str | None = None
-        self.allowed = {"agencies": [PEER_GROUP], "classes": ["peer_group"]}
+        self.allowed = {"agencies": [PEER_GROUP], "classes": ["peer_group"], "excluded": []}
 
     def _called(self, method: str, request: dict[str, Any]) -> None:
         assert self.uow.session is None, f"{method} was asked while a transaction was open"
@@ -43,7 +43,7 @@ class FakeConsent:
         self._called("authorize", request)
         if self.deny_with:
             return {"permit": False, "reason": self.deny_with, "consent_id": request["consent_id"],
-                    "decision_id": "d-1", "allowed": {"agencies": [], "classes": []}}
+                    "decision_id": "d-1", "allowed": {"agencies": [], "classes": [], "excluded": []}}
         return {"permit": True, "reason": "covered", "consent_id": request["consent_id"],
                 "decision_id": "d-1", "allowed": self.allowed}
 

@@ -115,7 +115,7 @@ def test_request_records_history_and_a_requested_event_without_personal_text():
         "reason_code": None}]
     [event] = referral.events
     assert isinstance(event, ReferralRequested)
-    assert event.allowed == {"agencies": [PEER_GROUP], "classes": ["peer_group"]}
+    assert event.allowed == {"agencies": [PEER_GROUP], "classes": ["peer_group"], "excluded": []}
     assert event.criteria["age_band"] == 35
     assert event.criteria["location"] == {"lat": 40.71, "lon": -74.01}
     assert "detox" not in str(event.payload())
