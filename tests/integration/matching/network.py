@@ -34,7 +34,7 @@ def mentor_body(**overrides: Any) -> dict[str, Any]:
 
 def requested(referral_id: str | None = None, *, consent_id: str = "consent-1",
               agencies: tuple[str, ...] = (HARBOR["agency_id"],), classes: tuple[str, ...] = (),
-              urgency: str = "routine", **criteria: Any) -> dict[str, Any]:
+              excluded: tuple[str, ...] = (), urgency: str = "routine", **criteria: Any) -> dict[str, Any]:
     """A ``referral.requested`` payload: ids and matching criteria, nothing personal."""
     wanted = {
         "languages": ["es", "en"], "mentor_gender": "female", "mentor_gender_required": False,
@@ -46,7 +46,8 @@ def requested(referral_id: str | None = None, *, consent_id: str = "consent-1",
         "referral_id": referral_id or f"referral-{uuid.uuid4().hex[:8]}",
         "referrer_agency_id": CLINIC["agency_id"], "participant_id": f"participant-{consent_id}",
         "consent_id": consent_id, "urgency": urgency,
-        "allowed": {"agencies": list(agencies), "classes": list(classes)}, "criteria": wanted,
+        "allowed": {"agencies": list(agencies), "classes": list(classes), "excluded": list(excluded)},
+        "criteria": wanted,
     }
 
 

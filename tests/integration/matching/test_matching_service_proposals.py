@@ -66,6 +66,17 @@ def test_waitlisted_referral_is_proposed_as_soon_as_a_fitting_mentor_appears(mat
     assert proposed["mentor_id"] == creole["id"]
 
 
+def test_a_peer_group_revoked_by_name_is_never_proposed_though_the_class_is_covered(
+        matching, config, events):
+    harbor = matching.create_mentor(HARBOR, mentor_body(display_name="Best fit"))
+    bridge = matching.create_mentor(BRIDGE, mentor_body(display_name="Next", lived_experience=["alcohol"]))
+    publish(config["AMQP_URI"], "referral.requested",
+            requested("referral-excl", agencies=(), classes=("peer_group",),
+                      excluded=(HARBOR["agency_id"],)))
+    [proposed] = events.wait("match.proposed", referral_id="referral-excl")
+    assert proposed["mentor_id"] == bridge["id"] != harbor["id"]
+
+
 def test_decline_and_expiry_move_on_to_the_next_best_and_never_back(
         start_matching, config, events, clock):
     start = clock.set(datetime.now(UTC).replace(microsecond=0))
