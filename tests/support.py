@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -82,3 +83,35 @@ class HttpReceiver:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+
+
+class EventTap:
+    """A queue bound to the events exchange: what the services told the network.
+
+    ``of_type`` drains what arrived so far and returns the events of one type whose payload
+    has the given values; ``raw`` keeps every body as it travelled.
+    """
+
+    def __init__(self, amqp_uri: str, routing_key: str, name: str) -> None:
+        from kombu import Connection, Queue
+
+        from services.kit import topology
+
+        self.connection = Connection(amqp_uri)
+        topology.declare(self.connection, {})
+        self.queue = Queue(name, exchange=topology.EVENTS, routing_key=routing_key, durable=False)
+        self.queue(self.connection.default_channel).declare()
+        self.seen: list[dict[str, Any]] = []
+        self.raw: list[str] = []
+
+    def of_type(self, event_type: str, **payload: Any) -> list[dict[str, Any]]:
+        bound = self.queue(self.connection.default_channel)
+        while (message := bound.get(no_ack=True)) is not None:
+            body = message.body.decode() if isinstance(message.body, bytes) else message.body
+            self.raw.append(body)
+            self.seen.append(json.loads(body))
+        return [e for e in self.seen if e["type"] == event_type
+                and all(e["payload"].get(k) == v for k, v in payload.items() if v is not None)]
+
+    def close(self) -> None:
+        self.connection.release()

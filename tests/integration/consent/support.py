@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,12 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kombu import Connection, Queue
 from sqlalchemy import text
 
 from services.consent.adapters.orm import metadata
-from services.kit import topology
 from services.kit.db import make_engine
+from tests.support import EventTap
 
 HOSPITAL = {"agency_id": "hospital-1", "kind": "hospital", "roles": ["referrer"]}
 OTHER_HOSPITAL = {"agency_id": "hospital-7", "kind": "hospital", "roles": ["referrer"]}
@@ -62,29 +60,14 @@ def _iso(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
-class EventObserver:
-    """A queue bound to the events exchange for ``consent.*``: what the service told the network."""
+class EventObserver(EventTap):
+    """``consent.*`` events: what the consent service told the network."""
 
     def __init__(self, amqp_uri: str) -> None:
-        self.connection = Connection(amqp_uri)
-        topology.declare(self.connection, {})
-        self.queue = Queue("test.consent-events", exchange=topology.EVENTS,
-                           routing_key="consent.*", durable=False)
-        self.queue(self.connection.default_channel).declare()
-        self.seen: list[dict[str, Any]] = []
-        self.raw: list[str] = []
+        super().__init__(amqp_uri, "consent.*", "test.consent-events")
 
     def of_type(self, event_type: str, consent_id: str | None = None) -> list[dict[str, Any]]:
-        bound = self.queue(self.connection.default_channel)
-        while (message := bound.get(no_ack=True)) is not None:
-            body = message.body.decode() if isinstance(message.body, bytes) else message.body
-            self.raw.append(body)
-            self.seen.append(json.loads(body))
-        return [e for e in self.seen if e["type"] == event_type
-                and (consent_id is None or e["payload"]["consent_id"] == consent_id)]
-
-    def close(self) -> None:
-        self.connection.release()
+        return super().of_type(event_type, consent_id=consent_id)
 
 
 def raw_database_text(url: str) -> str:

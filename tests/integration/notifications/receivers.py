@@ -3,19 +3,17 @@ observer of the events it publishes, and raw reads of its database."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from kombu import Connection, Queue
 from sqlalchemy import text
 
 from services.kit import broker, topology
 from services.kit.contract import Event, new_event
 from services.kit.db import make_engine
 from services.notifications.adapters.orm import metadata
-from tests.support import HttpReceiver, Received, Respond  # noqa: F401 - re-exported for the tests
+from tests.support import EventTap, HttpReceiver, Received, Respond  # noqa: F401 - re-exported for the tests
 
 # The SMS provider account the service is configured with in these tests.
 SMS_ACCOUNT = "ACtest0001"
@@ -29,25 +27,11 @@ def answers(*statuses: int, then: int = 200, body: bytes = b"{}") -> Respond:
     return lambda _request: (queue.pop(0) if queue else then, body)
 
 
-class Outcomes:
-    """A queue bound to the events exchange for ``notification.*``: what the service told the network."""
+class Outcomes(EventTap):
+    """``notification.*`` events: what the notifications service told the network."""
 
     def __init__(self, amqp_uri: str) -> None:
-        self.connection = Connection(amqp_uri)
-        topology.declare(self.connection, {})
-        self.queue = Queue("test.notification-outcomes", exchange=topology.EVENTS,
-                           routing_key="notification.*", durable=False)
-        self.queue(self.connection.default_channel).declare()
-        self.seen: list[dict[str, Any]] = []
-
-    def of_type(self, event_type: str) -> list[dict[str, Any]]:
-        bound = self.queue(self.connection.default_channel)
-        while (message := bound.get(no_ack=True)) is not None:
-            self.seen.append(json.loads(message.body))
-        return [e for e in self.seen if e["type"] == event_type]
-
-    def close(self) -> None:
-        self.connection.release()
+        super().__init__(amqp_uri, "notification.*", "test.notification-outcomes")
 
 
 def publish(amqp_uri: str, type_: str, payload: dict[str, Any], **kwargs: Any) -> Event:
