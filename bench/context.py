@@ -8,11 +8,8 @@ on the same broker and server are not disturbed, and everything is removed by ``
 
 from __future__ import annotations
 
-import base64
 import os
-import secrets
 import shutil
-import socket
 import tempfile
 import time
 import uuid
@@ -27,7 +24,8 @@ from nameko.testing.rabbit import Client as RabbitAdmin
 
 from bench import proc
 from bench.postgres import PrivatePostgres
-from network.processes import PROCESSES, Network
+from network import secrets as network_secrets
+from network.processes import PROCESSES, Network, free_port
 
 RABBIT_API = os.environ.get("RABBIT_API_URI", "http://guest:guest@localhost:15672")
 AMQP_BASE = os.environ.get("BENCH_AMQP_URI", "pyamqp://guest:guest@localhost:5672")
@@ -35,14 +33,8 @@ AMQP_BASE = os.environ.get("BENCH_AMQP_URI", "pyamqp://guest:guest@localhost:567
 IDLE_SETTLE_SECONDS = 3.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
-def _key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @dataclass
@@ -113,8 +105,7 @@ class BenchContext:
         env = {
             **os.environ,
             "AMQP_URI": self.amqp_uri, "GATEWAY_PORT": str(port),
-            "FIELD_ENCRYPTION_KEYS": f"k1:{_key()}", "LEDGER_HMAC_KEY": _key(),
-            "LEDGER_SIGNING_KEY": _key(), "API_KEY_PEPPER": _key(),
+            **network_secrets.fresh(),
             # Webhooks go to the benchmark's receiver on 127.0.0.1 over plain HTTP, and are
             # dispatched promptly so the notification latency is not the timer's period.
             "WEBHOOK_REQUIRE_HTTPS": "false", "WEBHOOK_ALLOW_PRIVATE_HOSTS": "true",

@@ -19,9 +19,10 @@ from pathlib import Path
 from kombu import Exchange
 
 from bench import proc, steps, workload
-from bench.context import BenchContext, free_port
+from bench.context import BenchContext
 from bench.events import EventTap, WebhookReceiver
 from bench.load import HttpTarget, Request
+from network.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"bare_gateway": ("BareGateway", 20), "bare_intake": ("BareIntake", 10),

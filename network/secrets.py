@@ -15,7 +15,8 @@ from pathlib import Path
 NAMES = ("FIELD_ENCRYPTION_KEYS", "LEDGER_HMAC_KEY", "LEDGER_SIGNING_KEY", "API_KEY_PEPPER")
 
 
-def _fresh() -> dict[str, str]:
+def fresh() -> dict[str, str]:
+    """A new set of the network's secrets (each a random 32-byte key, base64)."""
     key = lambda: base64.b64encode(secrets.token_bytes(32)).decode()  # noqa: E731
     return {
         "FIELD_ENCRYPTION_KEYS": f"k1:{key()}",
@@ -31,7 +32,7 @@ def load_or_create(path: Path) -> dict[str, str]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
-            out.writelines(f"{name}={value}\n" for name, value in _fresh().items())
+            out.writelines(f"{name}={value}\n" for name, value in fresh().items())
     lines = [line for line in path.read_text().splitlines() if "=" in line and not line.startswith("#")]
     stored = dict(line.split("=", 1) for line in lines)
     return {name: os.environ.get(name, stored[name]) for name in NAMES}

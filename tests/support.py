@@ -15,7 +15,8 @@ import eventlet
 T = TypeVar("T")
 
 
-def wait_for(probe: Callable[[], T], timeout: float = 30.0, interval: float = 0.05) -> T:
+def wait_for(probe: Callable[[], T], timeout: float = 30.0, interval: float = 0.05,
+             what: str = "condition") -> T:
     """Poll ``probe`` until it returns something truthy; fail the test after ``timeout``.
 
     Generous on purpose: it only costs time when something is wrong, and these machines are
@@ -27,7 +28,7 @@ def wait_for(probe: Callable[[], T], timeout: float = 30.0, interval: float = 0.
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+            raise AssertionError(f"{what} not met within {timeout}s (last value: {value!r})")
         eventlet.sleep(interval)
 
 

@@ -20,13 +20,6 @@ class NetworkError(Exception):
         self.detail = detail
         self.extra = extra
 
-    def __reduce__(self):  # pragma: no cover - pickling keeps the kwargs
-        return (_rebuild, (type(self), self.detail, self.extra))
-
-
-def _rebuild(cls, detail, extra):
-    return cls(detail, **extra)
-
 
 def _registered(cls):
     """Let nameko rebuild the real class on the calling side of an RPC.

@@ -39,7 +39,6 @@ class UnitOfWork:
         self.source = source
         self.session: Session | None = None
         self.cause: Event | None = None
-        self.published: list[Event] = []
         self._staged = 0
         self._depth = 0
         self._gate_cm = None
@@ -73,7 +72,6 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
-        self.published = self.published[: len(self.published) - self._staged]
         self._staged = 0
 
     def publish(self, type_: str, payload: dict[str, Any], *, aggregate_id: str | None = None) -> Event:
@@ -98,7 +96,6 @@ class UnitOfWork:
                 created_at=utcnow(),
             )
         )
-        self.published.append(event)
         self._staged += 1
         return event
 

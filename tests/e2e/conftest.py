@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import os
-import secrets
-import socket
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from network.processes import PROCESSES, Client, Network
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
+from network import secrets as network_secrets
+from network.processes import PROCESSES, Client, Network, free_port
 
 
 @pytest.fixture(scope="session")
@@ -32,15 +20,12 @@ def network(request, rabbit_manager, postgres_databases, tmp_path_factory):
     user = urlsplit(amqp).username
     rabbit_manager.set_vhost_permissions(vhost, user, ".*", ".*", ".*")
     parts = urlsplit(amqp)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "AMQP_URI": urlunsplit((parts.scheme, parts.netloc, f"/{vhost}", "", "")),
         "GATEWAY_PORT": str(port),
-        "FIELD_ENCRYPTION_KEYS": f"k1:{_key()}",
-        "LEDGER_HMAC_KEY": _key(),
-        "LEDGER_SIGNING_KEY": _key(),
-        "API_KEY_PEPPER": _key(),
+        **network_secrets.fresh(),
         "RPC_TIMEOUT_SECONDS": "3",
         "DISPATCH_INTERVAL_SECONDS": "0.2",
         # The tests' webhook receivers listen on 127.0.0.1 over plain HTTP.

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from network.processes import Client
+from tests.support import wait_for
 
 
 def wait(check, what: str, timeout: float = 30.0, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what} (last: {value!r})")
-        time.sleep(interval)
+    """``wait_for`` polling the network over HTTP gently (every 0.2 s by default)."""
+    return wait_for(check, timeout=timeout, interval=interval, what=what)
 
 
 def participant(tag: str) -> dict:

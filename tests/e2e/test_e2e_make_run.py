@@ -11,8 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from network.processes import ROOT
-from tests.e2e.conftest import _free_port
+from network.processes import ROOT, free_port
 
 pytestmark = pytest.mark.e2e
 STEPS = [f"{n}. " for n in range(1, 10)]
@@ -35,7 +34,7 @@ def isolated_env(request, rabbit_manager, tmp_path):
 
 def run_network(env: dict[str, str]) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "network.run", "--exit-after-demo", "--port", str(_free_port())],
+        [sys.executable, "-m", "network.run", "--exit-after-demo", "--port", str(free_port())],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import socket
 
 import pytest
 import requests
@@ -11,15 +10,12 @@ from sqlalchemy.orm import sessionmaker
 
 from gateway.adapters.stores import create_agency
 from gateway.service import GatewayService
+from network.processes import free_port
 from services.kit.db import make_engine
 
 PEPPER = secrets.token_hex(32)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
