@@ -32,7 +32,9 @@ def publish(
     message_id: str | None = None,
 ) -> None:
     """Publish one persistent JSON message and wait for the confirm. Raises on failure."""
-    conn = _pool_connections.setdefault(amqp_uri, connect(amqp_uri))
+    conn = _pool_connections.get(amqp_uri)
+    if conn is None:  # one pooled connection per broker, made once
+        conn = _pool_connections.setdefault(amqp_uri, connect(amqp_uri))
     payload = body if isinstance(body, str) else json.dumps(body)
     with producers[conn].acquire(block=True, timeout=10) as producer:
         producer.publish(
