@@ -6,19 +6,25 @@ domain code and handlers receive a plain ``UnitOfWork`` and ``datetime`` values.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import MetaData
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
+from services.kit.crypto import KeyRing
 from services.kit.db import WriterGate, is_sqlite, make_engine
+from services.kit.encrypted import ring_from_config
 from services.kit.outbox import OutboxRelay
 from services.kit.retry import RetryPolicy
 from services.kit.unit_of_work import UnitOfWork
+
+# What a service's ``repositories`` function receives: the session, and the key ring when the
+# service seals columns (``Database(..., sealed=True)``), else None.
+RepositoryFactory = Callable[[Session, KeyRing | None], Mapping[str, Any]]
 
 
 class WorkerUnitOfWork(UnitOfWork):
@@ -37,12 +43,17 @@ class Database(DependencyProvider):
     """Gives each worker a ``WorkerUnitOfWork``; runs the service's outbox relay.
 
     Config: ``DATABASE_URL`` (SQLite file or PostgreSQL), ``DATABASE_POOL_SIZE`` (default 5),
-    ``OUTBOX_POLL_SECONDS``.
+    ``OUTBOX_POLL_SECONDS``; with ``sealed``, ``FIELD_ENCRYPTION_KEYS`` for the repositories.
+    ``repositories(session, ring)`` names the repositories every unit of work carries.
     """
 
-    def __init__(self, metadata: MetaData, url_key: str = "DATABASE_URL") -> None:
+    def __init__(self, metadata: MetaData, url_key: str = "DATABASE_URL", *,
+                 repositories: RepositoryFactory | None = None, sealed: bool = False) -> None:
         self.metadata = metadata
         self.url_key = url_key
+        self.make_repositories = repositories
+        self.sealed = sealed
+        self.ring: KeyRing | None = None
         self.engine = None
         self.relay: OutboxRelay | None = None
         self._relay_thread = None
@@ -56,6 +67,8 @@ class Database(DependencyProvider):
             self.engine, expire_on_commit=False, info={"metadata": self.metadata}
         )
         self.gate = WriterGate(serialise=is_sqlite(url))
+        if self.sealed:
+            self.ring = ring_from_config(config)
         self.relay = OutboxRelay(
             self.session_factory,
             self.metadata,
@@ -92,7 +105,13 @@ class Database(DependencyProvider):
             gate=self.gate,
             on_commit=self.relay.wake,
             consumer=consumer,
+            repositories=self._repositories_of,
         )
+
+    def _repositories_of(self, session: Session) -> Mapping[str, Any]:
+        if self.make_repositories is None:
+            return {}
+        return self.make_repositories(session, self.ring)
 
     def get_dependency(self, worker_ctx) -> WorkerUnitOfWork:
         consumer = f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}"

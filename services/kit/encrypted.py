@@ -20,13 +20,18 @@ class FieldKeys(DependencyProvider):
     """The service's key ring, from config ``FIELD_ENCRYPTION_KEYS`` (``kid:b64,...``, newest last)."""
 
     def setup(self) -> None:
-        spec = self.container.config.get("FIELD_ENCRYPTION_KEYS")
-        if not spec or spec == "None":
-            raise ConfigError("FIELD_ENCRYPTION_KEYS is not set (kid:<base64 32 bytes>,...)")
-        self.ring = KeyRing.from_config(str(spec))
+        self.ring = ring_from_config(self.container.config)
 
     def get_dependency(self, worker_ctx) -> KeyRing:
         return self.ring
+
+
+def ring_from_config(config: Mapping[str, object]) -> KeyRing:
+    """The key ring of ``FIELD_ENCRYPTION_KEYS``. Raises ``ConfigError`` when it is not set."""
+    spec = config.get("FIELD_ENCRYPTION_KEYS")
+    if not spec or spec == "None":
+        raise ConfigError("FIELD_ENCRYPTION_KEYS is not set (kid:<base64 32 bytes>,...)")
+    return KeyRing.from_config(str(spec))
 
 
 def seal(ring: KeyRing, table: str, row_id: str, values: Mapping[str, str | None]) -> dict[str, str | None]:

@@ -34,15 +34,24 @@ def one_of(values: tuple[str, ...], **kwargs: Any) -> fields.String:
 
 @dataclass(frozen=True)
 class Caller:
-    """The authenticated agency, as the gateway describes it."""
+    """Who is asking, as the gateway describes it: the one caller type of every service.
+
+    Handlers take it as their first argument (or inside their command) and make their object
+    checks with it; only ``load_caller`` builds one from an RPC message.
+    """
 
     agency_id: str
     kind: str
-    roles: tuple[str, ...]
+    roles: frozenset[str]
 
     @property
     def is_admin(self) -> bool:
         return "admin" in self.roles
+
+    @property
+    def is_coordinator(self) -> bool:
+        """A coordinator of a peer group: manages its mentors and decides its matches."""
+        return self.kind == "peer_group" and "coordinator" in self.roles
 
 
 class CallerSchema(Schema):
@@ -92,4 +101,4 @@ def load(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:
 def load_caller(raw: Any) -> Caller:
     """The ``caller`` argument; raises ``InvalidRequest`` naming ``caller.<field>``."""
     data = load(CallerSchema(), raw, "caller")
-    return Caller(data["agency_id"], data["kind"], tuple(data["roles"]))
+    return Caller(data["agency_id"], data["kind"], frozenset(data["roles"]))

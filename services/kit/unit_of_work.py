@@ -1,4 +1,8 @@
-"""The unit of work: one session, one transaction, and the events it gives rise to.
+"""The unit of work: one session, one transaction, the service's repositories, and the events.
+
+The unit of work owns the service's repositories: ``with uow: uow.referrals.get(id)``. A service
+names them once (``repositories``: a function of the session returning ``{"referrals": ...}``);
+they exist only while the unit of work is entered, so nothing outlives its transaction.
 
 Business code never publishes. It calls ``uow.publish(...)``, which validates the
 event against the contract and adds an outbox row to the same transaction;
@@ -11,7 +15,7 @@ the same transaction as the handler's effect, so a redelivered event is skipped.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -20,6 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.kit.contract import Event, new_event
 from services.kit.db import WriterGate, utcnow
+
+Repositories = Callable[[Session], Mapping[str, Any]]
 
 
 class UnitOfWork:
@@ -32,8 +38,11 @@ class UnitOfWork:
         source: str,
         gate: WriterGate | None = None,
         on_commit: Callable[[int], None] | None = None,
+        repositories: Repositories | None = None,
     ) -> None:
         self._session_factory = session_factory
+        self._repositories = repositories
+        self._repository_names: tuple[str, ...] = ()
         self._gate = gate or WriterGate(serialise=False)
         self._on_commit = on_commit
         self.source = source
@@ -49,6 +58,7 @@ class UnitOfWork:
             self._gate_cm.__enter__()
             self.session = self._session_factory()
             self._staged = 0
+            self._open_repositories()
         self._depth += 1
         return self
 
@@ -60,9 +70,20 @@ class UnitOfWork:
             self.session.rollback()
             self.session.close()
         finally:
+            for name in self._repository_names:
+                delattr(self, name)
+            self._repository_names = ()
             self.session = None
             self.cause = None
             self._gate_cm.__exit__(None, None, None)
+
+    def _open_repositories(self) -> None:
+        if self._repositories is None:
+            return
+        made = self._repositories(self.session)
+        for name, repository in made.items():
+            setattr(self, name, repository)
+        self._repository_names = tuple(made)
 
     def commit(self) -> None:
         self.session.commit()

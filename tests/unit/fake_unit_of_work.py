@@ -1,0 +1,84 @@
+"""A unit of work without a database, for handler unit tests of every service.
+
+It behaves like ``services.kit.unit_of_work.UnitOfWork`` as handlers see it: entered with
+``with uow:``, it carries the repositories it was given as attributes, ``publish`` validates the
+event against the contract and stages it, ``commit`` makes the staged events ``published``,
+leaving without commit throws them away, and ``handle_once`` skips an event a consumer has
+already processed. Handlers never touch ``uow.session``; ``session`` is only a marker that a
+transaction is open (a fake RPC client can assert that none is while it is asked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from services.kit.contract import Event, new_event
+
+_OPEN = object()
+
+
+class FakeUnitOfWork:
+    def __init__(self, *, source: str, consumer: str = "", **repositories: Any) -> None:
+        self.source = source
+        self.consumer = consumer
+        self.repositories = repositories
+        self.session: object | None = None
+        self.cause: Event | None = None
+        self.published: list[Event] = []
+        self.commits = 0
+        self._staged: list[Event] = []
+        self._processed: set[tuple[str, str]] = set()
+        self._depth = 0
+
+    def __enter__(self) -> FakeUnitOfWork:
+        if self._depth == 0:
+            self.session = _OPEN
+            self._staged = []
+            for name, repository in self.repositories.items():
+                setattr(self, name, repository)
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._depth -= 1
+        if self._depth:
+            return
+        self._staged = []
+        self.session = None
+        self.cause = None
+
+    def commit(self) -> None:
+        assert self.session is _OPEN, "commit outside the unit of work"
+        self.published.extend(self._staged)
+        self._staged = []
+        self.commits += 1
+
+    def rollback(self) -> None:
+        self._staged = []
+
+    def publish(self, type_: str, payload: dict[str, Any], *, aggregate_id: str | None = None) -> Event:
+        assert self.session is _OPEN, "publish outside the unit of work"
+        cause = self.cause
+        event = new_event(type_, payload, source=self.source,
+                          correlation_id=cause.correlation_id if cause else None,
+                          causation_id=cause.id if cause else None)
+        self._staged.append(event)
+        return event
+
+    def handle_once(self, consumer: str, event: Event, handler: Callable[..., Any], *args: Any) -> bool:
+        if (consumer, event.id) in self._processed:
+            return False
+        with self:
+            self.cause = event
+            handler(event, self, *args)
+            self.commit()
+        self._processed.add((consumer, event.id))
+        return True
+
+    def handle(self, event: Event, handler: Callable[..., Any], *args: Any) -> bool:
+        return self.handle_once(self.consumer, event, handler, *args)
+
+    def types(self) -> list[str]:
+        """The types of the committed events, in order."""
+        return [event.type for event in self.published]
