@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from services.kit import broker, deadletters, topology
+from services.kit import broker, consumers, deadletters, topology
 
 DEFAULT_AMQP_URI = "pyamqp://guest:guest@localhost:5672/"
 
@@ -76,9 +76,12 @@ def _topology(sub: argparse._SubParsersAction) -> None:
 
 
 def _declare_topology(args: argparse.Namespace) -> int:
+    subscriptions = consumers.subscriptions()
     with broker.connect(_amqp_uri(args)) as conn:
-        topology.declare(conn)
-    print(f"declared {len(topology.SUBSCRIPTIONS)} consumer queues")
+        topology.declare(conn, subscriptions)
+    for queue, event_types in subscriptions.items():
+        print(json.dumps({"queue": queue, "events": list(event_types)}))
+    print(f"declared {len(subscriptions)} consumer queues", file=sys.stderr)
     return 0
 
 

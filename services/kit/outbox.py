@@ -39,7 +39,7 @@ class OutboxRelay:
         source: str,
         batch_size: int = 200,
         poll_seconds: float = 1.0,
-        subscriptions: Mapping[str, Iterable[str]] = topology.SUBSCRIPTIONS,
+        subscriptions: Mapping[str, Iterable[str]] | None = None,  # None: every registered consumer
         delays_ms: Iterable[int] = (),
     ) -> None:
         self._session_factory = session_factory

@@ -8,8 +8,9 @@
   after ``ms`` and fall back into the requeue exchange: the retry backoff.
 - ``referral-network.dead-letters``: events a consumer gave up on, with the error.
 
-``SUBSCRIPTIONS`` is the product's list of consumers; every relay declares all of
-them at start, so an event published while its consumer is down waits for it.
+Consumers are declared beside their handlers (``@subscribe``) and collected by
+``services.kit.consumers``; every relay declares all of them at start, so an event
+published while its consumer is down waits for it.
 """
 
 from __future__ import annotations
@@ -21,23 +22,6 @@ from kombu import Connection, Exchange, Queue, binding
 EVENTS = Exchange("referral-network.events", type="topic", durable=True)
 REQUEUE = Exchange("referral-network.requeue", type="direct", durable=True)
 DEAD_LETTERS = Queue("referral-network.dead-letters", exchange=Exchange(""), durable=True)
-
-_MATCH_EVENTS = (
-    "match.proposed", "match.accepted", "match.declined", "match.expired", "match.withdrawn",
-    "match.waitlisted",
-)
-_CONSENT_ENDED = ("consent.revoked", "consent.expired")
-
-SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    "referrals.on_match": _MATCH_EVENTS,
-    "referrals.on_consent_ended": _CONSENT_ENDED,
-    "matching.on_referral_requested": ("referral.requested",),
-    "matching.on_referral_status_changed": ("referral.status_changed",),
-    "matching.on_consent_ended": _CONSENT_ENDED,
-    "notifications.on_event": (
-        "referral.requested", "referral.status_changed", *_MATCH_EVENTS, *_CONSENT_ENDED,
-    ),
-}
 
 
 def consumer_queue(name: str, event_types: Iterable[str]) -> Queue:
@@ -66,10 +50,19 @@ def retry_delays(max_attempts: int, base_delay_ms: int) -> list[int]:
 
 def declare(
     connection: Connection,
-    subscriptions: Mapping[str, Iterable[str]] = SUBSCRIPTIONS,
+    subscriptions: Mapping[str, Iterable[str]] | None = None,
     delays_ms: Iterable[int] = (),
 ) -> None:
-    """Declare exchanges and queues (idempotent)."""
+    """Declare the exchanges, the dead letters, the delay queues and the consumer queues (idempotent).
+
+    ``subscriptions`` maps a consumer queue to its event types; ``None`` means every
+    consumer of every registered service. Broker errors propagate.
+    """
+    if subscriptions is None:
+        # Imported here: the consumers module reads ``@subscribe``, which declares through this one.
+        from services.kit.consumers import subscriptions as registered_consumers
+
+        subscriptions = registered_consumers()
     channel = connection.default_channel
     for exchange in (EVENTS, REQUEUE):
         exchange(channel).declare()

@@ -17,7 +17,6 @@ from services.kit.contract import Event
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every, subscribe
 from services.kit.messages import CallerSchema, load
-from services.kit.topology import SUBSCRIPTIONS
 from services.matching import event_handlers, handlers
 from services.matching import schemas as s
 from services.matching.adapters.orm import metadata
@@ -101,17 +100,17 @@ class MatchingService:
 
     # -- events -----------------------------------------------------------------------------------
 
-    @subscribe(*SUBSCRIPTIONS["matching.on_referral_requested"])
+    @subscribe("referral.requested")
     def on_referral_requested(self, event: Event) -> None:
         self.db.handle(event, event_handlers.on_referral_requested, self.policy, self.clock(),
                        self.registry)
 
-    @subscribe(*SUBSCRIPTIONS["matching.on_referral_status_changed"])
+    @subscribe("referral.status_changed")
     def on_referral_status_changed(self, event: Event) -> None:
         self.db.handle(event, event_handlers.on_referral_status_changed, self.policy, self.clock(),
                        self.registry)
 
-    @subscribe(*SUBSCRIPTIONS["matching.on_consent_ended"])
+    @subscribe("consent.revoked", "consent.expired")
     def on_consent_ended(self, event: Event) -> None:
         self.db.handle(event, event_handlers.on_consent_ended, self.policy, self.clock(),
                        self.registry)

@@ -10,7 +10,6 @@ from typing import Any
 
 from nameko.rpc import rpc
 
-from services.kit import topology
 from services.kit.contract import Event
 from services.kit.dependencies import Clock, Database
 from services.kit.encrypted import FieldKeys
@@ -35,7 +34,8 @@ class NotificationsService:
     keys = FieldKeys()
     outbound = OutboundChannels()
 
-    @subscribe(*topology.SUBSCRIPTIONS["notifications.on_event"])
+    @subscribe("referral.status_changed", "match.proposed", "match.accepted", "match.declined",
+               "match.expired", "match.withdrawn", "match.waitlisted", "consent.revoked", "consent.expired")
     def on_event(self, event: Event) -> None:
         self.db.handle(event, handlers.notify, self.keys, self.clock())
 

@@ -16,7 +16,6 @@ from services.kit.encrypted import FieldKeys
 from services.kit.entrypoints import subscribe
 from services.kit.messages import CallerSchema, load
 from services.kit.rpc import ServiceClient
-from services.kit.topology import SUBSCRIPTIONS
 from services.referrals import event_handlers, handlers
 from services.referrals import schemas as s
 from services.referrals.adapters.consent import ConsentClient
@@ -94,11 +93,12 @@ class ReferralsService:
                                        self.keys)
         return s.HandoffResult().dump(packet)
 
-    @subscribe(*SUBSCRIPTIONS["referrals.on_match"])
+    @subscribe("match.proposed", "match.accepted", "match.declined", "match.expired", "match.withdrawn",
+               "match.waitlisted")
     def on_match(self, event) -> None:
         event_handlers.on_match(event, self.db, self._consent(), self.keys, self.clock())
 
-    @subscribe(*SUBSCRIPTIONS["referrals.on_consent_ended"])
+    @subscribe("consent.revoked", "consent.expired")
     def on_consent_ended(self, event) -> None:
         self.db.handle(event, event_handlers.on_consent_ended, self.keys, self.clock())
 
