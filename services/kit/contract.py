@@ -1,8 +1,10 @@
 """The event contract shared by every service.
 
 One envelope for every event, and a catalog of event types, each with a
-versioned payload schema. Payloads carry ids and matching criteria only: never
-names, contact details or clinicians' free text (DESIGN.md, "Events").
+versioned payload schema and the upcasters from its older versions. The event
+types live with their publisher (``services/<service>/catalog.py``), registered
+through the ``referral_network.catalogs`` entry points. Payloads carry ids and
+matching criteria only: never names, contact details or clinicians' free text.
 
 Publishing an invalid event raises ``ContractError`` (a programming error);
 a consumer that receives one parks it as a dead letter instead.
@@ -11,14 +13,14 @@ a consumer that receives one parks it as a dead letter instead.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from services.kit import vocabulary as v
+from services.kit import registry
 
 
 class ContractError(ValueError):
@@ -62,128 +64,15 @@ class Event:
         }
 
 
-# -- payload schemas -------------------------------------------------------------------------
+# -- the catalog -----------------------------------------------------------------------------
 
-class _Payload(Schema):
+class PayloadSchema(Schema):
+    """The base of every payload schema in a service's catalog."""
+
     class Meta:
         # Unknown keys are an error: a field that is not in the catalog may be personal.
         unknown = "raise"
 
-
-class RecipientsSchema(_Payload):
-    agencies = fields.List(fields.String(), load_default=list)
-    classes = fields.List(fields.String(validate=validate.OneOf(v.AGENCY_KINDS)), load_default=list)
-
-
-class ConsentGrantedV1(_Payload):
-    consent_id = fields.String(required=True)
-    participant_id = fields.String(required=True)
-    disclosers = fields.List(fields.String(), required=True)
-    recipients = fields.Nested(RecipientsSchema, required=True)
-    purposes = fields.List(fields.String(validate=validate.OneOf(v.PURPOSES)), required=True)
-    data_classes = fields.List(fields.String(validate=validate.OneOf(v.DATA_CLASSES)), required=True)
-    valid_from = fields.String(required=True)
-    valid_until = fields.String(load_default=None, allow_none=True)
-    expires_on = fields.String(load_default=None, allow_none=True)
-
-
-class ConsentRevokedV1(_Payload):
-    consent_id = fields.String(required=True)
-    participant_id = fields.String(required=True)
-    # What was taken off; the consent stays in force for ``remaining`` unless ``full``.
-    revoked = fields.Nested(RecipientsSchema, required=True)
-    remaining = fields.Nested(RecipientsSchema, required=True)
-    full = fields.Boolean(required=True)
-
-
-class ConsentExpiredV1(_Payload):
-    consent_id = fields.String(required=True)
-    participant_id = fields.String(required=True)
-
-
-class LocationSchema(_Payload):
-    # Coarse: rounded to two decimals (about a kilometre) before it leaves referrals.
-    lat = fields.Float(required=True, validate=validate.Range(-90, 90))
-    lon = fields.Float(required=True, validate=validate.Range(-180, 180))
-
-
-class CriteriaSchema(_Payload):
-    languages = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    mentor_gender = fields.String(load_default=None, allow_none=True)
-    mentor_gender_required = fields.Boolean(load_default=False)
-    pathways = fields.List(fields.String(validate=validate.OneOf(v.PATHWAYS)), load_default=list)
-    lived_experience = fields.List(fields.String(), load_default=list)
-    age_band = fields.Integer(load_default=None, allow_none=True)  # lower bound of a 5-year band
-    location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
-    remote_ok = fields.Boolean(load_default=True)
-    availability = fields.List(fields.String(validate=validate.OneOf(v.SLOTS)), load_default=list)
-
-
-class AllowedPeerGroupsSchema(RecipientsSchema):
-    # Agencies revoked by name: off limits even where a class (peer_group) still covers them.
-    excluded = fields.List(fields.String(), load_default=list)
-
-
-class ReferralRequestedV1(_Payload):
-    referral_id = fields.String(required=True)
-    referrer_agency_id = fields.String(required=True)
-    participant_id = fields.String(required=True)
-    consent_id = fields.String(required=True)
-    urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
-    # Peer groups the consent covers: these agencies, plus every agency of these classes.
-    allowed = fields.Nested(AllowedPeerGroupsSchema, required=True)
-    criteria = fields.Nested(CriteriaSchema, required=True)
-
-
-class ReferralStatusChangedV1(_Payload):
-    referral_id = fields.String(required=True)
-    referrer_agency_id = fields.String(required=True)
-    assigned_agency_id = fields.String(load_default=None, allow_none=True)
-    participant_id = fields.String(required=True)
-    urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
-    from_status = fields.String(required=True, validate=validate.OneOf(v.REFERRAL_STATUSES))
-    to_status = fields.String(required=True, validate=validate.OneOf(v.REFERRAL_STATUSES))
-    # A machine code (e.g. "consent_revoked", "stated"); the words a person wrote stay in referrals.
-    reason_code = fields.String(load_default=None, allow_none=True)
-
-
-class ExplanationItemSchema(_Payload):
-    factor = fields.String(required=True)
-    weight = fields.Float(required=True)
-    score = fields.Float(required=True)
-    contribution = fields.Float(required=True)
-
-
-class MatchV1(_Payload):
-    match_id = fields.String(required=True)
-    referral_id = fields.String(required=True)
-    referrer_agency_id = fields.String(required=True)
-    mentor_id = fields.String(required=True)
-    mentor_agency_id = fields.String(required=True)
-    urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
-    score = fields.Float(required=True)
-    explanation = fields.List(fields.Nested(ExplanationItemSchema), load_default=list)
-    expires_at = fields.String(load_default=None, allow_none=True)
-    reason_code = fields.String(load_default=None, allow_none=True)
-
-
-class MatchWaitlistedV1(_Payload):
-    referral_id = fields.String(required=True)
-    referrer_agency_id = fields.String(required=True)
-    urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
-    reason_code = fields.String(load_default=None, allow_none=True)
-
-
-class NotificationOutcomeV1(_Payload):
-    notification_id = fields.String(required=True)
-    agency_id = fields.String(required=True)
-    channel = fields.String(required=True, validate=validate.OneOf(v.CHANNELS))
-    attempts = fields.Integer(required=True)
-    event_id = fields.String(required=True)
-    event_type = fields.String(required=True)
-
-
-# -- the catalog -----------------------------------------------------------------------------
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -197,31 +86,51 @@ class EventType:
     upcasters: dict[int, Upcaster] = field(default_factory=dict)
 
 
-CATALOG: dict[str, EventType] = {
-    t.name: t
-    for t in [
-        EventType("consent.granted", 1, ConsentGrantedV1),
-        EventType("consent.revoked", 1, ConsentRevokedV1),
-        EventType("consent.expired", 1, ConsentExpiredV1),
-        EventType("referral.requested", 1, ReferralRequestedV1),
-        EventType("referral.status_changed", 1, ReferralStatusChangedV1),
-        EventType("match.proposed", 1, MatchV1),
-        EventType("match.accepted", 1, MatchV1),
-        EventType("match.declined", 1, MatchV1),
-        EventType("match.expired", 1, MatchV1),
-        EventType("match.withdrawn", 1, MatchV1),
-        EventType("match.waitlisted", 1, MatchWaitlistedV1),
-        EventType("notification.delivered", 1, NotificationOutcomeV1),
-        EventType("notification.failed", 1, NotificationOutcomeV1),
-    ]
-}
+class EventCatalog(Mapping[str, EventType]):
+    """Every known event type, by name, gathered from the publishers' catalog modules.
+
+    ``load`` returns the event types; it runs on first use, so importing the kit
+    imports no service. By default it reads the ``referral_network.catalogs`` entry
+    points, each a module exposing ``EVENT_TYPES``.
+    """
+
+    def __init__(self, load: Callable[[], Iterable[EventType]] | None = None) -> None:
+        self._load = load or _registered_event_types
+        self._types: dict[str, EventType] | None = None
+
+    def _loaded(self) -> dict[str, EventType]:
+        if self._types is None:
+            types: dict[str, EventType] = {}
+            for spec in self._load():
+                if spec.name in types:
+                    raise ContractError(f"event type {spec.name!r} is in two catalogs")
+                types[spec.name] = spec
+            self._types = types
+        return self._types
+
+    def __getitem__(self, name: str) -> EventType:
+        return self._loaded()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+    def event_type(self, name: str) -> EventType:
+        """The current spec of ``name``; ``ContractError`` if no publisher declares it."""
+        try:
+            return self[name]
+        except KeyError:
+            raise ContractError(f"unknown event type {name!r}") from None
 
 
-def _event_type(name: str) -> EventType:
-    try:
-        return CATALOG[name]
-    except KeyError:
-        raise ContractError(f"unknown event type {name!r}") from None
+def _registered_event_types() -> list[EventType]:
+    modules = registry.load(registry.CATALOGS)
+    return [spec for module in modules.values() for spec in module.EVENT_TYPES]
+
+
+CATALOG = EventCatalog()
 
 
 def new_event(
@@ -237,7 +146,7 @@ def new_event(
 
     Raises ``ContractError`` for an unknown type or a payload that does not fit.
     """
-    spec = _event_type(type_)
+    spec = CATALOG.event_type(type_)
     try:
         clean = spec.schema().load(payload)
     except ValidationError as exc:
@@ -266,7 +175,7 @@ def parse_event(message: Any) -> Event:
         env = EnvelopeSchema().load(message)
     except ValidationError as exc:
         raise ContractError(f"invalid envelope: {exc.messages}") from exc
-    spec = _event_type(env["type"])
+    spec = CATALOG.event_type(env["type"])
     version, payload = env["version"], env["payload"]
     if version > spec.version:
         raise ContractError(f"{spec.name} version {version} is newer than this consumer knows")

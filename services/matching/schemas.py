@@ -13,9 +13,9 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.kit import vocabulary as v
-from services.kit.contract import ExplanationItemSchema
 from services.kit.messages import StrictSchema, identifier, one_of
 from services.kit.vocabulary import GENDERS, LANGUAGE_TAG
+from services.matching.catalog import ExplanationItemSchema
 
 
 class LocationSchema(StrictSchema):

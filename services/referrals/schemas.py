@@ -12,9 +12,9 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from services.kit import vocabulary as v
-from services.kit.contract import ExplanationItemSchema
 from services.kit.messages import StrictSchema, identifier, one_of
 from services.kit.vocabulary import GENDERS, LANGUAGE_TAG
+from services.matching.catalog import ExplanationItemSchema
 
 # What the assigned peer group reports; accepting and cancelling happen elsewhere.
 REPORTED_STATUSES = ("in-progress", "on-hold", "completed", "failed")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.kit.contract import MatchV1
+from services.matching.catalog import MatchV1
 from services.matching.domain import FACTORS
 from tests.integration.matching.network import (
     BRIDGE,

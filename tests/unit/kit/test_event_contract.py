@@ -1,7 +1,7 @@
 import pytest
 
 from services.kit import contract
-from services.kit.contract import CATALOG, ContractError, EventType, new_event, parse_event
+from services.kit.contract import CATALOG, ContractError, EventCatalog, EventType, new_event, parse_event
 
 EXPIRED = {"consent_id": "c-1", "participant_id": "p-1"}
 
@@ -48,7 +48,7 @@ def test_old_versions_are_upcast_not_special_cased(monkeypatch):
     # Pretend consent.expired is at version 2, which renamed participant_id to person_id.
     from marshmallow import fields
 
-    class ExpiredV2(contract._Payload):
+    class ExpiredV2(contract.PayloadSchema):
         consent_id = fields.String(required=True)
         person_id = fields.String(required=True)
 
@@ -57,7 +57,8 @@ def test_old_versions_are_upcast_not_special_cased(monkeypatch):
         payload["person_id"] = payload.pop("participant_id")
         return payload
 
-    monkeypatch.setitem(CATALOG, "consent.expired", EventType("consent.expired", 2, ExpiredV2, {1: v1_to_v2}))
+    expired_v2 = EventType("consent.expired", 2, ExpiredV2, {1: v1_to_v2})
+    monkeypatch.setattr(contract, "CATALOG", EventCatalog(lambda: [CATALOG["consent.granted"], expired_v2]))
     old = {**new_event("consent.granted", {
         "consent_id": "c", "participant_id": "p", "disclosers": [], "recipients": {},
         "purposes": [], "data_classes": [], "valid_from": "2026-01-01T00:00:00Z",

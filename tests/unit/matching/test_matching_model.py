@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from matching_builders import criteria, mentor
 
-from services.kit.contract import ReferralRequestedV1
 from services.matching.domain import Location, Mentor, ReferralCriteria
+from services.referrals.catalog import ReferralRequestedV1
 
 REQUESTED = {
     "referral_id": "referral-9", "referrer_agency_id": "agency-st-mary",

@@ -7,7 +7,8 @@ import random
 import pytest
 from matching_builders import DOWNTOWN, TODAY, criteria, mentor, random_mentors, random_referrals
 
-from services.kit.contract import ExplanationItemSchema, new_event
+from services.kit.contract import new_event
+from services.matching.catalog import ExplanationItemSchema
 from services.matching.domain import (
     FACTORS,
     Location,

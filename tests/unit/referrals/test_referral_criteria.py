@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.kit.contract import CriteriaSchema
+from services.referrals.catalog import CriteriaSchema
 from services.referrals.domain import criteria_from_needs
 from services.referrals.domain.criteria import age_band, coarse_location
 
