@@ -12,7 +12,6 @@ from gateway.adapters.orm import metadata
 from gateway.adapters.stores import create_agency
 from gateway.auth import pepper_from_setting
 from gateway.policy import roles_unfit_for_kind
-from services.kit.cli import command
 from services.kit.config import load_config
 from services.kit.db import make_engine
 from services.kit.vocabulary import AGENCY_KINDS, ROLES
@@ -20,8 +19,8 @@ from services.kit.vocabulary import AGENCY_KINDS, ROLES
 DEFAULT_CONFIG = Path(__file__).with_name("config.yml")
 
 
-@command
-def _agency(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``referral-network agency create`` to the command line."""
     parser = sub.add_parser("agency", help="manage agencies and their API keys")
     actions = parser.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="register an agency and print its API key once")

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.consent.adapters import ledger_store
 from services.consent.adapters.orm import metadata
 from services.consent.ledger_keys import load_ledger_keys
-from services.kit.cli import command
 from services.kit.config import ConfigError, load_config
 from services.kit.db import make_engine
 
@@ -28,8 +27,8 @@ DEFAULT_CONFIG = Path(__file__).with_name("config.yml")
 BAR_WIDTH = 40
 
 
-@command
-def _ledger(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``referral-network ledger verify`` to the command line."""
     parser = sub.add_parser("ledger", help="the consent service's audit ledger")
     actions = parser.add_subparsers(dest="action", required=True)
     check = actions.add_parser("verify", help="check the hash chain and the signed checkpoints")

@@ -1,7 +1,8 @@
 """The ``referral-network`` command line.
 
-Subcommands register themselves through ``COMMANDS``: each entry adds its own
-argparse sub-parser and handler. Output is JSON lines unless stated otherwise.
+Each subcommand is registered through the ``referral_network.commands`` entry points:
+a ``register(sub)`` callable that adds its own argparse sub-parser and sets its
+``handler``. Output is JSON lines unless stated otherwise.
 """
 
 from __future__ import annotations
@@ -11,26 +12,22 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from importlib.util import find_spec
 
-from services.kit import broker, consumers, deadletters, topology
+from services.kit import broker, consumers, deadletters, registry, topology
 
 DEFAULT_AMQP_URI = "pyamqp://guest:guest@localhost:5672/"
 
-Command = Callable[[argparse._SubParsersAction], None]
-COMMANDS: list[Command] = []
+Register = Callable[[argparse._SubParsersAction], None]
 
 
-def command(register: Command) -> Command:
-    COMMANDS.append(register)
-    return register
-
-
-def _amqp_uri(args: argparse.Namespace) -> str:
+def amqp_uri(args: argparse.Namespace) -> str:
+    """The broker to talk to: ``--amqp-uri``, else ``$AMQP_URI``, else the local broker."""
     return args.amqp_uri or os.environ.get("AMQP_URI", DEFAULT_AMQP_URI)
 
 
-@command
-def _deadletters(sub: argparse._SubParsersAction) -> None:
+def register_deadletters(sub: argparse._SubParsersAction) -> None:
+    """Add ``referral-network deadletters list|replay``."""
     parser = sub.add_parser("deadletters", help="list or replay events a consumer gave up on")
     actions = parser.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="show parked events with their errors")
@@ -45,7 +42,7 @@ def _deadletters(sub: argparse._SubParsersAction) -> None:
 
 
 def _list_dead_letters(args: argparse.Namespace) -> int:
-    with broker.connect(_amqp_uri(args)) as conn:
+    with broker.connect(amqp_uri(args)) as conn:
         letters = deadletters.list_dead_letters(conn)
     for letter in letters:
         print(json.dumps(letter.summary()))
@@ -57,7 +54,7 @@ def _replay_dead_letters(args: argparse.Namespace) -> int:
     if not (args.all or args.events or args.consumer):
         print("say which: --event ID, --consumer QUEUE or --all", file=sys.stderr)
         return 2
-    uri = _amqp_uri(args)
+    uri = amqp_uri(args)
     with broker.connect(uri) as conn:
         replayed = deadletters.replay(
             conn, uri, event_ids=set(args.events) if args.events else None, consumer=args.consumer
@@ -68,8 +65,8 @@ def _replay_dead_letters(args: argparse.Namespace) -> int:
     return 0
 
 
-@command
-def _topology(sub: argparse._SubParsersAction) -> None:
+def register_topology(sub: argparse._SubParsersAction) -> None:
+    """Add ``referral-network topology``."""
     parser = sub.add_parser("topology", help="declare the exchanges and every consumer queue")
     parser.add_argument("--amqp-uri", help="default: $AMQP_URI or the local broker")
     parser.set_defaults(handler=_declare_topology)
@@ -77,7 +74,7 @@ def _topology(sub: argparse._SubParsersAction) -> None:
 
 def _declare_topology(args: argparse.Namespace) -> int:
     subscriptions = consumers.subscriptions()
-    with broker.connect(_amqp_uri(args)) as conn:
+    with broker.connect(amqp_uri(args)) as conn:
         topology.declare(conn, subscriptions)
     for queue, event_types in subscriptions.items():
         print(json.dumps({"queue": queue, "events": list(event_types)}))
@@ -85,29 +82,36 @@ def _declare_topology(args: argparse.Namespace) -> int:
     return 0
 
 
+def registered_commands() -> dict[str, Register]:
+    """Every installed subcommand: entry point name -> its ``register`` function.
+
+    A registration whose own module is not installed (the entry points are older than
+    the source tree) is left out with a warning; any other import error propagates.
+    """
+    found: dict[str, Register] = {}
+    for ep in registry.registered(registry.COMMANDS):
+        if not _installed(ep.module):
+            print(f"referral-network: command {ep.name!r} is registered but {ep.module} is missing; "
+                  "re-install the product", file=sys.stderr)
+            continue
+        found[ep.name] = ep.load()
+    return found
+
+
+def _installed(module: str) -> bool:
+    try:
+        return find_spec(module) is not None
+    except ModuleNotFoundError:  # its package is gone too
+        return False
+
+
 def build_parser() -> argparse.ArgumentParser:
-    _load_service_commands()
+    """The parser with every registered subcommand; errors in a command module propagate."""
     parser = argparse.ArgumentParser(prog="referral-network", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    # Under ``python -m`` this file is ``__main__``; commands register on the importable module.
-    from services.kit import cli as registry
-
-    for register in registry.COMMANDS:
+    for register in registered_commands().values():
         register(sub)
     return parser
-
-
-def _load_service_commands() -> None:
-    """Import the modules whose ``@command`` registrations live next to their service."""
-    import importlib
-
-    for module in ("services.kit.keys_command", "services.consent.commands", "gateway.commands"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            # Only the command module (or its package) being absent is fine; a broken import is not.
-            if exc.name is None or not module.startswith(exc.name):
-                raise
 
 
 def main(argv: list[str] | None = None) -> int:
