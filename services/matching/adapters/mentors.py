@@ -64,8 +64,11 @@ class MentorRepository:
             **mentor_values(mentor), caseload=0, created_at=now, updated_at=now,
             changed_version=self._next_version()))
 
+    def _row(self, mentor_id: str) -> Row | None:
+        return self.session.execute(select(mentors).where(mentors.c.id == mentor_id)).first()
+
     def get(self, mentor_id: str) -> RegisteredMentor | None:
-        row = self.session.execute(select(mentors).where(mentors.c.id == mentor_id)).first()
+        row = self._row(mentor_id)
         return None if row is None else registered_from_row(row)
 
     def of_agency(self, agency_id: str | None) -> list[RegisteredMentor]:
@@ -146,33 +149,25 @@ class MentorRepository:
         if scope is not None:
             query = query.where(or_(c.agency_id.in_(scope.agencies), c.agency_kind.in_(scope.classes)),
                                 c.agency_id.not_in(scope.blocked))
-        holds = self.holds(holds_except)
+        holds = self._holds(*([matches.c.referral_id.not_in(list(holds_except))] if holds_except else []))
         return [mentor_from_row(row, holds.get(row.id, 0)) for row in self.session.execute(query)]
 
-    def holds(self, except_referrals: Collection[str] = ()) -> dict[str, int]:
+    def _holds(self, *conditions) -> dict[str, int]:
         """Open proposals per mentor: places a proposal holds until it is decided."""
         m = matches.c
-        query = select(m.mentor_id, func.count()).where(m.status == "proposed").group_by(m.mentor_id)
-        if except_referrals:
-            query = query.where(m.referral_id.not_in(list(except_referrals)))
-        return dict(self.session.execute(query).all())
+        query = select(m.mentor_id, func.count()).where(m.status == "proposed", *conditions)
+        return dict(self.session.execute(query.group_by(m.mentor_id)).all())
 
     def vocabulary(self, *, excluding: str) -> tuple[set[str], set[str]]:
         """Distinct languages and lived-experience tags of every other mentor."""
-        languages: set[str] = set()
-        lived: set[str] = set()
         query = select(mentors.c.languages, mentors.c.lived_experience).where(mentors.c.id != excluding)
-        for row_languages, row_lived in self.session.execute(query):
-            languages.update(row_languages)
-            lived.update(row_lived)
-        return languages, lived
+        rows = self.session.execute(query).all()
+        return {tag for row in rows for tag in row[0]}, {tag for row in rows for tag in row[1]}
 
     def places_left(self, ids: Collection[str]) -> dict[str, int]:
         """Capacity minus caseload minus open proposals, for these mentors (this transaction's view)."""
-        c, m = mentors.c, matches.c
-        holds = dict(self.session.execute(
-            select(m.mentor_id, func.count()).where(m.status == "proposed", m.mentor_id.in_(ids))
-            .group_by(m.mentor_id)).all())
+        c = mentors.c
+        holds = self._holds(matches.c.mentor_id.in_(ids))
         rows = self.session.execute(select(c.id, c.capacity, c.caseload).where(c.id.in_(ids)))
         return {row.id: row.capacity - row.caseload - holds.get(row.id, 0) for row in rows}
 
@@ -193,7 +188,7 @@ class MentorRepository:
 
     def current(self, mentor_id: str) -> tuple[Mentor, int] | None:
         """The mentor as this transaction sees them, with the version of their last change."""
-        row = self.session.execute(select(mentors).where(mentors.c.id == mentor_id)).first()
+        row = self._row(mentor_id)
         return None if row is None else (mentor_from_row(row), row.changed_version)
 
     def _next_version(self) -> int:
