@@ -74,9 +74,8 @@ class MatchingService:
     def decline(self, caller: dict, match_id: str, reason: str) -> dict[str, Any]:
         """The declined match; the referral moves on to the next-best mentor."""
         who, match_id = load_caller(caller), load(s.ObjectId(), {"id": match_id})["id"]
-        load(s.DeclineRequest(), {"reason": reason})  # validated, then dropped: never stored
-        match = handlers.decline_match(c.DeclineMatch(who, match_id), self.db, self.policy,
-                                       self.clock(), self.registry)
+        command = c.DeclineMatch(who, match_id, load(s.DeclineRequest(), {"reason": reason})["reason"])
+        match = handlers.decline_match(command, self.db, self.policy, self.clock(), self.registry)
         return s.MatchResult().dump(match)
 
     @rpc

@@ -45,10 +45,11 @@ class AcceptMatch:
 
 @dataclass(frozen=True)
 class DeclineMatch:
-    """``reason`` was validated at the door and is not kept (only that there was one)."""
+    """``reason`` is required and never kept: only that there was one."""
 
     caller: Caller
     match_id: str
+    reason: str = field(repr=False)
 
 
 @dataclass(frozen=True)

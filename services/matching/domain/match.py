@@ -95,9 +95,14 @@ class Match:
         self._decide(ACCEPTED, now, None)
         return True
 
-    def decline(self, now: datetime) -> bool:
-        """Decline a proposal (the reason is validated by the caller, then dropped): True if it
-        changed, False if declined already. Raises ``MatchNotOpen`` otherwise."""
+    def decline(self, reason: str, now: datetime) -> bool:
+        """Decline a proposal, for a reason: only that there was one is kept (``stated``), never
+        its words. True if it changed, False if declined already.
+
+        Raises ``ValueError`` for a blank reason, ``MatchNotOpen`` when no longer proposed.
+        """
+        if not reason.strip():
+            raise ValueError("A decline needs a reason.")
         if self.status == DECLINED:
             return False
         if self.status != PROPOSED:

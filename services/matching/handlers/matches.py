@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.kit.errors import Conflict
+from services.kit.errors import Conflict, InvalidRequest
 from services.matching.adapters.registry_cache import CachedRegistry
 from services.matching.domain.commands import AcceptMatch, DeclineMatch, ListMatches
 from services.matching.domain.match import ACCEPTED, DECLINED, Match, MatchNotOpen
@@ -54,7 +54,8 @@ def decline_match(command: DeclineMatch, uow, policy: MatchingPolicy, now: datet
     """Decline a proposal: that mentor is never proposed for the referral again, and the
     referral moves on to the next-best mentor or waits. Declining again answers it unchanged.
 
-    ``NotFound`` for another agency's match; ``Conflict`` when it is no longer proposed.
+    ``NotFound`` for another agency's match; ``Conflict`` when it is no longer proposed;
+    ``InvalidRequest`` for a blank reason.
     """
     with uow:
         match = own_match(command.caller, uow, command.match_id)
@@ -62,9 +63,11 @@ def decline_match(command: DeclineMatch, uow, policy: MatchingPolicy, now: datet
             return match
         referral = uow.referrals.lock_one(match.referral_id)
         try:
-            match.decline(now)
+            match.decline(command.reason, now)
         except MatchNotOpen as exc:
             raise Conflict(str(exc)) from None
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), errors={"reason": [str(exc)]}) from None
         if referral is None or not store(uow, match):
             raise Conflict("This match can no longer be declined.")
         uow.referrals.exclude(referral.id, match.mentor_id, "declined", now)

@@ -22,8 +22,11 @@ def accept(network: Network, match_id: str, caller: Caller = COORDINATOR, at=NOW
     return handlers.accept_match(AcceptMatch(caller, match_id), network.uow, at)
 
 
+REASON = "Zeferina told us her sponsor moved away"
+
+
 def decline(network: Network, match_id: str, caller: Caller = COORDINATOR):
-    return handlers.decline_match(DeclineMatch(caller, match_id), network.uow, POLICY, NOW)
+    return handlers.decline_match(DeclineMatch(caller, match_id, REASON), network.uow, POLICY, NOW)
 
 
 def expire(network: Network, at) -> int:
@@ -97,6 +100,7 @@ def test_declining_moves_the_referral_to_the_next_best_mentor_never_back():
     [event] = network.events("match.declined")
     assert (event["match_id"], event["reason_code"]) == (first.id, "stated")
     assert network.live("referral-1").mentor_id == "second"
+    assert "Zeferina" not in repr(network.uow.published) + repr(network.matches.rows)
     decline(network, network.live("referral-1").id)
     assert network.live("referral-1") is None  # nobody else fits: it waits
     assert network.events("match.waitlisted", referral_id="referral-1")
