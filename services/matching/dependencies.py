@@ -13,8 +13,8 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 
-from services.matching.matchmaker import MatchingPolicy
-from services.matching.registry_cache import CachedRegistry
+from services.matching.adapters.registry_cache import CachedRegistry
+from services.matching.domain.policy import MatchingPolicy
 
 
 def flag(value: Any) -> bool:

@@ -1,1 +1,18 @@
-"""What the matching service talks to: its database."""
+"""What the matching service talks to: its database, through the repositories every unit of
+work carries (``uow.referrals``, ``uow.matches``, ``uow.mentors``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from services.matching.adapters.matches import MatchRepository
+from services.matching.adapters.mentors import MentorRepository
+from services.matching.adapters.referrals import ReferralRepository
+
+
+def repositories(session: Session, ring: Any = None) -> dict[str, Any]:
+    """The matching repositories of one transaction (matching seals no columns: no key ring)."""
+    return {"referrals": ReferralRepository(session), "matches": MatchRepository(session),
+            "mentors": MentorRepository(session)}

@@ -14,8 +14,8 @@ can form. Every change of a mentor's details bumps the registry version (see
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from datetime import date
+from collections.abc import Collection
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Row, func, insert, or_, select, update
@@ -24,16 +24,22 @@ from sqlalchemy.orm import Session
 
 from services.matching.adapters.orm import matches, mentors, registry_version
 from services.matching.domain import ConsentScope, Mentor
+from services.matching.domain.registered import RegisteredMentor
 
 
 def mentor_from_row(row: Row, extra_load: int = 0) -> Mentor:
     """The domain mentor; ``extra_load`` counts open proposals as held places when picking."""
     fields = dict(row._mapping)
-    fields.pop("changed_version", None)
+    for column in ("changed_version", "created_at", "updated_at"):
+        fields.pop(column, None)
     lat, lon = fields.pop("lat"), fields.pop("lon")
     fields["location"] = None if lat is None else {"lat": lat, "lon": lon}
     fields["caseload"] += extra_load
     return Mentor.from_dict(fields)
+
+
+def registered_from_row(row: Row) -> RegisteredMentor:
+    return RegisteredMentor(mentor_from_row(row), row.created_at, row.updated_at)
 
 
 def mentor_values(mentor: Mentor) -> dict[str, Any]:
@@ -52,24 +58,36 @@ class MentorRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, values: Mapping[str, Any]) -> None:
-        self.session.execute(insert(mentors).values(**values, changed_version=self._next_version()))
+    def add(self, mentor: Mentor, now: datetime) -> None:
+        """Register a mentor with no one in their care yet."""
+        self.session.execute(insert(mentors).values(
+            **mentor_values(mentor), caseload=0, created_at=now, updated_at=now,
+            changed_version=self._next_version()))
 
-    def mentor(self, mentor_id: str) -> Row | None:
+    def _row(self, mentor_id: str) -> Row | None:
         return self.session.execute(select(mentors).where(mentors.c.id == mentor_id)).first()
 
-    def mentors_of(self, agency_id: str | None) -> list[Row]:
+    def get(self, mentor_id: str) -> RegisteredMentor | None:
+        row = self._row(mentor_id)
+        return None if row is None else registered_from_row(row)
+
+    def of_agency(self, agency_id: str | None) -> list[RegisteredMentor]:
         """One agency's mentors, or every mentor (``None``), oldest first."""
         query = select(mentors).order_by(mentors.c.created_at, mentors.c.id)
         if agency_id is not None:
             query = query.where(mentors.c.agency_id == agency_id)
-        return list(self.session.execute(query))
+        return [registered_from_row(row) for row in self.session.execute(query)]
 
-    def change_mentor(self, mentor_id: str, values: Mapping[str, Any]) -> bool:
-        """False when the new capacity is below the mentor's caseload (checked atomically)."""
-        self._locked().add(mentor_id)
-        statement = (update(mentors).where(mentors.c.id == mentor_id)
-                     .values(**values, changed_version=self._next_version()))
+    def change(self, mentor: Mentor, changed: Collection[str], now: datetime) -> bool:
+        """Write the ``changed`` details of a mentor (a location always with both coordinates).
+
+        False when the new capacity is below the mentor's caseload (checked atomically).
+        """
+        columns = mentor_values(mentor)
+        values = {k: columns[k] for k in columns if k in changed or k in ("lat", "lon")}
+        self._locked().add(mentor.id)
+        statement = (update(mentors).where(mentors.c.id == mentor.id)
+                     .values(**values, updated_at=now, changed_version=self._next_version()))
         if "capacity" in values:
             statement = statement.where(mentors.c.caseload <= values["capacity"])
         return self.session.execute(statement).rowcount == 1
@@ -131,33 +149,25 @@ class MentorRepository:
         if scope is not None:
             query = query.where(or_(c.agency_id.in_(scope.agencies), c.agency_kind.in_(scope.classes)),
                                 c.agency_id.not_in(scope.blocked))
-        holds = self.holds(holds_except)
+        holds = self._holds(*([matches.c.referral_id.not_in(list(holds_except))] if holds_except else []))
         return [mentor_from_row(row, holds.get(row.id, 0)) for row in self.session.execute(query)]
 
-    def holds(self, except_referrals: Collection[str] = ()) -> dict[str, int]:
+    def _holds(self, *conditions) -> dict[str, int]:
         """Open proposals per mentor: places a proposal holds until it is decided."""
         m = matches.c
-        query = select(m.mentor_id, func.count()).where(m.status == "proposed").group_by(m.mentor_id)
-        if except_referrals:
-            query = query.where(m.referral_id.not_in(list(except_referrals)))
-        return dict(self.session.execute(query).all())
+        query = select(m.mentor_id, func.count()).where(m.status == "proposed", *conditions)
+        return dict(self.session.execute(query.group_by(m.mentor_id)).all())
 
     def vocabulary(self, *, excluding: str) -> tuple[set[str], set[str]]:
         """Distinct languages and lived-experience tags of every other mentor."""
-        languages: set[str] = set()
-        lived: set[str] = set()
         query = select(mentors.c.languages, mentors.c.lived_experience).where(mentors.c.id != excluding)
-        for row_languages, row_lived in self.session.execute(query):
-            languages.update(row_languages)
-            lived.update(row_lived)
-        return languages, lived
+        rows = self.session.execute(query).all()
+        return {tag for row in rows for tag in row[0]}, {tag for row in rows for tag in row[1]}
 
     def places_left(self, ids: Collection[str]) -> dict[str, int]:
         """Capacity minus caseload minus open proposals, for these mentors (this transaction's view)."""
-        c, m = mentors.c, matches.c
-        holds = dict(self.session.execute(
-            select(m.mentor_id, func.count()).where(m.status == "proposed", m.mentor_id.in_(ids))
-            .group_by(m.mentor_id)).all())
+        c = mentors.c
+        holds = self._holds(matches.c.mentor_id.in_(ids))
         rows = self.session.execute(select(c.id, c.capacity, c.caseload).where(c.id.in_(ids)))
         return {row.id: row.capacity - row.caseload - holds.get(row.id, 0) for row in rows}
 
@@ -168,11 +178,18 @@ class MentorRepository:
         found = self.session.scalar(select(registry_version.c.version).where(registry_version.c.id == 1))
         return found or 0
 
-    def changed_between(self, after: int, upto: int) -> list[Row]:
-        """Mentors whose details changed in versions ``after`` (excluded) to ``upto``."""
+    def changed_between(self, after: int, upto: int) -> list[tuple[Mentor, int]]:
+        """Mentors whose details changed in versions ``after`` (excluded) to ``upto``, each with
+        the version of their last change."""
         c = mentors.c
-        return list(self.session.execute(
-            select(mentors).where(c.changed_version > after, c.changed_version <= upto)))
+        rows = self.session.execute(
+            select(mentors).where(c.changed_version > after, c.changed_version <= upto))
+        return [(mentor_from_row(row), row.changed_version) for row in rows]
+
+    def current(self, mentor_id: str) -> tuple[Mentor, int] | None:
+        """The mentor as this transaction sees them, with the version of their last change."""
+        row = self._row(mentor_id)
+        return None if row is None else (mentor_from_row(row), row.changed_version)
 
     def _next_version(self) -> int:
         # The UPDATE row-locks the one row until commit: versions commit in order, no gaps.

@@ -6,6 +6,9 @@
 - ``proposals``: ``propose`` / ``proposal_for``, a chosen mentor with its explanation.
 - ``solver``: batch optimum of the waitlist (OR-tools min-cost flow) and the greedy baseline.
 - ``coverage``: ``ConsentScope``, the peer groups a referral may reach, narrowed on revocation.
+- ``referral``: ``Referral``, matching's view of a referral (ids, scope, criteria).
+- ``match``: ``Match``, the aggregate of a proposal and its decision, with the events it records.
+- ``registered``: ``RegisteredMentor``; ``policy``: ``MatchingPolicy``; ``commands``.
 """
 
 from services.matching.domain.coverage import ConsentScope

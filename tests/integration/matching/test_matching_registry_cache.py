@@ -5,20 +5,21 @@ Handlers and adapters on a real database (SQLite and PostgreSQL), no broker."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
 from services.kit.db import make_engine
 from services.kit.unit_of_work import UnitOfWork
-from services.matching import event_handlers
-from services.matching.adapters.mentors import MentorRepository, mentor_values
-from services.matching.adapters.orm import matches, metadata
-from services.matching.matchmaker import MatchingPolicy
-from services.matching.registry_cache import CachedRegistry, StaleRegistry, mentor_table
+from services.matching import handlers
+from services.matching.adapters import repositories
+from services.matching.adapters.orm import matches, mentors, metadata
+from services.matching.adapters.registry_cache import CachedRegistry, StaleRegistry, mentor_table
+from services.matching.domain.policy import MatchingPolicy
 from tests.unit.matching.matching_builders import (
     TODAY,
     criteria,
@@ -36,16 +37,17 @@ def unit_of_work(database_url):
     engine = make_engine(database_url)
     metadata.create_all(engine)
     factory = sessionmaker(engine, expire_on_commit=False, info={"metadata": metadata})
-    yield lambda: UnitOfWork(factory, source="matching")
+    yield lambda: UnitOfWork(factory, source="matching", repositories=repositories)
     engine.dispose()
 
 
-def _register(unit_of_work, mentors) -> None:
+def _register(unit_of_work, registered) -> None:
+    """Register mentors with the caseloads they were built with (some already have people)."""
     with unit_of_work() as uow:
-        registry = MentorRepository(uow.session)
-        for m in mentors:
-            registry.add({**mentor_values(m), "caseload": min(m.caseload, m.capacity),
-                          "created_at": NOW, "updated_at": NOW})
+        for m in registered:
+            uow.mentors.add(m, NOW)
+            uow.session.execute(update(mentors).where(mentors.c.id == m.id)
+                                .values(caseload=min(m.caseload, m.capacity)))
         uow.commit()
 
 
@@ -63,10 +65,10 @@ def test_cached_pick_is_the_pick_of_a_fresh_read(unit_of_work):
     # Half the referrals arrive first: their proposals hold places the picks below must count.
     for referral in referrals[:60]:
         with unit_of_work() as uow:
-            event_handlers.on_referral_requested(_requested(referral), uow, POLICY, NOW, cache)
+            handlers.on_referral_requested(_requested(referral), uow, POLICY, NOW, cache)
             uow.commit()
     with unit_of_work() as uow:
-        registry = MentorRepository(uow.session)
+        registry = uow.mentors
         assert uow.session.execute(select(matches.c.id)).first() is not None
         fresh = mentor_table(registry.open_mentors(TODAY), POLICY.weights)
         picked = 0
@@ -83,16 +85,17 @@ def test_a_stale_cached_registry_never_proposes_a_mentor_who_no_longer_fits(unit
                              mentor(id="second", lived_experience={"alcohol"})])
     cache = CachedRegistry(POLICY.weights)
     with unit_of_work() as uow:
-        cache.refresh(MentorRepository(uow.session))
+        cache.refresh(uow.mentors)
     with unit_of_work() as uow:  # another replica deactivates the best mentor
-        MentorRepository(uow.session).change_mentor("best", {"active": False})
+        best = uow.mentors.get("best").mentor
+        assert uow.mentors.change(replace(best, active=False), {"active"}, NOW)
         uow.commit()
     cache.refresh = lambda _registry: None  # this replica has not caught up yet
 
     with unit_of_work() as uow, pytest.raises(StaleRegistry):
-        cache.pick(MentorRepository(uow.session), criteria(), today=TODAY, exclude=set())
+        cache.pick(uow.mentors, criteria(), today=TODAY, exclude=set())
     with unit_of_work() as uow:
-        event_handlers.on_referral_requested(_requested(criteria()), uow, POLICY, NOW, cache)
+        handlers.on_referral_requested(_requested(criteria()), uow, POLICY, NOW, cache)
         proposed = uow.session.execute(select(matches.c.mentor_id)).scalars().all()
         uow.commit()
     assert proposed == ["second"]

@@ -23,7 +23,7 @@ from datetime import date
 
 import numpy as np
 
-from services.matching.adapters.mentors import MentorRepository, mentor_from_row
+from services.matching.adapters.mentors import MentorRepository
 from services.matching.domain import (
     Mentor,
     MentorTable,
@@ -66,17 +66,17 @@ class CachedRegistry:
         latest = registry.version()
         if latest <= self.version:
             return
-        rows = registry.changed_between(self.version, latest)
+        changed = registry.changed_between(self.version, latest)
         # No I/O below: a greenthread switch never shows a half-applied refresh. A concurrent
         # refresh may have applied newer details already; older ones never overwrite them.
-        for row in rows:
-            if row.changed_version <= self._versions.get(row.id, 0):
+        for mentor, changed_version in changed:
+            if changed_version <= self._versions.get(mentor.id, 0):
                 continue
             try:
-                self.table.upsert(replace(mentor_from_row(row), caseload=0))
+                self.table.upsert(replace(mentor, caseload=0))
             except VocabularyFull:
-                log.warning("mentor %s left out of the cached registry: too many distinct tags", row.id)
-            self._versions[row.id] = row.changed_version
+                log.warning("mentor %s left out of the cached registry: too many distinct tags", mentor.id)
+            self._versions[mentor.id] = changed_version
         self.version = max(self.version, latest)
 
     def holds_current(self, mentor_id: str, changed_version: int) -> bool:
@@ -109,10 +109,10 @@ class CachedRegistry:
 
     def _checked(self, registry: MentorRepository, mentor_id: str, criteria: ReferralCriteria,
                  today: date, exclude: set[str]) -> Mentor:
-        row = registry.mentor(mentor_id)
-        if row is None or not self.holds_current(mentor_id, row.changed_version):
+        current = registry.current(mentor_id)
+        if current is None or not self.holds_current(mentor_id, current[1]):
             raise StaleRegistry(mentor_id)
-        mentor = mentor_from_row(row)
+        mentor = current[0]
         # Places were just counted in this transaction; every other rule is checked afresh.
         if exclusion_reasons(replace(mentor, caseload=0), criteria, today=today, excluded=exclude):
             raise StaleRegistry(mentor_id)

@@ -1,0 +1,89 @@
+"""``Match`` aggregates in the ``matches`` table, within the caller's unit of work (never commits).
+
+Saving is one conditional UPDATE: it applies only if the row is still as it was loaded (its
+status, and whether its place was released), so when another transaction decided the match
+first ``save`` answers False and nothing changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Row, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from services.matching.adapters.orm import LIVE_STATUSES, matches
+from services.matching.domain.match import Match
+
+_REBALANCE_LOCK = 0x6D617463  # pg advisory lock key: one batch re-solve at a time
+_CHANGING = ("status", "decided_at", "released_at", "reason_code")
+
+
+class MatchRepository:
+    """Matches of the mentors' agencies; remembers how each loaded match looked."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._seen: dict[str, tuple[str, bool]] = {}
+
+    def _loaded(self, row: Row) -> Match:
+        match = Match(**row._mapping)
+        self._seen[match.id] = (match.status, match.released_at is None)
+        return match
+
+    def _many(self, query) -> list[Match]:
+        return [self._loaded(row) for row in self.session.execute(query)]
+
+    def add(self, match: Match) -> None:
+        values = {k: v for k, v in match.__dict__.items() if k != "events"}
+        self.session.execute(insert(matches).values(**values))
+        self._seen[match.id] = (match.status, match.released_at is None)
+
+    def save(self, match: Match) -> bool:
+        """Write a loaded match's transition; False when the row changed since it was loaded."""
+        status, unreleased = self._seen[match.id]
+        m = matches.c
+        released = m.released_at.is_(None) if unreleased else m.released_at.is_not(None)
+        statement = (update(matches).where(m.id == match.id, m.status == status, released)
+                     .values(**{k: getattr(match, k) for k in _CHANGING}))
+        if self.session.execute(statement).rowcount != 1:
+            return False
+        self._seen[match.id] = (match.status, match.released_at is None)
+        return True
+
+    def get(self, match_id: str) -> Match | None:
+        found = self._many(select(matches).where(matches.c.id == match_id))
+        return found[0] if found else None
+
+    def live(self, referral_ids: Iterable[str]) -> dict[str, Match]:
+        """The live (proposed or accepted) match of each of these referrals that has one."""
+        m = matches.c
+        query = select(matches).where(m.referral_id.in_(list(referral_ids)), m.status.in_(LIVE_STATUSES))
+        return {match.referral_id: match for match in self._many(query)}
+
+    def live_of_mentor(self, mentor_id: str) -> list[Match]:
+        m = matches.c
+        return self._many(select(matches).where(m.mentor_id == mentor_id, m.status.in_(LIVE_STATUSES)))
+
+    def of_agency(self, agency_id: str | None, status: str | None = None) -> list[Match]:
+        """Matches of one agency's mentors (or all), newest first."""
+        m = matches.c
+        query = select(matches).order_by(m.proposed_at.desc(), m.id)
+        if agency_id is not None:
+            query = query.where(m.mentor_agency_id == agency_id)
+        if status is not None:
+            query = query.where(m.status == status)
+        return self._many(query)
+
+    def due(self, now: datetime, limit: int) -> list[Match]:
+        """Proposals past ``expires_at``, the longest overdue first."""
+        m = matches.c
+        query = (select(matches).where(m.status == "proposed", m.expires_at <= now)
+                 .order_by(m.expires_at, m.id).limit(limit))
+        return self._many(query)
+
+    def lock_rebalance(self) -> None:
+        """One batch re-solve at a time on PostgreSQL (SQLite has one writer anyway)."""
+        if self.session.bind.dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _REBALANCE_LOCK})

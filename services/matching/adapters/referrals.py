@@ -1,0 +1,104 @@
+"""Matching's referrals and their exclusions, within the caller's unit of work (never commits).
+
+Locks are taken in one order: referrals (by id, or skipping those another transaction holds),
+then matches, then the registry version, then mentor rows (see ``adapters.mentors``), so two
+transactions on PostgreSQL never wait for each other in a circle. SQLite has one writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import datetime
+
+from sqlalchemy import Row, case, exists, insert, not_, select, update
+from sqlalchemy.orm import Session
+
+from services.matching.adapters.orm import LIVE_STATUSES, matches, mentors, referral_exclusions, referrals
+from services.matching.domain.referral import Referral
+
+
+def referral_from_row(row: Row) -> Referral:
+    fields = dict(row._mapping)
+    fields["blocked_agencies"] = tuple(fields["blocked_agencies"])
+    return Referral(**fields)
+
+
+class ReferralRepository:
+    """Referrals as matching knows them (criteria and consent scope), and the mentors each one
+    is never to be proposed again."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, referral: Referral) -> None:
+        values = {**referral.__dict__, "blocked_agencies": list(referral.blocked_agencies)}
+        self.session.execute(insert(referrals).values(**values))
+
+    def save(self, referral: Referral) -> None:
+        """Write its scope, criteria and closing (the ids never change)."""
+        self.session.execute(update(referrals).where(referrals.c.id == referral.id).values(
+            allowed=referral.allowed, blocked_agencies=list(referral.blocked_agencies),
+            criteria=referral.criteria, closed_at=referral.closed_at,
+            closed_reason=referral.closed_reason))
+
+    def get(self, referral_id: str) -> Referral | None:
+        """The referral, open or closed; None if its request never arrived."""
+        row = self.session.execute(select(referrals).where(referrals.c.id == referral_id)).first()
+        return None if row is None else referral_from_row(row)
+
+    def lock(self, ids: Iterable[str], *, skip_locked: bool = False) -> list[Referral]:
+        """The open referrals among ``ids``, locked (in id order) against concurrent changes.
+
+        With ``skip_locked`` those another transaction holds are left out instead of waited for.
+        """
+        query = (select(referrals).where(referrals.c.id.in_(sorted(set(ids))),
+                                         referrals.c.closed_at.is_(None))
+                 .order_by(referrals.c.id).with_for_update(skip_locked=skip_locked))
+        return [referral_from_row(row) for row in self.session.execute(query)]
+
+    def lock_one(self, referral_id: str) -> Referral | None:
+        """The referral if it is open, locked; None if unknown or closed."""
+        found = self.lock([referral_id])
+        return found[0] if found else None
+
+    def _open_without(self, statuses: Collection[str]):
+        m = matches.c
+        has = exists().where(m.referral_id == referrals.c.id, m.status.in_(statuses))
+        priority = case((referrals.c.urgency == "urgent", 0), else_=1)
+        return (select(referrals.c.id).where(referrals.c.closed_at.is_(None), not_(has))
+                .order_by(priority, referrals.c.requested_at, referrals.c.id))
+
+    def waitlist(self) -> list[str]:
+        """Open referrals without a live match, urgent first, then oldest first."""
+        return list(self.session.scalars(self._open_without(LIVE_STATUSES)))
+
+    def unaccepted(self) -> list[str]:
+        """Open referrals not (yet) accepted: the waitlist and the open proposals."""
+        return list(self.session.scalars(self._open_without(("accepted",))))
+
+    def relying_on(self, consent_id: str) -> list[str]:
+        r = referrals.c
+        return list(self.session.scalars(select(r.id).where(r.consent_id == consent_id,
+                                                            r.closed_at.is_(None))))
+
+    def exclude(self, referral_id: str, mentor_id: str, reason: str, at: datetime) -> None:
+        """Never propose this mentor for this referral again (they declined or let it expire)."""
+        x = referral_exclusions.c
+        known = select(x.mentor_id).where(x.referral_id == referral_id, x.mentor_id == mentor_id)
+        if self.session.execute(known).first() is None:
+            self.session.execute(insert(referral_exclusions).values(
+                referral_id=referral_id, mentor_id=mentor_id, reason=reason, at=at))
+
+    def excluded(self, referrals_: Iterable[Referral]) -> dict[str, set[str]]:
+        """Per referral: mentors who declined or let a proposal expire, and blocked agencies'."""
+        rows = list(referrals_)
+        x = referral_exclusions.c
+        found: dict[str, set[str]] = {r.id: set() for r in rows}
+        for row in rows:
+            if row.blocked_agencies:
+                found[row.id].update(self.session.scalars(
+                    select(mentors.c.id).where(mentors.c.agency_id.in_(row.blocked_agencies))))
+        query = select(x.referral_id, x.mentor_id).where(x.referral_id.in_(list(found)))
+        for referral_id, mentor_id in self.session.execute(query):
+            found[referral_id].add(mentor_id)
+        return found
