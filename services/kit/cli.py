@@ -98,7 +98,7 @@ def _load_service_commands() -> None:
     """Import the modules whose ``@command`` registrations live next to their service."""
     import importlib
 
-    for module in ("services.kit.keys_command", "services.consent.commands", "gateway.commands"):
+    for module in ("services.kit.keys_command", "services.consent.cli", "gateway.commands"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
