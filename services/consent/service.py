@@ -2,7 +2,7 @@
 
 Run with ``nameko run --config services/consent/config.yml services.consent.service``.
 Each entrypoint loads the caller and the message, builds a command, calls one handler and
-returns its JSON-ready answer.
+returns its JSON-ready answer (docs/rpc.md).
 """
 
 from __future__ import annotations
