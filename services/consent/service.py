@@ -1,7 +1,8 @@
 """The consent service: Part 2 consents, the authorize decision point and the audit ledger.
 
 Run with ``nameko run --config services/consent/config.yml services.consent.service``.
-Each entrypoint parses, calls one handler and returns its JSON-ready answer (docs/rpc.md).
+Each entrypoint loads the caller and the message, builds a command, calls one handler and
+returns its JSON-ready answer (docs/rpc.md).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from nameko.rpc import rpc
 from services.consent import handlers
 from services.consent import schemas as s
 from services.consent.adapters.orm import metadata
+from services.consent.adapters.repositories import consent_repositories
 from services.consent.dependencies import LedgerKeys
+from services.consent.domain import commands as c
 from services.kit.dependencies import Clock, Database
-from services.kit.encrypted import FieldKeys
 from services.kit.entrypoints import every
 from services.kit.messages import load, load_caller
 
@@ -24,9 +26,8 @@ from services.kit.messages import load, load_caller
 class ConsentService:
     name = "consent"
 
-    db = Database(metadata)
+    db = Database(metadata, repositories=consent_repositories, sealed=True)
     clock = Clock()
-    keys = FieldKeys()
     ledger_keys = LedgerKeys()
 
     @rpc
@@ -38,30 +39,30 @@ class ConsentService:
     @rpc
     def grant(self, caller: dict, request: dict) -> dict[str, Any]:
         """The new consent, held by the caller's agency; ``InvalidRequest`` names what is missing."""
-        return handlers.grant(load_caller(caller), request, self.db, self.keys, self.ledger_keys,
-                              self.clock())
+        command = c.GrantConsent(load_caller(caller).agency_id, request)
+        return handlers.grant(command, self.db, self.ledger_keys, self.clock())
 
     @rpc
     def get(self, caller: dict, consent_id: str) -> dict[str, Any]:
-        consent_id = load(s.IdSchema(), {"id": consent_id})["id"]
-        return handlers.get(load_caller(caller), consent_id, self.db, self.keys)
+        agency = load_caller(caller)
+        command = c.ReadConsent(_id(consent_id), agency.agency_id, agency.is_admin)
+        return handlers.get(command, self.db)
 
     @rpc
     def revoke(self, caller: dict, consent_id: str, request: dict) -> dict[str, Any]:
         """The consent after revocation (whole, or for ``request["recipients"]``)."""
         agency = load_caller(caller)
-        consent_id = load(s.IdSchema(), {"id": consent_id})["id"]
         body = load(s.RevokeRequest(), request)
-        return handlers.revoke(agency, consent_id, body, self.db, self.keys, self.ledger_keys,
-                               self.clock())
+        command = c.RevokeConsent(_id(consent_id), agency.agency_id, body["reason"],
+                                  body["recipients"], agency.is_admin)
+        return handlers.revoke(command, self.db, self.ledger_keys, self.clock())
 
     @rpc
     def end_treatment(self, caller: dict, consent_id: str) -> dict[str, Any]:
         """A consent that expires at the end of treatment expires now."""
         agency = load_caller(caller)
-        consent_id = load(s.IdSchema(), {"id": consent_id})["id"]
-        return handlers.end_treatment(agency, consent_id, self.db, self.keys, self.ledger_keys,
-                                      self.clock())
+        command = c.EndTreatment(_id(consent_id), agency.agency_id, agency.is_admin)
+        return handlers.end_treatment(command, self.db, self.ledger_keys, self.clock())
 
     # -- the decision point -----------------------------------------------------------------
 
@@ -69,50 +70,58 @@ class ConsentService:
     def authorize(self, discloser: str, recipient: dict, purpose: str, data_classes: list,
                   participant_id: str, consent_id: str | None = None) -> dict[str, Any]:
         """``{"permit", "reason", "consent_id", "decision_id", "allowed"}``; always ledgered."""
-        request = load(s.DecisionRequest(), {
+        command = c.AuthorizeDisclosure(**load(s.DecisionRequest(), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
-            "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id})
-        return handlers.authorize(request, self.db, self.keys, self.ledger_keys, self.clock())
+            "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id}))
+        return handlers.authorize(command, self.db, self.ledger_keys, self.clock())
 
     @rpc
     def disclose(self, discloser: str, recipient: dict, purpose: str, data_classes: list,
                  participant_id: str, consent_id: str | None = None) -> dict[str, Any]:
         """The permitted participant details, summary and notice; ``ConsentRequired`` on deny."""
-        request = load(s.DecisionRequest(), {
+        command = c.Disclose(**load(s.DecisionRequest(), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
-            "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id})
-        return handlers.disclose(request, self.db, self.keys, self.ledger_keys, self.clock())
+            "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id}))
+        return handlers.disclose(command, self.db, self.ledger_keys, self.clock())
 
     @rpc
     def record_access(self, actor: str, participant_id: str, what: str) -> dict[str, int]:
-        request = load(s.AccessRequest(), {"actor": actor, "participant_id": participant_id,
-                                             "what": what})
-        return handlers.record_access(request, self.db, self.ledger_keys, self.clock())
+        command = c.RecordAccess(**load(s.AccessRequest(), {
+            "actor": actor, "participant_id": participant_id, "what": what}))
+        return handlers.record_access(command, self.db, self.ledger_keys, self.clock())
 
     # -- audit ------------------------------------------------------------------------------
 
     @rpc
     def disclosures(self, caller: dict, participant_id: str) -> dict[str, Any]:
         agency = load_caller(caller)
-        participant_id = load(s.IdSchema(), {"id": participant_id})["id"]
-        return handlers.disclosures(agency, participant_id, self.db, self.keys)
+        command = c.ListDisclosures(_id(participant_id), agency.agency_id, agency.is_admin)
+        return handlers.disclosures(command, self.db)
 
     @rpc
     def ledger(self, filters: dict | None = None) -> dict[str, Any]:
-        return handlers.ledger(load(s.LedgerFilters(), filters or {}), self.db)
+        found = load(s.LedgerFilters(), filters or {})
+        command = c.ReadLedger(limit=found["limit"], participant_id=found["participant"],
+                               since=found["since"], after_seq=int(found["page"]) if found["page"] else None)
+        return handlers.ledger(command, self.db)
 
     @rpc
     def verify_ledger(self) -> dict[str, Any]:
         # Yield to other greenthreads between chunks: a long check must not stall RPC.
-        return handlers.verify_ledger(self.db, self.ledger_keys,
+        return handlers.verify_ledger(c.VerifyLedger(), self.db, self.ledger_keys,
                                       between_chunks=lambda _read: eventlet.sleep(0))
 
     # -- timers (one designated replica: TIMERS_ENABLED) ------------------------------------
 
     @every("EXPIRY_CHECK_SECONDS", 60)
     def expire_due(self) -> None:
-        handlers.expire_due(self.db, self.keys, self.ledger_keys, self.clock())
+        handlers.expire_due(c.ExpireDueConsents(), self.db, self.ledger_keys, self.clock())
 
     @every("LEDGER_CHECKPOINT_SECONDS", 300)
     def checkpoint_ledger(self) -> None:
-        handlers.checkpoint(self.db, self.ledger_keys, self.clock())
+        handlers.checkpoint(c.CheckpointLedger(), self.db, self.ledger_keys, self.clock())
+
+
+def _id(value: Any) -> str:
+    """An id argument; ``InvalidRequest`` naming ``id`` when it is missing or malformed."""
+    return load(s.IdSchema(), {"id": value})["id"]

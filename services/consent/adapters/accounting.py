@@ -15,30 +15,38 @@ from services.consent.adapters.orm import disclosures
 from services.consent.domain.elements import format_instant
 
 
-def record(session: Session, *, at: datetime, participant_id: str, recipient: str,
-           recipient_kind: str | None, discloser: str, purpose: str, data_classes: Sequence[str],
-           consent_id: str, consent_version: int, ledger_seq: int) -> str:
-    """Add one disclosure in the session's transaction; returns its id."""
-    disclosure_id = str(uuid.uuid4())
-    session.execute(insert(disclosures).values(
-        id=disclosure_id, at=at, participant_id=participant_id, recipient=recipient,
-        recipient_kind=recipient_kind, discloser=discloser, purpose=purpose,
-        data_classes=list(data_classes), consent_id=consent_id, consent_version=consent_version,
-        ledger_seq=ledger_seq,
-    ))
-    return disclosure_id
+class DisclosureRepository:
+    """The accounting of disclosures in one unit of work's session."""
 
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
-def for_participant(session: Session, participant_id: str) -> list[dict[str, Any]]:
-    """A participant's disclosures, oldest first, JSON-ready."""
-    rows = session.execute(
-        select(disclosures).where(disclosures.c.participant_id == participant_id)
-        .order_by(disclosures.c.at, disclosures.c.ledger_seq)
-    ).mappings()
-    return [{
-        "at": format_instant(row["at"]), "recipient": row["recipient"],
-        "recipient_kind": row["recipient_kind"], "discloser": row["discloser"],
-        "purpose": row["purpose"], "data_classes": list(row["data_classes"]),
-        "consent_id": row["consent_id"], "consent_version": row["consent_version"],
-        "ledger_seq": row["ledger_seq"],
-    } for row in rows]
+    def record(self, *, at: datetime, participant_id: str, recipient: str, recipient_kind: str | None,
+               discloser: str, purpose: str, data_classes: Sequence[str], consent_id: str,
+               consent_version: int, ledger_seq: int) -> str:
+        """Add one disclosure in the session's transaction; returns its id.
+
+        Raises ``IntegrityError`` (at flush or commit) when ``ledger_seq`` is recorded already.
+        """
+        disclosure_id = str(uuid.uuid4())
+        self.session.execute(insert(disclosures).values(
+            id=disclosure_id, at=at, participant_id=participant_id, recipient=recipient,
+            recipient_kind=recipient_kind, discloser=discloser, purpose=purpose,
+            data_classes=list(data_classes), consent_id=consent_id, consent_version=consent_version,
+            ledger_seq=ledger_seq,
+        ))
+        return disclosure_id
+
+    def for_participant(self, participant_id: str) -> list[dict[str, Any]]:
+        """A participant's disclosures, oldest first, JSON-ready."""
+        rows = self.session.execute(
+            select(disclosures).where(disclosures.c.participant_id == participant_id)
+            .order_by(disclosures.c.at, disclosures.c.ledger_seq)
+        ).mappings()
+        return [{
+            "at": format_instant(row["at"]), "recipient": row["recipient"],
+            "recipient_kind": row["recipient_kind"], "discloser": row["discloser"],
+            "purpose": row["purpose"], "data_classes": list(row["data_classes"]),
+            "consent_id": row["consent_id"], "consent_version": row["consent_version"],
+            "ledger_seq": row["ledger_seq"],
+        } for row in rows]

@@ -12,70 +12,95 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from services.consent.adapters import checkpoints, ledger_rows
 from services.consent.adapters.orm import ledger
-from services.consent.domain import ChainVerifier, LedgerEntry, VerifyResult, next_entry
+from services.consent.domain import ChainVerifier, Checkpoint, LedgerEntry, VerifyResult, next_entry
+from services.consent.domain.commands import VERIFY_CHUNK
 from services.consent.domain.ledger import canonical
 from services.consent.ledger_keys import LedgerKeyPair
 
-VERIFY_CHUNK = 5000
-Reading = Callable[[], AbstractContextManager[Session]]
+__all__ = ["VERIFY_CHUNK", "LedgerReader", "LedgerRepository", "verify_stream"]
 
 
-def append(session: Session, keys: LedgerKeyPair, *, at: datetime, actor: str, action: str,
-           subject: str, participant_id: str | None = None,
-           details: dict[str, Any] | None = None) -> LedgerEntry:
-    """Append one entry in the session's transaction; returns it (``seq`` included).
+class LedgerReader(Protocol):
+    """What verifying needs of a ledger: its checkpoints and its entries in seq order."""
 
-    Every ``keys.checkpoint_every`` entries a signed checkpoint is written with it.
-    Raises ``ValueError`` when ``details`` are not plain JSON or hold personal keys.
-    """
-    ledger_rows.lock(session)
-    head = ledger_rows.head(session)
-    entry = next_entry(head, keys.hmac_key, at=at, actor=actor, action=action,
-                       subject=subject, participant_id=participant_id, details=details)
-    session.execute(insert(ledger).values(
-        seq=entry.seq, at=entry.at, actor=entry.actor, action=entry.action, subject=entry.subject,
-        participant_id=entry.participant_id, details=canonical(entry.details),
-        prev_hash=entry.prev_hash, hash=entry.hash,
-    ))
-    if entry.seq % keys.checkpoint_every == 0:
-        checkpoints.sign_head(session, keys, entry, at)
-    return entry
+    def checkpoints(self) -> list[Checkpoint]: ...
+
+    def after(self, seq: int | None, limit: int | None = None) -> list[LedgerEntry]: ...
 
 
-def entries(session: Session, *, participant_id: str | None = None, since: str | None = None,
-            after_seq: int | None = None, limit: int = 100) -> list[LedgerEntry]:
-    """Entries in seq order; ``since`` is a ``ledger_time`` text (the column compares as text)."""
-    query = select(ledger).order_by(ledger.c.seq)
-    if after_seq is not None:
-        query = query.where(ledger.c.seq > after_seq)
-    if participant_id is not None:
-        query = query.where(ledger.c.participant_id == participant_id)
-    if since is not None:
-        query = query.where(ledger.c.at >= since)
-    rows = session.execute(query.limit(limit))
-    return [ledger_rows.to_entry(row) for row in rows]
+class LedgerRepository:
+    """The ledger and its signed checkpoints in one unit of work's session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def append(self, keys: LedgerKeyPair, *, at: datetime, actor: str, action: str, subject: str,
+               participant_id: str | None = None, details: dict[str, Any] | None = None) -> LedgerEntry:
+        """Append one entry in the session's transaction; returns it (``seq`` included).
+
+        Every ``keys.checkpoint_every`` entries a signed checkpoint is written with it.
+        Raises ``ValueError`` when ``details`` are not plain JSON or hold personal keys.
+        """
+        ledger_rows.lock(self.session)
+        head = ledger_rows.head(self.session)
+        entry = next_entry(head, keys.hmac_key, at=at, actor=actor, action=action,
+                           subject=subject, participant_id=participant_id, details=details)
+        self.session.execute(insert(ledger).values(
+            seq=entry.seq, at=entry.at, actor=entry.actor, action=entry.action, subject=entry.subject,
+            participant_id=entry.participant_id, details=canonical(entry.details),
+            prev_hash=entry.prev_hash, hash=entry.hash,
+        ))
+        if entry.seq % keys.checkpoint_every == 0:
+            checkpoints.sign_head(self.session, keys, entry, at)
+        return entry
+
+    def entries(self, *, participant_id: str | None = None, since: str | None = None,
+                after_seq: int | None = None, limit: int = 100) -> list[LedgerEntry]:
+        """Entries in seq order; ``since`` is a ``ledger_time`` text (the column compares as text)."""
+        query = select(ledger).order_by(ledger.c.seq)
+        if after_seq is not None:
+            query = query.where(ledger.c.seq > after_seq)
+        if participant_id is not None:
+            query = query.where(ledger.c.participant_id == participant_id)
+        if since is not None:
+            query = query.where(ledger.c.at >= since)
+        rows = self.session.execute(query.limit(limit))
+        return [ledger_rows.to_entry(row) for row in rows]
+
+    def after(self, seq: int | None, limit: int | None = None) -> list[LedgerEntry]:
+        """Entries with a seq above ``seq`` (all of them for None), in seq order."""
+        return ledger_rows.after(self.session, seq, limit)
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every stored checkpoint, authentic or not, by count."""
+        return checkpoints.load_all(self.session)
+
+    def checkpoint(self, keys: LedgerKeyPair, at: datetime) -> Checkpoint | None:
+        """Sign the current head under the ledger lock, unless a checkpoint covers it already
+        or the chain since the last one does not verify; the new checkpoint, or None."""
+        return checkpoints.checkpoint_now(self.session, keys, at)
+
+    def count(self) -> int:
+        return self.session.execute(select(func.count()).select_from(ledger)).scalar_one()
 
 
-def count(session: Session) -> int:
-    return session.execute(select(func.count()).select_from(ledger)).scalar_one()
-
-
-def verify_stream(reading: Reading, keys: LedgerKeyPair, *, chunk_size: int = VERIFY_CHUNK,
+def verify_stream(reading: Callable[[], AbstractContextManager[LedgerReader]], keys: LedgerKeyPair, *,
+                  chunk_size: int = VERIFY_CHUNK,
                   progress: Callable[[int], None] | None = None) -> VerifyResult:
     """Verify the whole ledger against its checkpoints, ``chunk_size`` rows per read.
 
-    ``reading()`` opens a short-lived session per chunk, so a long verification never holds
+    ``reading()`` opens a short-lived transaction per chunk, so a long verification never holds
     SQLite's writer gate between chunks. ``progress(rows read)`` is called after each chunk.
     """
-    with reading() as session:
-        signed = checkpoints.load_all(session)
+    with reading() as reader:
+        signed = reader.checkpoints()
     verifier = ChainVerifier(keys.hmac_key, keys.signing_key.public_key(), signed)
     for chunk in _chunks(reading, chunk_size):
         read = verifier.feed(chunk)
@@ -84,11 +109,12 @@ def verify_stream(reading: Reading, keys: LedgerKeyPair, *, chunk_size: int = VE
     return verifier.finish()
 
 
-def _chunks(reading: Reading, chunk_size: int) -> Iterator[list[LedgerEntry]]:
+def _chunks(reading: Callable[[], AbstractContextManager[LedgerReader]],
+            chunk_size: int) -> Iterator[list[LedgerEntry]]:
     last: int | None = None  # no lower bound at first: a forged seq 0 or below is read too
     while True:
-        with reading() as session:
-            chunk = ledger_rows.after(session, last, chunk_size)
+        with reading() as reader:
+            chunk = reader.after(last, chunk_size)
         if not chunk:
             return
         yield chunk

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.consent.adapters import accounting, ledger_store
-from services.consent.adapters.repository import ConsentRepository
 from services.consent.domain import (
     REDISCLOSURE_NOTICE,
     Consent,
@@ -24,8 +22,8 @@ from services.consent.domain import (
     recipient_label,
 )
 from services.consent.domain import authorize as decide
+from services.consent.domain.commands import AuthorizeDisclosure, Disclose, RecordAccess
 from services.consent.ledger_keys import LedgerKeyPair
-from services.kit.crypto import KeyRing
 from services.kit.errors import ConsentRequired
 
 log = logging.getLogger(__name__)
@@ -37,6 +35,7 @@ DISCLOSED_FIELDS = {
     "demographics": ("given_name", "family_name", "birth_date", "preferred_language"),
 }
 NO_PEER_GROUPS: dict[str, list[str]] = {"agencies": [], "classes": [], "excluded": []}
+Question = AuthorizeDisclosure | Disclose
 
 
 @dataclass(frozen=True)
@@ -46,81 +45,83 @@ class Decided:
     consent: Consent | None
 
 
-def authorize(request: dict[str, Any], uow, ring: KeyRing, keys: LedgerKeyPair,
-              now: datetime) -> dict[str, Any]:
-    """Permit or deny one disclosure, ledgered either way (docs/rpc.md ``authorize``).
+def authorize(command: AuthorizeDisclosure, uow, keys: LedgerKeyPair, now: datetime) -> dict[str, Any]:
+    """Permit or deny one disclosure, ledgered either way: ``{"permit", "reason", "consent_id",
+    "decision_id", "allowed"}``.
 
-    An unknown consent is a deny (``consent_not_found``); only a malformed request raises
+    An unknown consent is a deny (``consent_not_found``); only a malformed question raises
     (``InvalidRequest``).
     """
     with uow:
-        decided = _decide(uow, ring, keys, request, now)
+        decided = _decide(uow, keys, command, now)
         uow.commit()
-    return _answer(decided)
+    decision = decided.decision
+    return {
+        "permit": decision.permit,
+        "reason": decision.reason,
+        "consent_id": decision.consent_id,
+        "decision_id": decided.decision_id,
+        "allowed": allowed_peer_groups(decided.consent) if decision.permit else NO_PEER_GROUPS,
+    }
 
 
-def disclose(request: dict[str, Any], uow, ring: KeyRing, keys: LedgerKeyPair,
-             now: datetime) -> dict[str, Any]:
+def disclose(command: Disclose, uow, keys: LedgerKeyPair, now: datetime) -> dict[str, Any]:
     """The permitted participant details with the consent summary and the redisclosure notice.
 
     Raises ``ConsentRequired(reason)`` on deny, after the deny is committed to the ledger.
     """
     with uow:
-        decided = _decide(uow, ring, keys, request, now)
+        decided = _decide(uow, keys, command, now)
         if decided.decision.permit:
-            participant = _permitted_fields(decided.consent, request["data_classes"])
-            _record_disclosure(uow, keys, request, decided, now)
+            participant = _permitted_fields(decided.consent, command.data_classes)
+            _record_disclosure(uow, keys, command, decided, now)
         uow.commit()
     if not decided.decision.permit:
         reason = decided.decision.reason
         raise ConsentRequired(reason, reason=reason, decision_id=decided.decision_id)
-    summary = consent_summary(decided.consent)
+    consent = decided.consent
     return {
         "permit": True,
         "reason": decided.decision.reason,
         "decision_id": decided.decision_id,
-        "consent_id": decided.consent.id,
+        "consent_id": consent.id,
         "participant": participant,
         # ``id`` and ``revocation`` are what the HTTP API's consent summary calls these.
-        "consent": {**summary, "id": decided.consent.id,
-                    "revocation": decided.consent.revocation_statement},
+        "consent": {**consent_summary(consent), "id": consent.id,
+                    "revocation": consent.revocation_statement},
         "redisclosure_notice": REDISCLOSURE_NOTICE,
     }
 
 
-def record_access(request: dict[str, Any], uow, keys: LedgerKeyPair, now: datetime) -> dict[str, int]:
+def record_access(command: RecordAccess, uow, keys: LedgerKeyPair, now: datetime) -> dict[str, int]:
     """Ledger a read of personal details (``what`` names it by kind and id); ``{"seq"}``."""
     with uow:
-        entry = ledger_store.append(uow.session, keys, at=now, actor=request["actor"],
-                                    action="access", subject=request["what"],
-                                    participant_id=request["participant_id"])
+        entry = uow.ledger.append(keys, at=now, actor=command.actor, action="access",
+                                  subject=command.what, participant_id=command.participant_id)
         uow.commit()
     return {"seq": entry.seq}
 
 
 # -- deciding -----------------------------------------------------------------------------
 
-def _decide(uow, ring: KeyRing, keys: LedgerKeyPair, request: dict[str, Any],
-            now: datetime) -> Decided:
-    repo = ConsentRepository(uow.session, ring)
-    args = (request["discloser"], request["recipient"], request["purpose"],
-            request["data_classes"], request["participant_id"], now)
-    consent_id = request.get("consent_id")
-    if consent_id is not None:
-        stored = repo.get(consent_id)
+def _decide(uow, keys: LedgerKeyPair, question: Question, now: datetime) -> Decided:
+    args = (question.discloser, question.recipient, question.purpose, question.data_classes,
+            question.participant_id, now)
+    if question.consent_id is not None:
+        stored = uow.consents.get(question.consent_id)
         consent = stored.consent if stored else None
         decision = decide(consent, *args)
     else:
-        consent, decision = _best_of(repo.for_participant(request["participant_id"]), args)
+        consent, decision = _best_of(uow.consents.for_participant(question.participant_id), args)
     decision_id = str(uuid.uuid4())
-    ledger_store.append(
-        uow.session, keys, at=now, actor=request["discloser"], action="decision",
-        subject=decision.consent_id or consent_id or "none",
-        participant_id=request["participant_id"],
+    uow.ledger.append(
+        keys, at=now, actor=question.discloser, action="decision",
+        subject=decision.consent_id or question.consent_id or "none",
+        participant_id=question.participant_id,
         details={
             "decision_id": decision_id, "permit": decision.permit, "reason": decision.reason,
-            "recipient": recipient_label(request["recipient"]), "purpose": request["purpose"],
-            "data_classes": list(request["data_classes"]),
+            "recipient": recipient_label(question.recipient), "purpose": question.purpose,
+            "data_classes": list(question.data_classes),
             "consent_version": consent.version if consent is not None else None,
         },
     )
@@ -141,37 +142,26 @@ def _best_of(candidates, args) -> tuple[Consent | None, Decision]:
     return first or (None, decide(None, *args))
 
 
-def _answer(decided: Decided) -> dict[str, Any]:
-    decision = decided.decision
-    return {
-        "permit": decision.permit,
-        "reason": decision.reason,
-        "consent_id": decision.consent_id,
-        "decision_id": decided.decision_id,
-        "allowed": allowed_peer_groups(decided.consent) if decision.permit else NO_PEER_GROUPS,
-    }
-
-
-def _permitted_fields(consent: Consent, data_classes: list[str]) -> dict[str, str]:
+def _permitted_fields(consent: Consent, data_classes) -> dict[str, str]:
     names = {name for dc in data_classes for name in DISCLOSED_FIELDS.get(dc, ())}
     return {k: v for k, v in consent.participant.items() if k in names}
 
 
-def _record_disclosure(uow, keys: LedgerKeyPair, request: dict[str, Any], decided: Decided,
+def _record_disclosure(uow, keys: LedgerKeyPair, question: Disclose, decided: Decided,
                        now: datetime) -> None:
-    consent, recipient = decided.consent, request["recipient"]
+    consent, recipient = decided.consent, question.recipient
     label = recipient_label(recipient)
-    entry = ledger_store.append(
-        uow.session, keys, at=now, actor=request["discloser"], action="disclosure",
+    entry = uow.ledger.append(
+        keys, at=now, actor=question.discloser, action="disclosure",
         subject=consent.id, participant_id=consent.participant_id,
         details={"decision_id": decided.decision_id, "recipient": label,
-                 "purpose": request["purpose"], "data_classes": list(request["data_classes"]),
+                 "purpose": question.purpose, "data_classes": list(question.data_classes),
                  "consent_version": consent.version},
     )
-    accounting.record(
-        uow.session, at=now, participant_id=consent.participant_id, recipient=label,
+    uow.disclosures.record(
+        at=now, participant_id=consent.participant_id, recipient=label,
         recipient_kind=recipient.get("kind") or recipient.get("class"),
-        discloser=request["discloser"], purpose=request["purpose"],
-        data_classes=request["data_classes"], consent_id=consent.id,
+        discloser=question.discloser, purpose=question.purpose,
+        data_classes=question.data_classes, consent_id=consent.id,
         consent_version=consent.version, ledger_seq=entry.seq,
     )

@@ -2,7 +2,7 @@
 
 ``python -m tests.integration.consent.ledger_writer URL WRITER COUNT RENDEZVOUS_DIR`` connects,
 says it is ready (``ready-<writer>``), waits for ``go``, then appends COUNT entries, one
-transaction each, exactly as the service does. Ledger keys come from the environment.
+transaction each, through the repository the service uses. Ledger keys come from the environment.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
 
-from services.consent.adapters.ledger_store import append
+from services.consent.adapters.ledger_store import LedgerRepository
 from services.consent.ledger_keys import load_ledger_keys
 from services.kit.db import make_engine
 
@@ -31,8 +31,8 @@ def main(url: str, writer: str, count: int, rendezvous: Path) -> None:
     session_factory = sessionmaker(engine)
     for i in range(count):
         with session_factory() as session:
-            append(session, keys, at=datetime.now(UTC), actor=f"writer-{writer}", action="access",
-                   subject=f"load:{writer}:{i}")
+            LedgerRepository(session).append(keys, at=datetime.now(UTC), actor=f"writer-{writer}",
+                                             action="access", subject=f"load:{writer}:{i}")
             session.commit()
     engine.dispose()
 

@@ -1,13 +1,20 @@
-"""Fixtures for the consent domain tests: a clock and a complete consent request."""
+"""Fixtures for the consent tests: a clock, a complete consent request, and for the handlers
+ledger keys and a unit of work over in-memory repositories."""
 
 from __future__ import annotations
 
 import copy
+import os
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from services.consent import handlers
 from services.consent.domain import Consent
+from services.consent.domain.commands import GrantConsent
+from services.consent.ledger_keys import LedgerKeyPair
+from tests.unit.consent.fakes import ConsentUnitOfWork, FakeConsents, FakeDisclosures, FakeLedger
 
 NOW = datetime(2026, 11, 1, 11, 0, tzinfo=UTC)
 
@@ -53,3 +60,43 @@ def make_consent(request_body):
         return Consent.grant(body, consent_id="consent-1", participant_id="participant-1", now=NOW)
 
     return make
+
+
+# -- handlers: a unit of work over in-memory repositories --------------------------------------
+
+@pytest.fixture
+def ledger_keys() -> LedgerKeyPair:
+    """Fresh ledger keys; a signed checkpoint every 4 entries."""
+    return LedgerKeyPair(os.urandom(32), Ed25519PrivateKey.generate(), checkpoint_every=4)
+
+
+@pytest.fixture
+def consents() -> FakeConsents:
+    return FakeConsents()
+
+
+@pytest.fixture
+def ledger() -> FakeLedger:
+    return FakeLedger()
+
+
+@pytest.fixture
+def disclosures() -> FakeDisclosures:
+    return FakeDisclosures()
+
+
+@pytest.fixture
+def uow(consents, ledger, disclosures) -> ConsentUnitOfWork:
+    return ConsentUnitOfWork(consents=consents, ledger=ledger, disclosures=disclosures)
+
+
+@pytest.fixture
+def granted(uow, ledger_keys, request_body):
+    """Grant a consent held by ``hospital-1`` from the complete request with top-level fields
+    replaced; returns its view. ``at`` is the grant time (default ``NOW``)."""
+
+    def grant_one(holder: str = "hospital-1", at: datetime = NOW, **changes) -> dict:
+        body = {k: v for k, v in {**request_body, **changes}.items() if v is not None}
+        return handlers.grant(GrantConsent(holder, body), uow, ledger_keys, at)
+
+    return grant_one

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
-from services.consent.adapters import ledger_store
+from services.consent.adapters.ledger_store import VERIFY_CHUNK, LedgerRepository, verify_stream
 from services.consent.adapters.orm import metadata
 from services.consent.ledger_keys import load_ledger_keys
 from services.kit.config import ConfigError, load_config
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="action", required=True)
     check = actions.add_parser("verify", help="check the hash chain and the signed checkpoints")
     check.add_argument("--config", default=str(DEFAULT_CONFIG), help="the consent service's config file")
-    check.add_argument("--chunk", type=int, default=ledger_store.VERIFY_CHUNK,
+    check.add_argument("--chunk", type=int, default=VERIFY_CHUNK,
                        help="rows read per query")
     check.set_defaults(handler=verify_ledger_command)
 
@@ -52,15 +52,14 @@ def verify_ledger_command(args: argparse.Namespace) -> int:
         factory = sessionmaker(engine)
 
         @contextmanager
-        def reading() -> Iterator[Session]:
+        def reading() -> Iterator[LedgerRepository]:
             with factory() as session:
-                yield session
+                yield LedgerRepository(session)
 
-        with reading() as session:
-            total = ledger_store.count(session)
+        with reading() as ledger:
+            total = ledger.count()
         bar = ProgressBar(total, sys.stderr)
-        result = ledger_store.verify_stream(reading, keys, chunk_size=max(args.chunk, 1),
-                                            progress=bar.show)
+        result = verify_stream(reading, keys, chunk_size=max(args.chunk, 1), progress=bar.show)
         bar.done()
     finally:
         engine.dispose()

@@ -1,0 +1,119 @@
+"""What callers ask of the consent service, as small imperative messages.
+
+``agency_id`` is the asking agency; ``admin`` says it asks as a network administrator, who may
+read any consent and any accounting of disclosures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+# How many ledger entries a verification reads at a time.
+VERIFY_CHUNK = 5000
+# How many due consents the expiry timer loads at a time.
+EXPIRY_BATCH = 100
+
+
+@dataclass(frozen=True)
+class GrantConsent:
+    """``request`` is the grant body as sent: the domain reads and checks every element."""
+
+    agency_id: str
+    request: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ReadConsent:
+    consent_id: str
+    agency_id: str
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class RevokeConsent:
+    """Revoke in full, or only for ``recipients`` (``{"agencies": [...], "classes": [...]}``)."""
+
+    consent_id: str
+    agency_id: str
+    reason: str
+    recipients: Mapping[str, Any] | None = None
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class EndTreatment:
+    consent_id: str
+    agency_id: str
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class AuthorizeDisclosure:
+    """May ``discloser`` give ``data_classes`` about the participant to ``recipient`` for ``purpose``?
+
+    ``recipient`` is ``{"agency_id", "kind"}`` or ``{"class"}``; without ``consent_id`` every
+    consent of the participant is considered.
+    """
+
+    discloser: str
+    recipient: Mapping[str, str]
+    purpose: str
+    data_classes: Sequence[str]
+    participant_id: str
+    consent_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Disclose:
+    """Decide as ``AuthorizeDisclosure`` does and, when permitted, release the details."""
+
+    discloser: str
+    recipient: Mapping[str, str]
+    purpose: str
+    data_classes: Sequence[str]
+    participant_id: str
+    consent_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordAccess:
+    """``actor`` read personal details of the participant; ``what`` names them by kind and id."""
+
+    actor: str
+    participant_id: str
+    what: str
+
+
+@dataclass(frozen=True)
+class ListDisclosures:
+    participant_id: str
+    agency_id: str
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class ReadLedger:
+    """A page of entries in seq order after ``after_seq``, at or after ``since``."""
+
+    limit: int
+    participant_id: str | None = None
+    since: datetime | None = None
+    after_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class VerifyLedger:
+    chunk_size: int = VERIFY_CHUNK
+
+
+@dataclass(frozen=True)
+class ExpireDueConsents:
+    batch: int = EXPIRY_BATCH
+
+
+@dataclass(frozen=True)
+class CheckpointLedger:
+    """Sign the ledger's head unless a checkpoint covers it already."""

@@ -1,0 +1,146 @@
+"""The audit trail through its handlers: the accounting of disclosures, ledger pages, the
+ledger's verification and checkpoints, and the expiry timer."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+
+from services.consent import handlers
+from services.consent.domain.commands import (
+    CheckpointLedger,
+    Disclose,
+    ExpireDueConsents,
+    ListDisclosures,
+    ReadConsent,
+    ReadLedger,
+    RecordAccess,
+    VerifyLedger,
+)
+from services.kit.errors import NotFound
+from tests.unit.consent.conftest import NOW
+
+ASKED_AT = NOW + timedelta(hours=1)
+
+
+def disclose_contact(consent: dict, uow, keys, at=ASKED_AT) -> dict:
+    command = Disclose("hospital-1", {"agency_id": "peer-1", "kind": "peer_group"},
+                       "peer-support-referral", ["contact"], consent["participant_id"], consent["id"])
+    return handlers.disclose(command, uow, keys, at)
+
+
+def test_the_holder_reads_every_disclosure_about_the_participant(uow, granted, ledger_keys):
+    consent = granted()
+    for n in range(2):
+        disclose_contact(consent, uow, ledger_keys, ASKED_AT + timedelta(minutes=n))
+
+    page = handlers.disclosures(ListDisclosures(consent["participant_id"], "hospital-1"), uow)
+
+    assert page["next_page"] is None
+    assert [(i["recipient"], i["purpose"], i["consent_id"]) for i in page["items"]] == [
+        ("peer-1", "peer-support-referral", consent["id"])] * 2
+    assert page["items"][0]["at"] < page["items"][1]["at"]
+    # The grant is entry 1; each disclosure follows its decision.
+    assert [i["ledger_seq"] for i in page["items"]] == [3, 5]
+
+
+def test_disclosures_are_not_found_for_strangers_and_unknown_participants(uow, granted, ledger_keys):
+    consent = granted()
+    disclose_contact(consent, uow, ledger_keys)
+
+    with pytest.raises(NotFound):
+        handlers.disclosures(ListDisclosures(consent["participant_id"], "peer-1"), uow)
+    with pytest.raises(NotFound):
+        handlers.disclosures(ListDisclosures("no-such-participant", "hospital-1", admin=True), uow)
+    admin = handlers.disclosures(ListDisclosures(consent["participant_id"], "admin-1", admin=True), uow)
+    assert len(admin["items"]) == 1
+
+
+def test_the_ledger_is_read_in_pages_in_seq_order(uow, ledger_keys):
+    for n in range(5):
+        handlers.record_access(RecordAccess("peer-1", f"participant-{n % 2}", f"handoff:r{n}"),
+                               uow, ledger_keys, NOW + timedelta(minutes=n))
+
+    first = handlers.ledger(ReadLedger(limit=2), uow)
+    second = handlers.ledger(ReadLedger(limit=2, after_seq=int(first["next_page"])), uow)
+    last = handlers.ledger(ReadLedger(limit=2, after_seq=int(second["next_page"])), uow)
+
+    assert [[i["seq"] for i in p["items"]] for p in (first, second, last)] == [[1, 2], [3, 4], [5]]
+    assert last["next_page"] is None
+    assert set(first["items"][0]) == {"seq", "at", "actor", "action", "subject", "participant_id", "hash"}
+
+
+def test_the_ledger_is_filtered_by_participant_and_time(uow, ledger_keys):
+    for n in range(5):
+        handlers.record_access(RecordAccess("peer-1", f"participant-{n % 2}", f"handoff:r{n}"),
+                               uow, ledger_keys, NOW + timedelta(minutes=n))
+
+    theirs = handlers.ledger(ReadLedger(limit=10, participant_id="participant-1"), uow)
+    recent = handlers.ledger(ReadLedger(limit=10, since=NOW + timedelta(minutes=3)), uow)
+
+    assert [i["subject"] for i in theirs["items"]] == ["handoff:r1", "handoff:r3"]
+    assert [i["seq"] for i in recent["items"]] == [4, 5]
+
+
+def test_an_intact_ledger_verifies_chunk_by_chunk(uow, ledger_keys, granted):
+    granted()
+    for n in range(8):
+        handlers.record_access(RecordAccess("peer-1", "participant-1", f"handoff:r{n}"),
+                               uow, ledger_keys, ASKED_AT)
+    progress: list[int] = []
+
+    result = handlers.verify_ledger(VerifyLedger(chunk_size=3), uow, ledger_keys,
+                                    between_chunks=progress.append)
+
+    assert result == {"ok": True, "entries": 9}
+    assert progress == [3, 6, 9]
+
+
+def test_an_altered_entry_is_named_by_its_seq(uow, ledger, ledger_keys):
+    for n in range(6):
+        handlers.record_access(RecordAccess("peer-1", "participant-1", f"handoff:r{n}"),
+                               uow, ledger_keys, ASKED_AT)
+    ledger.rows[2] = dataclasses.replace(ledger.rows[2], actor="someone-else")
+    ledger.commit()  # as if written straight into the table
+
+    result = handlers.verify_ledger(VerifyLedger(chunk_size=4), uow, ledger_keys)
+
+    assert (result["ok"], result["first_bad_seq"], result["kind"]) == (False, 3, "altered")
+
+
+def test_the_checkpoint_timer_signs_a_new_head_once(uow, ledger, ledger_keys):
+    assert handlers.checkpoint(CheckpointLedger(), uow, ledger_keys, NOW) is None  # empty ledger
+    for n in range(6):  # a checkpoint every 4 entries: the 4th is signed on append
+        handlers.record_access(RecordAccess("peer-1", "participant-1", f"handoff:r{n}"),
+                               uow, ledger_keys, ASKED_AT)
+
+    assert handlers.checkpoint(CheckpointLedger(), uow, ledger_keys, ASKED_AT) == 6
+    assert handlers.checkpoint(CheckpointLedger(), uow, ledger_keys, ASKED_AT) is None
+    assert [c.count for c in ledger.checkpoints()] == [4, 6]
+    assert handlers.verify_ledger(VerifyLedger(), uow, ledger_keys)["ok"] is True
+
+
+def test_the_expiry_timer_expires_consents_past_valid_until(uow, ledger, granted, ledger_keys):
+    short = granted(valid_until="2026-11-02T00:00:00Z")
+    lasting = granted()
+
+    expired = handlers.expire_due(ExpireDueConsents(batch=1), uow, ledger_keys, NOW + timedelta(days=3))
+    again = handlers.expire_due(ExpireDueConsents(batch=1), uow, ledger_keys, NOW + timedelta(days=4))
+
+    assert (expired, again) == (1, 0)
+    assert handlers.get(ReadConsent(short["id"], "hospital-1"), uow)["status"] == "expired"
+    assert handlers.get(ReadConsent(lasting["id"], "hospital-1"), uow)["status"] == "active"
+    assert uow.types() == ["consent.granted", "consent.granted", "consent.expired"]
+    entry = ledger.rows[-1]
+    assert (entry.action, entry.actor, entry.subject) == ("consent.expired", "consent-service", short["id"])
+
+
+def test_the_expiry_timer_works_through_every_batch(uow, granted, ledger_keys):
+    ids = [granted(valid_until="2026-11-02T00:00:00Z")["id"] for _ in range(5)]
+
+    expired = handlers.expire_due(ExpireDueConsents(batch=2), uow, ledger_keys, NOW + timedelta(days=3))
+
+    assert expired == 5
+    assert {handlers.get(ReadConsent(i, "hospital-1"), uow)["status"] for i in ids} == {"expired"}

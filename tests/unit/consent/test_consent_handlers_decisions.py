@@ -1,0 +1,140 @@
+"""The decision point through its handlers: every decision ledgered in the unit of work that
+answers it, disclosures accounted for, reads of personal details recorded."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from services.consent import handlers
+from services.consent.domain import REDISCLOSURE_NOTICE, Consent
+from services.consent.domain.commands import (
+    AuthorizeDisclosure,
+    Disclose,
+    RecordAccess,
+    RevokeConsent,
+)
+from services.kit.errors import ConsentRequired
+from tests.unit.consent.conftest import NOW
+
+ASKED_AT = NOW + timedelta(hours=1)
+PEER_1 = {"agency_id": "peer-1", "kind": "peer_group"}
+HOSPITAL_3 = {"agency_id": "hospital-3", "kind": "hospital"}
+
+
+def question(consent: dict, command=AuthorizeDisclosure, **changes):
+    """A handoff-like question about ``consent``: hospital-1 gives peer-1 the contact details."""
+    fields = {"discloser": "hospital-1", "recipient": PEER_1, "purpose": "peer-support-referral",
+              "data_classes": ["contact"], "participant_id": consent["participant_id"],
+              "consent_id": consent["id"]} | changes
+    return command(**fields)
+
+
+def test_a_permit_is_ledgered_and_committed_with_the_answer(uow, ledger, granted, ledger_keys):
+    consent = granted()
+    commits = uow.commits
+
+    answer = handlers.authorize(question(consent), uow, ledger_keys, ASKED_AT)
+
+    assert (answer["permit"], answer["reason"], answer["consent_id"]) == (True, "covered", consent["id"])
+    assert answer["allowed"]["agencies"] == ["peer-1"] and answer["allowed"]["classes"] == ["peer_group"]
+    assert uow.commits == commits + 1
+    entry = ledger.rows[-1]
+    assert (entry.action, entry.actor, entry.subject) == ("decision", "hospital-1", consent["id"])
+    assert entry.details["decision_id"] == answer["decision_id"] and entry.details["permit"] is True
+
+
+def test_a_deny_is_ledgered_with_its_reason(uow, ledger, granted, ledger_keys):
+    consent = granted()
+
+    answer = handlers.authorize(question(consent, recipient=HOSPITAL_3), uow, ledger_keys, ASKED_AT)
+
+    assert (answer["permit"], answer["reason"]) == (False, "recipient_not_covered")
+    assert answer["allowed"] == {"agencies": [], "classes": [], "excluded": []}
+    details = ledger.rows[-1].details
+    assert (details["permit"], details["reason"], details["recipient"]) == (
+        False, "recipient_not_covered", "hospital-3")
+
+
+def test_an_unknown_consent_is_a_ledgered_deny(uow, ledger, granted, ledger_keys):
+    consent = granted()
+
+    answer = handlers.authorize(question(consent, consent_id="no-such-consent"), uow, ledger_keys,
+                                ASKED_AT)
+
+    assert (answer["permit"], answer["reason"], answer["consent_id"]) == (False, "consent_not_found", None)
+    assert ledger.rows[-1].subject == "no-such-consent"
+
+
+def test_without_a_consent_named_a_permitting_consent_of_the_participant_is_used(
+        uow, consents, granted, request_body, ledger_keys):
+    older = granted()
+    clinic_only = {"agencies": [{"id": "clinic-2", "kind": "clinic"}], "classes": []}
+    newer = Consent.grant({**request_body, "recipients": clinic_only}, consent_id="consent-newer",
+                          participant_id=older["participant_id"], now=NOW + timedelta(minutes=5))
+    consents.add(newer, "hospital-1", NOW)
+    consents.commit()
+
+    permitted = handlers.authorize(question(older, consent_id=None), uow, ledger_keys, ASKED_AT)
+    denied = handlers.authorize(question(older, consent_id=None, recipient=HOSPITAL_3),
+                                uow, ledger_keys, ASKED_AT)
+
+    assert (permitted["permit"], permitted["consent_id"]) == (True, older["id"])
+    # No consent permits: the newest one's deny is the answer.
+    assert (denied["permit"], denied["consent_id"]) == (False, "consent-newer")
+
+
+def test_a_revoked_consent_is_denied(uow, granted, ledger_keys):
+    consent = granted()
+    handlers.revoke(RevokeConsent(consent["id"], "hospital-1", "no"), uow, ledger_keys, ASKED_AT)
+
+    answer = handlers.authorize(question(consent), uow, ledger_keys, ASKED_AT)
+
+    assert (answer["permit"], answer["reason"]) == (False, "revoked")
+
+
+def test_disclose_releases_only_the_permitted_details_and_accounts_for_them(
+        uow, ledger, disclosures, granted, ledger_keys):
+    consent = granted()
+
+    answer = handlers.disclose(question(consent, Disclose), uow, ledger_keys, ASKED_AT)
+
+    assert answer["participant"] == {"phone": "+15555550100", "email": "ana@example.org"}
+    assert answer["consent"]["id"] == consent["id"]
+    assert answer["redisclosure_notice"] == REDISCLOSURE_NOTICE
+    decision, disclosure = ledger.rows[-2:]
+    assert (decision.action, disclosure.action) == ("decision", "disclosure")
+    assert disclosure.details["decision_id"] == answer["decision_id"]
+    [row] = disclosures.state
+    assert (row["recipient"], row["data_classes"], row["ledger_seq"]) == ("peer-1", ["contact"],
+                                                                         disclosure.seq)
+    assert "+15555550100" not in str([e.as_dict() for e in ledger.rows]) + str(row)
+
+
+def test_a_denied_disclosure_raises_after_the_deny_is_committed(
+        uow, ledger, disclosures, granted, ledger_keys):
+    consent = granted()
+    commits = uow.commits
+
+    with pytest.raises(ConsentRequired) as denied:
+        handlers.disclose(question(consent, Disclose, purpose="treatment"), uow, ledger_keys, ASKED_AT)
+
+    assert (denied.value.detail, denied.value.extra["reason"]) == ("purpose_not_covered",) * 2
+    assert uow.commits == commits + 1
+    entry = ledger.rows[-1]
+    assert (entry.action, entry.details["permit"]) == ("decision", False)
+    assert entry.details["decision_id"] == denied.value.extra["decision_id"]
+    assert disclosures.state == []
+
+
+def test_record_access_ledgers_the_read(uow, ledger, ledger_keys):
+    command = RecordAccess("peer-1", "participant-9", "handoff:referral-4")
+
+    answer = handlers.record_access(command, uow, ledger_keys, ASKED_AT)
+
+    entry = ledger.rows[-1]
+    assert answer == {"seq": entry.seq} == {"seq": 1}
+    assert (entry.actor, entry.action, entry.subject, entry.participant_id) == (
+        "peer-1", "access", "handoff:referral-4", "participant-9")
+    assert uow.commits == 1
