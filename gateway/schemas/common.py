@@ -107,6 +107,7 @@ class ProblemSchema(ResponseSchema):
     code = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
                          metadata={"description": "field → messages, with 422 only"})
+    request_id = fields.String(metadata={"description": "this request's id, as in X-Request-Id"})
 
 
 class HealthSchema(ResponseSchema):
