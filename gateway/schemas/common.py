@@ -1,4 +1,4 @@
-"""Building blocks shared by the request and response schemas of the HTTP API (API.md).
+"""Building blocks shared by the request and response schemas of the HTTP API (docs/api.md).
 
 Requests are strict: an unknown field is an error, so a typo never silently drops data.
 Responses are used to dump what services return: fields not declared here are left out, which

@@ -2,7 +2,7 @@
 
 One envelope for every event, and a catalog of event types, each with a
 versioned payload schema. Payloads carry ids and matching criteria only: never
-names, contact details or clinicians' free text (DESIGN.md, "Events").
+names, contact details or clinicians' free text (docs/events.md).
 
 Publishing an invalid event raises ``ContractError`` (a programming error);
 a consumer that receives one parks it as a dead letter instead.

@@ -1,7 +1,7 @@
 """The batch re-solve: the waitlist and every open proposal, matched as one assignment problem.
 
 Online picks are greedy (first come, best free mentor) and lose a few percent of total fit when
-mentors are scarce (STACK.md); the periodic re-solve recovers it. Accepted matches are never
+mentors are scarce; the periodic re-solve recovers it. Accepted matches are never
 touched: their places are simply not available. A proposal moves only for a real gain (the
 solver's ``current`` tie-break); a moved proposal is withdrawn (``rebalanced``) and the new
 one proposed, each with its event. No nameko here.
