@@ -3,13 +3,21 @@
 The route's method, path, status and response schema come from ``gateway.routes``;
 every exception becomes an RFC 9457 problem through ``gateway.problems`` — unknown
 paths and wrong methods included, which werkzeug would otherwise answer in HTML.
+
+Every request has a request id: the caller's ``X-Request-Id`` when it is well formed, else a new
+one. It is answered in the ``X-Request-Id`` header (and a problem's ``request_id``), named in the
+gateway's log line for the request's failure, and passed to the services in the RPC context.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import uuid
+from functools import partial
 from typing import Any
 
+from eventlet.event import Event
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
@@ -17,6 +25,16 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.problems import EXPECTED_EXCEPTIONS, problem_response
 from gateway.routes import ROUTES_BY_OPERATION, Route
+from services.kit.rpc import REQUEST_ID
+
+REQUEST_ID_HEADER = "X-Request-Id"
+_WELL_FORMED_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+def request_id_of(request: Request) -> str:
+    """The caller's ``X-Request-Id`` if it is a short token of safe characters, else a new id."""
+    offered = request.headers.get(REQUEST_ID_HEADER, "")
+    return offered if _WELL_FORMED_ID.fullmatch(offered) else uuid.uuid4().hex
 
 
 class _ProblemWsgiApp(WsgiApp):
@@ -25,7 +43,10 @@ class _ProblemWsgiApp(WsgiApp):
         try:
             provider, values = adapter.match()
         except HTTPException as exc:
-            return problem_response(exc)(environ, start_response)
+            request_id = request_id_of(Request(environ, shallow=True))
+            response = problem_response(exc, request_id)
+            response.headers[REQUEST_ID_HEADER] = request_id
+            return response(environ, start_response)
         request = Request(environ, shallow=True)
         request.path_values = values
         return provider.handle_request(request)(environ, start_response)
@@ -38,11 +59,29 @@ class ProblemWebServer(WebServer):
 
 class ApiRoute(HttpRequestHandler):
     server = ProblemWebServer()
+    # Failures are logged once, by ``problem_response`` with the request id (see services.kit.logs).
+    logs_own_errors = True
 
     def __init__(self, operation: str, **kwargs: Any) -> None:
         self.route: Route = ROUTES_BY_OPERATION[operation]
         super().__init__(self.route.method, self.route.url_rule,
                          expected_exceptions=EXPECTED_EXCEPTIONS, **kwargs)
+
+    def handle_request(self, request: Request) -> Response:
+        """Run the route in a worker whose context carries the request id; answer with that id."""
+        request.shallow = False
+        request_id = request_id_of(request)
+        try:
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            done = Event()
+            self.container.spawn_worker(self, args, kwargs, context_data={REQUEST_ID: request_id},
+                                        handle_result=partial(self.handle_result, done))
+            response = self.response_from_result(done.wait())
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a problem response
+            response = problem_response(exc, request_id)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
 
     def response_from_result(self, result: Any) -> Response:
         if isinstance(result, Response):

@@ -130,19 +130,36 @@ def problem_body(exc: BaseException) -> dict[str, Any]:
     return body
 
 
-def problem_response(exc: BaseException) -> Response:
-    """Render ``exc`` as an ``application/problem+json`` werkzeug response.
+def problem_response(exc: BaseException, request_id: str | None = None) -> Response:
+    """Render ``exc`` as an ``application/problem+json`` werkzeug response, and log it once.
 
-    Never raises for any exception. Server-side failures are logged by class name only, since a
-    remote error's text may carry what it was given.
+    Never raises for any exception. A client error (4xx) is one INFO line; a service that is
+    not answering (503) one WARNING line; any other failure is logged at ERROR with its
+    traceback. Each line names the request id, which the body repeats as ``request_id``. The
+    line names classes and codes only: an exception's text may carry what it was given.
     """
     body = problem_body(exc)
-    if body["status"] >= 500:
-        remote = getattr(exc, "exc_type", None)
-        log.error("request failed: %s%s", type(exc).__name__, f" ({remote})" if remote else "")
+    if request_id is not None:
+        body["request_id"] = request_id
+    log_problem(exc, body, request_id)
     response = Response(json.dumps(body), status=body["status"], mimetype=PROBLEM_CONTENT_TYPE)
     if body["status"] == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="referral-network"'
     if body["status"] == 503:
         response.headers["Retry-After"] = "5"
     return response
+
+
+def log_problem(exc: BaseException, body: dict[str, Any], request_id: str | None) -> None:
+    """One log line for the answered problem ``body``; a traceback only for a server fault."""
+    status, code, request = body["status"], body["code"], request_id or "-"
+    if status < 500:
+        log.info("request %s answered %d %s (%s)", request, status, code, type(exc).__name__)
+    elif status == 503:
+        log.warning("request %s answered 503 %s (%s)", request, code, type(exc).__name__)
+    elif isinstance(exc, nameko.exceptions.RemoteError):
+        # The service logged its own traceback with this request id; its text may carry its input.
+        log.error("request %s failed: RemoteError (%s)", request, exc.exc_type)
+    else:
+        log.error("request %s failed: %s", request, type(exc).__name__,
+                  exc_info=(type(exc), exc, exc.__traceback__))

@@ -44,11 +44,20 @@ class Api:
 
 
 def seed(base_url: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
-    """Create the demo agencies and mentors once; later runs reuse ``path``."""
+    """Create the demo agencies and mentors once; later runs reuse ``path``.
+
+    Keys in ``path`` that this network does not know (its gateway database was dropped or
+    replaced) are set aside as ``<path>.stale`` and the demo network is seeded again.
+    """
     if path.exists():
         credentials = json.loads(path.read_text())
-        print(f"Reusing the demo network in {path}")
-        return credentials
+        if _keys_open(base_url, credentials):
+            print(f"Reusing the demo network in {path}")
+            return credentials
+        stale = path.with_name(path.name + ".stale")
+        path.replace(stale)
+        print(f"The keys in {path} do not open this network (its database is new); "
+              f"seeding again (old keys moved to {stale})")
     admin = _create_first_admin(env)
     agencies = [admin]
     for n, spec in enumerate(AGENCIES):
@@ -66,6 +75,18 @@ def seed(base_url: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
     path.chmod(0o600)
     print(f"Seeded {len(agencies)} agencies and 20 mentors; keys in {path}")
     return credentials
+
+
+def _keys_open(base_url: str, credentials: dict[str, Any]) -> bool:
+    """Whether the network still knows the demo admin's key (401 means it does not)."""
+    admin = next((a for a in credentials.get("agencies", []) if "admin" in a.get("roles", [])), None)
+    if admin is None:
+        return False
+    response = requests.get(f"{base_url}/v1/notifications", timeout=30,
+                            headers={"Authorization": f"Bearer {admin['api_key']}"})
+    if response.status_code >= 500:
+        raise RuntimeError(f"GET /v1/notifications → {response.status_code}: {response.text}")
+    return response.status_code != 401
 
 
 def _create_first_admin(env: dict[str, str]) -> dict[str, Any]:

@@ -3,8 +3,10 @@
     python -m network.run [--database sqlite|postgres] [--port 8000] [--no-demo]
 
 Processes run under honcho (Procfile); Ctrl-C stops them all. Data lives in var/
-(SQLite files, or databases rn_<service> on the local PostgreSQL), so a second run
-finds the same agencies, mentors and referrals.
+(SQLite files, or databases <DATABASE_PREFIX><service>, rn_<service> by default, on the
+local PostgreSQL), so a second run finds the same agencies, mentors and referrals. The demo
+keys are kept per database backend (var/demo-credentials.json for SQLite,
+var/demo-credentials.postgres.json for PostgreSQL): each belongs to its own gateway database.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # Where SQLite files, development secrets and demo credentials live (tests point it elsewhere).
 VAR = Path(os.environ.get("REFERRAL_NETWORK_VAR", ROOT / "var"))
 SERVICES = ("consent", "referrals", "matching", "notifications", "gateway")
+# Two networks can share one PostgreSQL server under different prefixes.
+DATABASE_PREFIX = os.environ.get("DATABASE_PREFIX", "rn_")
+
+
+def credentials_file(kind: str) -> Path:
+    """The demo network's keys for the ``kind`` database backend (they live in its gateway database)."""
+    return VAR / ("demo-credentials.json" if kind == "sqlite" else f"demo-credentials.{kind}.json")
 
 
 def database_urls(kind: str) -> dict[str, str]:
@@ -37,10 +46,10 @@ def database_urls(kind: str) -> dict[str, str]:
     with psycopg.connect(admin, autocommit=True) as conn:
         existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
         for service in SERVICES:
-            if f"rn_{service}" not in existing:
-                conn.execute(f'CREATE DATABASE "rn_{service}"')
+            if f"{DATABASE_PREFIX}{service}" not in existing:
+                conn.execute(f'CREATE DATABASE "{DATABASE_PREFIX}{service}"')
     base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    return {f"{s.upper()}_DATABASE_URL": f"{base}/rn_{s}" for s in SERVICES}
+    return {f"{s.upper()}_DATABASE_URL": f"{base}/{DATABASE_PREFIX}{s}" for s in SERVICES}
 
 
 def environment(args: argparse.Namespace) -> dict[str, str]:
@@ -78,6 +87,8 @@ def wait_until_ready(base_url: str, honcho: subprocess.Popen, timeout: float = 9
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    if not DATABASE_PREFIX.replace("_", "").isalnum():
+        raise SystemExit(f"DATABASE_PREFIX must be letters, digits and underscores, not {DATABASE_PREFIX!r}")
     parser.add_argument("--database", choices=("sqlite", "postgres"),
                         default=os.environ.get("DATABASE", "sqlite"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GATEWAY_PORT", 8000)))
@@ -100,10 +111,10 @@ def main(argv: list[str] | None = None) -> int:
                               env=env, cwd=ROOT, start_new_session=True)
     try:
         wait_until_ready(base_url, honcho)
-        credentials = demo.seed(base_url, VAR / "demo-credentials.json", env)
+        credentials = demo.seed(base_url, credentials_file(args.database), env)
         if not args.no_demo:
             demo.walk(base_url, credentials)
-        print(f"\nThe network is running at {base_url}  (credentials: {VAR / 'demo-credentials.json'})")
+        print(f"\nThe network is running at {base_url}  (credentials: {credentials_file(args.database)})")
         print(f"  curl {base_url}/ready\n  curl {base_url}/openapi.json\nCtrl-C stops everything.")
         if args.exit_after_demo:
             return 0

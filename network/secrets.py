@@ -2,7 +2,9 @@
 
 Reusing them matters: the field-encryption and ledger keys protect data already
 written, so a second `make run` must find the same keys to read its own data.
-Production secrets come from the environment (see deploy/generate_secrets.py).
+Production secrets come from the environment (see deploy/generate_secrets.py). The
+``referral-network`` command reads the same file when run from the project root
+(``services.kit.config``), so it needs no exported variables on a development machine.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import base64
 import os
 import secrets
 from pathlib import Path
+
+from services.kit.config import read_env_file
 
 NAMES = ("FIELD_ENCRYPTION_KEYS", "LEDGER_HMAC_KEY", "LEDGER_SIGNING_KEY", "API_KEY_PEPPER")
 
@@ -33,6 +37,5 @@ def load_or_create(path: Path) -> dict[str, str]:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             out.writelines(f"{name}={value}\n" for name, value in fresh().items())
-    lines = [line for line in path.read_text().splitlines() if "=" in line and not line.startswith("#")]
-    stored = dict(line.split("=", 1) for line in lines)
+    stored = read_env_file(path)
     return {name: os.environ.get(name, stored[name]) for name in NAMES}

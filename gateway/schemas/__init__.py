@@ -1,4 +1,4 @@
-"""marshmallow schemas for every request body, query and response of the HTTP API (API.md).
+"""marshmallow schemas for every request body, query and response of the HTTP API (docs/api.md).
 
 The same classes validate requests and generate ``/openapi.json``. Load request bodies with
 ``Schema().load(body)``; a ``ValidationError`` renders as 422 with the field errors.

@@ -1,4 +1,4 @@
-"""Building blocks shared by the request and response schemas of the HTTP API (API.md).
+"""Building blocks shared by the request and response schemas of the HTTP API (docs/api.md).
 
 Requests are strict: an unknown field is an error, so a typo never silently drops data.
 Responses are used to dump what services return: fields not declared here are left out, which
@@ -107,6 +107,7 @@ class ProblemSchema(ResponseSchema):
     code = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
                          metadata={"description": "field → messages, with 422 only"})
+    request_id = fields.String(metadata={"description": "this request's id, as in X-Request-Id"})
 
 
 class HealthSchema(ResponseSchema):

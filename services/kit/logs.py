@@ -2,7 +2,11 @@
 
 Fields are marked personal by name (``PERSONAL_FIELDS``); any mapping found in a
 record's arguments or ``extra`` has those values replaced before formatting, and
-e-mail addresses and phone numbers in free text are masked as a second line of defence.
+e-mail addresses and phone numbers in free text (tracebacks included) are masked as a second
+line of defence.
+
+``WorkerErrorFilter`` makes nameko's log of a failed worker useful to an operator: one INFO line
+for an expected error, the traceback and the request id for anything else.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ import logging
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from services.kit.errors import NetworkError, ServiceUnavailable
+from services.kit.rpc import REQUEST_ID
 
 PERSONAL_FIELDS = frozenset({
     "participant", "given_name", "family_name", "name", "signer_name", "birth_date",
@@ -54,6 +61,9 @@ class PersonalDataFilter(logging.Filter):
                 setattr(record, key, scrub(getattr(record, key)))
         if isinstance(record.msg, str):
             record.msg = scrub(record.msg)
+        if record.exc_info and not record.exc_text:
+            # A traceback ends with the exception's text, which may quote what it was given.
+            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
         return True
 
 
@@ -69,3 +79,63 @@ def configure_logging(level: str = "INFO") -> None:
     """Basic stderr logging with the scrubber in place (for the CLI and `make run`)."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     install_scrubber()
+    install_worker_error_filter()
+
+
+# nameko's container logs every failed worker as "(expected) error handling worker <ctx>: <exc>"
+# (WARNING, with traceback) or "error handling worker <ctx>: <exc>" (ERROR, with traceback).
+_WORKER_FAILURE = frozenset({"(expected) error handling worker %s: %s", "error handling worker %s: %s"})
+
+
+class WorkerErrorFilter(logging.Filter):
+    """Rewrites nameko's "error handling worker" records for an operator.
+
+    An expected error (the kit's ``NetworkError`` family, or one the entrypoint declares
+    expected) is an answer, not a fault: it becomes one INFO line naming the entrypoint, the
+    error class and the request id, with no traceback. Any other error keeps its traceback
+    and gains the request id. Entrypoints that log their own failures (``logs_own_errors``,
+    the gateway's HTTP routes) are dropped here so each failure is logged once. Attach it to
+    the ``nameko.containers`` logger (the ``LOGGING`` section of each ``config.yml``).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg not in _WORKER_FAILURE or not isinstance(record.args, tuple) or len(record.args) != 2:
+            return True
+        worker_ctx, exc = record.args
+        entrypoint = getattr(worker_ctx, "entrypoint", None)
+        if getattr(entrypoint, "logs_own_errors", False):
+            return False
+        where = f"{getattr(worker_ctx, 'service_name', '?')}.{getattr(entrypoint, 'method_name', '?')}"
+        facts = (where, type(exc).__name__, request_id_of(worker_ctx) or "-")
+        if isinstance(exc, ServiceUnavailable):
+            _one_line(record, logging.WARNING, "%s could not answer: %s (request %s)", facts)
+        elif is_expected(exc, getattr(entrypoint, "expected_exceptions", ())):
+            _one_line(record, logging.INFO, "%s answered %s (request %s)", facts)
+        else:
+            record.levelno, record.levelname = logging.ERROR, "ERROR"
+            record.msg, record.args = "%s failed: %s (request %s)", facts
+        return True
+
+
+def _one_line(record: logging.LogRecord, level: int, msg: str, args: tuple) -> None:
+    record.levelno, record.levelname = level, logging.getLevelName(level)
+    record.msg, record.args = msg, args
+    record.exc_info, record.exc_text = None, None
+
+
+def is_expected(exc: object, declared: Any = ()) -> bool:
+    """Whether ``exc`` is an answer rather than a fault: a kit error, or one ``declared`` expected."""
+    return isinstance(exc, NetworkError) or (bool(declared) and isinstance(exc, declared))
+
+
+def request_id_of(worker_ctx: Any) -> str | None:
+    """The request id the gateway gave this call chain, from the worker's context data."""
+    data = getattr(worker_ctx, "data", None)
+    return data.get(REQUEST_ID) if isinstance(data, Mapping) else None
+
+
+def install_worker_error_filter() -> None:
+    """Attach ``WorkerErrorFilter`` to nameko's container logger, once (for the CLI and tests)."""
+    target = logging.getLogger("nameko.containers")
+    if not any(isinstance(f, WorkerErrorFilter) for f in target.filters):
+        target.addFilter(WorkerErrorFilter())

@@ -5,6 +5,10 @@ is down must instead fail within its timeout, so every call through
 ``ServiceClient`` waits at most the configured seconds (``RPC_TIMEOUT_SECONDS`` by
 default, default 5) and then raises ``ServiceUnavailable``, which crosses RPC as
 itself so the gateway answers 503.
+
+The request id the gateway gives each HTTP request travels in the worker's context data under
+``REQUEST_ID``; nameko sends a worker's context data as headers with every RPC call it makes, so
+each service in the chain (gateway → referrals → consent) sees the same id in its logs.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ import eventlet
 from nameko.rpc import RpcProxy
 
 from services.kit.errors import ServiceUnavailable
+
+# The context-data key (AMQP header ``nameko.request_id``) of the gateway's request id.
+REQUEST_ID = "request_id"
 
 
 class ServiceClient(RpcProxy):

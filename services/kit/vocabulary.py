@@ -1,4 +1,4 @@
-"""Closed vocabularies shared by the services and the gateway (DESIGN.md, API.md)."""
+"""Closed vocabularies shared by the services and the gateway (docs/architecture.md, docs/api.md)."""
 
 AGENCY_KINDS = ("hospital", "clinic", "sober_living", "peer_group")
 ROLES = ("referrer", "coordinator", "admin")

@@ -1,4 +1,4 @@
-"""The messages the matching service accepts and returns over RPC (docs/rpc.md, API.md).
+"""The messages the matching service accepts and returns over RPC (docs/rpc.md, docs/api.md).
 
 The gateway validates the HTTP body and passes it on as it is; the service validates again
 here, because it trusts no caller. Requests are strict (an unknown field is an error); ``load``
@@ -24,7 +24,7 @@ class LocationSchema(StrictSchema):
 
 
 class MentorCreateRequest(StrictSchema):
-    """``POST /v1/mentors`` (API.md), as the gateway's schema of the same name."""
+    """``POST /v1/mentors`` (docs/api.md), as the gateway's schema of the same name."""
 
     display_name = fields.String(required=True, validate=[validate.Length(min=1, max=80),
                                                           validate.Regexp(r"\S")])

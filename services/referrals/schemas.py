@@ -1,4 +1,4 @@
-"""The messages the referrals service accepts and returns over RPC (docs/rpc.md, API.md).
+"""The messages the referrals service accepts and returns over RPC (docs/rpc.md, docs/api.md).
 
 Requests are strict (an unknown field is an error). ``load`` turns marshmallow's errors into
 ``InvalidRequest`` with dotted field names. Responses are dumped through schemas too, so only
@@ -46,7 +46,7 @@ class NeedsSchema(StrictSchema):
 
 
 class ReferralCreateRequest(StrictSchema):
-    """``POST /v1/referrals`` (API.md)."""
+    """``POST /v1/referrals`` (docs/api.md)."""
 
     participant_id = identifier(required=True)
     consent_id = identifier(required=True)

@@ -9,6 +9,7 @@ import sys
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 
 from network.processes import ROOT, free_port
@@ -32,9 +33,9 @@ def isolated_env(request, rabbit_manager, tmp_path):
     rabbit_manager.delete_vhost(vhost)
 
 
-def run_network(env: dict[str, str]) -> str:
+def run_network(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "network.run", "--exit-after-demo", "--port", str(free_port())],
+        [sys.executable, "-m", "network.run", "--exit-after-demo", "--port", str(free_port()), *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout
@@ -54,3 +55,42 @@ def test_make_run_demonstrates_the_loop_and_a_second_run_reuses_the_data(isolate
     second = run_network(env)
     assert "Reusing the demo network" in second
     assert all(step in second for step in STEPS), second[-2000:]
+
+
+@pytest.fixture
+def database_prefix(request, isolated_env):
+    """A DATABASE_PREFIX of this test's own, its databases dropped afterwards."""
+    env, _ = isolated_env
+    prefix = f"rn_run_{uuid.uuid4().hex[:8]}_"
+    env["DATABASE_PREFIX"] = prefix
+    admin = request.config.getoption("--postgres-url")
+    env["POSTGRES_ADMIN_URL"] = admin
+    yield prefix
+    with psycopg.connect(admin, autocommit=True) as conn:
+        names = [row[0] for row in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                                 (prefix.replace("_", r"\_") + "%",))]
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_make_run_on_postgres_after_sqlite_has_its_own_demo_keys_and_databases(isolated_env, database_prefix):
+    env, var = isolated_env
+    run_network(env)
+    sqlite_keys = json.loads((var / "demo-credentials.json").read_text())
+    # Keys from another database (as an older layout shared them): refused, set aside, seeded again.
+    (var / "demo-credentials.postgres.json").write_text(json.dumps(sqlite_keys))
+
+    on_postgres = run_network(env, "--database", "postgres")
+    assert "do not open this network" in on_postgres and "Seeded 5 agencies" in on_postgres
+    assert all(step in on_postgres for step in STEPS), on_postgres[-2000:]
+    postgres_keys = json.loads((var / "demo-credentials.postgres.json").read_text())
+    assert {a["api_key"] for a in postgres_keys["agencies"]}.isdisjoint(
+        a["api_key"] for a in sqlite_keys["agencies"])
+    assert json.loads((var / "demo-credentials.json").read_text()) == sqlite_keys
+    with psycopg.connect(env["POSTGRES_ADMIN_URL"]) as conn:
+        names = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+    assert {f"{database_prefix}{s}" for s in ("consent", "referrals", "matching", "notifications",
+                                              "gateway")} <= names
+
+    again = run_network(env, "--database", "postgres")
+    assert "Reusing the demo network" in again

@@ -57,7 +57,7 @@ class GrantTerms:
 
 
 def read_grant_request(request: Any, *, participant_id: str, now: datetime) -> GrantTerms:
-    """Validate a grant request (API.md ``POST /v1/consents`` body, agencies as ``{id, kind}``).
+    """Validate a grant request (docs/api.md ``POST /v1/consents`` body, agencies as ``{id, kind}``).
 
     Raises ``InvalidRequest`` whose ``errors`` name every missing or invalid element.
     """

@@ -1,5 +1,5 @@
 """Which peer groups a referral may reach: the consent's scope, and what is left of it after a
-partial revocation (DESIGN.md, "Consent": partial revocation leaves the rest in force)."""
+partial revocation (docs/architecture.md, "Consent": partial revocation leaves the rest in force)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Soft factors over the mentor table's numpy columns: the vectorized twin of ``scoring``.
 
 Candidates are scored in blocks so that temporaries stay small and are reused rather than freshly
-mapped on every call (fresh memory is what is slow on these machines, STACK.md).
+mapped on every call (fresh memory is what is slow on these machines).
 """
 
 from __future__ import annotations

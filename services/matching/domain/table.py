@@ -3,7 +3,7 @@
 Tag sets are bitmasks (languages, pathways, lived experience, availability slots), positions are
 unit vectors (the radius rule is one dot product), and "active, certified, capacity left" is one
 column (``open_until``), so a referral costs a handful of array operations: about a millisecond
-for 100,000 mentors (STACK.md).
+for 100,000 mentors.
 The numbers equal those of ``scoring`` (tested); rows are updated in place when a mentor or their
 caseload changes. Not thread-safe: one table per worker, or a lock around updates.
 """

@@ -21,7 +21,7 @@ DOWNTOWN = {"lat": 40.71, "lon": -74.0}
 
 
 def mentor_body(**overrides: Any) -> dict[str, Any]:
-    """A POST /v1/mentors body (API.md) that fits ``requested()``'s default referral well."""
+    """A POST /v1/mentors body (docs/api.md) that fits ``requested()``'s default referral well."""
     body = {
         "display_name": "Maria P.", "languages": ["es", "en"], "gender": "female", "age": 41,
         "pathways": ["12-step"], "lived_experience": ["opioids"],

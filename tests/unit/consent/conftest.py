@@ -46,7 +46,7 @@ def now() -> datetime:
 
 @pytest.fixture
 def request_body() -> dict:
-    """A fresh copy of a complete, valid grant request (API.md, agencies with kinds)."""
+    """A fresh copy of a complete, valid grant request (docs/api.md, agencies with kinds)."""
     return copy.deepcopy(COMPLETE_REQUEST)
 
 

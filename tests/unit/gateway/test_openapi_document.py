@@ -1,4 +1,4 @@
-"""The OpenAPI document lists every API.md route, with auth, bodies and problem responses."""
+"""The OpenAPI document lists every docs/api.md route, with auth, bodies and problem responses."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from gateway import policy
 from gateway.openapi import openapi_document
 from gateway.routes import ROUTES, ROUTES_BY_OPERATION
 
-# Written out from API.md, independently of gateway.routes.
+# Written out from docs/api.md, independently of gateway.routes.
 API_ROUTES = {
     ("post", "/v1/agencies"), ("post", "/v1/consents"), ("get", "/v1/consents/{id}"),
     ("post", "/v1/consents/{id}/revoke"), ("post", "/v1/referrals"), ("get", "/v1/referrals"),

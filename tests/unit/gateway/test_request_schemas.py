@@ -1,4 +1,4 @@
-"""Requests are validated strictly: the API.md examples pass, any fault names its field."""
+"""Requests are validated strictly: the docs/api.md examples pass, any fault names its field."""
 
 from __future__ import annotations
 
