@@ -2,7 +2,7 @@
 
 A message is built by copying named fields out of an event payload, never by
 passing the payload through, so a field that a producer adds by mistake (a name,
-a phone number, a clinician's note) cannot reach a template (DESIGN.md, "Events").
+a phone number, a clinician's note) cannot reach a template.
 """
 
 from __future__ import annotations

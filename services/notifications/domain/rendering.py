@@ -60,7 +60,7 @@ class Renderer:
         return " ".join(_block(template, "sms", context).split())
 
     def webhook_body(self, message: m.Message) -> bytes:
-        """The JSON body of API.md, as the exact bytes that are signed and sent."""
+        """The webhook JSON body (docs/webhooks.md), as the exact bytes that are signed and sent."""
         body = {
             "id": message.id,
             "type": message.kind,

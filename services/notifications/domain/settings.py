@@ -1,7 +1,7 @@
 """Each agency's notification settings: where, in which language, when, and what.
 
 The gateway passes the agency's id, kind and roles; the agency itself sets the
-rest through ``PUT /v1/notification-settings`` (API.md, "Notifications"), which
+rest through ``PUT /v1/notification-settings``, which
 ``settings_request.apply_settings`` validates.
 """
 

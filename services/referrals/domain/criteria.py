@@ -2,7 +2,7 @@
 
 ``referral.requested`` carries criteria only: languages, preferences, a location rounded to about a
 kilometre, a 5-year age band, availability and whether remote meetings suit. The exact age and
-location, names, contact details and the clinician's reason never leave (DESIGN.md, "Events").
+location, names, contact details and the clinician's reason never leave.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _distinct(values: Iterable[str] | None, *, lower: bool = False) -> list[str]
 
 
 def criteria_from_needs(needs: Mapping[str, Any]) -> dict[str, Any]:
-    """The matching criteria for ``needs`` as the API accepts them (API.md, "Referrals").
+    """The matching criteria for ``needs`` as the API accepts them.
 
     Keeps only the criteria fields, coarsened; any other key in ``needs`` is dropped. Raises
     ``KeyError``/``ValueError`` only for a location without numeric lat and lon, which request

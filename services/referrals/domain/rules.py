@@ -1,6 +1,6 @@
 """The referral lifecycle: which status may follow which, and who may move it.
 
-Statuses follow the HL7 SDOH Clinical Care referral Task profile (DESIGN.md, "Referrals").
+Statuses follow the HL7 SDOH Clinical Care referral Task profile.
 """
 
 from __future__ import annotations

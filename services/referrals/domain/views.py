@@ -1,4 +1,4 @@
-"""What an agency sees of a referral: the shape of ``GET /v1/referrals/{id}`` (API.md)."""
+"""What an agency sees of a referral: the shape of ``GET /v1/referrals/{id}``."""
 
 from __future__ import annotations
 

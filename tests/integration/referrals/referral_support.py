@@ -46,7 +46,7 @@ def grant_request(*, disclosers: list[str] | None = None, purposes: list[str] | 
 
 
 def referral_request(consent: dict[str, Any], reason: str = REASON) -> dict[str, Any]:
-    """The body of ``POST /v1/referrals`` (API.md) for ``consent``."""
+    """The body of ``POST /v1/referrals`` for ``consent``."""
     return {"participant_id": consent["participant_id"], "consent_id": consent["id"],
             "reason": reason, "urgency": "routine",
             "needs": {"languages": ["es", "en"], "mentor_gender": "female", "age": 37,

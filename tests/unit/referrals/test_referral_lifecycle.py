@@ -14,7 +14,7 @@ from services.kit.vocabulary import REFERRAL_STATUSES
 from services.referrals.domain import ReferralRequested, ReferralStatusChanged
 from services.referrals.domain.rules import can_transition
 
-# Written out from DESIGN.md ("Referrals"), independently of the code under test.
+# Written out from the referral lifecycle as designed, independently of the code under test.
 ALLOWED_MOVES = {
     ("requested", "accepted"), ("requested", "rejected"), ("requested", "cancelled"),
     ("accepted", "in-progress"), ("accepted", "on-hold"), ("accepted", "cancelled"),
