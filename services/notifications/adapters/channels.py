@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
 from services.notifications.adapters.sms import TwilioSmsSender
 from services.notifications.adapters.smtp import SmtpSender
 from services.notifications.adapters.webhook import WebhookSender
@@ -10,6 +13,9 @@ from services.notifications.domain.message import Message
 from services.notifications.domain.outcome import SendOutcome
 from services.notifications.domain.rendering import Renderer
 from services.notifications.domain.settings import AgencySettings
+
+# How a dispatcher sends a batch: ``map``, or a pool's ``imap`` (outcomes in order, sent concurrently).
+SendAll = Callable[[Callable[[Any], SendOutcome], Iterable[Any]], Iterator[SendOutcome]]
 
 
 class Channels:

@@ -49,3 +49,13 @@ class DeliveryRetryPolicy:
         if attempts_made >= self.max_attempts:
             return None
         return failed_at + self.delay(attempts_made, rng)
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    """How deliveries go out: retries, escalation delay, claim lease and batch size."""
+
+    retry: DeliveryRetryPolicy = DeliveryRetryPolicy()
+    escalate_after: timedelta = timedelta(minutes=30)
+    lease: timedelta = timedelta(minutes=5)  # longer than any one send may take
+    batch_size: int = 100

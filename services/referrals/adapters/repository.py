@@ -163,6 +163,11 @@ class ReferralRepository:
         return loaded
 
 
+def referral_repositories(session: Session, ring: KeyRing) -> dict[str, Any]:
+    """What the service's unit of work carries: ``uow.referrals``."""
+    return {"referrals": ReferralRepository(session, ring)}
+
+
 def _match(stored: Mapping[str, Any] | None) -> MatchInfo | None:
     if not stored:
         return None

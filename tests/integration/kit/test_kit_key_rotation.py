@@ -11,7 +11,7 @@ from services.kit.cli import main as cli_main
 from services.kit.crypto import KeyRing, generate_key
 from services.kit.db import make_engine, utcnow
 from services.notifications.adapters import orm
-from services.notifications.adapters.repository import NotificationsRepository
+from services.notifications.adapters.settings_repository import SettingsRepository
 from services.notifications.domain.settings_request import WebhookPolicy, apply_settings
 
 
@@ -24,7 +24,7 @@ def test_keys_rotate_moves_a_services_sealed_cells_to_the_new_key(database_url, 
     engine = make_engine(database_url)
     orm.metadata.create_all(engine)
     with Session(engine) as session:
-        repo = NotificationsRepository(session, KeyRing.from_config(_ring_spec(old)))
+        repo = SettingsRepository(session, KeyRing.from_config(_ring_spec(old)))
         for n in range(30):
             change = apply_settings(f"agency-{n}", "hospital", ["referrer"],
                                     {"webhook_url": f"https://hooks{n}.example.org/in",
@@ -42,7 +42,7 @@ def test_keys_rotate_moves_a_services_sealed_cells_to_the_new_key(database_url, 
     with Session(engine) as session:
         tokens = session.execute(select(orm.settings.c.email)).scalars().all()
         assert tokens and all(token.startswith("v1.k2.") for token in tokens)
-        read = NotificationsRepository(session, both).settings_of("agency-7")
+        read = SettingsRepository(session, both).settings_of("agency-7")
         assert read.email == "intake7@example.org"
         assert read.webhook_url == "https://hooks7.example.org/in"
     engine.dispose()

@@ -81,21 +81,24 @@ class EventTap:
         self.queue = Queue("test.tap", bindings=[binding(topology.EVENTS, routing_key="#")],
                            durable=False)
         self.queue(self.connection.default_channel).declare()
+        # One consumer for the tap's life: a consumer left behind by an earlier look would take
+        # the events that arrive after it, and a later look would never see them.
+        self.consumer = self.connection.SimpleQueue(self.queue)
         self.seen: list[dict[str, Any]] = []
 
     def events(self, type_: str | None = None) -> list[dict[str, Any]]:
         """Everything published so far (optionally of one type), in arrival order."""
-        simple = self.connection.SimpleQueue(self.queue)
         while True:
             try:
-                message = simple.get(block=True, timeout=0.05)
-            except (TimeoutError, simple.Empty):
+                message = self.consumer.get(block=True, timeout=0.05)
+            except (TimeoutError, self.consumer.Empty):
                 break
             self.seen.append(json.loads(message.body))
             message.ack()
         return [e for e in self.seen if type_ is None or e["type"] == type_]
 
     def close(self) -> None:
+        self.consumer.close()
         self.connection.release()
 
 

@@ -1,23 +1,17 @@
-"""A fake consent client and a real unit of work on a throwaway SQLite file, for handler tests."""
+"""A fake consent client and a fake unit of work carrying in-memory referrals, for handler tests."""
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fake_referrals import FakeReferrals
 from referral_builders import NEEDS, PEER_GROUP, REFERRER
-from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 
 from services.kit.contract import new_event
-from services.kit.crypto import KeyRing, generate_key
-from services.kit.db import make_engine
-from services.kit.dependencies import WorkerUnitOfWork
 from services.kit.errors import ConsentRequired
-from services.referrals.adapters.orm import metadata
 from services.referrals.domain.commands import RequestReferral
+from tests.unit.fake_unit_of_work import FakeUnitOfWork
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PARTICIPANT = {"given_name": "Zeferina", "family_name": "Quillfeather", "phone": "+15555550199"}
@@ -29,7 +23,7 @@ NOTICE = "This record which has been disclosed to you is protected by Federal co
 class FakeConsent:
     """Answers like the consent service; asserts that no transaction is open while it is asked."""
 
-    def __init__(self, uow: WorkerUnitOfWork) -> None:
+    def __init__(self, uow) -> None:
         self.uow = uow
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.deny_with: str | None = None
@@ -62,15 +56,13 @@ class FakeConsent:
         return [request for name, request in self.calls if name == method]
 
 
-def new_ring() -> KeyRing:
-    return KeyRing([("k1", base64.b64decode(generate_key()))])
+def unit_of_work(consumer: str = "referrals.test") -> FakeUnitOfWork:
+    return FakeUnitOfWork(source="referrals", consumer=consumer, referrals=FakeReferrals())
 
 
-def unit_of_work(tmp_path, consumer: str = "referrals.test") -> WorkerUnitOfWork:
-    engine = make_engine(f"sqlite:///{tmp_path / 'referrals.db'}")
-    metadata.create_all(engine)
-    factory = sessionmaker(engine, expire_on_commit=False, info={"metadata": metadata})
-    return WorkerUnitOfWork(factory, source="referrals", consumer=consumer)
+def stored(uow: FakeUnitOfWork) -> FakeReferrals:
+    """The in-memory referrals behind ``uow.referrals``."""
+    return uow.repositories["referrals"]
 
 
 def request_command(**overrides: Any) -> RequestReferral:
@@ -93,6 +85,11 @@ def match_event(type_: str, referral_id: str, *, match_id: str = "match-1", agen
     return new_event(type_, payload, source="matching", occurred_at=at)
 
 
+def expired_event():
+    return new_event("consent.expired", {"consent_id": "consent-1", "participant_id": "participant-1"},
+                     source="consent")
+
+
 def revoked_event(*, full: bool, revoked: dict | None = None, remaining: dict | None = None):
     empty = {"agencies": [], "classes": []}
     return new_event("consent.revoked", {
@@ -100,9 +97,6 @@ def revoked_event(*, full: bool, revoked: dict | None = None, remaining: dict | 
         "revoked": revoked or empty, "remaining": remaining or empty}, source="consent")
 
 
-def published(uow: WorkerUnitOfWork) -> list[dict[str, Any]]:
-    """Every event message in the outbox, in order."""
-    with uow:
-        outbox = metadata.tables["outbox"]
-        rows = uow.session.execute(select(outbox.c.message).order_by(outbox.c.id)).all()
-    return [json.loads(row.message) for row in rows]
+def published(uow: FakeUnitOfWork) -> list[dict[str, Any]]:
+    """Every committed event message, in order."""
+    return [event.to_message() for event in uow.published]

@@ -7,26 +7,24 @@ from handler_fakes import (
     NOW,
     PARTICIPANT,
     FakeConsent,
+    expired_event,
     match_event,
-    new_ring,
     published,
     request_command,
     revoked_event,
+    stored,
     unit_of_work,
 )
 from referral_builders import PEER_GROUP, REFERRER, STRANGER
-from sqlalchemy import select
 
-from services.kit.contract import new_event
-from services.kit.errors import ConsentRequired, Forbidden, NotFound
-from services.referrals import event_handlers, handlers
-from services.referrals.adapters.orm import metadata
+from services.kit.errors import Conflict, ConsentRequired, Forbidden, NotFound
 from services.referrals.domain.commands import OpenHandoff, ReadReferral, ReportReferralStatus
+from services.referrals.handlers import commands, consent_events, match_events, queries
 
 
 @pytest.fixture
-def uow(tmp_path):
-    return unit_of_work(tmp_path, consumer="referrals.on_match")
+def uow():
+    return unit_of_work(consumer="referrals.on_match")
 
 
 @pytest.fixture
@@ -35,115 +33,105 @@ def consent(uow):
 
 
 @pytest.fixture
-def ring():
-    return new_ring()
+def referral_id(uow, consent):
+    return commands.create_referral(request_command(), uow, consent, NOW)["id"]
 
 
-@pytest.fixture
-def referral_id(uow, consent, ring):
-    return handlers.create_referral(request_command(), uow, consent, ring, NOW)["id"]
+def react(uow, consent, event):
+    match_events.on_match(event, uow, consent, NOW)
 
 
-def react(uow, consent, ring, event):
-    event_handlers.on_match(event, uow, consent, ring, NOW)
+def read(uow, referral_id, agency=REFERRER):
+    return queries.read_referral(ReadReferral(referral_id, agency), uow)
 
 
-def read(uow, ring, referral_id, agency=REFERRER):
-    return handlers.read_referral(ReadReferral(referral_id, agency), uow, ring)
+def handoff(uow, consent, referral_id, agency=PEER_GROUP):
+    return commands.open_handoff(OpenHandoff(referral_id, agency), uow, consent)
 
 
-def handoff(uow, consent, ring, referral_id, agency=PEER_GROUP):
-    return handlers.open_handoff(OpenHandoff(referral_id, agency), uow, consent, ring)
-
-
-def test_acceptance_discloses_to_the_mentor_agency_and_opens_its_handoff(uow, consent, ring, referral_id):
-    react(uow, consent, ring, match_event("match.accepted", referral_id))
+def test_acceptance_discloses_to_the_mentor_agency_and_opens_its_handoff(uow, consent, referral_id):
+    react(uow, consent, match_event("match.accepted", referral_id))
     [asked] = consent.named("disclose")
     assert asked["recipient"] == {"agency_id": PEER_GROUP, "kind": "peer_group"}
     assert asked["discloser"] == REFERRER and asked["data_classes"] == ["contact", "demographics"]
-    view = read(uow, ring, referral_id, PEER_GROUP)
+    view = read(uow, referral_id, PEER_GROUP)
     assert view["status"] == "accepted" and view["match"]["status"] == "accepted"
-    packet = handoff(uow, consent, ring, referral_id)
+    packet = handoff(uow, consent, referral_id)
     assert packet["participant"] == PARTICIPANT and packet["consent"]["consent_id"] == "consent-1"
     assert consent.named("record_access") == [
         {"actor": PEER_GROUP, "participant_id": "participant-1", "what": f"handoff:{referral_id}"}]
-    with uow:
-        row = uow.session.execute(select(metadata.tables["handoff_packets"])).one()
-    assert "Quillfeather" not in row.participant
+    assert stored(uow).handoff(referral_id)["agency_id"] == PEER_GROUP
 
 
-def test_a_redelivered_acceptance_has_one_effect_and_one_disclosure(uow, consent, ring, referral_id):
+def test_a_redelivered_acceptance_has_one_effect_and_one_disclosure(uow, consent, referral_id):
     event = match_event("match.accepted", referral_id)
     for _ in range(3):
-        react(uow, consent, ring, event)
+        react(uow, consent, event)
     # The same acceptance published again under a new event id.
-    react(uow, consent, ring, match_event("match.accepted", referral_id))
+    react(uow, consent, match_event("match.accepted", referral_id))
     assert len(consent.named("disclose")) == 1
-    history = read(uow, ring, referral_id)["history"]
+    history = read(uow, referral_id)["history"]
     assert [h["status"] for h in history] == ["requested", "accepted"]
     assert [e["type"] for e in published(uow)] == ["referral.requested", "referral.status_changed"]
 
 
-def test_a_refused_disclosure_cancels_the_referral_for_consent(uow, consent, ring, referral_id):
+def test_a_refused_disclosure_cancels_the_referral_for_consent(uow, consent, referral_id):
     consent.deny_with = "revoked_for_recipient"
-    react(uow, consent, ring, match_event("match.accepted", referral_id))
-    view = read(uow, ring, referral_id)
+    react(uow, consent, match_event("match.accepted", referral_id))
+    view = read(uow, referral_id)
     assert view["status"] == "cancelled" and view["history"][-1]["reason_code"] == "consent_revoked"
     assert view["assigned_agency_id"] is None
 
 
-def test_handoff_is_for_the_assigned_agency_only_and_asks_consent_afresh(uow, consent, ring, referral_id):
-    react(uow, consent, ring, match_event("match.proposed", referral_id))
+def test_handoff_is_for_the_assigned_agency_only_and_asks_consent_afresh(uow, consent, referral_id):
+    react(uow, consent, match_event("match.proposed", referral_id))
     with pytest.raises(NotFound):  # proposed is not assigned: the peer group cannot see it yet
-        handoff(uow, consent, ring, referral_id)
-    react(uow, consent, ring, match_event("match.accepted", referral_id))
+        handoff(uow, consent, referral_id)
+    react(uow, consent, match_event("match.accepted", referral_id))
     with pytest.raises(NotFound):
-        handoff(uow, consent, ring, referral_id, STRANGER)
+        handoff(uow, consent, referral_id, STRANGER)
     with pytest.raises(Forbidden):
-        handoff(uow, consent, ring, referral_id, REFERRER)
+        handoff(uow, consent, referral_id, REFERRER)
     consent.deny_with = "revoked"
     with pytest.raises(ConsentRequired):
-        handoff(uow, consent, ring, referral_id)
+        handoff(uow, consent, referral_id)
     assert consent.named("record_access") == []
 
 
-def test_match_view_follows_proposals_and_ignores_stale_news(uow, consent, ring, referral_id):
-    react(uow, consent, ring, match_event("match.proposed", referral_id, match_id="m1", minutes=1))
-    react(uow, consent, ring, match_event("match.declined", referral_id, match_id="m1", minutes=2))
-    react(uow, consent, ring, match_event("match.waitlisted", referral_id, minutes=3))
-    view = read(uow, ring, referral_id)
+def test_match_view_follows_proposals_and_ignores_stale_news(uow, consent, referral_id):
+    react(uow, consent, match_event("match.proposed", referral_id, match_id="m1", minutes=1))
+    react(uow, consent, match_event("match.declined", referral_id, match_id="m1", minutes=2))
+    react(uow, consent, match_event("match.waitlisted", referral_id, minutes=3))
+    view = read(uow, referral_id)
     assert (view["match"]["id"], view["match"]["status"], view["waitlisted"]) == ("m1", "declined", True)
-    react(uow, consent, ring, match_event("match.proposed", referral_id, match_id="m2", minutes=5))
-    react(uow, consent, ring, match_event("match.expired", referral_id, match_id="m1", minutes=6))
-    react(uow, consent, ring, match_event("match.withdrawn", referral_id, match_id="m2", minutes=4))
-    view = read(uow, ring, referral_id)
+    react(uow, consent, match_event("match.proposed", referral_id, match_id="m2", minutes=5))
+    react(uow, consent, match_event("match.expired", referral_id, match_id="m1", minutes=6))
+    react(uow, consent, match_event("match.withdrawn", referral_id, match_id="m2", minutes=4))
+    view = read(uow, referral_id)
     assert (view["match"]["id"], view["match"]["status"], view["waitlisted"]) == ("m2", "proposed", False)
     assert view["status"] == "requested"
 
 
-def test_a_cancelled_referral_shows_its_proposal_withdrawn_but_never_a_new_one(uow, consent, ring,
+def test_a_cancelled_referral_shows_its_proposal_withdrawn_but_never_a_new_one(uow, consent,
                                                                                referral_id):
-    react(uow, consent, ring, match_event("match.proposed", referral_id, match_id="m1", minutes=1))
-    expired = new_event("consent.expired", {"consent_id": "consent-1", "participant_id": "participant-1"},
-                        source="consent")
-    uow.handle(expired, event_handlers.on_consent_ended, ring, NOW)
-    react(uow, consent, ring, match_event("match.withdrawn", referral_id, match_id="m1", minutes=2))
-    react(uow, consent, ring, match_event("match.proposed", referral_id, match_id="m2", minutes=3))
-    view = read(uow, ring, referral_id)
+    react(uow, consent, match_event("match.proposed", referral_id, match_id="m1", minutes=1))
+    uow.handle(expired_event(), consent_events.on_consent_ended, NOW)
+    react(uow, consent, match_event("match.withdrawn", referral_id, match_id="m1", minutes=2))
+    react(uow, consent, match_event("match.proposed", referral_id, match_id="m2", minutes=3))
+    view = read(uow, referral_id)
     assert view["status"] == "cancelled"
     assert (view["match"]["id"], view["match"]["status"]) == ("m1", "withdrawn")
 
 
-def test_expiry_cancels_every_open_referral_and_closes_the_handoff(uow, consent, ring, referral_id):
-    react(uow, consent, ring, match_event("match.accepted", referral_id))
-    expired = new_event("consent.expired", {"consent_id": "consent-1", "participant_id": "participant-1"},
-                        source="consent")
-    uow.handle(expired, event_handlers.on_consent_ended, ring, NOW)
-    view = read(uow, ring, referral_id)
+def test_expiry_cancels_every_open_referral_and_closes_the_handoff(uow, consent, referral_id):
+    react(uow, consent, match_event("match.accepted", referral_id))
+    uow.handle(expired_event(), consent_events.on_consent_ended, NOW)
+    view = read(uow, referral_id)
     assert view["status"] == "cancelled" and view["history"][-1]["reason_code"] == "consent_expired"
     assert view["handoff_available"] is False
-    with uow:
-        assert uow.session.execute(select(metadata.tables["handoff_packets"])).all() == []
+    assert stored(uow).handoff(referral_id) is None
+    with pytest.raises(Conflict):
+        handoff(uow, consent, referral_id)
 
 
 @pytest.mark.parametrize(("revoked", "remaining", "ends"), [
@@ -151,11 +139,11 @@ def test_expiry_cancels_every_open_referral_and_closes_the_handoff(uow, consent,
     ({"agencies": [], "classes": ["peer_group"]}, {"agencies": [PEER_GROUP], "classes": []}, False),
     ({"agencies": ["agency-other"], "classes": []}, {"agencies": [], "classes": []}, True),
 ])
-def test_partial_revocation_ends_what_it_no_longer_covers(uow, consent, ring, referral_id,
+def test_partial_revocation_ends_what_it_no_longer_covers(uow, consent, referral_id,
                                                           revoked, remaining, ends):
-    react(uow, consent, ring, match_event("match.accepted", referral_id))
-    handlers.report_status(ReportReferralStatus(referral_id, PEER_GROUP, "in-progress"), uow, ring, NOW)
+    react(uow, consent, match_event("match.accepted", referral_id))
+    commands.report_status(ReportReferralStatus(referral_id, PEER_GROUP, "in-progress"), uow, NOW)
     uow.handle(revoked_event(full=False, revoked=revoked, remaining=remaining),
-               event_handlers.on_consent_ended, ring, NOW)
-    status = read(uow, ring, referral_id)["status"]
+               consent_events.on_consent_ended, NOW)
+    status = read(uow, referral_id)["status"]
     assert status == ("cancelled" if ends else "in-progress")

@@ -1,4 +1,4 @@
-"""nameko pieces of the notifications service: its senders from config, and its timer.
+"""The notifications service's way out, from config: its senders, its dispatch policy, a nameko provider.
 
 Config keys (see config.yml): ``PUBLIC_BASE_URL``, ``WEBHOOK_TIMEOUT_SECONDS``,
 ``SMTP_HOST``/``_PORT``/``_USERNAME``/``_PASSWORD``/``_STARTTLS``/``_SENDER``/``_TIMEOUT_SECONDS``,
@@ -18,14 +18,13 @@ from typing import Any
 from eventlet.greenpool import GreenPool
 from nameko.extensions import DependencyProvider
 
-from services.notifications.adapters.channels import Channels
+from services.notifications.adapters.channels import Channels, SendAll
 from services.notifications.adapters.sms import TwilioSettings, TwilioSmsSender
 from services.notifications.adapters.smtp import SmtpSender, SmtpSettings
 from services.notifications.adapters.webhook import WebhookSender
 from services.notifications.domain.rendering import Renderer
-from services.notifications.domain.retry import DeliveryRetryPolicy
+from services.notifications.domain.retry import DeliveryRetryPolicy, DispatchPolicy
 from services.notifications.domain.settings_request import WebhookPolicy
-from services.notifications.handlers import DispatchPolicy, SendAll
 
 _CONNECT_TIMEOUT = 3.05
 

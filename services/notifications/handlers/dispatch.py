@@ -1,0 +1,90 @@
+"""The dispatch timer: send the deliveries that are due, record each attempt, retry later.
+
+``dispatch_due`` claims due rows and commits before it sends, so a slow receiver never holds the
+database; each outcome is then recorded in its own short transaction, if the claim still holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from services.notifications.adapters.channels import Channels, SendAll
+from services.notifications.adapters.delivery_repository import Claimed
+from services.notifications.domain.delivery import FAILED
+from services.notifications.domain.outcome import SendOutcome
+from services.notifications.domain.planning import respect_quiet_hours
+from services.notifications.domain.quiet_hours import release_time
+from services.notifications.domain.retry import DispatchPolicy
+from services.notifications.domain.settings import AgencySettings
+
+log = logging.getLogger(__name__)
+
+def dispatch_due(uow, channels: Channels, clock: Callable[[], datetime], policy: DispatchPolicy,
+             send_all: SendAll = map) -> int:
+    """Send the deliveries that are due; returns how many were attempted.
+
+    Claims a batch and commits, sends outside any transaction (``send_all`` may send
+    concurrently but must yield outcomes in order), then records each attempt and
+    publishes ``notification.delivered`` / ``notification.failed`` when one ends. A send that
+    raises is recorded as a final failure; it never stops the batch.
+    """
+    token = str(uuid.uuid4())
+    with uow:
+        now = clock()
+        claimed = uow.deliveries.claim_due(now, now + policy.lease, token, policy.batch_size)
+        settings = {a: uow.settings.settings_of(a) for a in {c.delivery.agency_id for c in claimed}}
+        ready = [c for c in claimed if not _held_for_quiet_hours(uow, c, settings, now)]
+        uow.commit()
+
+    def send(item: Claimed) -> SendOutcome:
+        return _send(channels, item, settings[item.delivery.agency_id])
+
+    for item, outcome in zip(ready, send_all(send, ready), strict=True):
+        _record(uow, item, outcome, settings[item.delivery.agency_id], clock(), policy, token)
+    return len(ready)
+
+
+def _held_for_quiet_hours(uow, item: Claimed, settings: dict[str, AgencySettings | None],
+                          now: datetime) -> bool:
+    # Quiet hours may have been set or moved since the delivery was planned.
+    agency = settings[item.delivery.agency_id]
+    release = release_time(agency.quiet_hours if agency else None, item.message.urgency, now,
+                           item.delivery.channel)
+    if release <= now:
+        return False
+    item.delivery.defer_until(release)
+    uow.deliveries.save(item.delivery)
+    return True
+
+
+def _send(channels: Channels, item: Claimed, settings: AgencySettings | None) -> SendOutcome:
+    if settings is None:
+        return SendOutcome(False, "agency has no notification settings", False)
+    try:
+        return channels.send(item.delivery, item.message, settings)
+    except Exception as error:  # noqa: BLE001 - one broken delivery must not stop the batch
+        log.exception("delivery %s could not be rendered or sent", item.delivery.id)
+        return SendOutcome(False, f"internal error ({type(error).__name__})", False)
+
+
+def _record(uow, item: Claimed, outcome: SendOutcome, settings: AgencySettings | None, now: datetime,
+            policy: DispatchPolicy, token: str) -> None:
+    delivery = item.delivery
+    with uow:
+        if not uow.deliveries.holds_claim(delivery.id, token):
+            log.warning("delivery %s: claim lost while sending; not recorded", delivery.id)
+            return
+        delivery.record_attempt(outcome, now, policy.retry)
+        if settings is not None:
+            respect_quiet_hours(delivery, settings, item.message.urgency)
+        uow.deliveries.save(delivery)
+        for event in delivery.events:
+            uow.publish(event.type, event.payload, aggregate_id=delivery.id)
+        uow.commit()
+    # Ids, channel and the adapter's detail only: it never carries an address or a body.
+    log.log(logging.WARNING if delivery.status == FAILED else logging.INFO,
+            "delivery %s over %s: attempt %d %s (%s)", delivery.id, delivery.channel,
+            len(delivery.attempts), delivery.status, outcome.detail)

@@ -1,0 +1,99 @@
+"""The event router on a fake unit of work: who gets which deliveries, and what routing remembers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fake_repositories import repository, unit_of_work
+from notification_builders import NOW, agency, event, match_payload, revoked_payload, status_payload
+
+from services.notifications.domain.delivery import DEFERRED, PENDING
+from services.notifications.domain.settings import QuietHours
+from services.notifications.handlers.events import notify
+
+PEERS, HOSPITAL = "ag-peers", "ag-hospital"
+
+
+def handle(uow, evt, now=NOW) -> bool:
+    return uow.handle(evt, notify, now)
+
+
+def channels_of(uow, agency_id):
+    return [(d.channel, d.status, d.event_type) for d in repository(uow, "deliveries").of(agency_id)]
+
+
+def test_a_proposal_plans_one_delivery_per_configured_channel_for_the_mentor_agency():
+    uow = unit_of_work(agency(PEERS), agency(HOSPITAL, agency_kind="hospital"))
+    proposed = event("match.proposed", match_payload())
+    assert handle(uow, proposed)
+    assert channels_of(uow, PEERS) == [("email", PENDING, "match.proposed"),
+                                       ("sms", PENDING, "match.proposed"),
+                                       ("webhook", PENDING, "match.proposed")]
+    assert channels_of(uow, HOSPITAL) == []
+    assert {d.event_id for d in repository(uow, "deliveries").of(PEERS)} == {proposed.id}
+    assert uow.commits == 1 and uow.published == []
+
+
+def test_an_agency_without_settings_hears_nothing():
+    uow = unit_of_work()
+    with uow:
+        assert notify(event("match.proposed", match_payload()), uow, NOW) == 0
+    assert repository(uow, "deliveries").rows == {}
+
+
+def test_a_redelivered_event_plans_nothing_twice():
+    uow = unit_of_work(agency(PEERS))
+    proposed = event("match.proposed", match_payload())
+    assert handle(uow, proposed) and not handle(uow, proposed)
+    with uow:  # past the inbox too: the delivery keys stop a second plan
+        assert notify(proposed, uow, NOW) == 0
+    assert len(channels_of(uow, PEERS)) == 3
+
+
+def test_email_and_sms_wait_for_the_end_of_quiet_hours_but_webhooks_do_not():
+    night = QuietHours.parse("00:00", "23:59", "UTC")
+    uow = unit_of_work(agency(PEERS, quiet_hours=night))
+    handle(uow, event("match.proposed", match_payload()))
+    assert [(c, s) for c, s, _ in channels_of(uow, PEERS)] == [
+        ("email", DEFERRED), ("sms", DEFERRED), ("webhook", PENDING)]
+    assert all(d.next_attempt_at > NOW for d in repository(uow, "deliveries").of(PEERS)
+               if d.status == DEFERRED)
+
+
+def test_the_referrer_hears_of_its_referrals_status_changes():
+    uow = unit_of_work(agency(HOSPITAL, agency_kind="hospital"))
+    handle(uow, event("referral.status_changed", status_payload()))
+    assert {c for c, _, kind in channels_of(uow, HOSPITAL)
+            if kind == "referral.status_changed"} == {"email", "webhook"}
+
+
+def test_an_agency_that_received_a_handoff_hears_when_the_consent_ends_for_it():
+    uow = unit_of_work(agency(PEERS), agency("ag-other"))
+    handle(uow, event("referral.status_changed",
+                      status_payload(from_status="requested", to_status="accepted")))
+    assert repository(uow, "handoffs").agencies_of("pt-1") == [PEERS]
+    handle(uow, event("consent.revoked", revoked_payload()))
+    assert [(c, k) for c, _, k in channels_of(uow, PEERS) if k.startswith("consent")] == [
+        ("email", "consent.revoked"), ("webhook", "consent.revoked")]
+    assert channels_of(uow, "ag-other") == []
+
+
+def test_a_partial_revocation_that_keeps_the_agency_tells_it_nothing():
+    uow = unit_of_work(agency(PEERS))
+    handle(uow, event("referral.status_changed",
+                      status_payload(from_status="requested", to_status="accepted")))
+    handle(uow, event("consent.revoked", revoked_payload(
+        full=False, revoked={"agencies": ["ag-elsewhere"], "classes": []},
+        remaining={"agencies": [PEERS], "classes": []})))
+    assert [k for _, _, k in channels_of(uow, PEERS) if k.startswith("consent")] == []
+
+
+def test_urgent_proposals_are_remembered_until_answered_and_routine_ones_never():
+    uow = unit_of_work()
+    pending = repository(uow, "pending_proposals")
+    handle(uow, event("match.proposed", match_payload(match_id="mt-routine")))
+    handle(uow, event("match.proposed", match_payload(urgency="urgent"), NOW - timedelta(minutes=5)))
+    [waiting] = pending.unescalated()
+    assert (waiting.match_id, waiting.proposed_at) == ("mt-1", NOW - timedelta(minutes=5))
+    handle(uow, event("match.accepted", match_payload(urgency="urgent")))
+    assert pending.unescalated() == []

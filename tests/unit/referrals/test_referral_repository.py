@@ -1,0 +1,121 @@
+"""The referrals handlers on the real repository and a throwaway SQLite file: what reaches the disk."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from handler_fakes import NOW, FakeConsent, expired_event, match_event, request_command
+from referral_builders import REFERRER, STRANGER
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from services.kit.crypto import KeyRing, generate_key
+from services.kit.db import make_engine
+from services.kit.dependencies import WorkerUnitOfWork
+from services.kit.errors import Conflict, ConsentRequired, InvalidRequest
+from services.referrals.adapters.orm import metadata
+from services.referrals.adapters.repository import ReferralRepository, referral_repositories
+from services.referrals.domain.commands import CancelReferral, ListReferrals
+from services.referrals.handlers import commands, consent_events, match_events, queries
+
+
+@pytest.fixture
+def ring():
+    return KeyRing([("k1", base64.b64decode(generate_key()))])
+
+
+@pytest.fixture
+def uow(tmp_path, ring):
+    engine = make_engine(f"sqlite:///{tmp_path / 'referrals.db'}")
+    metadata.create_all(engine)
+    factory = sessionmaker(engine, expire_on_commit=False, info={"metadata": metadata})
+    return WorkerUnitOfWork(factory, source="referrals", consumer="referrals.test",
+                            repositories=lambda session: referral_repositories(session, ring))
+
+
+@pytest.fixture
+def consent(uow):
+    return FakeConsent(uow)
+
+
+def create(uow, consent, **overrides):
+    return commands.create_referral(request_command(**overrides), uow, consent, NOW)
+
+
+def rows(uow, table: str):
+    with uow:
+        return uow.session.execute(select(metadata.tables[table])).all()
+
+
+def test_the_reason_is_sealed_at_rest_and_the_event_is_in_the_outbox(uow, consent, tmp_path):
+    view = create(uow, consent)
+    [row] = rows(uow, "referrals")
+    assert row.id == view["id"] and row.reason.startswith("v1.k1.") and "Zeferina" not in row.needs
+    assert b"Zeferina" not in (tmp_path / "referrals.db").read_bytes()
+    [outbox] = rows(uow, "outbox")
+    assert json.loads(outbox.message)["type"] == "referral.requested" and "Zeferina" not in outbox.message
+
+
+def test_a_refused_referral_leaves_no_row(uow, consent):
+    consent.deny_with = "purpose_not_covered"
+    with pytest.raises(ConsentRequired):
+        create(uow, consent)
+    assert rows(uow, "referrals") == [] and rows(uow, "outbox") == []
+
+
+def test_the_handoff_packet_is_sealed_and_gone_once_consent_expires(uow, consent):
+    referral_id = create(uow, consent)["id"]
+    match_events.on_match(match_event("match.accepted", referral_id), uow, consent, NOW)
+    [row] = rows(uow, "handoff_packets")
+    assert row.agency_id and "Quillfeather" not in row.participant
+    uow.handle(expired_event(), consent_events.on_consent_ended, NOW)
+    assert rows(uow, "handoff_packets") == []
+    assert rows(uow, "processed_events")  # the inbox recorded both events
+
+
+def test_listing_pages_newest_first_with_an_opaque_cursor(uow, consent):
+    ids = [create(uow, consent)["id"] for _ in range(5)]
+    create(uow, consent, referrer_agency_id="agency-other")
+    seen, cursor = [], None
+    while True:
+        page = queries.list_referrals(ListReferrals(REFERRER, cursor=cursor), uow, page_size=2)
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_page"]
+        if cursor is None:
+            break
+        assert isinstance(cursor, str)
+    assert sorted(seen) == sorted(ids) and len(seen) == 5
+    everyone = queries.list_referrals(ListReferrals(STRANGER, oversight=True), uow, page_size=10)
+    assert len(everyone["items"]) == 6
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "W10", "WyIyMDI2IiwgM10"])
+def test_a_forged_cursor_is_an_invalid_request(uow, cursor):
+    with pytest.raises(InvalidRequest) as refused:
+        queries.list_referrals(ListReferrals(REFERRER, cursor=cursor), uow, page_size=2)
+    assert "page" in refused.value.errors
+
+
+def test_a_concurrent_change_is_a_conflict(uow, consent, ring):
+    referral_id = create(uow, consent)["id"]
+    with uow:
+        first = ReferralRepository(uow.session, ring)
+        mine = first.get(referral_id)
+        theirs_repo = ReferralRepository(uow.session, ring)
+        theirs = theirs_repo.get(referral_id)
+        theirs.cancel(by=REFERRER, reason="theirs", at=NOW)
+        theirs_repo.save(theirs)
+        mine.cancel(by=REFERRER, reason="mine", at=NOW)
+        with pytest.raises(Conflict):
+            first.save(mine)
+
+
+def test_a_cancel_writes_history_and_its_event_in_one_transaction(uow, consent):
+    referral_id = create(uow, consent)["id"]
+    commands.cancel_referral(CancelReferral(referral_id, REFERRER, "Zeferina moved away"), uow, NOW)
+    history = rows(uow, "referral_history")
+    assert len(history) == 2 and all("Zeferina" not in (h.reason or "") for h in history)
+    assert [json.loads(r.message)["type"] for r in rows(uow, "outbox")] == [
+        "referral.requested", "referral.status_changed"]
