@@ -29,7 +29,7 @@ def _names_anyone(recipients: dict) -> bool:
     return bool(recipients.get("agencies") or recipients.get("classes"))
 
 
-class RecipientsSchema(StrictSchema):
+class RecipientsRequest(StrictSchema):
     """Recipients by agency id and by agency class (e.g. every ``peer_group``)."""
 
     agencies = fields.List(v.identifier(), load_default=list)
@@ -71,7 +71,7 @@ class ConsentCreateRequest(StrictSchema):
 
     participant = fields.Nested(ParticipantSchema, required=True)
     disclosers = fields.List(v.identifier(), required=True, validate=validate.Length(min=1, max=50))
-    recipients = fields.Nested(RecipientsSchema, required=True)
+    recipients = fields.Nested(RecipientsRequest, required=True)
     purposes = v.many_of(v.PURPOSES, required=True, validate=validate.Length(min=1))
     data_classes = v.many_of(v.DATA_CLASSES, required=True, validate=validate.Length(min=1))
     valid_from = fields.AwareDateTime(required=True)
@@ -100,7 +100,7 @@ class RevokeRequest(StrictSchema):
     """``POST /v1/consents/{id}/revoke``."""
 
     reason = v.text(1000, required=True)
-    recipients = fields.Nested(RecipientsSchema, load_default=None, allow_none=True, metadata={
+    recipients = fields.Nested(RecipientsRequest, load_default=None, allow_none=True, metadata={
         "description": "only these recipients lose access (partial revocation); omit for all"})
 
     @validates_schema

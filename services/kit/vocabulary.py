@@ -159,7 +159,7 @@ def lived_experience(**kwargs: Any) -> fields.List:
     return fields.List(text(50), validate=validate.Length(max=20), **kwargs)
 
 
-class LocationSchema(Schema):
+class PointSchema(Schema):
     """A point: ``lat`` and ``lon`` together, even inside a partial (PATCH) load."""
 
     class Meta:
@@ -177,8 +177,8 @@ class LocationSchema(Schema):
 
 
 def location(**kwargs: Any) -> fields.Nested:
-    """A ``LocationSchema`` point."""
-    return fields.Nested(LocationSchema, **kwargs)
+    """A location: a ``PointSchema``."""
+    return fields.Nested(PointSchema, **kwargs)
 
 
 def page(**kwargs: Any) -> fields.String:
