@@ -8,6 +8,7 @@ of the services and the gateway builds its fields here, so a rule is written onc
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -49,7 +50,6 @@ EMAIL_MESSAGE = "Not an email address."
 PHONE_MESSAGE = "Use E.164, e.g. +15555550100."
 
 
-
 class Whole(validate.Regexp):
     """``validate.Regexp`` over the whole value: ``$`` never lets a trailing newline through.
 
@@ -85,7 +85,7 @@ def nul_paths(data: Any, prefix: str = "") -> list[str]:
     """
     if isinstance(data, str):
         return [prefix or "_schema"] if NUL in data else []
-    if isinstance(data, dict):
+    if isinstance(data, Mapping):
         found = []
         for key, value in data.items():
             path = f"{prefix}.{key}" if prefix else str(key)
