@@ -47,6 +47,7 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "accept_match": frozenset({COORDINATOR}),
     "decline_match": frozenset({COORDINATOR}),
     "put_notification_settings": EVERY_ROLE,
+    "get_notification_settings": EVERY_ROLE,
     "list_notifications": EVERY_ROLE,
     # Referrers only for participants whose consent they hold: the consent service checks that.
     "list_disclosures": frozenset({REFERRER, ADMIN}),

@@ -1,5 +1,8 @@
 """Every HTTP route of API v1 with the schemas it speaks: the table ``openapi`` documents.
 
+The schemas are the owning services' own (``services.<name>.schemas``), so the gateway checks
+a request, and renders an answer, exactly as the service that serves it does.
+
 ``operation`` names the route everywhere: here, in ``policy.ROUTE_ROLES`` and as the OpenAPI
 ``operationId``. ``url_rule`` gives the werkzeug form for nameko's ``@http``.
 """
@@ -11,7 +14,11 @@ from dataclasses import dataclass
 
 from marshmallow import Schema
 
-from gateway import schemas as s
+from gateway import schemas as g
+from services.consent import schemas as consent
+from services.matching import schemas as matching
+from services.notifications import schemas as notifications
+from services.referrals import schemas as referrals
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
 
@@ -44,57 +51,62 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route("create_agency", "POST", "/v1/agencies", "Register an agency and issue its API key",
-          "agencies", 201, s.AgencyCreateRequest, response=s.AgencyCreatedSchema, creates=True),
+          "agencies", 201, g.AgencyCreateRequest, response=g.AgencyCreatedSchema, creates=True),
     Route("grant_consent", "POST", "/v1/consents", "Record a participant's written consent",
-          "consents", 201, s.ConsentCreateRequest, response=s.ConsentSchema, creates=True),
+          "consents", 201, consent.ConsentCreateRequest, response=consent.ConsentSchema, creates=True),
     Route("get_consent", "GET", "/v1/consents/{id}", "Read a consent", "consents",
-          response=s.ConsentSchema),
+          response=consent.ConsentSchema),
     Route("revoke_consent", "POST", "/v1/consents/{id}/revoke",
           "Revoke a consent, wholly or for some recipients", "consents",
-          request=s.ConsentRevokeRequest, response=s.ConsentSchema, conflicts=True),
+          request=consent.RevokeRequest, response=consent.ConsentSchema, conflicts=True),
     Route("create_referral", "POST", "/v1/referrals", "Refer a consenting participant",
-          "referrals", 201, s.ReferralCreateRequest, response=s.ReferralSchema, creates=True),
+          "referrals", 201, referrals.ReferralCreateRequest, response=referrals.ReferralResult, creates=True),
     Route("list_referrals", "GET", "/v1/referrals", "List own or assigned referrals",
-          "referrals", query=s.ReferralListQuery, response=s.ReferralPageSchema),
+          "referrals", query=referrals.ReferralListQuery, response=referrals.ReferralPageResult),
     Route("get_referral", "GET", "/v1/referrals/{id}", "Read a referral and its history",
-          "referrals", response=s.ReferralSchema),
+          "referrals", response=referrals.ReferralResult),
     Route("cancel_referral", "POST", "/v1/referrals/{id}/cancel", "Cancel a referral",
-          "referrals", request=s.ReferralCancelRequest, response=s.ReferralSchema,
+          "referrals", request=referrals.ReferralCancelRequest, response=referrals.ReferralResult,
           conflicts=True),
     Route("report_referral_status", "POST", "/v1/referrals/{id}/status",
           "Report progress on an assigned referral", "referrals",
-          request=s.ReferralStatusRequest, response=s.ReferralSchema, conflicts=True),
+          request=referrals.ReferralStatusRequest, response=referrals.ReferralResult, conflicts=True),
     Route("get_handoff", "GET", "/v1/referrals/{id}/handoff",
           "Receive the participant details for an accepted referral", "referrals",
-          response=s.HandoffSchema, conflicts=True),
+          response=referrals.HandoffResult, conflicts=True),
     Route("create_mentor", "POST", "/v1/mentors", "Register a mentor", "mentors", 201,
-          s.MentorCreateRequest, response=s.MentorSchema, creates=True),
+          matching.MentorCreateRequest, response=matching.MentorResult, creates=True),
     Route("list_mentors", "GET", "/v1/mentors", "List the agency's mentors", "mentors",
-          query=s.MentorListQuery, response=s.MentorPageSchema),
+          query=matching.MentorListQuery, response=matching.MentorPageResult),
     Route("update_mentor", "PATCH", "/v1/mentors/{id}", "Change some of a mentor's details",
-          "mentors", request=s.MentorPatchRequest, response=s.MentorSchema, conflicts=True),
+          "mentors", request=matching.MentorPatchRequest, response=matching.MentorResult, conflicts=True),
     Route("list_matches", "GET", "/v1/matches", "List matches proposed to the agency's mentors",
-          "matches", query=s.MatchListQuery, response=s.MatchPageSchema),
+          "matches", query=matching.MatchListQuery, response=matching.MatchPageResult),
     Route("accept_match", "POST", "/v1/matches/{id}/accept", "Accept a proposed match",
-          "matches", response=s.MatchSchema, conflicts=True),
+          "matches", response=matching.MatchResult, conflicts=True),
     Route("decline_match", "POST", "/v1/matches/{id}/decline", "Decline a proposed match",
-          "matches", request=s.MatchDeclineRequest, response=s.MatchSchema, conflicts=True),
+          "matches", request=matching.DeclineRequest, response=matching.MatchResult, conflicts=True),
     Route("put_notification_settings", "PUT", "/v1/notification-settings",
           "Set where the agency's notifications go", "notifications",
-          request=s.NotificationSettingsRequest, response=s.NotificationSettingsSchema),
+          request=notifications.NotificationSettingsRequest,
+          response=notifications.NotificationSettingsSchema),
+    Route("get_notification_settings", "GET", "/v1/notification-settings",
+          "Read where the agency's notifications go", "notifications",
+          response=notifications.NotificationSettingsSchema),
     Route("list_notifications", "GET", "/v1/notifications", "The agency's delivery log",
-          "notifications", query=s.NotificationListQuery, response=s.NotificationPageSchema),
+          "notifications", query=notifications.NotificationListQuery,
+          response=notifications.DeliveryPageSchema),
     Route("list_disclosures", "GET", "/v1/participants/{id}/disclosures",
-          "Accounting of a participant's disclosures", "audit", query=s.PageQuery,
-          response=s.DisclosurePageSchema),
+          "Accounting of a participant's disclosures", "audit", query=g.PageQuery,
+          response=consent.DisclosurePageSchema),
     Route("get_ledger", "GET", "/v1/audit/ledger", "Read the audit ledger", "audit",
-          query=s.LedgerQuery, response=s.LedgerPageSchema),
+          query=consent.LedgerFilters, response=consent.LedgerPageSchema),
     Route("verify_ledger", "GET", "/v1/audit/verify", "Verify the audit ledger's hash chain",
-          "audit", response=s.LedgerVerificationSchema),
+          "audit", response=consent.LedgerVerificationSchema),
     Route("health", "GET", "/health", "The gateway process is running", "operations",
-          response=s.HealthSchema),
+          response=g.HealthSchema),
     Route("ready", "GET", "/ready", "Every service answers", "operations",
-          response=s.ReadinessSchema, other_responses=((503, s.ReadinessSchema),)),
+          response=g.ReadinessSchema, other_responses=((503, g.ReadinessSchema),)),
     Route("openapi", "GET", "/openapi.json", "This document", "operations"),
 )
 

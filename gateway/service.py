@@ -202,6 +202,11 @@ class GatewayService:
         body = self._body(request, "put_notification_settings")
         return self.notifications.put_settings(caller.as_caller(), body)
 
+    @api("get_notification_settings")
+    def get_notification_settings(self, request):
+        caller = self._caller(request, "get_notification_settings")
+        return self.notifications.get_settings(caller.as_caller())
+
     @api("list_notifications")
     def list_notifications(self, request):
         caller = self._caller(request, "list_notifications")

@@ -1,75 +1,216 @@
-"""The RPC messages the consent service accepts, and the consent as callers see it (docs/rpc.md).
+"""The messages of consent: what the service and the HTTP API accept, and what they answer.
 
-The grant request itself is read by the domain (``Consent.grant`` names every missing element);
-here are the caller, the other requests, and ``consent_view``. Error messages name fields,
-never the values sent.
+One definition serves both: the gateway validates ``/v1/consents`` and the audit routes and
+renders their answers (and its OpenAPI document) with these classes; the service loads its
+RPC arguments with them. A grant is read by the domain as well (``Consent.grant`` names every
+missing element, with each recipient agency's kind added by the gateway); ``ConsentCreateRequest``
+is the same request as clients send it. Error messages name fields, never the values sent.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.consent.domain import Consent
-from services.consent.domain.elements import format_instant
+from services.consent.domain.elements import EXPIRING_EVENTS, format_instant
 from services.kit import vocabulary as v
+from services.kit.messages import StrictSchema
 
-ID = validate.Length(min=1, max=64)
+CONSENT_STATUSES = ("active", "revoked", "expired")
 # What a PHI read names (``handoff:<referral id>``): ids and separators, never free text.
 ACCESS_WHAT = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$",
                               error="Must name what was read by kind and id, e.g. handoff:<id>.")
 LEDGER_PAGE_LIMIT = 1000
 
 
-class RecipientsSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    agencies = fields.List(fields.Raw(), load_default=list)  # ids, or {id, kind}: the domain checks
-    classes = fields.List(fields.String(), load_default=list)
+def _names_anyone(recipients: dict) -> bool:
+    return bool(recipients.get("agencies") or recipients.get("classes"))
 
 
-class RevokeRequest(Schema):
-    class Meta:
-        unknown = RAISE
+class RecipientsRequest(StrictSchema):
+    """Recipients by agency id and by agency class (e.g. every ``peer_group``)."""
 
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
-    recipients = fields.Nested(RecipientsSchema, load_default=None, allow_none=True)
+    agencies = fields.List(v.identifier(), load_default=list)
+    classes = v.many_of(v.AGENCY_KINDS, load_default=list)
 
 
-class DecisionRequest(Schema):
+class ParticipantSchema(StrictSchema):
+    given_name = v.text(100, required=True)
+    family_name = v.text(100, required=True)
+    birth_date = fields.Date(required=True)
+    phone = v.phone()
+    email = v.email()
+    preferred_language = v.language(required=True)
+
+
+class SignatureSchema(StrictSchema):
+    signed_by = v.one_of(v.SIGNERS, required=True)
+    signer_name = v.text(200, required=True)
+    # Required when a representative signs (guardian, health-care proxy...).
+    authority = v.text(100, metadata={"description": "e.g. legal guardian, health-care proxy"})
+    signed_at = fields.AwareDateTime(required=True)
+    method = v.one_of(v.SIGNATURE_METHODS, required=True)
+
+    @validates_schema
+    def _representative_says_who(self, data: dict, **kwargs: object) -> None:
+        if data["signed_by"] == "representative" and not data.get("authority"):
+            raise ValidationError("Say how the representative relates to the participant.",
+                                  field_name="authority")
+        if data["signed_by"] == "participant" and data.get("authority"):
+            raise ValidationError("Only a representative states an authority.", field_name="authority")
+
+
+class ConsentCreateRequest(StrictSchema):
+    """``POST /v1/consents``: every element of a Part 2 written consent, FHIR Consent shaped.
+
+    A consent missing any element is refused naming each one, so every element is either
+    required here or checked in ``_complete`` (which runs even when fields already failed).
+    """
+
+    participant = fields.Nested(ParticipantSchema, required=True)
+    disclosers = fields.List(v.identifier(), required=True, validate=validate.Length(min=1, max=50))
+    recipients = fields.Nested(RecipientsRequest, required=True)
+    purposes = v.many_of(v.PURPOSES, required=True, validate=validate.Length(min=1))
+    data_classes = v.many_of(v.DATA_CLASSES, required=True, validate=validate.Length(min=1))
+    valid_from = fields.AwareDateTime(required=True)
+    valid_until = fields.AwareDateTime(metadata={"description": "or expires_on"})
+    expires_on = v.one_of(EXPIRING_EVENTS, metadata={"description": "or valid_until"})
+    signature = fields.Nested(SignatureSchema, required=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _complete(self, data: dict, **kwargs: object) -> None:
+        errors: dict[str, list[str]] = {}
+        until, event = data.get("valid_until"), data.get("expires_on")
+        if until is None and event is None:
+            errors["valid_until"] = ["Give valid_until or expires_on."]
+        elif until is not None and event is not None:
+            errors["expires_on"] = ["Give valid_until or expires_on, not both."]
+        elif until is not None and data.get("valid_from") and until <= data["valid_from"]:
+            errors["valid_until"] = ["Must be after valid_from."]
+        recipients = data.get("recipients")
+        if recipients is not None and not _names_anyone(recipients):
+            errors["recipients"] = ["Name at least one recipient agency or class."]
+        if errors:
+            raise ValidationError(errors)
+
+
+class RevokeRequest(StrictSchema):
+    """``POST /v1/consents/{id}/revoke``."""
+
+    reason = v.text(1000, required=True)
+    recipients = fields.Nested(RecipientsRequest, load_default=None, allow_none=True, metadata={
+        "description": "only these recipients lose access (partial revocation); omit for all"})
+
+    @validates_schema
+    def _names_someone(self, data: dict, **kwargs: object) -> None:
+        recipients = data.get("recipients")
+        if recipients is not None and not _names_anyone(recipients):
+            raise ValidationError("Name the recipients to revoke, or omit recipients.",
+                                  field_name="recipients")
+
+
+class DecisionRequest(StrictSchema):
     """``authorize`` and ``disclose``: who gives what to whom, for what, about whom."""
 
-    discloser = fields.String(required=True, validate=ID)
+    discloser = v.identifier(required=True)
     recipient = fields.Dict(required=True)  # {agency_id, kind} or {class}: the domain checks
-    purpose = fields.String(required=True, validate=validate.OneOf(v.PURPOSES))
-    data_classes = fields.List(fields.String(validate=validate.OneOf(v.DATA_CLASSES)),
-                               required=True, validate=validate.Length(min=1))
-    participant_id = fields.String(required=True, validate=ID)
-    consent_id = fields.String(load_default=None, allow_none=True, validate=ID)
+    purpose = v.one_of(v.PURPOSES, required=True)
+    data_classes = v.many_of(v.DATA_CLASSES, required=True, validate=validate.Length(min=1))
+    participant_id = v.uuid_id(required=True)
+    consent_id = v.uuid_id(load_default=None, allow_none=True)
 
 
-class AccessRequest(Schema):
-    actor = fields.String(required=True, validate=ID)
-    participant_id = fields.String(required=True, validate=ID)
+class AccessRequest(StrictSchema):
+    actor = v.identifier(required=True)
+    participant_id = v.uuid_id(required=True)
     what = fields.String(required=True, validate=ACCESS_WHAT)
 
 
-class LedgerFilters(Schema):
-    class Meta:
-        unknown = RAISE
+class LedgerFilters(StrictSchema):
+    """The ``GET /v1/audit/ledger`` query, and the ``ledger`` RPC's filters."""
 
-    participant = fields.String(load_default=None, allow_none=True, validate=ID)
+    participant = v.uuid_id(load_default=None, allow_none=True)
     since = fields.AwareDateTime(load_default=None, allow_none=True)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=LEDGER_PAGE_LIMIT))
     # The ``next_page`` of the previous page: a cursor (the last seq it showed), opaque to callers.
     page = fields.String(load_default=None, allow_none=True,
-                         validate=validate.Regexp(r"^[0-9]{1,12}$", error="Not a page of this ledger."))
+                         validate=validate.Regexp(r"^[0-9]{1,12}$", error="Not a page of this ledger."),
+                         metadata={"description": "the next_page value of the previous page"})
 
 
-class IdSchema(Schema):
-    id = fields.String(required=True, validate=ID)
+class IdSchema(StrictSchema):
+    """A consent id or a participant id: both are UUIDs the consent service handed out."""
+
+    id = v.uuid_id(required=True)
+
+
+# -- results --------------------------------------------------------------------------------------
+
+class RecipientsView(Schema):
+    agencies = fields.List(fields.String())
+    classes = fields.List(fields.String())
+
+
+class SignatureView(Schema):
+    signed_by = fields.String()
+    signed_at = v.Timestamp()
+    method = fields.String()
+
+
+class ConsentSchema(Schema):
+    """A consent as its readers see it: terms, status and dates, no personal details."""
+
+    id = fields.String(required=True)
+    participant_id = fields.String(required=True)
+    status = v.one_of(CONSENT_STATUSES, required=True)
+    disclosers = fields.List(fields.String())
+    recipients = fields.Nested(RecipientsView)
+    purposes = fields.List(fields.String())
+    data_classes = fields.List(fields.String())
+    valid_from = v.Timestamp()
+    valid_until = v.Timestamp(allow_none=True)
+    expires_on = fields.String(allow_none=True)
+    signature = fields.Nested(SignatureView)
+    created_at = v.Timestamp()
+    revoked_at = v.Timestamp(allow_none=True)
+    revoked = fields.Nested(RecipientsView, allow_none=True,
+                            metadata={"description": "recipients taken off so far"})
+
+
+class DisclosureSchema(Schema):
+    at = v.Timestamp(required=True)
+    recipient = fields.String(required=True, metadata={"description": "recipient agency id"})
+    purpose = fields.String(required=True)
+    data_classes = fields.List(fields.String(), required=True)
+    consent_id = fields.String(required=True)
+
+
+class DisclosurePageSchema(Schema):
+    items = fields.List(fields.Nested(DisclosureSchema), required=True)
+    next_page = v.next_page()
+
+
+class LedgerEntrySchema(Schema):
+    seq = fields.Integer(required=True)
+    at = v.Timestamp(required=True)
+    actor = fields.String(required=True)
+    action = fields.String(required=True)
+    subject = fields.String(required=True)
+    hash = fields.String(required=True)
+
+
+class LedgerPageSchema(Schema):
+    items = fields.List(fields.Nested(LedgerEntrySchema), required=True)
+    next_page = v.next_page()
+
+
+class LedgerVerificationSchema(Schema):
+    ok = fields.Boolean(required=True)
+    entries = fields.Integer()
+    first_bad_seq = fields.Integer(allow_none=True)
+    problem = fields.String(allow_none=True)
 
 
 def consent_view(consent: Consent, holder: str) -> dict[str, Any]:

@@ -11,25 +11,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load
 
 from services.kit import vocabulary as v
 from services.kit.errors import InvalidRequest
 
 
 class StrictSchema(Schema):
-    """Unknown fields are errors: a field nobody expects may be personal."""
+    """Unknown fields are errors: a field nobody expects may be personal.
+
+    A NUL byte in any string (a value or a key, however deep) is an error naming its field:
+    no database stores one, and none of the network's text needs it.
+    """
 
     class Meta:
         unknown = RAISE
 
-
-def identifier(**kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(min=1, max=64), **kwargs)
-
-
-def one_of(values: tuple[str, ...], **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.OneOf(values), **kwargs)
+    @pre_load
+    def _no_nul_bytes(self, data: Any, **kwargs: object) -> Any:
+        paths = v.nul_paths(data) if isinstance(data, Mapping) else []
+        if paths:
+            raise ValidationError({path: [v.NUL_MESSAGE] for path in paths})
+        return data
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,9 @@ class CallerSchema(Schema):
     class Meta:
         unknown = EXCLUDE  # the gateway may say more about the agency than a service needs
 
-    agency_id = identifier(required=True)
-    kind = one_of(v.AGENCY_KINDS, required=True)
-    roles = fields.List(one_of(v.ROLES), load_default=list)
+    agency_id = v.identifier(required=True)
+    kind = v.one_of(v.AGENCY_KINDS, required=True)
+    roles = fields.List(v.one_of(v.ROLES), load_default=list)
 
 
 def field_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -1,125 +1,137 @@
-"""The messages the referrals service accepts and returns over RPC (docs/rpc.md, docs/api.md).
+"""The messages of referrals: what the service and ``/v1/referrals`` accept, and what they answer.
 
-Requests are strict (an unknown field is an error). ``load`` turns marshmallow's errors into
-``InvalidRequest`` with dotted field names. Responses are dumped through schemas too, so only
-the fields declared here ever leave the service.
+One definition serves both: the gateway validates HTTP bodies and renders responses (and its
+OpenAPI document) with these classes, and the service validates the same body again, because
+it trusts no caller. Requests are strict (an unknown field is an error); ``load`` turns
+marshmallow's errors into ``InvalidRequest`` with dotted field names and never echoes values.
+Responses are dumped through these schemas too, so only the fields declared here leave.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from marshmallow import Schema, fields, validate
 
 from services.kit import vocabulary as v
-from services.kit.messages import StrictSchema, identifier, one_of
-from services.kit.vocabulary import GENDERS, LANGUAGE_TAG
+from services.kit.messages import StrictSchema
 from services.matching.catalog import ExplanationItemSchema
 
 # What the assigned peer group reports; accepting and cancelling happen elsewhere.
 REPORTED_STATUSES = ("in-progress", "on-hold", "completed", "failed")
 
 
-def _text(max_length: int, **kwargs: Any) -> fields.String:
-    """Free text a person writes: not blank, bounded."""
-    return fields.String(validate=[validate.Length(min=1, max=max_length),
-                                   validate.Regexp(r"\S", error="Must not be blank.")], **kwargs)
-
-
-class LocationSchema(StrictSchema):
-    lat = fields.Float(required=True, validate=validate.Range(-90, 90))
-    lon = fields.Float(required=True, validate=validate.Range(-180, 180))
-
-
 class NeedsSchema(StrictSchema):
-    languages = fields.List(fields.String(validate=validate.Regexp(LANGUAGE_TAG)), required=True,
-                            validate=validate.Length(min=1))
-    mentor_gender = one_of(GENDERS, allow_none=True)
+    languages = v.languages(required=True)
+    mentor_gender = v.one_of(v.GENDERS, allow_none=True)
     mentor_gender_required = fields.Boolean(load_default=False)
-    pathways = fields.List(one_of(v.PATHWAYS), load_default=list)
-    lived_experience = fields.List(fields.String(validate=validate.Length(min=1, max=50)),
-                                   load_default=list)
+    pathways = v.many_of(v.PATHWAYS, load_default=list)
+    lived_experience = v.lived_experience(load_default=list)
     age = fields.Integer(validate=validate.Range(min=0, max=120), allow_none=True)
-    location = fields.Nested(LocationSchema, allow_none=True)
+    location = v.location(allow_none=True)
     remote_ok = fields.Boolean(load_default=True)
-    availability = fields.List(one_of(v.SLOTS), load_default=list)
+    availability = v.slots(load_default=list)
 
 
 class ReferralCreateRequest(StrictSchema):
-    """``POST /v1/referrals`` (docs/api.md)."""
+    """``POST /v1/referrals``."""
 
-    participant_id = identifier(required=True)
-    consent_id = identifier(required=True)
-    reason = _text(2000, required=True)
-    urgency = one_of(v.URGENCIES, load_default="routine")
+    participant_id = v.uuid_id(required=True)
+    consent_id = v.uuid_id(required=True)
+    reason = v.text(2000, required=True)
+    urgency = v.one_of(v.URGENCIES, load_default="routine")
     needs = fields.Nested(NeedsSchema, required=True)
 
 
 class ReferralCancelRequest(StrictSchema):
-    reason = _text(1000, required=True)
+    reason = v.text(1000, required=True)
 
 
 class ReferralStatusRequest(StrictSchema):
-    status = one_of(REPORTED_STATUSES, required=True)
-    reason = _text(1000, allow_none=True, load_default=None)
+    status = v.one_of(REPORTED_STATUSES, required=True)
+    reason = v.text(1000, allow_none=True, load_default=None,
+                    metadata={"description": "required for on-hold, failed"})
 
 
 class ReferralListQuery(StrictSchema):
-    status = one_of(v.REFERRAL_STATUSES, allow_none=True, load_default=None)
-    page = fields.String(validate=validate.Length(min=1, max=200), allow_none=True, load_default=None)
+    status = v.one_of(v.REFERRAL_STATUSES, allow_none=True, load_default=None)
+    page = v.page(allow_none=True, load_default=None)
 
 
 class ReferralIdSchema(StrictSchema):
-    referral_id = identifier(required=True)
+    referral_id = v.identifier(required=True)
 
 
 # -- results ------------------------------------------------------------------------------------
 
 class HistoryEntryResult(Schema):
-    status = fields.String()
-    at = fields.String()
-    by = fields.String()
+    status = fields.String(required=True)
+    at = v.Timestamp(required=True)
+    by = fields.String(required=True, metadata={"description": "agency id, or \"network\""})
     reason = fields.String(allow_none=True)
     reason_code = fields.String(allow_none=True)
 
 
-class MatchResult(Schema):
-    id = fields.String()
-    status = fields.String()
-    mentor_id = fields.String()
-    mentor_agency_id = fields.String()
+class ReferralMatchResult(Schema):
+    id = fields.String(required=True)
+    status = v.one_of(v.MATCH_STATUSES, metadata={"description": "the match's state in matching"})
+    mentor_id = fields.String(required=True)
+    mentor_agency_id = fields.String(required=True)
     score = fields.Float()
     explanation = fields.List(fields.Nested(ExplanationItemSchema))
 
 
 class ReferralResult(Schema):
-    id = fields.String()
-    status = fields.String()
-    urgency = fields.String()
-    referrer_agency_id = fields.String()
+    id = fields.String(required=True)
+    status = v.one_of(v.REFERRAL_STATUSES, required=True)
+    urgency = fields.String(required=True)
+    referrer_agency_id = fields.String(required=True)
     assigned_agency_id = fields.String(allow_none=True)
-    participant_id = fields.String()
-    consent_id = fields.String()
-    created_at = fields.String(allow_none=True)
-    updated_at = fields.String(allow_none=True)
-    history = fields.List(fields.Nested(HistoryEntryResult))
-    match = fields.Nested(MatchResult, allow_none=True)
-    waitlisted = fields.Boolean()
+    participant_id = fields.String(required=True)
+    consent_id = fields.String(required=True)
+    created_at = v.Timestamp(allow_none=True)
+    updated_at = v.Timestamp(allow_none=True)
+    history = fields.List(fields.Nested(HistoryEntryResult), required=True)
+    match = fields.Nested(ReferralMatchResult, allow_none=True)
+    waitlisted = fields.Boolean(metadata={"description": "no fitting mentor yet; matching keeps trying"})
     handoff_available = fields.Boolean()
-    reason = fields.String()  # present for the referring agency only
-    needs = fields.Dict()
+    reason = fields.String(metadata={"description": "shown to the referring agency only"})
+    needs = fields.Nested(NeedsSchema, metadata={"description": "referring agency only"})
 
 
 class ReferralPageResult(Schema):
-    items = fields.List(fields.Nested(ReferralResult))
-    next_page = fields.String(allow_none=True)
+    items = fields.List(fields.Nested(ReferralResult), required=True)
+    next_page = v.next_page()
+
+
+class HandoffParticipant(Schema):
+    """The participant details consent disclosed: only the data classes consented to."""
+
+    given_name = fields.String()
+    family_name = fields.String()
+    birth_date = v.CalendarDate()
+    phone = fields.String()
+    email = fields.String()
+    preferred_language = fields.String()
+
+
+class HandoffConsent(Schema):
+    """What a handoff says about the consent it was disclosed under."""
+
+    id = fields.String(required=True)
+    purposes = fields.List(fields.String())
+    data_classes = fields.List(fields.String())
+    valid_from = v.Timestamp()
+    valid_until = v.Timestamp(allow_none=True)
+    expires_on = fields.String(allow_none=True)
+    revocation = fields.String(metadata={"description": "how the participant may revoke"})
 
 
 class HandoffResult(Schema):
-    referral_id = fields.String()
-    participant = fields.Dict()
-    consent = fields.Dict()
-    redisclosure_notice = fields.String()
-    disclosed_at = fields.String()
+    """Participant details disclosed to the assigned peer group: a recorded disclosure."""
 
-
+    referral_id = fields.String(required=True)
+    participant = fields.Nested(HandoffParticipant, required=True,
+                                metadata={"description": "only the data classes consented to"})
+    reason = fields.String(metadata={"description": "when referral-reason is consented to"})
+    consent = fields.Nested(HandoffConsent, required=True)
+    redisclosure_notice = fields.String(required=True)
+    disclosed_at = v.Timestamp()

@@ -24,7 +24,7 @@ from services.consent.domain.elements import (
 )
 from services.consent.domain.field_errors import MISSING, FieldErrors
 from services.kit.errors import InvalidRequest
-from services.kit.vocabulary import AGENCY_KINDS, DATA_CLASSES, PURPOSES
+from services.kit.vocabulary import AGENCY_KINDS, DATA_CLASSES, PURPOSES, is_email, is_phone
 
 REQUEST_FIELDS = (
     "participant", "disclosers", "recipients", "purposes", "data_classes",
@@ -35,8 +35,6 @@ OPTIONAL_PARTICIPANT = ("phone", "email")
 # Clinic clocks and ours disagree a little; a signature from further ahead is an error.
 CLOCK_SKEW = timedelta(minutes=5)
 
-_PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
@@ -91,8 +89,8 @@ def _participant(p: FieldErrors, data: Any, now: datetime) -> dict[str, str]:
     details |= {k: p.text(data, k, f"participant.{k}", required=False) for k in OPTIONAL_PARTICIPANT}
     checks = [
         ("birth_date", _is_past_date(now), "must be a past date, YYYY-MM-DD"),
-        ("phone", _PHONE.match, "must be in E.164 form, e.g. +15555550100"),
-        ("email", _EMAIL.match, "must be an email address"),
+        ("phone", is_phone, "must be in E.164 form, e.g. +15555550100"),
+        ("email", is_email, "must be an email address"),
         ("preferred_language", _LANGUAGE.match, "must be a language tag such as es or en-US"),
     ]
     for key, valid, message in checks:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import time
 from typing import Any
@@ -26,8 +26,6 @@ from services.notifications.domain.settings import (
 
 _FIELDS = {"webhook_url", "email", "phone", "language", "quiet_hours", "channels",
            "rotate_webhook_secret"}
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -87,8 +85,8 @@ def apply_settings(
     settings = AgencySettings(
         agency_id=agency_id, agency_kind=agency_kind, roles=tuple(roles),
         webhook_url=_webhook_url(body.get("webhook_url"), errors, webhooks),
-        email=_matching(body.get("email"), _EMAIL, "email", "is not an email address", errors),
-        phone=_matching(body.get("phone"), _E164, "phone", "must be E.164, e.g. +15555550100",
+        email=_matching(body.get("email"), v.is_email, "email", "is not an email address", errors),
+        phone=_matching(body.get("phone"), v.is_phone, "phone", "must be E.164, e.g. +15555550100",
                         errors),
         language=_language(body.get("language") or "en", errors),
         quiet_hours=_quiet_hours(body.get("quiet_hours"), errors),
@@ -129,11 +127,11 @@ def _webhook_url(value: Any, errors: dict[str, list[str]], policy: WebhookPolicy
     return value
 
 
-def _matching(value: Any, pattern: re.Pattern, name: str, problem: str,
+def _matching(value: Any, valid: Callable[[str], bool], name: str, problem: str,
               errors: dict[str, list[str]]) -> str | None:
     if value in (None, ""):
         return None
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not valid(value):
         errors[name] = [problem]
     return value
 

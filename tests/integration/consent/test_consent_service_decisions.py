@@ -23,6 +23,10 @@ from tests.integration.consent.support import (
 )
 from tests.support import wait_for
 
+# Shaped like the ids the service issues, but never issued.
+NO_SUCH_CONSENT = "00000000-0000-4000-8000-000000000000"
+NOBODY = "00000000-0000-4000-8000-000000000001"
+
 
 def decisions_in_ledger(consent) -> list[dict]:
     return [e for e in consent.ledger({"limit": 1000})["items"] if e["action"] == "decision"]
@@ -39,8 +43,8 @@ def test_each_deny_reason_and_the_permit_are_answered_and_ledgered(start_service
     cases = [
         ("covered", ask(granted)),
         ("covered", ask(granted, recipient=NETWORK, consent_id=None, data_classes=["referral-reason"])),
-        ("consent_not_found", ask(granted, consent_id="no-such-consent")),
-        ("consent_not_found", ask(granted, consent_id=None, participant_id="nobody-we-know")),
+        ("consent_not_found", ask(granted, consent_id=NO_SUCH_CONSENT)),
+        ("consent_not_found", ask(granted, consent_id=None, participant_id=NOBODY)),
         ("participant_mismatch", ask(granted, participant_id=later["participant_id"])),
         ("discloser_not_covered", ask(granted, discloser="clinic-9")),
         ("recipient_not_covered", ask(granted, recipient={"agency_id": "hospital-7", "kind": "hospital"})),
@@ -105,7 +109,7 @@ def test_only_the_holder_revokes_and_strangers_cannot_even_see_the_consent(conse
         consent.revoke(PEERS, granted["id"], {"reason": "not ours to revoke"})
     for call in (lambda: consent.get(OTHER_HOSPITAL, granted["id"]),
                  lambda: consent.revoke(OTHER_HOSPITAL, granted["id"], {"reason": "x"}),
-                 lambda: consent.get(HOSPITAL, "no-such-consent")):
+                 lambda: consent.get(HOSPITAL, NO_SUCH_CONSENT)):
         with pytest.raises(NotFound) as hidden:
             call()
         assert str(hidden.value.detail) == "No such consent."
@@ -137,7 +141,7 @@ def test_disclose_releases_only_the_permitted_fields_and_is_accounted(consent):
         ("clinic-2", ["demographics"], "peer-support-referral", granted["id"]),
     ]
     assert consent.disclosures(ADMIN, pid) == consent.disclosures(HOSPITAL, pid)
-    for stranger, participant in ((OTHER_HOSPITAL, pid), (PEERS, pid), (ADMIN, "nobody-we-know")):
+    for stranger, participant in ((OTHER_HOSPITAL, pid), (PEERS, pid), (ADMIN, NOBODY)):
         with pytest.raises(NotFound):
             consent.disclosures(stranger, participant)
     actions = [e["action"] for e in consent.ledger({"participant": pid})["items"]]

@@ -62,7 +62,8 @@ def test_a_denied_consent_refuses_the_referral_with_the_reason(referrals, consen
         referrals.create(HOSPITAL, referral_request(other_purpose))
     assert refused.value.extra["reason"] == "purpose_not_covered"
     with pytest.raises(ConsentRequired) as refused:
-        referrals.create(HOSPITAL, {**referral_request(other_purpose), "consent_id": "no-such-consent"})
+        never_issued = "00000000-0000-4000-8000-000000000000"
+        referrals.create(HOSPITAL, {**referral_request(other_purpose), "consent_id": never_issued})
     assert refused.value.extra["reason"] == "consent_not_found"
     with pytest.raises(InvalidRequest) as refused:
         referrals.create(HOSPITAL, {**referral_request(other_purpose), "reason": " ", "urgency": "soon"})

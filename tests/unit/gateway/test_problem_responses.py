@@ -14,7 +14,7 @@ from nameko.exceptions import RemoteError, RpcTimeout, UnknownService, deseriali
 
 from gateway.exceptions import MalformedBody, PayloadTooLarge, ServiceUnavailable, Unauthenticated
 from gateway.problems import EXPECTED_EXCEPTIONS, lookup, problem_response
-from gateway.schemas import ConsentCreateRequest
+from services.consent.schemas import ConsentCreateRequest
 from services.kit.errors import Conflict, ConsentRequired, Forbidden, InvalidRequest, NotFound
 from services.kit.messages import field_errors as flatten_errors
 

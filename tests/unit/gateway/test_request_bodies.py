@@ -9,7 +9,7 @@ from werkzeug.wrappers import Request
 
 from gateway.bodies import load_body, load_query, read_json
 from gateway.exceptions import MalformedBody, PayloadTooLarge
-from gateway.schemas import ReferralCancelRequest, ReferralListQuery
+from services.referrals.schemas import ReferralCancelRequest, ReferralListQuery
 
 
 def request(data: bytes | str = b"", content_type: str = "application/json",

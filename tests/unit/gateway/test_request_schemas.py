@@ -7,15 +7,13 @@ import copy
 import pytest
 from marshmallow import ValidationError
 
-from gateway.schemas import (
-    AgencyCreateRequest,
-    ConsentCreateRequest,
-    ConsentRevokeRequest,
-    MatchDeclineRequest,
-    MatchListQuery,
-    MentorCreateRequest,
-    MentorPatchRequest,
-    NotificationSettingsRequest,
+from gateway.schemas import AgencyCreateRequest
+from services.consent.schemas import ConsentCreateRequest
+from services.consent.schemas import RevokeRequest as ConsentRevokeRequest
+from services.matching.schemas import DeclineRequest as MatchDeclineRequest
+from services.matching.schemas import MatchListQuery, MentorCreateRequest, MentorPatchRequest
+from services.notifications.schemas import NotificationSettingsRequest
+from services.referrals.schemas import (
     ReferralCancelRequest,
     ReferralCreateRequest,
     ReferralListQuery,
@@ -35,7 +33,8 @@ CONSENT = {
                   "signed_at": "2026-11-01T10:00:00Z", "method": "electronic"},
 }
 REFERRAL = {
-    "participant_id": "p-1", "consent_id": "c-1", "reason": "peer support after detox discharge",
+    "participant_id": "3f2b8e0a-6c1d-4e5f-9a7b-1c2d3e4f5a6b",
+    "consent_id": "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a", "reason": "peer support after detox discharge",
     "urgency": "routine",
     "needs": {"languages": ["es", "en"], "mentor_gender": "female",
               "mentor_gender_required": False, "pathways": ["12-step"],
@@ -154,7 +153,7 @@ def test_the_status_route_takes_only_what_a_peer_group_reports(status):
 def test_list_filters_reject_unknown_statuses_and_bad_pages(query):
     # Pages are the opaque cursors services hand out; only their shape is checked here.
     assert set(errors_of(query, {"status": "lost", "page": ""})) == {"status", "page"}
-    assert "page" not in query.load({})
+    assert query.load({}).get("page") is None  # the first page: no cursor is made up
 
 
 def test_a_mentor_patch_takes_any_subset_of_fields():

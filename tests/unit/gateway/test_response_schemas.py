@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from gateway.problems import problem_body
-from gateway.schemas import ConsentSchema, ProblemSchema, ReferralSchema
+from gateway.schemas import ProblemSchema
+from services.consent.schemas import ConsentSchema
 from services.kit.errors import NotFound
 from services.referrals.domain import MatchInfo, Referral
 from services.referrals.domain.views import referral_view
+from services.referrals.schemas import ReferralResult
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -20,7 +22,7 @@ def test_a_referral_view_dumps_as_the_api_shape():
         allowed={"agencies": [], "classes": ["peer_group"]}, at=T0)
     referral.accept_match(MatchInfo("m-1", "mentor-1", "a-2", 0.8), permitted=True,
                           at=T0 + timedelta(hours=1))
-    dumped = ReferralSchema().dump(referral_view(referral, "a-2"))
+    dumped = ReferralResult().dump(referral_view(referral, "a-2"))
     assert dumped["status"] == "accepted" and dumped["match"]["mentor_id"] == "mentor-1"
     assert dumped["history"][0] == {"status": "requested", "at": T0.isoformat(), "by": "a-1",
                                     "reason": None, "reason_code": None}

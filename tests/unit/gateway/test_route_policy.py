@@ -15,11 +15,11 @@ ADMIN = Principal("a-admin", "clinic", frozenset({"admin"}))
 
 REFERRER_OPS = {"grant_consent", "get_consent", "revoke_consent", "create_referral",
                 "list_referrals", "get_referral", "cancel_referral", "list_disclosures",
-                "put_notification_settings", "list_notifications"}
+                "put_notification_settings", "get_notification_settings", "list_notifications"}
 COORDINATOR_OPS = {"create_mentor", "list_mentors", "update_mentor", "list_matches",
                    "accept_match", "decline_match", "report_referral_status", "get_handoff",
                    "list_referrals", "get_referral", "put_notification_settings",
-                   "list_notifications"}
+                   "get_notification_settings", "list_notifications"}
 ADMIN_WRITES = {"create_agency", "put_notification_settings"}
 PROTECTED = [r.operation for r in ROUTES if not is_public(r.operation)]
 
