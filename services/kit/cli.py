@@ -98,13 +98,21 @@ def _load_service_commands() -> None:
     """Import the modules whose ``@command`` registrations live next to their service."""
     import importlib
 
-    for module in ("services.kit.keys_command", "services.consent.commands", "gateway.commands"):
+    from services.kit import cli as registry
+
+    for module in ("services.kit.keys_command", "services.consent.commands", "gateway.commands",
+                   "services.kit.migrations_command"):
         try:
-            importlib.import_module(module)
+            loaded = importlib.import_module(module)
         except ModuleNotFoundError as exc:
             # Only the command module (or its package) being absent is fine; a broken import is not.
             if exc.name is None or not module.startswith(exc.name):
                 raise
+            continue
+        # A module written for the ``referral_network.commands`` entry points exposes ``register``.
+        register = getattr(loaded, "register", None)
+        if register is not None and register not in registry.COMMANDS:
+            registry.COMMANDS.append(register)
 
 
 def main(argv: list[str] | None = None) -> int:
