@@ -13,12 +13,12 @@ match is stamped at the head revision; anything else is refused with the differe
 untouched. An empty database is built by the revisions from the first one.
 
 A new revision, once the models changed: ``revision(service, url, message)`` against a database
-at head writes ``versions/<NNNN>_<message>.py`` from the differences; read it before committing.
+at head writes ``versions/<NNNN>_<message>.py`` from the differences (batch operations, so they
+run on SQLite too); read and trim it before committing.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,13 +151,10 @@ def revision(service: str, url: str, message: str) -> Path:
             require_head(service, connection)
             config = _config(service, connection)
             number = len(list(ScriptDirectory.from_config(config).walk_revisions())) + 1
-            slug = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")
             script = command.revision(config, message=message, autogenerate=True, rev_id=f"{number:04d}")
-            connection.commit()
     finally:
         engine.dispose()
-    written = Path(script.path)
-    return written.rename(written.with_name(f"{number:04d}_{slug}.py"))
+    return Path(script.path)
 
 
 def run_migrations(context, metadata: MetaData) -> None:

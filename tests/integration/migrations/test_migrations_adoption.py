@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from sqlalchemy import text
 
@@ -10,6 +12,20 @@ from services.kit.db import make_engine
 from tests.integration.migrations import pre_migration
 
 SERVICES = migrations.SERVICES
+# The gateway's env.py with one change to its models: agencies gain a website.
+CHANGED_ENV = """
+from alembic import context
+from sqlalchemy import Column, MetaData, String
+
+from gateway.adapters.orm import metadata
+from services.kit.migrations import run_migrations
+
+changed = MetaData()
+for table in metadata.sorted_tables:
+    table.to_metadata(changed)
+changed.tables["agencies"].append_column(Column("website", String(200), nullable=True))
+run_migrations(context, changed)
+"""
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -77,3 +93,21 @@ def test_check_refuses_a_database_behind_head(database_url):
 def test_a_name_without_migrations_is_refused():
     with pytest.raises(migrations.MigrationError, match="no migrations"):
         migrations.head("billing")
+
+
+def test_a_change_to_the_models_becomes_a_revision_that_alters_a_table_holding_data(
+        database_url, tmp_path, monkeypatch):
+    before = pre_migration.build("gateway", database_url)
+    migrations.upgrade("gateway", database_url)
+    shutil.copytree(migrations.script_location("gateway"), tmp_path / "migrations",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "migrations" / "env.py").write_text(CHANGED_ENV)
+    monkeypatch.setattr(migrations, "script_location", lambda service: tmp_path / "migrations")
+
+    written = migrations.revision("gateway", database_url, "Agencies: a website")
+    done = migrations.upgrade("gateway", database_url)
+
+    assert written.name == "0002_agencies_a_website.py" and "add_column" in written.read_text()
+    assert (done.before, done.after) == ("0001", "0002")
+    assert migrations.check("gateway", database_url) == []  # the database has the new column
+    assert pre_migration.read("gateway", database_url, before) == before
