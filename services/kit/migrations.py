@@ -9,8 +9,15 @@ only names the service's metadata (its tables plus the kit's outbox and inbox) a
 
 Adopting a database made before migrations (tables, no revision): ``upgrade`` compares it with the
 service's models (Alembic's autogenerate comparison, the same one ``check`` uses). Only an exact
-match is stamped at the head revision; anything else is refused with the differences and left
-untouched. An empty database is built by the revisions from the first one.
+match is stamped, at the head revision: such tables came from ``create_all`` on the models (as
+``agency create`` and the ledger check still do on an empty database), and the head is the
+revision those models describe; revision 0001 is exactly the schema ``create_all`` built when
+migrations began. Anything else (a half-built schema, or a pre-migration database met by a
+release whose head has moved on) is refused with the differences and left untouched. An empty
+database is built by the revisions from the first one.
+
+Starting a service: ``require_head`` refuses a database never migrated, behind the head, or at
+a revision this release does not know (migrated by a newer one), naming the command to run.
 
 A new revision, once the models changed: ``revision(service, url, message)`` against a database
 at head writes ``versions/<NNNN>_<message>.py`` from the differences (batch operations, so they
