@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
 
-from gateway.adapters.orm import metadata
 from gateway.adapters.stores import create_agency
 from gateway.auth import pepper_from_setting
 from gateway.policy import roles_unfit_for_kind
+from services.kit import migrations
 from services.kit.config import load_config
 from services.kit.db import make_engine
 from services.kit.vocabulary import AGENCY_KINDS, ROLES
@@ -37,8 +37,10 @@ def create_agency_command(args: argparse.Namespace) -> int:
         raise SystemExit(f"a {args.kind} agency cannot have the role(s): {', '.join(unfit)}")
     config = load_config(args.config)
     pepper = pepper_from_setting(config.get("API_KEY_PEPPER"))
+    # The first admin agency may come before the network has ever started: bring the gateway's
+    # database to its head revision (a no-op when it is there already).
+    migrations.upgrade("gateway", config["DATABASE_URL"])
     engine = make_engine(config["DATABASE_URL"])
-    metadata.create_all(engine)
     try:
         with sessionmaker(engine)() as session:
             agency, api_key = create_agency(session, pepper, name=args.name, kind=args.kind,

@@ -50,7 +50,15 @@ class Network:
             [str(BIN / "nameko"), "run", "--config", config, module],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
+    def migrate(self) -> None:
+        """``referral-network migrate``: every database at its head revision, as services require."""
+        done = subprocess.run([str(BIN / "referral-network"), "migrate"], cwd=ROOT, env=self.env,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"migrate failed:\n{done.stdout}{done.stderr}")
+
     def start_all(self) -> None:
+        self.migrate()
         for name in PROCESSES:
             self.start(name)
         self.wait_ready()

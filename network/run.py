@@ -1,4 +1,4 @@
-"""`make run`: start the four services and the gateway, seed a demo network, walk one referral.
+"""`make run`: migrate, start the four services and the gateway, seed a demo network, walk one referral.
 
     python -m network.run [--database sqlite|postgres] [--port 8000] [--no-demo]
 
@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
     subprocess.run([sys.executable, "-m", "services.kit.cli", "topology"], env=env, check=True, cwd=ROOT)
+    # Each database to its head schema revision first: a service refuses to start on any other.
+    subprocess.run([sys.executable, "-m", "services.kit.cli", "migrate"], env=env, check=True, cwd=ROOT)
     print(f"Starting the network ({args.database}) …", flush=True)
     # "-e /dev/null": honcho would otherwise load a docker-compose .env over our environment.
     honcho = subprocess.Popen([str(Path(sys.executable).parent / "honcho"), "-e", "/dev/null", "start",

@@ -18,8 +18,8 @@ from typing import TextIO
 from sqlalchemy.orm import sessionmaker
 
 from services.consent.adapters.ledger_store import VERIFY_CHUNK, LedgerRepository, verify_stream
-from services.consent.adapters.orm import metadata
 from services.consent.ledger_keys import load_ledger_keys
+from services.kit import migrations
 from services.kit.config import ConfigError, load_config
 from services.kit.db import make_engine
 
@@ -46,9 +46,9 @@ def verify_ledger_command(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"ledger verify: {exc}", file=sys.stderr)
         return 2
+    migrations.upgrade("consent", config["DATABASE_URL"])  # a new database verifies as an empty ledger
     engine = make_engine(config["DATABASE_URL"])
     try:
-        metadata.create_all(engine)  # an empty database verifies as an empty ledger
         factory = sessionmaker(engine)
 
         @contextmanager

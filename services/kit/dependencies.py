@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.kit.crypto import KeyRing
 from services.kit.db import WriterGate, is_sqlite, make_engine
 from services.kit.encrypted import ring_from_config
+from services.kit.migrations import require_head
 from services.kit.outbox import OutboxRelay
 from services.kit.retry import RetryPolicy
 from services.kit.unit_of_work import UnitOfWork
@@ -42,6 +43,7 @@ class WorkerUnitOfWork(UnitOfWork):
 class Database(DependencyProvider):
     """Gives each worker a ``WorkerUnitOfWork``; runs the service's outbox relay.
 
+    The database must be migrated first (``referral-network migrate <service>``); ``setup`` checks it.
     Config: ``DATABASE_URL`` (SQLite file or PostgreSQL), ``DATABASE_POOL_SIZE`` (default 5),
     ``OUTBOX_POLL_SECONDS``; with ``sealed``, ``FIELD_ENCRYPTION_KEYS`` for the repositories.
     ``repositories(session, ring)`` names the repositories every unit of work carries.
@@ -62,7 +64,11 @@ class Database(DependencyProvider):
         config = self.container.config
         url = config[self.url_key]
         self.engine = make_engine(url, pool_size=int(config.get("DATABASE_POOL_SIZE", 5)))
-        self.metadata.create_all(self.engine)
+        try:
+            self.verify_schema(self.engine)
+        except Exception:
+            self.engine.dispose()
+            raise
         self.session_factory = sessionmaker(
             self.engine, expire_on_commit=False, info={"metadata": self.metadata}
         )
@@ -78,6 +84,14 @@ class Database(DependencyProvider):
             poll_seconds=float(config.get("OUTBOX_POLL_SECONDS", 1.0)),
             delays_ms=RetryPolicy.from_config(config).delays_ms,
         )
+
+    def verify_schema(self, engine: Engine) -> None:
+        """Refuse to start unless the database is at this service's head schema revision.
+
+        Raises ``SchemaNotCurrent`` naming the service, the database's revision, the head and
+        ``referral-network migrate <service>``; a database never migrated is refused the same way.
+        """
+        require_head(self.container.service_name, engine)
 
     def start(self) -> None:
         self._relay_thread = self.container.spawn_managed_thread(self.relay.run, identifier="outbox relay")

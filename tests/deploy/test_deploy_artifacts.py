@@ -315,11 +315,17 @@ def test_compose_variables_are_the_ones_the_generator_and_example_list():
 def test_compose_runs_every_process_healthy_after_its_dependencies():
     services = compose_file()["services"]
     assert {"rabbitmq", "postgres"} <= set(services)
+    assert " ".join(services["migrate"]["command"]) == "referral-network migrate"
+    assert services["migrate"]["restart"] == "no"  # one-shot
     for name in PROCESSES:
         assert " ".join(services[name]["command"]) == COMMANDS[name]
-        assert all(dep["condition"] == "service_healthy" for dep in services[name]["depends_on"].values())
+        dependencies = dict(services[name]["depends_on"])
+        # A service starts only on a migrated database: after the one-shot migration succeeded.
+        assert dependencies.pop("migrate")["condition"] == "service_completed_successfully", name
+        assert all(dep["condition"] == "service_healthy" for dep in dependencies.values())
     for name, service in services.items():
-        assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+        if name != "migrate":
+            assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
         for key, value in service.get("environment", {}).items():
             if SECRET_NAME.search(key):
                 interpolated = re.fullmatch(r"\$\{\w+:[?-][^}]*\}", str(value))

@@ -14,6 +14,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from services.consent.service import ConsentService
 from services.kit.crypto import generate_key
 from tests.integration.consent.support import EventObserver
+from tests.integration.migrated import migrated
 
 
 def secret() -> str:
@@ -24,7 +25,7 @@ def secret() -> str:
 def config(rabbit_config, database_url) -> dict[str, Any]:
     return {
         **rabbit_config,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": migrated("consent", database_url),
         "FIELD_ENCRYPTION_KEYS": f"k1:{generate_key()}",
         "LEDGER_HMAC_KEY": secret(),
         "LEDGER_SIGNING_KEY": secret(),

@@ -12,6 +12,7 @@ from gateway.adapters.stores import create_agency
 from gateway.service import GatewayService
 from network.processes import free_port
 from services.kit.db import make_engine
+from tests.integration.migrated import migrated
 
 PEPPER = secrets.token_hex(32)
 
@@ -22,7 +23,7 @@ PEPPER = secrets.token_hex(32)
 def gateway_config(rabbit_config, database_url):
     return {
         **rabbit_config,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": migrated("gateway", database_url),
         "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
         "API_KEY_PEPPER": PEPPER,
         "RPC_TIMEOUT_SECONDS": 2,

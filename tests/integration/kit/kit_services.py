@@ -9,6 +9,14 @@ from services.kit.db import service_metadata
 from services.kit.dependencies import Database
 from services.kit.entrypoints import subscribe
 
+
+class ScratchDatabase(Database):
+    """These services exist only in tests and have no migrations: their tables are created at start."""
+
+    def verify_schema(self, engine) -> None:
+        self.metadata.create_all(engine)
+
+
 producer_metadata = service_metadata()
 notes = Table(
     "notes", producer_metadata,
@@ -38,7 +46,7 @@ def expire_consent(uow, consent_id: str) -> None:
 
 class KitProducer:
     name = "kitproducer"
-    db = Database(producer_metadata)
+    db = ScratchDatabase(producer_metadata)
 
     @rpc
     def expire(self, consent_ids: list[str], fail_after_write: bool = False) -> int:
@@ -60,7 +68,7 @@ def record_effect(event, uow) -> None:
 
 class KitSink:
     name = "kitsink"
-    db = Database(sink_metadata)
+    db = ScratchDatabase(sink_metadata)
 
     @subscribe("consent.expired")
     def on_consent_expired(self, event) -> None:

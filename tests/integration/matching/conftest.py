@@ -12,6 +12,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.matching.service import MatchingService
 from tests.integration.matching.network import EventLog
+from tests.integration.migrated import migrated
 
 
 class ClockFile:
@@ -46,7 +47,7 @@ def service_config(rabbit_config, clock) -> dict[str, Any]:
 @pytest.fixture
 def config(service_config, database_url) -> dict[str, Any]:
     """Runs a test once on SQLite and once on PostgreSQL."""
-    return {**service_config, "DATABASE_URL": database_url}
+    return {**service_config, "DATABASE_URL": migrated("matching", database_url)}
 
 
 @pytest.fixture

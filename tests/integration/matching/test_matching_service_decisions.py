@@ -23,6 +23,7 @@ from tests.integration.matching.network import (
     publish,
     requested,
 )
+from tests.integration.migrated import migrated
 from tests.support import wait_for
 
 CONCURRENT_ACCEPTS = 50
@@ -31,7 +32,7 @@ CONCURRENT_ACCEPTS = 50
 @pytest.fixture
 def postgres_config(service_config, postgres_url):
     # More workers than places, so accepts really meet at the mentor's row.
-    return {**service_config, "DATABASE_URL": postgres_url, "max_workers": 25}
+    return {**service_config, "DATABASE_URL": migrated("matching", postgres_url), "max_workers": 25}
 
 
 def test_fifty_concurrent_accepts_fill_a_mentor_of_capacity_three_exactly(

@@ -11,6 +11,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.kit.crypto import generate_key
 from services.notifications.service import NotificationsService
+from tests.integration.migrated import migrated
 from tests.integration.notifications.receivers import (
     SMS_ACCOUNT,
     SMS_FROM,
@@ -67,7 +68,7 @@ def clock_file(tmp_path) -> Callable[[datetime], None]:
 def config(rabbit_config, database_url, inbox, sms_provider) -> dict[str, Any]:
     return {
         **rabbit_config,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": migrated("notifications", database_url),
         "FIELD_ENCRYPTION_KEYS": f"k1:{generate_key()}",
         "OUTBOX_POLL_SECONDS": 0.2,
         "EVENT_RETRY": {"max_attempts": 3, "base_delay_ms": 20},

@@ -11,6 +11,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from services.consent.service import ConsentService
 from services.kit.crypto import generate_key
 from services.referrals.service import ReferralsService
+from tests.integration.migrated import migrated
 from tests.integration.referrals.referral_support import EventTap
 
 
@@ -22,7 +23,8 @@ def base_config(rabbit_config):
 
 @pytest.fixture
 def referrals_config(base_config, database_url):
-    return {**base_config, "DATABASE_URL": database_url, "FIELD_ENCRYPTION_KEYS": f"k1:{generate_key()}",
+    return {**base_config, "DATABASE_URL": migrated("referrals", database_url),
+            "FIELD_ENCRYPTION_KEYS": f"k1:{generate_key()}",
             "CONSENT_RPC_TIMEOUT_SECONDS": 5, "REFERRALS_PAGE_SIZE": 2}
 
 
@@ -33,7 +35,8 @@ def consent_config(base_config, database_url, tmp_path, request):
         url = f"sqlite:///{tmp_path / 'consent.db'}"
     else:
         url = request.getfixturevalue("postgres_databases")()
-    return {**base_config, "DATABASE_URL": url, "FIELD_ENCRYPTION_KEYS": f"k1:{generate_key()}",
+    return {**base_config, "DATABASE_URL": migrated("consent", url),
+            "FIELD_ENCRYPTION_KEYS": f"k1:{generate_key()}",
             "LEDGER_HMAC_KEY": base64.b64encode(os.urandom(32)).decode(),
             "LEDGER_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
             "TIMERS_ENABLED": False}
