@@ -18,6 +18,7 @@ api = schemathesis.pytest.from_fixture("api_schema")
 
 
 @api.parametrize()
-def test_every_operation_keeps_its_contract(case):
+def test_every_operation_keeps_its_contract(case, world):
+    fuzzing.aim_at_real_objects(case, world)
     fuzzing.with_idempotency_key(case)
     case.call_and_validate(checks=fuzzing.CHECKS)

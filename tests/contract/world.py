@@ -31,6 +31,7 @@ class World:
 
     keys: dict[str, str]
     ids: dict[str, list[str]] = field(default_factory=dict)
+    _turns: dict[str, int] = field(default_factory=dict)
 
     def add(self, kind: str, *ids: str) -> None:
         known = self.ids.setdefault(kind, [])
@@ -42,6 +43,14 @@ class World:
             if path.startswith(prefix):
                 return self.ids.get(kind, [])
         return []
+
+    def next_id_for_path(self, path: str) -> str | None:
+        """The real ids of ``path`` in turn (the same order every run), or None if it has none."""
+        real = self.ids_for_path(path)
+        if not real:
+            return None
+        turn = self._turns[path] = self._turns.get(path, -1) + 1
+        return real[turn % len(real)]
 
 
 def _walk_to_completion(hospital: Client, peers: list[Client], referral_id: str) -> Client:
