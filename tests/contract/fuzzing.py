@@ -7,6 +7,7 @@ ids differ, which only changes what the real-id draws point at).
 
 from __future__ import annotations
 
+import copy
 import uuid
 from typing import Any
 
@@ -66,8 +67,11 @@ def config(role: str, api_key: str, *, max_examples: int = MAX_EXAMPLES) -> sche
 
 
 def load(base_url: str, world: World, role: str, **kwargs: Any) -> schemathesis.BaseSchema:
-    """The live ``/openapi.json`` as ``role`` sees it, with the world's real ids mixed into paths
-    and the ledger's participant filter."""
+    """The live ``/openapi.json`` as ``role`` sees it: the world's real ids mixed into paths and
+    the ledger's participant filter, control characters into one search filter at a time, and
+    valid bodies into the creating operations.
+
+    Raises what ``schemathesis.openapi.from_url`` raises when the document cannot be loaded."""
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json",
                                            config=config(role, world.keys[role], **kwargs))
 
@@ -89,6 +93,13 @@ def load(base_url: str, world: World, role: str, **kwargs: Any) -> schemathesis.
         options.extend(CONTROL_TEXT.map(lambda text, name=name: {name: text})
                        for name in _string_query_parameters(context.operation))
         return st.one_of(options)
+
+    @schema.hook
+    def flatmap_body(context, body):
+        sample = world.samples.get(context.operation.definition.raw.get("operationId"))
+        if sample is None:
+            return st.just(body)
+        return st.one_of(st.just(body), st.just(sample).map(copy.deepcopy))
 
     return schema
 

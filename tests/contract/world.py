@@ -12,7 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from network.processes import Client
-from tests.harness.journeys import grant_consent, mentor, proposed_match, refer, referral, wait
+from tests.harness.journeys import (
+    consent_request,
+    grant_consent,
+    mentor,
+    proposed_match,
+    refer,
+    referral,
+    referral_request,
+    wait,
+)
 from tests.support import HttpReceiver
 
 # The object kind a path's ``{id}`` names, by the path's first segments.
@@ -31,6 +40,9 @@ class World:
 
     keys: dict[str, str]
     ids: dict[str, list[str]] = field(default_factory=dict)
+    # Valid bodies of the creating operations, by operationId: fuzzing mixes them in, so creations
+    # succeed and the links from their answers are followed.
+    samples: dict[str, dict] = field(default_factory=dict)
     _turns: dict[str, int] = field(default_factory=dict)
 
     def add(self, kind: str, *ids: str) -> None:
@@ -114,6 +126,14 @@ def populate(admin: Client, agencies: dict[str, Client], receiver: HttpReceiver)
     world = World(keys={"referrer": hospital.agency["api_key"],
                         "coordinator": coordinator.agency["api_key"],
                         "admin": admin.agency["api_key"]})
+    # Kept out of the ids fuzzing draws from, so no fuzzed revocation ends it mid-run.
+    referable = grant_consent(hospital, tag="ContractReferable")
+    world.samples = {
+        "create_agency": {"name": "Contract Clinic", "kind": "clinic", "roles": ["referrer"]},
+        "grant_consent": consent_request(hospital.id, tag="ContractFuzz"),
+        "create_referral": referral_request(referable),
+        "create_mentor": mentor(7),
+    }
     world.add("consent", *(c["id"] for c in consents.values()))
     world.add("participant", *(c["participant_id"] for c in consents.values()))
     world.add("referral", done["id"], declined["id"], revoked["id"], waiting["id"])
