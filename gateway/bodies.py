@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from marshmallow import Schema
+from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
@@ -22,11 +22,29 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _nul_errors(value: Any) -> Any:
+    """Where ``value`` holds a NUL character, as marshmallow-style nested messages (or None)."""
+    if isinstance(value, str):
+        return ["Must not contain NUL characters."] if "\x00" in value else None
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    else:
+        return None
+    errors = {key: found for key, item in items if (found := _nul_errors(item))}
+    if any(isinstance(key, str) and "\x00" in key for key, _ in items):
+        errors["_schema"] = ["Field names must not contain NUL characters."]
+    return errors or None
+
+
 def parse_json(raw: bytes) -> dict[str, Any]:
     """A JSON object from ``raw``; an empty body is ``{}``.
 
     Raises ``MalformedBody`` for bytes that are not UTF-8 JSON (NaN and Infinity included) or
-    JSON that is not an object.
+    JSON that is not an object, and marshmallow's ``ValidationError`` (422, naming each field)
+    when a text holds a NUL character: no store keeps one (PostgreSQL refuses it outright) and
+    no name, reason or address needs one.
     """
     if not raw.strip():
         return {}
@@ -36,6 +54,9 @@ def parse_json(raw: bytes) -> dict[str, Any]:
         raise MalformedBody("The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise MalformedBody("The request body must be a JSON object.")
+    errors = _nul_errors(data)
+    if errors:
+        raise ValidationError(errors)
     return data
 
 
@@ -43,7 +64,8 @@ def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, An
     """The request body as a JSON object.
 
     Raises ``PayloadTooLarge`` above ``max_bytes`` (declared or actual), ``MalformedBody`` for a
-    body that is not JSON, is not an object, or is sent as another media type.
+    body that is not JSON, is not an object, or is sent as another media type, and
+    ``ValidationError`` for a NUL character in any of its texts (see ``parse_json``).
     """
     too_large = PayloadTooLarge(f"The request body must not exceed {max_bytes} bytes.")
     if request.content_length is not None and request.content_length > max_bytes:

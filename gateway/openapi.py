@@ -29,19 +29,44 @@ IDEMPOTENCY_PARAMETER = "IdempotencyKey"
 
 # Problem responses by status: (component name, description).
 PROBLEM_RESPONSES: dict[int, tuple[str, str]] = {
-    400: ("BadRequest", "The body is not a JSON object (code invalid_request)."),
+    400: ("BadRequest", "The body is not a JSON object, or not sent as application/json "
+                        "(code invalid_request)."),
     401: ("Unauthorized", "No valid API key (code unauthorized)."),
     403: ("Forbidden", "The agency's roles do not allow this (code forbidden), or no valid "
                        "consent covers it (code consent_required)."),
     404: ("NotFound", "No such object, or one of another agency (code not_found)."),
     409: ("Conflict", "The object's state does not allow this (code conflict)."),
     413: ("PayloadTooLarge", "The body is too large (code payload_too_large)."),
-    422: ("UnprocessableContent", "Missing or invalid fields, listed in errors "
-                                  "(code invalid_request)."),
+    422: ("UnprocessableContent", "Missing or invalid fields, query parameters, path ids or "
+                                  "headers, listed in errors (code invalid_request)."),
     500: ("InternalError", "An unexpected error; no details are given (code internal)."),
     503: ("ServiceUnavailable", "A service needed for this is not answering "
                                 "(code service_unavailable)."),
 }
+
+
+# OpenAPI links: what a success answer lets a client call next, and where the id comes from.
+_BY_ID = "$response.body#/id"
+_FIRST_ITEM = "$response.body#/items/0/id"
+LINKS: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
+    "grant_consent": {"GetConsent": ("get_consent", {"id": _BY_ID}),
+                      "RevokeConsent": ("revoke_consent", {"id": _BY_ID}),
+                      "ListDisclosures": ("list_disclosures", {"id": "$response.body#/participant_id"})},
+    "create_referral": {"GetReferral": ("get_referral", {"id": _BY_ID}),
+                        "CancelReferral": ("cancel_referral", {"id": _BY_ID}),
+                        "ReportReferralStatus": ("report_referral_status", {"id": _BY_ID}),
+                        "GetHandoff": ("get_handoff", {"id": _BY_ID})},
+    "list_referrals": {"GetFirstReferral": ("get_referral", {"id": _FIRST_ITEM})},
+    "create_mentor": {"UpdateMentor": ("update_mentor", {"id": _BY_ID})},
+    "list_mentors": {"UpdateFirstMentor": ("update_mentor", {"id": _FIRST_ITEM})},
+    "list_matches": {"AcceptFirstMatch": ("accept_match", {"id": _FIRST_ITEM}),
+                     "DeclineFirstMatch": ("decline_match", {"id": _FIRST_ITEM})},
+}
+
+
+def _links(route: Route) -> dict[str, Any]:
+    return {name: {"operationId": target, "parameters": parameters}
+            for name, (target, parameters) in LINKS.get(route.operation, {}).items()}
 
 
 def _error_statuses(route: Route) -> list[int]:
@@ -49,7 +74,8 @@ def _error_statuses(route: Route) -> list[int]:
     if not policy.is_public(route.operation):
         statuses += [401, 403]
     if route.path_params:
-        statuses.append(404)
+        # The owning service checks an id's shape (422) before looking it up (404).
+        statuses += [404, 422]
     if route.request:
         statuses += [400, 413, 422]
     if route.query or route.creates:
@@ -80,6 +106,8 @@ def _operation(route: Route) -> dict[str, Any]:
         op["security"] = []
     if route.query:
         op["parameters"].append({"in": "query", "schema": route.query})
+    if route.operation in LINKS:
+        success["links"] = _links(route)
     if route.creates:
         op["parameters"].append(IDEMPOTENCY_PARAMETER)
         success["headers"] = {REPLAY_HEADER: {
@@ -122,6 +150,29 @@ def _build() -> APISpec:
     return spec
 
 
+def _partial(node: Any, schemas: dict[str, Any]) -> Any:
+    """``node`` with references inlined and no ``required`` lists, at every depth."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _partial(schemas[node["$ref"].rsplit("/", 1)[1]], schemas)
+        return {key: _partial(value, schemas) for key, value in node.items()
+                if not (key == "required" and isinstance(value, list))}
+    if isinstance(node, list):
+        return [_partial(item, schemas) for item in node]
+    return node
+
+
+def _with_partial_bodies(document: dict[str, Any]) -> dict[str, Any]:
+    """A partial request schema (a PATCH) is partial all the way down, as marshmallow loads it:
+    ``{"location": {"lat": 1.0}}`` passes the gateway, so the document must say so too."""
+    schemas = document["components"]["schemas"]
+    for route in ROUTES:
+        if route.request is not None and route.request().partial is True:
+            name = route.request.__name__.removesuffix("Schema")
+            schemas[name] = _partial(schemas[name], schemas)
+    return document
+
+
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3 document as a dict (a fresh copy each call)."""
     return json.loads(openapi_json())
@@ -130,4 +181,4 @@ def openapi_document() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def openapi_json() -> str:
     """The OpenAPI 3 document as JSON text, built once per process for ``GET /openapi.json``."""
-    return json.dumps(_build().to_dict())
+    return json.dumps(_with_partial_bodies(_build().to_dict()))

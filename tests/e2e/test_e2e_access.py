@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from network.processes import Client
-from tests.e2e.journeys import grant_consent, mentor, proposed_match, refer, referral, wait
+from tests.harness.journeys import grant_consent, mentor, proposed_match, refer, referral, wait
 
 pytestmark = pytest.mark.e2e
 UNKNOWN = "00000000-0000-4000-8000-000000000000"

@@ -8,7 +8,7 @@ from collections import Counter
 import eventlet
 import pytest
 
-from tests.e2e.journeys import grant_consent, mentor, refer, referral, wait
+from tests.harness.journeys import grant_consent, mentor, refer, referral, wait
 
 pytestmark = pytest.mark.e2e
 BURST = 200

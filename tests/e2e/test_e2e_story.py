@@ -8,7 +8,7 @@ import json
 import pytest
 
 from services.notifications.signing import verify
-from tests.e2e.journeys import grant_consent, mentor, proposed_match, refer, referral, wait
+from tests.harness.journeys import grant_consent, mentor, proposed_match, refer, referral, wait
 from tests.support import HttpReceiver
 
 pytestmark = pytest.mark.e2e

@@ -127,3 +127,33 @@ def test_list_routes_document_their_query_parameters(document):
 def test_werkzeug_rules_follow_the_templates():
     assert ROUTES_BY_OPERATION["get_handoff"].url_rule == "/v1/referrals/<string:id>/handoff"
     assert ROUTES_BY_OPERATION["list_referrals"].url_rule == "/v1/referrals"
+
+
+def test_links_name_real_operations_and_their_path_parameters(document):
+    by_id = {op["operationId"]: op for _, _, op in operations(document)}
+    linked = 0
+    for _, _, op in operations(document):
+        for status, response in op["responses"].items():
+            for link in response.get("links", {}).values():
+                assert status.startswith("2")
+                target = by_id[link["operationId"]]
+                names = {p["name"] for p in target.get("parameters", []) if p.get("in") == "path"}
+                assert set(link["parameters"]) == names
+                assert all(value.startswith("$response.body#/") for value in link["parameters"].values())
+                linked += 1
+    assert linked >= 10
+    assert by_id["create_referral"]["responses"]["201"]["links"]["GetReferral"] == {
+        "operationId": "get_referral", "parameters": {"id": "$response.body#/id"}}
+
+
+def test_a_patch_body_is_partial_in_nested_objects_too(document):
+    location = document["components"]["schemas"]["MentorPatchRequest"]["properties"]["location"]
+    assert "$ref" not in location and "required" not in location
+    assert set(location["properties"]) == {"lat", "lon"}
+    assert document["components"]["schemas"]["Location"]["required"] == ["lat", "lon"]
+
+
+def test_routes_with_an_id_document_the_422_for_a_malformed_one(document):
+    for _, path, op in operations(document):
+        if "{id}" in path:
+            assert {"404", "422"} <= set(op["responses"]), path

@@ -56,3 +56,15 @@ def test_a_chunked_body_over_the_limit_is_refused_while_reading():
     environ["wsgi.input_terminated"] = True
     with pytest.raises(PayloadTooLarge):
         read_json(Request(environ), max_bytes=100)
+
+
+def test_a_nul_character_anywhere_in_a_body_is_refused_naming_the_field():
+    body = '{"display_name": "M\\u0000", "languages": ["es", "e\\u0000n"], "location": {"lat": 1}}'
+    with pytest.raises(ValidationError) as refused:
+        read_json(request(body))
+    assert refused.value.messages == {"display_name": ["Must not contain NUL characters."],
+                                      "languages": {1: ["Must not contain NUL characters."]}}
+    assert "\x00" not in str(refused.value.messages)
+    with pytest.raises(ValidationError):
+        read_json(request('{"x\\u0000": 1}'))
+    assert read_json(request('{"reason": "line\\nbreak \\u00e9"}')) == {"reason": "line\nbreak é"}

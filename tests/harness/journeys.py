@@ -20,11 +20,13 @@ def participant(tag: str) -> dict:
             "preferred_language": "es"}
 
 
-def grant_consent(referrer: Client, *, tag: str = "", classes=("peer_group",), agencies=()) -> dict:
+def consent_request(discloser_id: str, *, tag: str = "", classes=("peer_group",), agencies=()) -> dict:
+    """A complete, valid consent body for a synthetic participant, valid for a year from now."""
+    tag = tag or uuid.uuid4().hex[:6]
     now = datetime.now(UTC)
-    return referrer.ok("POST", "/v1/consents", {
-        "participant": participant(tag or uuid.uuid4().hex[:6]),
-        "disclosers": [referrer.id],
+    return {
+        "participant": participant(tag),
+        "disclosers": [discloser_id],
         "recipients": {"agencies": list(agencies), "classes": list(classes)},
         "purposes": ["peer-support-referral"],
         "data_classes": ["demographics", "contact", "referral-reason"],
@@ -32,17 +34,28 @@ def grant_consent(referrer: Client, *, tag: str = "", classes=("peer_group",), a
         "valid_until": (now + timedelta(days=365)).isoformat(),
         "signature": {"signed_by": "participant", "signer_name": f"Canary{tag} Zed{tag}",
                       "signed_at": (now - timedelta(minutes=1)).isoformat(), "method": "electronic"},
-    })
+    }
 
 
-def refer(referrer: Client, consent: dict, *, languages=("es", "en"), urgency: str = "routine") -> dict:
-    return referrer.ok("POST", "/v1/referrals", {
+def grant_consent(referrer: Client, *, tag: str = "", classes=("peer_group",), agencies=()) -> dict:
+    return referrer.ok("POST", "/v1/consents",
+                       consent_request(referrer.id, tag=tag, classes=classes, agencies=agencies))
+
+
+def referral_request(consent: dict, *, languages=("es", "en"), urgency: str = "routine") -> dict:
+    """A valid referral body under ``consent`` (synthetic reason and needs)."""
+    return {
         "participant_id": consent["participant_id"], "consent_id": consent["id"],
         "reason": "Canary clinical note: peer support after detox discharge", "urgency": urgency,
         "needs": {"languages": list(languages), "pathways": ["12-step"], "lived_experience": ["opioids"],
                   "age": 36, "location": {"lat": 40.71, "lon": -74.0}, "remote_ok": True,
                   "availability": ["mon-evening", "sat-morning"]},
-    }, headers={"Idempotency-Key": str(uuid.uuid4())})
+    }
+
+
+def refer(referrer: Client, consent: dict, *, languages=("es", "en"), urgency: str = "routine") -> dict:
+    body = referral_request(consent, languages=languages, urgency=urgency)
+    return referrer.ok("POST", "/v1/referrals", body, headers={"Idempotency-Key": str(uuid.uuid4())})
 
 
 def mentor(n: int, *, languages=("es", "en"), capacity: int = 3) -> dict:

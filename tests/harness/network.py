@@ -1,0 +1,85 @@
+"""One real network for a test session: its own RabbitMQ vhost, a database per process, five
+processes, and the agencies every suite starts from.
+
+The databases are the caller's choice (``database_url(process name)``): the end-to-end suite gives
+each process a throwaway PostgreSQL database, the contract suite runs once on SQLite files and
+once on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from network import secrets as network_secrets
+from network.processes import PROCESSES, Client, Network, free_port
+
+# label → (name, kind, roles): every kind of agency the network knows, two peer groups.
+AGENCIES = {
+    "hospital": ("St. Mary Hospital", "hospital", ["referrer"]),
+    "clinic": ("Eastside Clinic", "clinic", ["referrer"]),
+    "sober_living": ("Harbor Sober Living", "sober_living", ["referrer"]),
+    "peers_a": ("Bridge Peer Recovery", "peer_group", ["coordinator"]),
+    "peers_b": ("Comunidad en Recuperación", "peer_group", ["coordinator"]),
+}
+
+
+def network_environment(amqp_uri: str, port: int) -> dict[str, str]:
+    """The environment every process of a test network runs with (fresh secrets, short timeouts)."""
+    return {
+        **os.environ,
+        "AMQP_URI": amqp_uri,
+        "GATEWAY_PORT": str(port),
+        **network_secrets.fresh(),
+        "RPC_TIMEOUT_SECONDS": "3",
+        "DISPATCH_INTERVAL_SECONDS": "0.2",
+        # The tests' webhook receivers listen on 127.0.0.1 over plain HTTP.
+        "WEBHOOK_REQUIRE_HTTPS": "false",
+        "WEBHOOK_ALLOW_PRIVATE_HOSTS": "true",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@contextmanager
+def running_network(amqp: str, rabbit_manager, database_url: Callable[[str], str], logs: Path,
+                    vhost_prefix: str = "rn_e2e") -> Iterator[Network]:
+    """Start the five processes on a fresh vhost of ``amqp``; stop them and drop the vhost after.
+
+    Raises ``RuntimeError`` (with the log tail) when a process exits or the gateway never
+    reports ready.
+    """
+    vhost = f"{vhost_prefix}_{uuid.uuid4().hex[:10]}"
+    rabbit_manager.create_vhost(vhost)
+    parts = urlsplit(amqp)
+    rabbit_manager.set_vhost_permissions(vhost, parts.username, ".*", ".*", ".*")
+    port = free_port()
+    env = network_environment(urlunsplit((parts.scheme, parts.netloc, f"/{vhost}", "", "")), port)
+    for name in PROCESSES:
+        env[f"{name.upper()}_DATABASE_URL"] = database_url(name)
+    net = Network(env=env, logs=logs, base_url=f"http://127.0.0.1:{port}")
+    try:
+        net.start_all()
+        yield net
+    finally:
+        net.stop_all()
+        rabbit_manager.delete_vhost(vhost)
+
+
+def register_agencies(network: Network, admin: Client) -> dict[str, Client]:
+    """Each agency of ``AGENCIES``, registered by ``admin`` and holding its own key."""
+    return {
+        label: Client(network.base_url, admin.ok("POST", "/v1/agencies",
+                                                  {"name": name, "kind": kind, "roles": roles}))
+        for label, (name, kind, roles) in AGENCIES.items()
+    }
+
+
+def log_tails(network: Network, lines: int = 60) -> str:
+    """The last lines of every process's log, to attach to a failed test's report."""
+    return "\n".join(f"--- {name} ---\n{network.tail(name, lines)}" for name in PROCESSES)
