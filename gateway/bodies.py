@@ -14,28 +14,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from gateway.exceptions import MalformedBody, PayloadTooLarge
+from services.kit.vocabulary import NUL_MESSAGE, nul_paths
 
 MAX_BODY_BYTES = 64 * 1024  # a consent with every element is well under 4 KiB
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
-
-
-def _nul_errors(value: Any) -> Any:
-    """Where ``value`` holds a NUL character, as marshmallow-style nested messages (or None)."""
-    if isinstance(value, str):
-        return ["Must not contain NUL characters."] if "\x00" in value else None
-    if isinstance(value, dict):
-        items = list(value.items())
-    elif isinstance(value, list):
-        items = list(enumerate(value))
-    else:
-        return None
-    errors = {key: found for key, item in items if (found := _nul_errors(item))}
-    if any(isinstance(key, str) and "\x00" in key for key, _ in items):
-        errors["_schema"] = ["Field names must not contain NUL characters."]
-    return errors or None
 
 
 def parse_json(raw: bytes) -> dict[str, Any]:
@@ -54,9 +39,9 @@ def parse_json(raw: bytes) -> dict[str, Any]:
         raise MalformedBody("The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise MalformedBody("The request body must be a JSON object.")
-    errors = _nul_errors(data)
-    if errors:
-        raise ValidationError(errors)
+    paths = nul_paths(data)
+    if paths:
+        raise ValidationError({path: [NUL_MESSAGE] for path in paths})
     return data
 
 

@@ -88,8 +88,10 @@ def nul_paths(data: Any, prefix: str = "") -> list[str]:
     if isinstance(data, Mapping):
         found = []
         for key, value in data.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            found += [path] if isinstance(key, str) and NUL in key else nul_paths(value, path)
+            if isinstance(key, str) and NUL in key:  # named by where it stands, never echoed
+                found.append(prefix or "_schema")
+                continue
+            found += nul_paths(value, f"{prefix}.{key}" if prefix else str(key))
         return found
     if isinstance(data, list | tuple):
         return [path for i, item in enumerate(data)
