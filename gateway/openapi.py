@@ -150,26 +150,16 @@ def _build() -> APISpec:
     return spec
 
 
-def _partial(node: Any, schemas: dict[str, Any]) -> Any:
-    """``node`` with references inlined and no ``required`` lists, at every depth."""
-    if isinstance(node, dict):
-        if "$ref" in node:
-            return _partial(schemas[node["$ref"].rsplit("/", 1)[1]], schemas)
-        return {key: _partial(value, schemas) for key, value in node.items()
-                if not (key == "required" and isinstance(value, list))}
-    if isinstance(node, list):
-        return [_partial(item, schemas) for item in node]
-    return node
-
-
 def _with_partial_bodies(document: dict[str, Any]) -> dict[str, Any]:
-    """A partial request schema (a PATCH) is partial all the way down, as marshmallow loads it:
-    ``{"location": {"lat": 1.0}}`` passes the gateway, so the document must say so too."""
+    """A partial request schema (a PATCH) requires none of its own fields, as marshmallow loads it.
+
+    Nested objects keep their rules: a location is still ``lat`` and ``lon`` together
+    (``services.kit.vocabulary.PointSchema`` checks that even in a partial load).
+    """
     schemas = document["components"]["schemas"]
     for route in ROUTES:
         if route.request is not None and route.request().partial is True:
-            name = route.request.__name__.removesuffix("Schema")
-            schemas[name] = _partial(schemas[name], schemas)
+            schemas[route.request.__name__.removesuffix("Schema")].pop("required", None)
     return document
 
 

@@ -146,11 +146,12 @@ def test_links_name_real_operations_and_their_path_parameters(document):
         "operationId": "get_referral", "parameters": {"id": "$response.body#/id"}}
 
 
-def test_a_patch_body_is_partial_in_nested_objects_too(document):
-    location = document["components"]["schemas"]["MentorPatchRequest"]["properties"]["location"]
-    assert "$ref" not in location and "required" not in location
-    assert set(location["properties"]) == {"lat", "lon"}
-    assert document["components"]["schemas"]["Location"]["required"] == ["lat", "lon"]
+def test_a_patch_body_requires_none_of_its_fields_but_a_location_is_still_lat_and_lon(document):
+    patch = document["components"]["schemas"]["MentorPatchRequest"]
+    assert "required" not in patch
+    assert patch["properties"]["location"] == {"$ref": "#/components/schemas/Point"}
+    assert document["components"]["schemas"]["Point"]["required"] == ["lat", "lon"]
+    assert document["components"]["schemas"]["MentorCreateRequest"]["required"]
 
 
 def test_routes_with_an_id_document_the_422_for_a_malformed_one(document):
