@@ -57,6 +57,13 @@ class Caller:
         return self.kind == "peer_group" and "coordinator" in self.roles
 
 
+@dataclass(frozen=True)
+class CallerCommand:
+    """The base of a command a caller asks: ``caller`` first, then the command's own fields."""
+
+    caller: Caller
+
+
 class CallerSchema(Schema):
     class Meta:
         unknown = EXCLUDE  # the gateway may say more about the agency than a service needs
