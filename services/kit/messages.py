@@ -73,6 +73,20 @@ class CallerSchema(Schema):
     roles = fields.List(v.one_of(v.ROLES), load_default=list)
 
 
+def page_of(item: type[Schema], name: str) -> type[Schema]:
+    """The schema of one page of a list: ``items`` (each one an ``item``) and the ``next_page`` cursor.
+
+    ``name`` becomes the class name, which the gateway's OpenAPI document shows; the page belongs
+    to the module of its items, so it reads as that service's own message.
+    """
+    page = Schema.from_dict({
+        "items": fields.List(fields.Nested(item), required=True),
+        "next_page": v.next_page(),
+    }, name=name)
+    page.__module__ = item.__module__
+    return page
+
+
 def field_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     """marshmallow messages as ``{"participant.given_name": [...]}``.
 
