@@ -16,7 +16,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from services.consent.domain import Consent
 from services.consent.domain.elements import EXPIRING_EVENTS, format_instant
 from services.kit import vocabulary as v
-from services.kit.messages import StrictSchema
+from services.kit.messages import StrictSchema, page_of
 
 CONSENT_STATUSES = ("active", "revoked", "expired")
 # What a PHI read names (``handoff:<referral id>``): ids and separators, never free text.
@@ -187,9 +187,7 @@ class DisclosureSchema(Schema):
     consent_id = fields.String(required=True)
 
 
-class DisclosurePageSchema(Schema):
-    items = fields.List(fields.Nested(DisclosureSchema), required=True)
-    next_page = v.next_page()
+DisclosurePageSchema = page_of(DisclosureSchema, "DisclosurePageSchema")
 
 
 class LedgerEntrySchema(Schema):
@@ -201,9 +199,7 @@ class LedgerEntrySchema(Schema):
     hash = fields.String(required=True)
 
 
-class LedgerPageSchema(Schema):
-    items = fields.List(fields.Nested(LedgerEntrySchema), required=True)
-    next_page = v.next_page()
+LedgerPageSchema = page_of(LedgerEntrySchema, "LedgerPageSchema")
 
 
 class LedgerVerificationSchema(Schema):

@@ -57,6 +57,13 @@ class Caller:
         return self.kind == "peer_group" and "coordinator" in self.roles
 
 
+@dataclass(frozen=True)
+class CallerCommand:
+    """The base of a command a caller asks: ``caller`` first, then the command's own fields."""
+
+    caller: Caller
+
+
 class CallerSchema(Schema):
     class Meta:
         unknown = EXCLUDE  # the gateway may say more about the agency than a service needs
@@ -64,6 +71,20 @@ class CallerSchema(Schema):
     agency_id = v.identifier(required=True)
     kind = v.one_of(v.AGENCY_KINDS, required=True)
     roles = fields.List(v.one_of(v.ROLES), load_default=list)
+
+
+def page_of(item: type[Schema], name: str) -> type[Schema]:
+    """The schema of one page of a list: ``items`` (each one an ``item``) and the ``next_page`` cursor.
+
+    ``name`` becomes the class name, which the gateway's OpenAPI document shows; the page belongs
+    to the module of its items, so it reads as that service's own message.
+    """
+    page = Schema.from_dict({
+        "items": fields.List(fields.Nested(item), required=True),
+        "next_page": v.next_page(),
+    }, name=name)
+    page.__module__ = item.__module__
+    return page
 
 
 def field_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:

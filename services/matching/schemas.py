@@ -14,7 +14,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.kit import vocabulary as v
-from services.kit.messages import StrictSchema
+from services.kit.messages import StrictSchema, page_of
 from services.matching.catalog import ExplanationItemSchema
 
 
@@ -107,11 +107,7 @@ class MatchResult(Schema):
     decided_at = v.Timestamp(allow_none=True)
 
 
-class MentorPageResult(Schema):
-    items = fields.List(fields.Nested(MentorResult), required=True)
-    next_page = v.next_page()
+MentorPageResult = page_of(MentorResult, "MentorPageResult")
 
 
-class MatchPageResult(Schema):
-    items = fields.List(fields.Nested(MatchResult), required=True)
-    next_page = v.next_page()
+MatchPageResult = page_of(MatchResult, "MatchPageResult")

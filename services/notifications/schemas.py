@@ -19,7 +19,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.kit import vocabulary as v
 from services.kit.errors import InvalidRequest
-from services.kit.messages import StrictSchema
+from services.kit.messages import StrictSchema, page_of
 from services.notifications.domain.delivery import DELIVERY_STATUSES
 from services.notifications.domain.message import MESSAGE_KINDS
 
@@ -127,6 +127,4 @@ class DeliveryLogEntrySchema(Schema):
     attempts = fields.List(fields.Nested(AttemptSchema), required=True)
 
 
-class DeliveryPageSchema(Schema):
-    items = fields.List(fields.Nested(DeliveryLogEntrySchema), required=True)
-    next_page = v.next_page()
+DeliveryPageSchema = page_of(DeliveryLogEntrySchema, "DeliveryPageSchema")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.kit import vocabulary as v
-from services.kit.messages import StrictSchema
+from services.kit.messages import StrictSchema, page_of
 from services.matching.catalog import ExplanationItemSchema
 
 # What the assigned peer group reports; accepting and cancelling happen elsewhere.
@@ -97,9 +97,7 @@ class ReferralResult(Schema):
     needs = fields.Nested(NeedsSchema, metadata={"description": "referring agency only"})
 
 
-class ReferralPageResult(Schema):
-    items = fields.List(fields.Nested(ReferralResult), required=True)
-    next_page = v.next_page()
+ReferralPageResult = page_of(ReferralResult, "ReferralPageResult")
 
 
 class HandoffParticipant(Schema):

@@ -26,27 +26,31 @@ class GrantConsent:
 
 
 @dataclass(frozen=True)
-class ReadConsent:
+class ConsentCommand:
+    """The base of what an agency asks about one consent, naming it first."""
+
     consent_id: str
     agency_id: str
+
+
+@dataclass(frozen=True)
+class ReadConsent(ConsentCommand):
     admin: bool = False
 
 
 @dataclass(frozen=True)
-class RevokeConsent:
+class RevokeConsent(ConsentCommand):
     """Revoke in full, or only for ``recipients`` (``{"agencies": [...], "classes": [...]}``)."""
 
-    consent_id: str
-    agency_id: str
     reason: str
     recipients: Mapping[str, Any] | None = None
     admin: bool = False
 
 
 @dataclass(frozen=True)
-class EndTreatment:
-    consent_id: str
-    agency_id: str
+class EndTreatment(ConsentCommand):
+    """The holder's treatment ended: consents that last until then end with it."""
+
     admin: bool = False
 
 
@@ -67,15 +71,8 @@ class AuthorizeDisclosure:
 
 
 @dataclass(frozen=True)
-class Disclose:
+class Disclose(AuthorizeDisclosure):
     """Decide as ``AuthorizeDisclosure`` does and, when permitted, release the details."""
-
-    discloser: str
-    recipient: Mapping[str, str]
-    purpose: str
-    data_classes: Sequence[str]
-    participant_id: str
-    consent_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,22 @@ from typing import Any, ClassVar
 from services.consent.domain.elements import format_instant
 
 
+@dataclass(frozen=True)
 class ConsentEvent:
-    """Base of the consent service's domain events."""
+    """Base of the consent service's domain events: each one names its consent and participant first.
+
+    ``occurred_at`` comes last, in each event's own fields.
+    """
 
     type: ClassVar[str]
-    occurred_at: datetime
+
+    consent_id: str
+    participant_id: str
 
     def payload(self) -> dict[str, Any]:
         """The event contract payload (JSON-ready) for this event."""
         out: dict[str, Any] = {}
-        for f in fields(self):  # type: ignore[arg-type]
+        for f in fields(self):
             if f.name == "occurred_at":
                 continue
             value = getattr(self, f.name)
@@ -43,8 +49,6 @@ def _plain(value: Any) -> Any:
 class ConsentGranted(ConsentEvent):
     type: ClassVar[str] = "consent.granted"
 
-    consent_id: str
-    participant_id: str
     disclosers: tuple[str, ...]
     recipients: dict[str, list[str]]  # {"agencies": [ids], "classes": [kinds]}
     purposes: tuple[str, ...]
@@ -61,8 +65,6 @@ class ConsentRevoked(ConsentEvent):
 
     type: ClassVar[str] = "consent.revoked"
 
-    consent_id: str
-    participant_id: str
     revoked: dict[str, list[str]]
     remaining: dict[str, list[str]]
     full: bool
@@ -73,6 +75,4 @@ class ConsentRevoked(ConsentEvent):
 class ConsentExpired(ConsentEvent):
     type: ClassVar[str] = "consent.expired"
 
-    consent_id: str
-    participant_id: str
     occurred_at: datetime

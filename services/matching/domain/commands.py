@@ -7,47 +7,41 @@ their object checks with it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from services.kit.messages import Caller
+from services.kit.messages import CallerCommand
 
 
 @dataclass(frozen=True)
-class CreateMentor:
-    caller: Caller
+class CreateMentor(CallerCommand):
     details: dict[str, Any] = field(hash=False)
 
 
 @dataclass(frozen=True)
-class UpdateMentor:
-    caller: Caller
+class UpdateMentor(CallerCommand):
     mentor_id: str
     changes: dict[str, Any] = field(hash=False)
 
 
 @dataclass(frozen=True)
-class ListMentors:
-    caller: Caller
+class ListMentors(CallerCommand):
+    """The mentors the caller may see."""
 
 
 @dataclass(frozen=True)
-class ListMatches:
-    caller: Caller
+class ListMatches(CallerCommand):
     status: str | None = None
 
 
 @dataclass(frozen=True)
-class AcceptMatch:
-    caller: Caller
+class AcceptMatch(CallerCommand):
     match_id: str
 
 
 @dataclass(frozen=True)
-class DeclineMatch:
+class DeclineMatch(CallerCommand):
     """``reason`` is required and never kept: only that there was one."""
 
-    caller: Caller
     match_id: str
     reason: str = field(repr=False)
 

@@ -7,26 +7,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.kit.messages import Caller
+from services.kit.messages import CallerCommand
 
 
 @dataclass(frozen=True)
-class ChangeSettings:
+class ChangeSettings(CallerCommand):
     """Replace the caller's settings with ``body`` (validated by ``apply_settings``)."""
 
-    caller: Caller
     body: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
-class ReadSettings:
-    caller: Caller
+class ReadSettings(CallerCommand):
+    """The caller's own settings."""
 
 
 @dataclass(frozen=True)
-class ReadDeliveryLog:
+class ReadDeliveryLog(CallerCommand):
     """One page of the caller's own deliveries, newest first, after the ``(created_at, id)`` cursor."""
 
-    caller: Caller
     after: tuple[datetime, str] | None
     limit: int

@@ -17,34 +17,35 @@ class RequestReferral:
 
 
 @dataclass(frozen=True)
-class CancelReferral:
+class ReferralCommand:
+    """The base of what an agency asks about one referral, naming it first."""
+
     referral_id: str
     agency_id: str
+
+
+@dataclass(frozen=True)
+class CancelReferral(ReferralCommand):
     reason: str
 
 
 @dataclass(frozen=True)
-class ReportReferralStatus:
+class ReportReferralStatus(ReferralCommand):
     """The assigned peer group reports progress: in-progress, on-hold, completed or failed."""
 
-    referral_id: str
-    agency_id: str
     status: str
     reason: str | None = None
 
 
 @dataclass(frozen=True)
-class OpenHandoff:
-    referral_id: str
-    agency_id: str
+class OpenHandoff(ReferralCommand):
+    """The assigned peer group reads the handoff packet the consent allows."""
 
 
 @dataclass(frozen=True)
-class ReadReferral:
+class ReadReferral(ReferralCommand):
     """``oversight``: a network administrator reading any referral's trail."""
 
-    referral_id: str
-    agency_id: str
     oversight: bool = False
 
 

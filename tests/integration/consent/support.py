@@ -1,4 +1,4 @@
-"""Agencies, grant requests, an observer of published events and raw database reads."""
+"""Agencies, grant requests and an observer of published events."""
 
 from __future__ import annotations
 
@@ -7,13 +7,8 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
-from services.consent.adapters.orm import metadata
-from services.kit.db import make_engine
 from tests.support import EventTap
 
 HOSPITAL = {"agency_id": "hospital-1", "kind": "hospital", "roles": ["referrer"]}
@@ -68,23 +63,6 @@ class EventObserver(EventTap):
 
     def of_type(self, event_type: str, consent_id: str | None = None) -> list[dict[str, Any]]:
         return super().of_type(event_type, consent_id=consent_id)
-
-
-def raw_database_text(url: str) -> str:
-    """Everything the database holds, as stored: file bytes on SQLite, rows as text on PostgreSQL."""
-    if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///"):])
-        files = [p for p in (path, Path(f"{path}-wal")) if p.exists()]
-        return "".join(p.read_bytes().decode("latin-1") for p in files)
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return "\n".join(
-                row[0] for name in metadata.tables
-                for row in conn.execute(text(f'SELECT CAST(t AS text) FROM "{name}" t'))
-            )
-    finally:
-        engine.dispose()
 
 
 @contextmanager

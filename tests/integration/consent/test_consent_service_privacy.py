@@ -15,9 +15,9 @@ from tests.integration.consent.support import (
     HOSPITAL,
     ask,
     grant_request,
-    raw_database_text,
     unfiltered_lines,
 )
+from tests.integration.stored import raw_database_text
 from tests.support import settle, wait_for
 
 PARTICIPANT = {"given_name": "Zephyrine", "family_name": "Quillfeather", "birth_date": "1983-07-29",

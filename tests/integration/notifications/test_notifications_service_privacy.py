@@ -9,7 +9,8 @@ import pytest
 
 from services.kit.errors import InvalidRequest
 from tests.integration.notifications.agencies import HOSPITAL, PEERS
-from tests.integration.notifications.receivers import answers, publish, raw_database_text
+from tests.integration.notifications.receivers import answers, publish
+from tests.integration.stored import raw_database_text
 from tests.support import wait_for
 from tests.unit.notifications.notification_builders import match_payload, status_payload
 

@@ -1,14 +1,12 @@
-"""Agencies, requests, an event tap and raw database reads for the referrals integration tests."""
+"""Agencies, requests and an event tap for the referrals integration tests."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from kombu import Connection, Queue, binding
-from sqlalchemy import create_engine, inspect, text
 
 from services.kit import broker, topology
 from services.kit.contract import Event, new_event
@@ -100,20 +98,3 @@ class EventTap:
     def close(self) -> None:
         self.consumer.close()
         self.connection.release()
-
-
-def raw_database_text(url: str) -> str:
-    """Everything the database keeps, as text: the SQLite files, or every PostgreSQL row."""
-    if url.startswith("sqlite"):
-        path = Path(url[len("sqlite:///"):])
-        files = [path, path.with_name(path.name + "-wal")]
-        return "".join(f.read_bytes().decode("latin-1") for f in files if f.exists())
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            tables = inspect(conn).get_table_names()
-            rows = [conn.execute(text(f'SELECT t::text FROM "{name}" t')).scalars().all()
-                    for name in tables]
-    finally:
-        engine.dispose()
-    return "\n".join(row for table in rows for row in table)

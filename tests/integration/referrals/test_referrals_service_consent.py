@@ -14,9 +14,9 @@ from tests.integration.referrals.referral_support import (
     HOSPITAL,
     grant_request,
     publish_match,
-    raw_database_text,
     referral_request,
 )
+from tests.integration.stored import raw_database_text
 from tests.support import wait_for
 
 

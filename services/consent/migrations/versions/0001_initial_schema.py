@@ -1,8 +1,4 @@
-"""The schema of the consent service as it stood when migrations began (what ``create_all`` built).
-
-Revision ID: 0001
-Revises:
-"""
+"""The schema of the consent service as it stood when migrations began (what ``create_all`` built)."""
 
 from __future__ import annotations
 
@@ -10,14 +6,14 @@ import sqlalchemy as sa
 from alembic import op
 
 from services.kit.db import UTCDateTime
+from services.kit.kit_tables import create_kit_tables_v1, drop_kit_tables_v1
 
 revision = '0001'
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
+    create_kit_tables_v1(op)
     op.create_table('consents',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('participant_id', sa.String(length=36), nullable=False),
@@ -72,25 +68,6 @@ def upgrade() -> None:
     sa.Column('signature', sa.String(length=128), nullable=False),
     sa.PrimaryKeyConstraint('count')
     )
-    op.create_table('outbox',
-    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.Column('type', sa.String(length=64), nullable=False),
-    sa.Column('aggregate_id', sa.String(length=64), nullable=True),
-    sa.Column('message', sa.Text(), nullable=False),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
-    sa.Column('published_at', UTCDateTime(), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('event_id')
-    )
-    op.create_index(op.f('ix_outbox_aggregate_id'), 'outbox', ['aggregate_id'])
-    op.create_index(op.f('ix_outbox_published_at'), 'outbox', ['published_at'])
-    op.create_table('processed_events',
-    sa.Column('consumer', sa.String(length=200), nullable=False),
-    sa.Column('event_id', sa.String(length=36), nullable=False),
-    sa.Column('processed_at', UTCDateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'event_id')
-    )
     op.create_table('consent_personal',
     sa.Column('consent_id', sa.String(length=36), nullable=False),
     sa.Column('given_name', sa.Text(), nullable=True),
@@ -118,9 +95,8 @@ def downgrade() -> None:
     # Dropping a table drops its indexes.
     op.drop_table('consent_versions')
     op.drop_table('consent_personal')
-    op.drop_table('processed_events')
-    op.drop_table('outbox')
     op.drop_table('ledger_checkpoints')
     op.drop_table('ledger')
     op.drop_table('disclosures')
     op.drop_table('consents')
+    drop_kit_tables_v1(op)
