@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from network.processes import Client
-from tests.e2e.journeys import grant_consent, mentor, refer, wait
+from tests.harness.journeys import grant_consent, mentor, refer, wait
 from tests.support import HttpReceiver
 
 pytestmark = pytest.mark.e2e
