@@ -39,29 +39,26 @@ class ConsentService:
     @rpc
     def grant(self, caller: dict, request: dict) -> dict[str, Any]:
         """The new consent, held by the caller's agency; ``InvalidRequest`` names what is missing."""
-        command = c.GrantConsent(load_caller(caller).agency_id, request)
+        command = c.GrantConsent(load_caller(caller), request)
         return handlers.grant(command, self.db, self.ledger_keys, self.clock())
 
     @rpc
     def get(self, caller: dict, consent_id: str) -> dict[str, Any]:
-        agency = load_caller(caller)
-        command = c.ReadConsent(_id(consent_id), agency.agency_id, agency.is_admin)
+        command = c.ReadConsent(load_caller(caller), _id(consent_id))
         return handlers.get(command, self.db)
 
     @rpc
     def revoke(self, caller: dict, consent_id: str, request: dict) -> dict[str, Any]:
         """The consent after revocation (whole, or for ``request["recipients"]``)."""
-        agency = load_caller(caller)
+        asking = load_caller(caller)
         body = load(s.RevokeRequest(), request)
-        command = c.RevokeConsent(_id(consent_id), agency.agency_id, body["reason"],
-                                  body["recipients"], agency.is_admin)
+        command = c.RevokeConsent(asking, _id(consent_id), body["reason"], body["recipients"])
         return handlers.revoke(command, self.db, self.ledger_keys, self.clock())
 
     @rpc
     def end_treatment(self, caller: dict, consent_id: str) -> dict[str, Any]:
         """A consent that expires at the end of treatment expires now."""
-        agency = load_caller(caller)
-        command = c.EndTreatment(_id(consent_id), agency.agency_id, agency.is_admin)
+        command = c.EndTreatment(load_caller(caller), _id(consent_id))
         return handlers.end_treatment(command, self.db, self.ledger_keys, self.clock())
 
     # -- the decision point -----------------------------------------------------------------
@@ -94,8 +91,7 @@ class ConsentService:
 
     @rpc
     def disclosures(self, caller: dict, participant_id: str) -> dict[str, Any]:
-        agency = load_caller(caller)
-        command = c.ListDisclosures(_id(participant_id), agency.agency_id, agency.is_admin)
+        command = c.ListDisclosures(load_caller(caller), _id(participant_id))
         return handlers.disclosures(command, self.db)
 
     @rpc

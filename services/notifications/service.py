@@ -40,12 +40,16 @@ class NotificationsService:
     def on_event(self, event: Event) -> None:
         self.db.handle(event, events.notify, self.clock())
 
-    # Fires in every replica; claims keep two replicas from sending one delivery twice.
+    # Claims keep two replicas from sending one delivery twice.
     @every("DISPATCH_INTERVAL_SECONDS", 5.0)
     def dispatch(self) -> None:
         outbound = self.outbound
-        escalation.escalate(self.db, self.clock(), outbound.policy.escalate_after)
         dispatch_due(self.db, outbound.channels, self.clock, outbound.policy, outbound.send_all)
+
+    # Each proposal is marked when it escalates, so a second run plans nothing again.
+    @every("ESCALATION_CHECK_SECONDS", 5.0)
+    def escalate(self) -> None:
+        escalation.escalate(self.db, self.clock(), self.outbound.policy.escalate_after)
 
     @rpc
     def ping(self) -> str:

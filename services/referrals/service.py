@@ -46,48 +46,46 @@ class ReferralsService:
 
     @rpc
     def create(self, caller: dict, request: dict) -> dict[str, Any]:
-        agency = load_caller(caller)
-        command = RequestReferral(referrer_agency_id=agency.agency_id,
-                                  **load(s.ReferralCreateRequest(), request))
+        command = RequestReferral(load_caller(caller), **load(s.ReferralCreateRequest(), request))
         view = commands.create_referral(command, self.db, self._consent(), self.clock())
         return s.ReferralResult().dump(view)
 
     @rpc
     def get(self, caller: dict, referral_id: str) -> dict[str, Any]:
-        agency = load_caller(caller)
+        asking = load_caller(caller)
         load(s.ReferralIdSchema(), {"referral_id": referral_id})
-        view = queries.read_referral(ReadReferral(referral_id, agency.agency_id, agency.is_admin), self.db)
+        view = queries.read_referral(ReadReferral(asking, referral_id), self.db)
         return s.ReferralResult().dump(view)
 
     @rpc
     def list(self, caller: dict, status: str | None = None, page: str | None = None) -> dict[str, Any]:
-        agency = load_caller(caller)
+        asking = load_caller(caller)
         query = load(s.ReferralListQuery(), {"status": status, "page": page})
-        listing = ListReferrals(agency.agency_id, agency.is_admin, query["status"], query["page"])
+        listing = ListReferrals(asking, query["status"], query["page"])
         return s.ReferralPageResult().dump(queries.list_referrals(listing, self.db, self._page_size()))
 
     @rpc
     def cancel(self, caller: dict, referral_id: str, reason: str) -> dict[str, Any]:
-        agency = load_caller(caller)
+        asking = load_caller(caller)
         load(s.ReferralIdSchema(), {"referral_id": referral_id})
         body = load(s.ReferralCancelRequest(), {"reason": reason})
-        command = CancelReferral(referral_id, agency.agency_id, body["reason"])
+        command = CancelReferral(asking, referral_id, body["reason"])
         return s.ReferralResult().dump(commands.cancel_referral(command, self.db, self.clock()))
 
     @rpc
     def update_status(self, caller: dict, referral_id: str, status: str,
                       reason: str | None = None) -> dict[str, Any]:
-        agency = load_caller(caller)
+        asking = load_caller(caller)
         load(s.ReferralIdSchema(), {"referral_id": referral_id})
         body = load(s.ReferralStatusRequest(), {"status": status, "reason": reason})
-        command = ReportReferralStatus(referral_id, agency.agency_id, body["status"], body["reason"])
+        command = ReportReferralStatus(asking, referral_id, body["status"], body["reason"])
         return s.ReferralResult().dump(commands.report_status(command, self.db, self.clock()))
 
     @rpc
     def handoff(self, caller: dict, referral_id: str) -> dict[str, Any]:
-        agency = load_caller(caller)
+        asking = load_caller(caller)
         load(s.ReferralIdSchema(), {"referral_id": referral_id})
-        packet = commands.open_handoff(OpenHandoff(referral_id, agency.agency_id), self.db, self._consent())
+        packet = commands.open_handoff(OpenHandoff(asking, referral_id), self.db, self._consent())
         return s.HandoffResult().dump(packet)
 
     @subscribe("match.proposed", "match.accepted", "match.declined", "match.expired", "match.withdrawn",

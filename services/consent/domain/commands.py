@@ -1,7 +1,9 @@
 """What callers ask of the consent service, as small imperative messages.
 
-``agency_id`` is the asking agency; ``admin`` says it asks as a network administrator, who may
-read any consent and any accounting of disclosures.
+What an agency asks carries the kit's ``Caller`` first (``CallerCommand``): handlers read the
+asking agency as ``caller.agency_id``, and a network administrator (``caller.is_admin``) may read
+any consent and any accounting of disclosures. The decision point's requests and the timers carry
+no caller: their discloser and recipient are data of another service's request.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.kit.messages import CallerCommand
+
 # How many ledger entries a verification reads at a time.
 VERIFY_CHUNK = 5000
 # How many due consents the expiry timer loads at a time.
@@ -18,24 +22,22 @@ EXPIRY_BATCH = 100
 
 
 @dataclass(frozen=True)
-class GrantConsent:
+class GrantConsent(CallerCommand):
     """``request`` is the grant body as sent: the domain reads and checks every element."""
 
-    agency_id: str
     request: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
-class ConsentCommand:
-    """The base of what an agency asks about one consent, naming it first."""
+class ConsentCommand(CallerCommand):
+    """The base of what an agency asks about one consent: the caller, then the consent."""
 
     consent_id: str
-    agency_id: str
 
 
 @dataclass(frozen=True)
 class ReadConsent(ConsentCommand):
-    admin: bool = False
+    """Read one consent (its holder, disclosers, named recipients and admins may)."""
 
 
 @dataclass(frozen=True)
@@ -44,14 +46,11 @@ class RevokeConsent(ConsentCommand):
 
     reason: str
     recipients: Mapping[str, Any] | None = None
-    admin: bool = False
 
 
 @dataclass(frozen=True)
 class EndTreatment(ConsentCommand):
     """The holder's treatment ended: consents that last until then end with it."""
-
-    admin: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,10 +84,10 @@ class RecordAccess:
 
 
 @dataclass(frozen=True)
-class ListDisclosures:
+class ListDisclosures(CallerCommand):
+    """The accounting of disclosures about one participant."""
+
     participant_id: str
-    agency_id: str
-    admin: bool = False
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ def disclosures(command: ListDisclosures, uow) -> dict[str, Any]:
     """
     with uow:
         holders = uow.consents.holders_for_participant(command.participant_id)
-        if not holders or not (command.admin or command.agency_id in holders):
+        if not holders or not (command.caller.is_admin or command.caller.agency_id in holders):
             raise NotFound("No such participant.")
         items = uow.disclosures.for_participant(command.participant_id)
     return {"items": items, "next_page": None}

@@ -21,6 +21,7 @@ from services.consent.handlers.changes import record_changes
 from services.consent.ledger_keys import LedgerKeyPair
 from services.consent.schemas import consent_view
 from services.kit.errors import Conflict, Forbidden, NotFound
+from services.kit.messages import Caller
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +34,17 @@ def grant(command: GrantConsent, uow, keys: LedgerKeyPair, now: datetime) -> dic
     consent = Consent.grant(command.request, consent_id=str(uuid.uuid4()),
                             participant_id=str(uuid.uuid4()), now=now)
     with uow:
-        uow.consents.add(consent, command.agency_id, now)
-        record_changes(uow, keys, consent, actor=command.agency_id, now=now)
+        uow.consents.add(consent, command.caller.agency_id, now)
+        record_changes(uow, keys, consent, actor=command.caller.agency_id, now=now)
         uow.commit()
-    log.info("consent %s granted by agency %s", consent.id, command.agency_id)
-    return consent_view(consent, command.agency_id)
+    log.info("consent %s granted by agency %s", consent.id, command.caller.agency_id)
+    return consent_view(consent, command.caller.agency_id)
 
 
 def get(command: ReadConsent, uow) -> dict[str, Any]:
     """The consent for its holder, disclosers, named recipients and admins; else ``NotFound``."""
     with uow:
-        stored = _visible(uow.consents.get(command.consent_id), command.agency_id, command.admin)
+        stored = _visible(uow.consents.get(command.consent_id), command.caller)
     return consent_view(stored.consent, stored.holder)
 
 
@@ -56,16 +57,15 @@ def revoke(command: RevokeConsent, uow, keys: LedgerKeyPair, now: datetime) -> d
     """
     with uow:
         # Locked until commit: a concurrent revoke waits, then finds the work done.
-        stored = _visible(uow.consents.get(command.consent_id, for_update=True),
-                          command.agency_id, command.admin)
-        if stored.holder != command.agency_id:
+        stored = _visible(uow.consents.get(command.consent_id, for_update=True), command.caller)
+        if stored.holder != command.caller.agency_id:
             raise Forbidden("Only the agency that recorded this consent may revoke it.")
         consent = stored.consent
         if _already_revoked(consent, command.recipients):
             return consent_view(consent, stored.holder)
         consent.revoke(at=now, reason=command.reason, recipients=command.recipients)
         uow.consents.save(stored, now)
-        record_changes(uow, keys, consent, actor=command.agency_id, now=now)
+        record_changes(uow, keys, consent, actor=command.caller.agency_id, now=now)
         uow.commit()
     log.info("consent %s revoked (version %d, status %s)", consent.id, consent.version, consent.status)
     return consent_view(consent, stored.holder)
@@ -78,10 +78,10 @@ def end_treatment(command: EndTreatment, uow, keys: LedgerKeyPair, now: datetime
     (the consent ends on a date, or is revoked).
     """
     with uow:
-        stored = _visible(uow.consents.get(command.consent_id, for_update=True),
-                          command.agency_id, command.admin)
+        stored = _visible(uow.consents.get(command.consent_id, for_update=True), command.caller)
         consent = stored.consent
-        if command.agency_id != stored.holder and command.agency_id not in consent.disclosers:
+        asking = command.caller.agency_id
+        if asking != stored.holder and asking not in consent.disclosers:
             raise Forbidden("Only the holder or a discloser of this consent may end treatment.")
         if consent.expires_on != END_OF_TREATMENT:
             raise Conflict(f"consent {consent.id} does not end with treatment")
@@ -90,19 +90,19 @@ def end_treatment(command: EndTreatment, uow, keys: LedgerKeyPair, now: datetime
         if not consent.expiring_event_occurred(END_OF_TREATMENT, now):
             raise Conflict(f"consent {consent.id} is {consent.status}")
         uow.consents.save(stored, now)
-        record_changes(uow, keys, consent, actor=command.agency_id, now=now)
+        record_changes(uow, keys, consent, actor=command.caller.agency_id, now=now)
         uow.commit()
     log.info("consent %s expired at the end of treatment", consent.id)
     return consent_view(consent, stored.holder)
 
 
-def _visible(stored: StoredConsent | None, agency_id: str, admin: bool) -> StoredConsent:
-    """The consent if the agency may read it; others get the answer an unknown id gets."""
+def _visible(stored: StoredConsent | None, caller: Caller) -> StoredConsent:
+    """The consent if the caller may read it; others get the answer an unknown id gets."""
     if stored is not None:
         consent = stored.consent
         named = {stored.holder, *consent.disclosers, *consent.recipients.agency_ids,
                  *consent.revoked.agency_ids}
-        if admin or agency_id in named:
+        if caller.is_admin or caller.agency_id in named:
             return stored
     raise NotFound("No such consent.")
 

@@ -1,14 +1,22 @@
-"""What callers ask of the referrals service, as small imperative messages."""
+"""What callers ask of the referrals service, as small imperative messages.
+
+Each carries the kit's ``Caller`` first (``CallerCommand``): handlers read the asking agency as
+``caller.agency_id`` and, when reading or listing, a network administrator's oversight as
+``caller.is_admin``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.kit.messages import CallerCommand
+
 
 @dataclass(frozen=True)
-class RequestReferral:
-    referrer_agency_id: str
+class RequestReferral(CallerCommand):
+    """The caller's agency refers the participant its consent names."""
+
     participant_id: str
     consent_id: str
     reason: str
@@ -17,11 +25,10 @@ class RequestReferral:
 
 
 @dataclass(frozen=True)
-class ReferralCommand:
-    """The base of what an agency asks about one referral, naming it first."""
+class ReferralCommand(CallerCommand):
+    """The base of what an agency asks about one referral: the caller, then the referral."""
 
     referral_id: str
-    agency_id: str
 
 
 @dataclass(frozen=True)
@@ -44,16 +51,12 @@ class OpenHandoff(ReferralCommand):
 
 @dataclass(frozen=True)
 class ReadReferral(ReferralCommand):
-    """``oversight``: a network administrator reading any referral's trail."""
-
-    oversight: bool = False
+    """Read one referral's trail; a network administrator (``caller.is_admin``) may read any."""
 
 
 @dataclass(frozen=True)
-class ListReferrals:
-    """One page of the referrals an agency sent or was assigned (all of them for oversight)."""
+class ListReferrals(CallerCommand):
+    """One page of the referrals an agency sent or was assigned (all of them for an administrator)."""
 
-    agency_id: str
-    oversight: bool = False
     status: str | None = None
     cursor: str | None = None

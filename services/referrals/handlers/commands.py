@@ -29,18 +29,18 @@ def create_referral(command: RequestReferral, uow, consent: ConsentClient, now: 
     Raises ``ConsentRequired`` (with consent's deny ``reason``) and ``InvalidRequest``.
     """
     decision = consent.authorize(**referral_request(
-        command.referrer_agency_id, command.participant_id, command.consent_id))
+        command.caller.agency_id, command.participant_id, command.consent_id))
     if not decision.get("permit"):
         raise ConsentRequired("No consent in force covers this referral.", reason=decision.get("reason"))
     referral = Referral.request(
-        referrer_agency_id=command.referrer_agency_id, participant_id=command.participant_id,
+        referrer_agency_id=command.caller.agency_id, participant_id=command.participant_id,
         consent_id=command.consent_id, reason=command.reason, urgency=command.urgency,
         needs=command.needs, allowed=decision.get("allowed") or {}, at=now)
     with uow:
         uow.referrals.add(referral)
         publish_events(uow, referral)
         uow.commit()
-    return referral_view(referral, command.referrer_agency_id)
+    return referral_view(referral, command.caller.agency_id)
 
 
 def cancel_referral(command: CancelReferral, uow, now: datetime) -> dict[str, Any]:
@@ -50,11 +50,11 @@ def cancel_referral(command: CancelReferral, uow, now: datetime) -> dict[str, An
     meanwhile) and ``InvalidRequest`` (no reason).
     """
     with uow:
-        referral = visible_referral(uow, command.referral_id, command.agency_id)
-        referral.cancel(by=command.agency_id, reason=command.reason, at=now)
+        referral = visible_referral(uow, command.referral_id, command.caller.agency_id)
+        referral.cancel(by=command.caller.agency_id, reason=command.reason, at=now)
         save(uow, referral)
         uow.commit()
-    return referral_view(referral, command.agency_id)
+    return referral_view(referral, command.caller.agency_id)
 
 
 def report_status(command: ReportReferralStatus, uow, now: datetime) -> dict[str, Any]:
@@ -63,12 +63,12 @@ def report_status(command: ReportReferralStatus, uow, now: datetime) -> dict[str
     Raises ``NotFound``, ``Forbidden``, ``Conflict`` (lifecycle) and ``InvalidRequest`` (reason).
     """
     with uow:
-        referral = visible_referral(uow, command.referral_id, command.agency_id)
-        referral.report_status(by=command.agency_id, status=command.status, reason=command.reason,
+        referral = visible_referral(uow, command.referral_id, command.caller.agency_id)
+        referral.report_status(by=command.caller.agency_id, status=command.status, reason=command.reason,
                                at=now)
         save(uow, referral)
         uow.commit()
-    return referral_view(referral, command.agency_id)
+    return referral_view(referral, command.caller.agency_id)
 
 
 def open_handoff(command: OpenHandoff, uow, consent: ConsentClient) -> dict[str, Any]:
@@ -79,15 +79,15 @@ def open_handoff(command: OpenHandoff, uow, consent: ConsentClient) -> dict[str,
     ``Forbidden`` (the referrer), ``Conflict`` (closed) and ``ConsentRequired``.
     """
     with uow:
-        referral = visible_referral(uow, command.referral_id, command.agency_id)
-        referral.ensure_handoff_for(command.agency_id)
+        referral = visible_referral(uow, command.referral_id, command.caller.agency_id)
+        referral.ensure_handoff_for(command.caller.agency_id)
         packet = uow.referrals.handoff(referral.id)
-    if packet is None or packet["agency_id"] != command.agency_id:
+    if packet is None or packet["agency_id"] != command.caller.agency_id:
         raise Conflict("No handoff has been disclosed for this referral.")
     decision = consent.authorize(**handoff_request(referral))
     if not decision.get("permit"):
         raise ConsentRequired("The consent no longer covers this handoff.", reason=decision.get("reason"))
-    consent.record_access(actor=command.agency_id, participant_id=referral.participant_id,
+    consent.record_access(actor=command.caller.agency_id, participant_id=referral.participant_id,
                           what=f"handoff:{referral.id}")
     return {"referral_id": referral.id, "participant": packet["participant"],
             "consent": packet["consent"], "redisclosure_notice": packet["redisclosure_notice"],

@@ -10,10 +10,14 @@ from services.referrals.handlers.changes import visible_referral
 
 
 def read_referral(query: ReadReferral, uow) -> dict[str, Any]:
-    """The referral as the agency may see it. Raises ``NotFound`` for strangers and unknown ids."""
+    """The referral as the agency may see it (any referral for an administrator).
+
+    Raises ``NotFound`` for strangers and unknown ids.
+    """
+    caller = query.caller
     with uow:
-        referral = visible_referral(uow, query.referral_id, query.agency_id, oversight=query.oversight)
-    return referral_view(referral, query.agency_id, oversight=query.oversight)
+        referral = visible_referral(uow, query.referral_id, caller.agency_id, oversight=caller.is_admin)
+    return referral_view(referral, caller.agency_id, oversight=caller.is_admin)
 
 
 def list_referrals(query: ListReferrals, uow, page_size: int) -> dict[str, Any]:
@@ -21,9 +25,10 @@ def list_referrals(query: ListReferrals, uow, page_size: int) -> dict[str, Any]:
 
     Raises ``InvalidRequest`` for a ``page`` cursor this listing did not hand out.
     """
+    caller = query.caller
     with uow:
         items, next_page = uow.referrals.page(
-            agency_id=None if query.oversight else query.agency_id, status=query.status,
+            agency_id=None if caller.is_admin else caller.agency_id, status=query.status,
             cursor=query.cursor, limit=page_size)
-    return {"items": [referral_view(r, query.agency_id, oversight=query.oversight) for r in items],
+    return {"items": [referral_view(r, caller.agency_id, oversight=caller.is_admin) for r in items],
             "next_page": next_page}

@@ -73,6 +73,7 @@ def config(rabbit_config, database_url, inbox, sms_provider) -> dict[str, Any]:
         "OUTBOX_POLL_SECONDS": 0.2,
         "EVENT_RETRY": {"max_attempts": 3, "base_delay_ms": 20},
         "DISPATCH_INTERVAL_SECONDS": 0.1,
+        "ESCALATION_CHECK_SECONDS": 0.1,
         "DELIVERY_RETRY": {"max_attempts": 4, "base_seconds": 0.05, "cap_seconds": 0.2},
         "PUBLIC_BASE_URL": "https://network.example",
         "WEBHOOK_TIMEOUT_SECONDS": 2,

@@ -14,9 +14,19 @@ from services.consent import handlers
 from services.consent.domain import Consent
 from services.consent.domain.commands import GrantConsent
 from services.consent.ledger_keys import LedgerKeyPair
+from services.kit.messages import Caller
 from tests.unit.consent.fakes import ConsentUnitOfWork, FakeConsents, FakeDisclosures, FakeLedger
 
 NOW = datetime(2026, 11, 1, 11, 0, tzinfo=UTC)
+
+# The kind of agency each test agency's name starts with.
+_KINDS = {"hospital": "hospital", "clinic": "clinic", "peer": "peer_group", "admin": "clinic"}
+
+
+def asking(agency_id: str, *, admin: bool = False) -> Caller:
+    """The caller an agency of these tests is (a network administrator with ``admin``)."""
+    roles = frozenset({"admin"} if admin else {"referrer"})
+    return Caller(agency_id, _KINDS[agency_id.split("-")[0]], roles)
 
 COMPLETE_REQUEST = {
     "participant": {
@@ -97,6 +107,6 @@ def granted(uow, ledger_keys, request_body):
 
     def grant_one(holder: str = "hospital-1", at: datetime = NOW, **changes) -> dict:
         body = {k: v for k, v in {**request_body, **changes}.items() if v is not None}
-        return handlers.grant(GrantConsent(holder, body), uow, ledger_keys, at)
+        return handlers.grant(GrantConsent(asking(holder), body), uow, ledger_keys, at)
 
     return grant_one

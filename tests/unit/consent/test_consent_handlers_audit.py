@@ -20,7 +20,7 @@ from services.consent.domain.commands import (
     VerifyLedger,
 )
 from services.kit.errors import NotFound
-from tests.unit.consent.conftest import NOW
+from tests.unit.consent.conftest import NOW, asking
 
 ASKED_AT = NOW + timedelta(hours=1)
 
@@ -36,7 +36,7 @@ def test_the_holder_reads_every_disclosure_about_the_participant(uow, granted, l
     for n in range(2):
         disclose_contact(consent, uow, ledger_keys, ASKED_AT + timedelta(minutes=n))
 
-    page = handlers.disclosures(ListDisclosures(consent["participant_id"], "hospital-1"), uow)
+    page = handlers.disclosures(ListDisclosures(asking("hospital-1"), consent["participant_id"]), uow)
 
     assert page["next_page"] is None
     assert [(i["recipient"], i["purpose"], i["consent_id"]) for i in page["items"]] == [
@@ -51,10 +51,11 @@ def test_disclosures_are_not_found_for_strangers_and_unknown_participants(uow, g
     disclose_contact(consent, uow, ledger_keys)
 
     with pytest.raises(NotFound):
-        handlers.disclosures(ListDisclosures(consent["participant_id"], "peer-1"), uow)
+        handlers.disclosures(ListDisclosures(asking("peer-1"), consent["participant_id"]), uow)
     with pytest.raises(NotFound):
-        handlers.disclosures(ListDisclosures("no-such-participant", "hospital-1", admin=True), uow)
-    admin = handlers.disclosures(ListDisclosures(consent["participant_id"], "admin-1", admin=True), uow)
+        handlers.disclosures(ListDisclosures(asking("hospital-1", admin=True), "no-such-participant"), uow)
+    network_admin = asking("admin-1", admin=True)
+    admin = handlers.disclosures(ListDisclosures(network_admin, consent["participant_id"]), uow)
     assert len(admin["items"]) == 1
 
 
@@ -130,8 +131,8 @@ def test_the_expiry_timer_expires_consents_past_valid_until(uow, ledger, granted
     again = handlers.expire_due(ExpireDueConsents(batch=1), uow, ledger_keys, NOW + timedelta(days=4))
 
     assert (expired, again) == (1, 0)
-    assert handlers.get(ReadConsent(short["id"], "hospital-1"), uow)["status"] == "expired"
-    assert handlers.get(ReadConsent(lasting["id"], "hospital-1"), uow)["status"] == "active"
+    assert handlers.get(ReadConsent(asking("hospital-1"), short["id"]), uow)["status"] == "expired"
+    assert handlers.get(ReadConsent(asking("hospital-1"), lasting["id"]), uow)["status"] == "active"
     assert uow.types() == ["consent.granted", "consent.granted", "consent.expired"]
     entry = ledger.rows[-1]
     assert (entry.action, entry.actor, entry.subject) == ("consent.expired", "consent-service", short["id"])
@@ -143,4 +144,4 @@ def test_the_expiry_timer_works_through_every_batch(uow, granted, ledger_keys):
     expired = handlers.expire_due(ExpireDueConsents(batch=2), uow, ledger_keys, NOW + timedelta(days=3))
 
     assert expired == 5
-    assert {handlers.get(ReadConsent(i, "hospital-1"), uow)["status"] for i in ids} == {"expired"}
+    assert {handlers.get(ReadConsent(asking("hospital-1"), i), uow)["status"] for i in ids} == {"expired"}

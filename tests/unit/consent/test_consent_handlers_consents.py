@@ -9,7 +9,7 @@ import pytest
 from services.consent import handlers
 from services.consent.domain.commands import EndTreatment, ReadConsent, RevokeConsent
 from services.kit.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from tests.unit.consent.conftest import NOW
+from tests.unit.consent.conftest import NOW, asking
 
 LATER = NOW + timedelta(days=2)
 
@@ -45,7 +45,7 @@ def test_grant_names_every_missing_element_and_writes_nothing(uow, consents, led
 def test_holder_disclosers_and_named_recipients_read_the_consent(uow, granted, reader):
     consent_id = granted()["id"]
 
-    view = handlers.get(ReadConsent(consent_id, reader), uow)
+    view = handlers.get(ReadConsent(asking(reader), consent_id), uow)
 
     assert view["id"] == consent_id and view["recipients"]["agencies"] == ["peer-1", "clinic-2"]
 
@@ -54,16 +54,16 @@ def test_another_agencys_consent_is_not_found(uow, granted):
     consent_id = granted()["id"]
 
     with pytest.raises(NotFound):
-        handlers.get(ReadConsent(consent_id, "hospital-7"), uow)
+        handlers.get(ReadConsent(asking("hospital-7"), consent_id), uow)
     with pytest.raises(NotFound):
-        handlers.get(ReadConsent("no-such-consent", "hospital-1"), uow)
-    assert handlers.get(ReadConsent(consent_id, "admin-1", admin=True), uow)["id"] == consent_id
+        handlers.get(ReadConsent(asking("hospital-1"), "no-such-consent"), uow)
+    assert handlers.get(ReadConsent(asking("admin-1", admin=True), consent_id), uow)["id"] == consent_id
 
 
 def test_full_revocation_is_saved_ledgered_and_published(uow, ledger, granted, ledger_keys):
     consent_id = granted()["id"]
 
-    view = handlers.revoke(RevokeConsent(consent_id, "hospital-1", "changed my mind"),
+    view = handlers.revoke(RevokeConsent(asking("hospital-1"), consent_id, "changed my mind"),
                            uow, ledger_keys, LATER)
 
     assert view["status"] == "revoked" and view["version"] == 2
@@ -73,12 +73,12 @@ def test_full_revocation_is_saved_ledgered_and_published(uow, ledger, granted, l
     entry = ledger.rows[-1]
     assert (entry.action, entry.details["reason_recorded"]) == ("consent.revoked", True)
     assert "changed my mind" not in str(entry.as_dict())
-    assert handlers.get(ReadConsent(consent_id, "hospital-1"), uow)["status"] == "revoked"
+    assert handlers.get(ReadConsent(asking("hospital-1"), consent_id), uow)["status"] == "revoked"
 
 
 def test_partial_revocation_leaves_the_other_recipients_in_force(uow, granted, ledger_keys):
     consent_id = granted()["id"]
-    command = RevokeConsent(consent_id, "hospital-1", "moved away", {"agencies": ["clinic-2"]})
+    command = RevokeConsent(asking("hospital-1"), consent_id, "moved away", {"agencies": ["clinic-2"]})
 
     view = handlers.revoke(command, uow, ledger_keys, LATER)
 
@@ -89,7 +89,7 @@ def test_partial_revocation_leaves_the_other_recipients_in_force(uow, granted, l
 
 def test_a_repeated_revocation_records_and_publishes_nothing_more(uow, ledger, granted, ledger_keys):
     consent_id = granted()["id"]
-    command = RevokeConsent(consent_id, "hospital-1", "moved away", {"agencies": ["clinic-2"]})
+    command = RevokeConsent(asking("hospital-1"), consent_id, "moved away", {"agencies": ["clinic-2"]})
     handlers.revoke(command, uow, ledger_keys, LATER)
     entries, events = len(ledger.rows), len(uow.published)
 
@@ -103,29 +103,29 @@ def test_only_the_holder_may_revoke(uow, ledger, granted, ledger_keys):
     consent_id = granted()["id"]
 
     with pytest.raises(Forbidden):
-        handlers.revoke(RevokeConsent(consent_id, "peer-1", "no"), uow, ledger_keys, LATER)
+        handlers.revoke(RevokeConsent(asking("peer-1"), consent_id, "no"), uow, ledger_keys, LATER)
     with pytest.raises(NotFound):
-        handlers.revoke(RevokeConsent(consent_id, "hospital-7", "no"), uow, ledger_keys, LATER)
+        handlers.revoke(RevokeConsent(asking("hospital-7"), consent_id, "no"), uow, ledger_keys, LATER)
     assert uow.types() == ["consent.granted"] and len(ledger.rows) == 1
-    assert handlers.get(ReadConsent(consent_id, "hospital-1"), uow)["status"] == "active"
+    assert handlers.get(ReadConsent(asking("hospital-1"), consent_id), uow)["status"] == "active"
 
 
 def test_revoking_an_uncovered_recipient_is_refused_and_changes_nothing(uow, granted, ledger_keys):
     consent_id = granted()["id"]
-    command = RevokeConsent(consent_id, "hospital-1", "no", {"agencies": ["hospital-9"]})
+    command = RevokeConsent(asking("hospital-1"), consent_id, "no", {"agencies": ["hospital-9"]})
 
     with pytest.raises(InvalidRequest):
         handlers.revoke(command, uow, ledger_keys, LATER)
 
-    assert handlers.get(ReadConsent(consent_id, "hospital-1"), uow)["version"] == 1
+    assert handlers.get(ReadConsent(asking("hospital-1"), consent_id), uow)["version"] == 1
     assert uow.types() == ["consent.granted"]
 
 
 def test_end_of_treatment_expires_a_consent_that_ends_with_it(uow, ledger, granted, ledger_keys):
     consent_id = granted(valid_until=None, expires_on="end-of-treatment")["id"]
 
-    view = handlers.end_treatment(EndTreatment(consent_id, "hospital-1"), uow, ledger_keys, LATER)
-    again = handlers.end_treatment(EndTreatment(consent_id, "hospital-1"), uow, ledger_keys, LATER)
+    view = handlers.end_treatment(EndTreatment(asking("hospital-1"), consent_id), uow, ledger_keys, LATER)
+    again = handlers.end_treatment(EndTreatment(asking("hospital-1"), consent_id), uow, ledger_keys, LATER)
 
     assert view["status"] == again["status"] == "expired"
     assert uow.types() == ["consent.granted", "consent.expired"]
@@ -137,7 +137,7 @@ def test_end_of_treatment_is_refused_for_a_dated_consent_and_for_recipients(uow,
     ending = granted(valid_until=None, expires_on="end-of-treatment")["id"]
 
     with pytest.raises(Conflict):
-        handlers.end_treatment(EndTreatment(dated, "hospital-1"), uow, ledger_keys, LATER)
+        handlers.end_treatment(EndTreatment(asking("hospital-1"), dated), uow, ledger_keys, LATER)
     with pytest.raises(Forbidden):
-        handlers.end_treatment(EndTreatment(ending, "peer-1"), uow, ledger_keys, LATER)
+        handlers.end_treatment(EndTreatment(asking("peer-1"), ending), uow, ledger_keys, LATER)
     assert uow.types() == ["consent.granted", "consent.granted"]

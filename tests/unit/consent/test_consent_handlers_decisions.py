@@ -16,7 +16,7 @@ from services.consent.domain.commands import (
     RevokeConsent,
 )
 from services.kit.errors import ConsentRequired
-from tests.unit.consent.conftest import NOW
+from tests.unit.consent.conftest import NOW, asking
 
 ASKED_AT = NOW + timedelta(hours=1)
 PEER_1 = {"agency_id": "peer-1", "kind": "peer_group"}
@@ -87,7 +87,7 @@ def test_without_a_consent_named_a_permitting_consent_of_the_participant_is_used
 
 def test_a_revoked_consent_is_denied(uow, granted, ledger_keys):
     consent = granted()
-    handlers.revoke(RevokeConsent(consent["id"], "hospital-1", "no"), uow, ledger_keys, ASKED_AT)
+    handlers.revoke(RevokeConsent(asking("hospital-1"), consent["id"], "no"), uow, ledger_keys, ASKED_AT)
 
     answer = handlers.authorize(question(consent), uow, ledger_keys, ASKED_AT)
 

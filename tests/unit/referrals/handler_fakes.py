@@ -10,6 +10,7 @@ from referral_builders import NEEDS, PEER_GROUP, REFERRER
 
 from services.kit.contract import new_event
 from services.kit.errors import ConsentRequired
+from services.kit.messages import Caller
 from services.referrals.domain.commands import RequestReferral
 from tests.unit.fake_unit_of_work import FakeUnitOfWork
 
@@ -65,8 +66,17 @@ def stored(uow: FakeUnitOfWork) -> FakeReferrals:
     return uow.repositories["referrals"]
 
 
+def asking(agency_id: str, *, admin: bool = False) -> Caller:
+    """The caller an agency of these tests is: the referrer a hospital, the peer group's coordinator,
+    anyone else a clinic's referrer; with ``admin`` a network administrator."""
+    if agency_id == PEER_GROUP:
+        return Caller(agency_id, "peer_group", frozenset({"coordinator"}))
+    kind = "hospital" if agency_id == REFERRER else "clinic"
+    return Caller(agency_id, kind, frozenset({"admin"} if admin else {"referrer"}))
+
+
 def request_command(**overrides: Any) -> RequestReferral:
-    args = dict(referrer_agency_id=REFERRER, participant_id="participant-1",
+    args = dict(caller=asking(REFERRER), participant_id="participant-1",
                 consent_id="consent-1", reason=REASON, urgency="routine", needs=NEEDS)
     return RequestReferral(**{**args, **overrides})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from handler_fakes import NOW, REASON, FakeConsent, published, request_command, stored, unit_of_work
+from handler_fakes import NOW, REASON, FakeConsent, asking, published, request_command, stored, unit_of_work
 from referral_builders import PEER_GROUP, REFERRER, STRANGER
 
 from services.kit.errors import Conflict, ConsentRequired, InvalidRequest, NotFound
@@ -66,43 +66,43 @@ def test_an_invalid_request_stores_and_publishes_nothing(uow, consent):
 def test_only_the_referrer_and_admins_read_a_referral(uow, consent):
     view = create(uow, consent)
     with pytest.raises(NotFound):
-        queries.read_referral(ReadReferral(view["id"], STRANGER), uow)
+        queries.read_referral(ReadReferral(asking(STRANGER), view["id"]), uow)
     with pytest.raises(NotFound):
-        queries.read_referral(ReadReferral("no-such-id", REFERRER), uow)
-    oversight = queries.read_referral(ReadReferral(view["id"], STRANGER, oversight=True), uow)
+        queries.read_referral(ReadReferral(asking(REFERRER), "no-such-id"), uow)
+    oversight = queries.read_referral(ReadReferral(asking(STRANGER, admin=True), view["id"]), uow)
     assert oversight["status"] == "requested" and "reason" not in oversight
-    assert queries.read_referral(ReadReferral(view["id"], REFERRER), uow)["reason"] == REASON
+    assert queries.read_referral(ReadReferral(asking(REFERRER), view["id"]), uow)["reason"] == REASON
 
 
 def test_cancel_keeps_the_stated_reason_in_history_but_publishes_only_a_code(uow, consent):
     view = create(uow, consent)
     cancelled = commands.cancel_referral(
-        CancelReferral(view["id"], REFERRER, "Zeferina moved away"), uow, NOW + timedelta(hours=1))
+        CancelReferral(asking(REFERRER), view["id"], "Zeferina moved away"), uow, NOW + timedelta(hours=1))
     assert cancelled["status"] == "cancelled"
     assert cancelled["history"][-1]["reason"] == "Zeferina moved away"
     event = published(uow)[-1]
     assert event["payload"]["reason_code"] == "stated" and "Zeferina" not in str(event)
     with pytest.raises(Conflict):
-        commands.cancel_referral(CancelReferral(view["id"], REFERRER, "again"), uow, NOW)
+        commands.cancel_referral(CancelReferral(asking(REFERRER), view["id"], "again"), uow, NOW)
     assert len(published(uow)) == 2
 
 
 def test_progress_cannot_be_reported_on_a_referral_nobody_was_assigned(uow, consent):
     view = create(uow, consent)
     with pytest.raises(NotFound):  # not assigned yet: the peer group cannot see it
-        commands.report_status(ReportReferralStatus(view["id"], PEER_GROUP, "in-progress"), uow, NOW)
+        commands.report_status(ReportReferralStatus(asking(PEER_GROUP), view["id"], "in-progress"), uow, NOW)
     with pytest.raises(Conflict):
-        commands.report_status(ReportReferralStatus(view["id"], REFERRER, "in-progress"), uow, NOW)
+        commands.report_status(ReportReferralStatus(asking(REFERRER), view["id"], "in-progress"), uow, NOW)
     assert [e["type"] for e in published(uow)] == ["referral.requested"]
-    assert queries.read_referral(ReadReferral(view["id"], REFERRER), uow)["status"] == "requested"
+    assert queries.read_referral(ReadReferral(asking(REFERRER), view["id"]), uow)["status"] == "requested"
 
 
 def test_listing_pages_through_own_referrals_with_an_opaque_cursor(uow, consent):
     ids = [create(uow, consent)["id"] for _ in range(5)]
-    create(uow, consent, referrer_agency_id="agency-other")
+    create(uow, consent, caller=asking("agency-other"))
     seen, cursor = [], None
     while True:
-        page = queries.list_referrals(ListReferrals(REFERRER, cursor=cursor), uow, page_size=2)
+        page = queries.list_referrals(ListReferrals(asking(REFERRER), cursor=cursor), uow, page_size=2)
         assert len(page["items"]) <= 2
         seen += [item["id"] for item in page["items"]]
         cursor = page["next_page"]
@@ -110,17 +110,17 @@ def test_listing_pages_through_own_referrals_with_an_opaque_cursor(uow, consent)
             break
         assert isinstance(cursor, str)
     assert sorted(seen) == sorted(ids) and len(seen) == len(ids)
-    everyone = queries.list_referrals(ListReferrals(STRANGER, oversight=True), uow, page_size=10)
+    everyone = queries.list_referrals(ListReferrals(asking(STRANGER, admin=True)), uow, page_size=10)
     assert len(everyone["items"]) == 6 and all("reason" not in item for item in everyone["items"])
-    none = queries.list_referrals(ListReferrals(PEER_GROUP), uow, page_size=10)
+    none = queries.list_referrals(ListReferrals(asking(PEER_GROUP)), uow, page_size=10)
     assert none == {"items": [], "next_page": None}
 
 
 def test_listing_filters_by_status(uow, consent):
     keep = create(uow, consent)["id"]
     gone = create(uow, consent)["id"]
-    commands.cancel_referral(CancelReferral(gone, REFERRER, "duplicate"), uow, NOW)
-    page = queries.list_referrals(ListReferrals(REFERRER, status="requested"), uow, 10)
+    commands.cancel_referral(CancelReferral(asking(REFERRER), gone, "duplicate"), uow, NOW)
+    page = queries.list_referrals(ListReferrals(asking(REFERRER), status="requested"), uow, 10)
     assert [item["id"] for item in page["items"]] == [keep]
 
 
@@ -128,7 +128,7 @@ def test_a_concurrent_change_is_a_conflict_and_publishes_nothing(uow, consent):
     referral_id = create(uow, consent)["id"]
     with uow:
         mine = uow.referrals.get(referral_id)
-    commands.cancel_referral(CancelReferral(referral_id, REFERRER, "theirs"), uow, NOW)
+    commands.cancel_referral(CancelReferral(asking(REFERRER), referral_id, "theirs"), uow, NOW)
     with uow:
         mine.cancel(by=REFERRER, reason="mine", at=NOW)
         with pytest.raises(Conflict):

@@ -7,6 +7,7 @@ from handler_fakes import (
     NOW,
     PARTICIPANT,
     FakeConsent,
+    asking,
     expired_event,
     match_event,
     published,
@@ -42,11 +43,11 @@ def react(uow, consent, event):
 
 
 def read(uow, referral_id, agency=REFERRER):
-    return queries.read_referral(ReadReferral(referral_id, agency), uow)
+    return queries.read_referral(ReadReferral(asking(agency), referral_id), uow)
 
 
 def handoff(uow, consent, referral_id, agency=PEER_GROUP):
-    return commands.open_handoff(OpenHandoff(referral_id, agency), uow, consent)
+    return commands.open_handoff(OpenHandoff(asking(agency), referral_id), uow, consent)
 
 
 def test_acceptance_discloses_to_the_mentor_agency_and_opens_its_handoff(uow, consent, referral_id):
@@ -142,7 +143,7 @@ def test_expiry_cancels_every_open_referral_and_closes_the_handoff(uow, consent,
 def test_partial_revocation_ends_what_it_no_longer_covers(uow, consent, referral_id,
                                                           revoked, remaining, ends):
     react(uow, consent, match_event("match.accepted", referral_id))
-    commands.report_status(ReportReferralStatus(referral_id, PEER_GROUP, "in-progress"), uow, NOW)
+    commands.report_status(ReportReferralStatus(asking(PEER_GROUP), referral_id, "in-progress"), uow, NOW)
     uow.handle(revoked_event(full=False, revoked=revoked, remaining=remaining),
                consent_events.on_consent_ended, NOW)
     status = read(uow, referral_id)["status"]

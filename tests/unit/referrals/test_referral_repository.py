@@ -6,7 +6,7 @@ import base64
 import json
 
 import pytest
-from handler_fakes import NOW, FakeConsent, expired_event, match_event, request_command
+from handler_fakes import NOW, FakeConsent, asking, expired_event, match_event, request_command
 from referral_builders import REFERRER, STRANGER
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
@@ -77,24 +77,24 @@ def test_the_handoff_packet_is_sealed_and_gone_once_consent_expires(uow, consent
 
 def test_listing_pages_newest_first_with_an_opaque_cursor(uow, consent):
     ids = [create(uow, consent)["id"] for _ in range(5)]
-    create(uow, consent, referrer_agency_id="agency-other")
+    create(uow, consent, caller=asking("agency-other"))
     seen, cursor = [], None
     while True:
-        page = queries.list_referrals(ListReferrals(REFERRER, cursor=cursor), uow, page_size=2)
+        page = queries.list_referrals(ListReferrals(asking(REFERRER), cursor=cursor), uow, page_size=2)
         seen += [item["id"] for item in page["items"]]
         cursor = page["next_page"]
         if cursor is None:
             break
         assert isinstance(cursor, str)
     assert sorted(seen) == sorted(ids) and len(seen) == 5
-    everyone = queries.list_referrals(ListReferrals(STRANGER, oversight=True), uow, page_size=10)
+    everyone = queries.list_referrals(ListReferrals(asking(STRANGER, admin=True)), uow, page_size=10)
     assert len(everyone["items"]) == 6
 
 
 @pytest.mark.parametrize("cursor", ["not-a-cursor", "W10", "WyIyMDI2IiwgM10"])
 def test_a_forged_cursor_is_an_invalid_request(uow, cursor):
     with pytest.raises(InvalidRequest) as refused:
-        queries.list_referrals(ListReferrals(REFERRER, cursor=cursor), uow, page_size=2)
+        queries.list_referrals(ListReferrals(asking(REFERRER), cursor=cursor), uow, page_size=2)
     assert "page" in refused.value.errors
 
 
@@ -114,7 +114,7 @@ def test_a_concurrent_change_is_a_conflict(uow, consent, ring):
 
 def test_a_cancel_writes_history_and_its_event_in_one_transaction(uow, consent):
     referral_id = create(uow, consent)["id"]
-    commands.cancel_referral(CancelReferral(referral_id, REFERRER, "Zeferina moved away"), uow, NOW)
+    commands.cancel_referral(CancelReferral(asking(REFERRER), referral_id, "Zeferina moved away"), uow, NOW)
     history = rows(uow, "referral_history")
     assert len(history) == 2 and all("Zeferina" not in (h.reason or "") for h in history)
     assert [json.loads(r.message)["type"] for r in rows(uow, "outbox")] == [
