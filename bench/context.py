@@ -110,6 +110,7 @@ class BenchContext:
             # dispatched promptly so the notification latency is not the timer's period.
             "WEBHOOK_REQUIRE_HTTPS": "false", "WEBHOOK_ALLOW_PRIVATE_HOSTS": "true",
             "DISPATCH_INTERVAL_SECONDS": "0.05",
+            "ESCALATION_CHECK_SECONDS": "0.05",  # as often as before escalation had its own timer
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
         }
