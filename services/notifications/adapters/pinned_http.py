@@ -36,11 +36,12 @@ class DestinationRefused(Exception):
 
 @dataclass(frozen=True)
 class Connector:
-    """Resolves, checks and connects. ``resolve`` and ``connect`` are the socket layer (replaced
-    by test doubles in unit tests); ``allow_private_hosts`` is for local networks and tests."""
+    """Resolves, checks and connects. ``resolve`` and ``connect`` are the socket layer (test
+    doubles in unit tests; by default ``socket.getaddrinfo`` as it is when called, and urllib3's
+    ``create_connection``); ``allow_private_hosts`` is for local networks and tests."""
 
     allow_private_hosts: bool = False
-    resolve: Resolve = field(default=socket.getaddrinfo)
+    resolve: Resolve | None = None
     connect: Connect = field(default=urllib3_connection.create_connection)
 
     def vetted_addresses(self, host: str, port: int) -> list[str]:
@@ -54,7 +55,8 @@ class Connector:
         if not self.allow_private_hosts and is_refused_host(host):
             raise DestinationRefused(host)
         addresses: list[str] = []
-        for *_, sockaddr in self.resolve(host, port, type=socket.SOCK_STREAM):
+        resolve = self.resolve or socket.getaddrinfo
+        for *_, sockaddr in resolve(host, port, type=socket.SOCK_STREAM):
             if sockaddr[0] not in addresses:
                 addresses.append(str(sockaddr[0]))
         if not addresses:
