@@ -7,6 +7,7 @@ never what it contained.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from marshmallow import Schema, ValidationError
@@ -17,22 +18,41 @@ from gateway.exceptions import MalformedBody, PayloadTooLarge
 from services.kit.vocabulary import NUL_MESSAGE, nul_paths
 
 MAX_BODY_BYTES = 64 * 1024  # a consent with every element is well under 4 KiB
+MAX_NESTING = 32  # far deeper than any body the API defines
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET = re.compile(rb"[\[\]{}]")
+_OPENING = frozenset(b"[{")
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def nesting_depth(raw: bytes) -> int:
+    """How deeply the arrays and objects in ``raw`` nest, counted without parsing or recursion:
+    brackets inside JSON strings do not count. Never raises; bytes that are not JSON give a
+    number all the same (the parser refuses them afterwards)."""
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_STRING.sub(b'""', raw)):
+        depth += 1 if match[0][0] in _OPENING else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def parse_json(raw: bytes) -> dict[str, Any]:
     """A JSON object from ``raw``; an empty body is ``{}``.
 
-    Raises ``MalformedBody`` for bytes that are not UTF-8 JSON (NaN and Infinity included) or
-    JSON that is not an object, and marshmallow's ``ValidationError`` (422, naming each field)
+    Raises ``MalformedBody`` for bytes that are not UTF-8 JSON (NaN and Infinity included), JSON
+    nested more than ``MAX_NESTING`` deep (checked before parsing, which would otherwise run out
+    of stack) or JSON that is not an object, and marshmallow's ``ValidationError`` (422, naming each field)
     when a text holds a NUL character: no store keeps one (PostgreSQL refuses it outright) and
     no name, reason or address needs one.
     """
     if not raw.strip():
         return {}
+    if nesting_depth(raw) > MAX_NESTING:
+        raise MalformedBody(f"The request body is nested too deeply (more than {MAX_NESTING} levels).")
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError):

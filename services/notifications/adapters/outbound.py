@@ -19,6 +19,7 @@ from eventlet.greenpool import GreenPool
 from nameko.extensions import DependencyProvider
 
 from services.notifications.adapters.channels import Channels, SendAll
+from services.notifications.adapters.pinned_http import Connector
 from services.notifications.adapters.sms import TwilioSettings, TwilioSmsSender
 from services.notifications.adapters.smtp import SmtpSender, SmtpSettings
 from services.notifications.adapters.webhook import WebhookSender
@@ -49,7 +50,10 @@ def channels_from_config(config: Mapping[str, Any]) -> Channels:
             base_url=str(config.get("SMS_BASE_URL", "https://api.twilio.com")),
             timeout=(_CONNECT_TIMEOUT, float(config.get("SMS_TIMEOUT_SECONDS", 10))),
         ))
-    webhook = WebhookSender(timeout=(_CONNECT_TIMEOUT, float(config.get("WEBHOOK_TIMEOUT_SECONDS", 10))))
+    webhook = WebhookSender(
+        timeout=(_CONNECT_TIMEOUT, float(config.get("WEBHOOK_TIMEOUT_SECONDS", 10))),
+        connector=Connector(allow_private_hosts=_flag(config.get("WEBHOOK_ALLOW_PRIVATE_HOSTS", False))),
+    )
     renderer = Renderer(str(config.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")))
     return Channels(renderer, webhook=webhook, email=smtp, sms=sms)
 

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 # Request Timeout and Too Many Requests are the receiver asking to be tried later.
 RETRYABLE_CLIENT_ERRORS = (408, 429)
 
+# Reason codes of deliveries refused on our side; final, never retried.
+DESTINATION_REFUSED = "destination_refused"  # the host is this machine or a private network
+REDIRECT_REFUSED = "redirect_refused"  # the receiver answered 3xx; redirects are not followed
+
 
 @dataclass(frozen=True)
 class SendOutcome:
@@ -29,6 +33,11 @@ class SendOutcome:
             return cls.sent(detail or f"HTTP {status}", status)
         retryable = status >= 500 or status in RETRYABLE_CLIENT_ERRORS
         return cls(False, detail or f"HTTP {status}", retryable, status)
+
+    @classmethod
+    def refused(cls, reason: str, http_status: int | None = None) -> SendOutcome:
+        """A final failure with a reason code (``DESTINATION_REFUSED``, ``REDIRECT_REFUSED``)."""
+        return cls(False, reason, False, http_status)
 
     @classmethod
     def unreachable(cls, error: BaseException) -> SendOutcome:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -16,6 +15,7 @@ from babel import Locale, UnknownLocaleError
 from services.kit import vocabulary as v
 from services.kit.errors import InvalidRequest
 from services.notifications.domain import message as m
+from services.notifications.domain.destinations import is_refused_host
 from services.notifications.domain.settings import (
     CHANNEL_NEEDS,
     DEFAULT_CHANNELS,
@@ -45,17 +45,6 @@ class WebhookPolicy:
 
     require_https: bool = True
     allow_private_hosts: bool = False
-
-
-def _private_host(host: str) -> bool:
-    """Loopback, private, link-local and reserved addresses, and localhost names."""
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False  # a name; where it resolves is checked when sending
-    return not address.is_global
 
 
 def apply_settings(
@@ -114,15 +103,21 @@ def _webhook_url(value: Any, errors: dict[str, list[str]], policy: WebhookPolicy
     if not isinstance(value, str) or len(value) > 2048:
         errors["webhook_url"] = ["must be a URL of at most 2048 characters"]
         return None
-    parts = urlsplit(value)
     schemes = ("https",) if policy.require_https else ("http", "https")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - a port out of range or not a number raises here
+    except ValueError:
+        errors["webhook_url"] = [f"must be an {' or '.join(schemes)} URL with a host"]
+        return value
     if parts.scheme not in schemes or not parts.hostname:
         errors["webhook_url"] = [f"must be an {' or '.join(schemes)} URL with a host"]
     elif parts.username or parts.password:
         # Credentials in a URL end up in logs; the signature authenticates instead.
         errors["webhook_url"] = ["must not contain a user name or password"]
-    elif not policy.allow_private_hosts and _private_host(parts.hostname):
-        # A webhook must not make the network call into its own private addresses (SSRF).
+    elif not policy.allow_private_hosts and is_refused_host(parts.hostname):
+        # A webhook must not make the network call into its own private addresses (SSRF). A
+        # name is checked again, with every address it resolves to, each time it is sent to.
         errors["webhook_url"] = ["must point at a public host"]
     return value
 

@@ -113,3 +113,11 @@ def test_openapi_document_lists_every_route_of_the_contract(gateway):
         assert route.method.lower() in document["paths"][route.path], route.path
     schema = json.dumps(document["components"]["schemas"])
     assert "ConsentCreateRequest" in schema or "ConsentCreate" in schema
+
+
+@pytest.mark.parametrize("body", [b"[" * 30_000 + b"]" * 30_000, b'{"a":' * 10_000 + b"1" + b"}" * 10_000])
+def test_a_body_nested_too_deeply_is_a_400_not_a_crash(gateway, admin_key, body):
+    response = gateway.call("POST", "/v1/agencies", admin_key, data=body,
+                            headers={"Content-Type": "application/json"})
+    problem = assert_problem(response, 400, "invalid_request")
+    assert "nested too deeply" in problem["detail"]

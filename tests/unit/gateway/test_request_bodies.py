@@ -7,7 +7,7 @@ from marshmallow import ValidationError
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from gateway.bodies import load_body, load_query, read_json
+from gateway.bodies import MAX_NESTING, load_body, load_query, nesting_depth, parse_json, read_json
 from gateway.exceptions import MalformedBody, PayloadTooLarge
 from services.kit.vocabulary import NUL_MESSAGE
 from services.referrals.schemas import ReferralCancelRequest, ReferralListQuery
@@ -69,3 +69,42 @@ def test_a_nul_character_anywhere_in_a_body_is_refused_naming_the_field():
         read_json(request('{"x\\u0000": 1}'))
     assert refused.value.messages == {"_schema": [NUL_MESSAGE]}
     assert read_json(request('{"reason": "line\\nbreak \\u00e9"}')) == {"reason": "line\nbreak é"}
+
+
+DEEP = 100_000
+
+
+@pytest.mark.parametrize("data", [
+    b"[" * DEEP + b"]" * DEEP,
+    b'{"a":' * DEEP + b"1" + b"}" * DEEP,
+    b'{"reason": ' + b"[" * 33 + b"]" * 33 + b"}",
+    b"[" * DEEP,  # never closed: refused for its depth before the parser sees it
+])
+def test_a_body_nested_too_deeply_is_malformed_not_a_crash(data):
+    with pytest.raises(MalformedBody, match="nested too deeply"):
+        parse_json(data)
+
+
+def test_nesting_up_to_the_limit_is_read():
+    data = b'{"a": ' + b"[" * (MAX_NESTING - 1) + b"]" * (MAX_NESTING - 1) + b"}"
+    assert nesting_depth(data) == MAX_NESTING
+    value, depth = parse_json(data)["a"], 1
+    while value:
+        [value], depth = value, depth + 1
+    assert (value, depth) == ([], MAX_NESTING - 1)
+
+
+@pytest.mark.parametrize(("data", "depth"), [
+    (b'{"reason": "[[[[{{{{"}', 1),                  # brackets inside a string do not count
+    (b'{"reason": "quote \\" then [[[["}', 1),        # nor after an escaped quote
+    (b'{"reason": "back\\\\", "x": [[1]]}', 3),       # an escaped backslash ends before the quote
+    (b'[{"a": [1, {"b": []}]}, []]', 5),
+    (b"", 0),
+])
+def test_depth_is_counted_outside_strings_only(data, depth):
+    assert nesting_depth(data) == depth
+
+
+def test_many_long_strings_do_not_trouble_the_count():
+    data = b'{"a": "' + b"[" * 60_000 + b'"}'
+    assert nesting_depth(data) == 1 and parse_json(data) == {"a": "[" * 60_000}

@@ -11,6 +11,7 @@ from notification_servers import Inbox
 from services.kit.contract import new_event
 from services.notifications import signing
 from services.notifications.adapters.channels import Channels
+from services.notifications.adapters.pinned_http import Connector
 from services.notifications.adapters.sms import TwilioSettings, TwilioSmsSender
 from services.notifications.adapters.smtp import SmtpSender, SmtpSettings
 from services.notifications.adapters.webhook import WebhookSender
@@ -40,7 +41,7 @@ def world(local_http, smtp_server):
     settings = agency(webhook_url=hook.url + "/hooks", language="es")
     channels = Channels(
         Renderer("https://network.example"),
-        webhook=WebhookSender(),
+        webhook=WebhookSender(connector=Connector(allow_private_hosts=True)),  # receivers on loopback
         email=SmtpSender(SmtpSettings("127.0.0.1", smtp.port, starttls=False)),
         sms=TwilioSmsSender(TwilioSettings("AC1", "token", "+15555550199", base_url=sms.url)),
     )

@@ -8,6 +8,7 @@ import pytest
 from notification_builders import NOW, event, match_payload
 
 from services.notifications import signing
+from services.notifications.adapters.pinned_http import Connector
 from services.notifications.adapters.webhook import ID_HEADER, WebhookSender
 from services.notifications.domain.delivery import FAILED, SENT, Delivery
 from services.notifications.domain.message import MATCH_PROPOSED, message_for
@@ -16,6 +17,7 @@ from services.notifications.domain.retry import DeliveryRetryPolicy
 
 SECRET = "whsec_agency-secret"
 renderer = Renderer("https://network.example")
+LOOPBACK = Connector(allow_private_hosts=True)  # the receivers here listen on 127.0.0.1
 
 
 def ok(_request):
@@ -26,7 +28,7 @@ def test_receiver_gets_the_message_and_its_signature_verifies(local_http):
     server = local_http(ok)
     message = message_for(event("match.proposed", match_payload()), MATCH_PROPOSED)
 
-    outcome = WebhookSender().send(server.url + "/hooks/rrn", SECRET,
+    outcome = WebhookSender(connector=LOOPBACK).send(server.url + "/hooks/rrn", SECRET,
                                    renderer.webhook_body(message), message.id, message.kind)
 
     assert outcome.ok and outcome.http_status == 204
@@ -46,8 +48,8 @@ def test_a_body_changed_on_the_way_or_an_old_request_fails_verification(local_ht
     server = local_http(ok)
     message = message_for(event("match.proposed", match_payload()), MATCH_PROPOSED)
     sent_at = 1_790_000_000
-    WebhookSender(clock=lambda: sent_at).send(server.url, SECRET, renderer.webhook_body(message),
-                                              message.id)
+    sender = WebhookSender(connector=LOOPBACK, clock=lambda: sent_at)
+    sender.send(server.url, SECRET, renderer.webhook_body(message), message.id)
     [request] = server.received
     header = request.headers[signing.SIGNATURE_HEADER]
 
@@ -82,7 +84,7 @@ def test_receiver_failing_three_times_gets_the_message_on_the_fourth_attempt(loc
     server = local_http(flaky(3))
     policy = DeliveryRetryPolicy(max_attempts=6)
     delivery = Delivery.create("ev-1", "match.proposed", "ag-peers", "webhook", NOW)
-    sender = WebhookSender()
+    sender = WebhookSender(connector=LOOPBACK)
 
     drive(delivery, lambda: sender.send(server.url, SECRET, b"{}", "ev-1"), policy, NOW)
 
@@ -101,7 +103,7 @@ def test_receiver_that_always_fails_ends_failed_with_every_attempt_logged(local_
     server = local_http(flaky(100, status=500))
     policy = DeliveryRetryPolicy(max_attempts=5)
     delivery = Delivery.create("ev-2", "referral.status_changed", "ag-hospital", "webhook", NOW)
-    sender = WebhookSender()
+    sender = WebhookSender(connector=LOOPBACK)
 
     drive(delivery, lambda: sender.send(server.url, SECRET, b"{}", "ev-2"), policy, NOW)
 
@@ -116,21 +118,28 @@ def test_receiver_that_always_fails_ends_failed_with_every_attempt_logged(local_
 def test_client_error_is_final_at_once_but_429_is_retried(local_http):
     gone = local_http(lambda _r: (410, {}, b""))
     busy = local_http(lambda _r: (429, {}, b""))
-    sender = WebhookSender()
+    sender = WebhookSender(connector=LOOPBACK)
     assert not sender.send(gone.url, SECRET, b"{}", "x").retryable
     assert sender.send(busy.url, SECRET, b"{}", "x").retryable
 
 
-def test_redirects_are_not_followed(local_http):
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_redirects_are_not_followed_and_the_delivery_fails_as_redirect_refused(local_http, status):
     target = local_http(ok)
-    moved = local_http(lambda _r: (307, {"Location": target.url}, b""))
-    outcome = WebhookSender().send(moved.url, SECRET, b"{}", "x")
-    assert not outcome.ok and not outcome.retryable and target.received == []
+    moved = local_http(lambda _r: (status, {"Location": target.url + "/elsewhere"}, b""))
+    delivery = Delivery.create("ev-3", "match.proposed", "ag-peers", "webhook", NOW)
+    sender = WebhookSender(connector=LOOPBACK)
+
+    drive(delivery, lambda: sender.send(moved.url, SECRET, b"{}", "ev-3"), DeliveryRetryPolicy(), NOW)
+
+    assert delivery.status == FAILED and len(moved.received) == 1 and target.received == []
+    [attempt] = delivery.attempts
+    assert (attempt.outcome, attempt.http_status, attempt.error) == ("error", status, "redirect_refused")
 
 
 def test_unreachable_receiver_is_retryable_and_the_error_names_no_url_or_secret():
     url = "http://127.0.0.1:9/hooks?token=hunter2"  # port 9 (discard) is closed here
-    outcome = WebhookSender(timeout=0.5).send(url, SECRET, b"{}", "x")
+    outcome = WebhookSender(timeout=0.5, connector=LOOPBACK).send(url, SECRET, b"{}", "x")
     assert not outcome.ok and outcome.retryable
     assert "hunter2" not in outcome.detail and SECRET not in outcome.detail
     assert "127.0.0.1" not in outcome.detail
