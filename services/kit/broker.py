@@ -1,16 +1,21 @@
 """RabbitMQ: persistent messages, publisher confirms, pooled connections, strict JSON reading.
 
-Only JSON is ever read: ``read_json`` takes a raw message and never lets kombu's
-serializers (pickle, yaml, msgpack) near it.
+Only JSON is ever read: event consumers (``RawQueueConsumer``) get each delivery undecoded
+and ``read_json`` reads it; kombu's pickle, YAML and msgpack decoders are removed outright.
 """
 
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from kombu import Connection, Exchange
+from kombu import Consumer as KombuConsumer
+from kombu.exceptions import SerializerNotInstalled
 from kombu.pools import producers
+from kombu.serialization import registry as serializers
+from nameko.messaging import QueueConsumer
 
 ATTEMPT = "x-rn-attempt"
 CONSUMER = "x-rn-consumer"
@@ -19,6 +24,23 @@ PARKED_AT = "x-rn-parked-at"
 UNREADABLE = "x-rn-unreadable"  # on a dead letter whose body could not be read; it is kept raw
 JSON = "application/json"
 _UTF8 = {"utf-8", "utf8"}
+
+
+
+def _remove_unsafe_serializers() -> None:
+    """Take pickle, YAML and msgpack out of kombu's registry, in every process that imports the kit.
+
+    An ``accept`` list naming them would otherwise make kombu run them; once removed, nothing
+    can decode them, and a nameko config with ``serializer``/``ACCEPT`` naming one fails at start.
+    """
+    for name in ("pickle", "yaml", "msgpack"):
+        try:
+            serializers.unregister(name)
+        except SerializerNotInstalled:
+            pass  # already gone
+
+
+_remove_unsafe_serializers()
 
 
 class Unreadable(ValueError):
@@ -126,3 +148,47 @@ def _send(amqp_uri: str, payload: str | bytes, *, exchange: Exchange | str, rout
             retry=True,
             retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
         )
+
+
+class RawConsumer(KombuConsumer):
+    """A kombu consumer that hands each delivery over as it came: no decompression, no deserializer.
+
+    kombu's own callback decompresses and reports any failure to an error handler that
+    acks and drops the message; this one keeps the delivered bytes (``raw_delivery``) and
+    leaves every judgement to ``read_json``.
+    """
+
+    def _receive_callback(self, delivery) -> None:
+        delivered = delivery.body
+        message = self.channel.message_to_python(delivery)  # deserializes nothing
+        message.accept = self.accept
+        message.raw_delivery = delivered
+        self.on_message(message)
+
+
+class RawQueueConsumer(QueueConsumer):
+    """Consumes event queues handing each provider the raw message (kombu decodes nothing).
+
+    kombu's decoder would ack and drop a message it cannot decode, and with a wide
+    accept list would unpickle one; here JSON is the only content accepted and the
+    provider (an ``EventSubscriber``) reads the body itself with ``read_json``.
+    """
+
+    @property
+    def accept(self) -> list[str]:
+        return [JSON]
+
+    def get_consumers(self, consumer_cls, channel):
+        for provider in self._providers:
+            consumer = RawConsumer(
+                channel, queues=[provider.queue], callbacks=[], accept=self.accept,
+                on_message=partial(self.handle_raw_message, provider),
+            )
+            consumer.qos(prefetch_count=self.prefetch_count)
+            self._consumers[provider] = consumer
+        return self._consumers.values()
+
+    def handle_raw_message(self, provider, message) -> None:
+        """Hand ``message`` to ``provider.handle_raw_message`` in a managed thread."""
+        ident = f"{type(provider).__name__}.handle_raw_message[{message.delivery_info['routing_key']}]"
+        self.container.spawn_managed_thread(partial(provider.handle_raw_message, message), identifier=ident)

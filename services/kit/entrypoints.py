@@ -18,9 +18,8 @@ import logging
 from datetime import UTC, datetime
 from functools import partial
 
-from kombu import Consumer as KombuConsumer
 from nameko.exceptions import ContainerBeingKilled
-from nameko.messaging import Consumer, QueueConsumer
+from nameko.messaging import Consumer
 from nameko.timer import Timer
 
 from services.kit import broker, topology
@@ -31,51 +30,8 @@ log = logging.getLogger(__name__)
 _ERROR_TEXT_LIMIT = 500
 
 
-class RawConsumer(KombuConsumer):
-    """A kombu consumer that hands each delivery over as it came: no decompression, no deserializer.
-
-    kombu's own callback decompresses and reports any failure to an error handler that
-    acks and drops the message; this one keeps the delivered bytes (``raw_delivery``) and
-    leaves every judgement to ``broker.read_json``.
-    """
-
-    def _receive_callback(self, delivery) -> None:
-        delivered = delivery.body
-        message = self.channel.message_to_python(delivery)  # builds a message, decodes nothing
-        message.accept = self.accept
-        message.raw_delivery = delivered
-        self.on_message(message)
-
-
-class RawQueueConsumer(QueueConsumer):
-    """Consumes event queues handing each provider the raw message (kombu decodes nothing).
-
-    kombu's decoder would ack and drop a message it cannot decode, and with a wide
-    accept list would unpickle one; here JSON is the only content accepted and the
-    provider reads the body itself (``broker.read_json``).
-    """
-
-    @property
-    def accept(self) -> list[str]:
-        return [broker.JSON]
-
-    def get_consumers(self, consumer_cls, channel):
-        for provider in self._providers:
-            consumer = RawConsumer(
-                channel, queues=[provider.queue], callbacks=[], accept=self.accept,
-                on_message=partial(self.handle_raw_message, provider),
-            )
-            consumer.qos(prefetch_count=self.prefetch_count)
-            self._consumers[provider] = consumer
-        return self._consumers.values()
-
-    def handle_raw_message(self, provider, message) -> None:
-        ident = f"{type(provider).__name__}.handle_raw_message[{message.delivery_info['routing_key']}]"
-        self.container.spawn_managed_thread(partial(provider.handle_raw_message, message), identifier=ident)
-
-
 class EventSubscriber(Consumer):
-    queue_consumer = RawQueueConsumer()
+    queue_consumer = broker.RawQueueConsumer()
 
     def __init__(self, *event_types: str, **kwargs) -> None:
         if not event_types:

@@ -14,6 +14,9 @@ import pickle
 
 import pytest
 from kombu import Connection, Producer
+from kombu.serialization import loads as kombu_loads
+from nameko import serialization as nameko_serialization
+from nameko.exceptions import ConfigurationError
 
 from services.kit import broker, deadletters, topology
 from services.kit.cli import main as cli_main
@@ -122,3 +125,15 @@ def test_strict_reading_accepts_json_only():
         broker.read_json(Raw(b'{"a": 1}', None))
     with pytest.raises(broker.Unreadable, match="application/x-yaml"):
         broker.read_json(Raw(b"a: 1", "application/x-yaml"))
+
+
+def test_kombu_cannot_unpickle_even_when_an_accept_list_names_pickle(tmp_path):
+    hostile = pickle.dumps(_MakesADirectory(str(tmp_path / "unpickled")))
+    left = kombu_loads(hostile, "application/x-python-serialize", "binary",
+                       accept={"application/x-python-serialize"})
+    assert left == hostile  # no decoder: the bytes come back as they are
+    assert not (tmp_path / "unpickled").exists()
+    for unsafe in ("pickle", "yaml"):
+        with pytest.raises(ConfigurationError):
+            nameko_serialization.setup({"serializer": "json", "ACCEPT": ["json", unsafe]})
+    assert kombu_loads(b'{"a": 1}', "application/json", "utf-8", accept={"application/json"}) == {"a": 1}
