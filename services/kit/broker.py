@@ -1,17 +1,93 @@
-"""Publishing to RabbitMQ: persistent messages, publisher confirms, pooled connections."""
+"""RabbitMQ: persistent messages, publisher confirms, pooled connections, strict JSON reading.
+
+Only JSON is ever read: event consumers (``RawQueueConsumer``) get each delivery undecoded
+and ``read_json`` reads it; kombu's pickle, YAML and msgpack decoders are removed outright.
+"""
 
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from kombu import Connection, Exchange
+from kombu import Consumer as KombuConsumer
+from kombu.exceptions import SerializerNotInstalled
 from kombu.pools import producers
+from kombu.serialization import registry as serializers
+from nameko.messaging import QueueConsumer
 
 ATTEMPT = "x-rn-attempt"
 CONSUMER = "x-rn-consumer"
 ERROR = "x-rn-error"
 PARKED_AT = "x-rn-parked-at"
+UNREADABLE = "x-rn-unreadable"  # on a dead letter whose body could not be read; it is kept raw
+JSON = "application/json"
+_UTF8 = {"utf-8", "utf8"}
+
+
+
+def _remove_unsafe_serializers() -> None:
+    """Take pickle, YAML and msgpack out of kombu's registry, in every process that imports the kit.
+
+    An ``accept`` list naming them would otherwise make kombu run them; once removed, nothing
+    can decode them, and a nameko config with ``serializer``/``ACCEPT`` naming one fails at start.
+    """
+    for name in ("pickle", "yaml", "msgpack"):
+        try:
+            serializers.unregister(name)
+        except SerializerNotInstalled:
+            pass  # already gone
+
+
+_remove_unsafe_serializers()
+
+
+class Unreadable(ValueError):
+    """A message whose body cannot be read as a JSON event; ``str()`` says what was wrong."""
+
+
+def read_json(message) -> Any:
+    """The JSON body of a raw kombu message, decoded by the kit alone.
+
+    Raises ``Unreadable`` naming what is wrong: a content type other than JSON, a
+    compression, a content encoding other than UTF-8, bytes not valid UTF-8, or text
+    that is not JSON. The body itself never appears in the reason.
+    """
+    content_type = (message.content_type or "").split(";")[0].strip().lower()
+    if content_type != JSON:
+        raise Unreadable(f"unreadable: content type {_shown(message.content_type)} is not accepted")
+    compression = (message.headers or {}).get("compression")
+    if compression:
+        raise Unreadable(f"unreadable: compression {_shown(compression)} is not supported")
+    encoding = (message.content_encoding or "utf-8").strip().lower()
+    if encoding not in _UTF8:
+        raise Unreadable(f"unreadable: content encoding {_shown(message.content_encoding)} is not supported")
+    raw = message.body  # py-amqp already decoded it to str if the declared encoding fit
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else str(raw)
+    except UnicodeDecodeError as exc:
+        raise Unreadable("unreadable: body is not valid utf-8") from exc
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise Unreadable("unreadable: body is not JSON") from exc
+
+
+def raw_body(message) -> bytes:
+    """The body exactly as it was published (before any decompression, see ``RawConsumer``).
+
+    py-amqp decodes a body to ``str`` when its declared content encoding decodes it; encoding
+    it back with that same codec gives the original bytes.
+    """
+    body = getattr(message, "raw_delivery", message.body)
+    if isinstance(body, bytes | bytearray):
+        return bytes(body)
+    return str(body).encode(message.content_encoding or "utf-8")
+
+
+def _shown(value: Any) -> str:
+    return repr(value)[:80] if value else "(none)"
 
 
 def connect(amqp_uri: str) -> Connection:
@@ -32,20 +108,87 @@ def publish(
     message_id: str | None = None,
 ) -> None:
     """Publish one persistent JSON message and wait for the confirm. Raises on failure."""
+    payload = body if isinstance(body, str) else json.dumps(body)
+    _send(amqp_uri, payload, exchange=exchange, routing_key=routing_key, headers=headers,
+          message_id=message_id, content_type=JSON, content_encoding="utf-8")
+
+
+def publish_raw(
+    amqp_uri: str,
+    body: bytes,
+    *,
+    content_type: str | None,
+    content_encoding: str | None,
+    routing_key: str,
+    headers: dict[str, Any],
+    message_id: str | None = None,
+) -> None:
+    """Publish ``body`` byte for byte under its own content type, never serialized. Raises on failure."""
+    _send(amqp_uri, bytes(body), exchange="", routing_key=routing_key, headers=headers,
+          message_id=message_id, content_type=content_type or "application/octet-stream",
+          content_encoding=content_encoding or "binary")
+
+
+def _send(amqp_uri: str, payload: str | bytes, *, exchange: Exchange | str, routing_key: str,
+          headers: dict[str, Any] | None, message_id: str | None, content_type: str,
+          content_encoding: str) -> None:
     conn = _pool_connections.get(amqp_uri)
     if conn is None:  # one pooled connection per broker, made once
         conn = _pool_connections.setdefault(amqp_uri, connect(amqp_uri))
-    payload = body if isinstance(body, str) else json.dumps(body)
     with producers[conn].acquire(block=True, timeout=10) as producer:
         producer.publish(
             payload,
             exchange=exchange,
             routing_key=routing_key,
             delivery_mode=2,
-            content_type="application/json",
-            content_encoding="utf-8",
+            content_type=content_type,
+            content_encoding=content_encoding,
             headers=headers or {},
             message_id=message_id,
             retry=True,
             retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
         )
+
+
+class RawConsumer(KombuConsumer):
+    """A kombu consumer that hands each delivery over as it came: no decompression, no deserializer.
+
+    kombu's own callback decompresses and reports any failure to an error handler that
+    acks and drops the message; this one keeps the delivered bytes (``raw_delivery``) and
+    leaves every judgement to ``read_json``.
+    """
+
+    def _receive_callback(self, delivery) -> None:
+        delivered = delivery.body
+        message = self.channel.message_to_python(delivery)  # deserializes nothing
+        message.accept = self.accept
+        message.raw_delivery = delivered
+        self.on_message(message)
+
+
+class RawQueueConsumer(QueueConsumer):
+    """Consumes event queues handing each provider the raw message (kombu decodes nothing).
+
+    kombu's decoder would ack and drop a message it cannot decode, and with a wide
+    accept list would unpickle one; here JSON is the only content accepted and the
+    provider (an ``EventSubscriber``) reads the body itself with ``read_json``.
+    """
+
+    @property
+    def accept(self) -> list[str]:
+        return [JSON]
+
+    def get_consumers(self, consumer_cls, channel):
+        for provider in self._providers:
+            consumer = RawConsumer(
+                channel, queues=[provider.queue], callbacks=[], accept=self.accept,
+                on_message=partial(self.handle_raw_message, provider),
+            )
+            consumer.qos(prefetch_count=self.prefetch_count)
+            self._consumers[provider] = consumer
+        return self._consumers.values()
+
+    def handle_raw_message(self, provider, message) -> None:
+        """Hand ``message`` to ``provider.handle_raw_message`` in a managed thread."""
+        ident = f"{type(provider).__name__}.handle_raw_message[{message.delivery_info['routing_key']}]"
+        self.container.spawn_managed_thread(partial(provider.handle_raw_message, message), identifier=ident)

@@ -56,13 +56,17 @@ def _replay_dead_letters(args: argparse.Namespace) -> int:
         return 2
     uri = amqp_uri(args)
     with broker.connect(uri) as conn:
-        replayed = deadletters.replay(
+        outcome = deadletters.replay(
             conn, uri, event_ids=set(args.events) if args.events else None, consumer=args.consumer
         )
-    for letter in replayed:
+    for letter in outcome.replayed:
         print(json.dumps({"replayed": letter.event_id, "consumer": letter.consumer}))
-    print(f"{len(replayed)} event(s) replayed", file=sys.stderr)
-    return 0
+    for letter in outcome.refused:
+        print(json.dumps({"refused": letter.event_id, "consumer": letter.consumer, "error": letter.error}))
+        print(f"not replayed: a message parked for {letter.consumer} is unreadable ({letter.error}); "
+              "it stays in the dead letters for inspection", file=sys.stderr)
+    print(f"{len(outcome.replayed)} event(s) replayed", file=sys.stderr)
+    return 1 if outcome.refused else 0
 
 
 def register_topology(sub: argparse._SubParsersAction) -> None:

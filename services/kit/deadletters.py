@@ -1,8 +1,11 @@
 """Reading and replaying the dead-letter queue.
 
 Listing takes every message without acking and closes the channel, which puts
-them all back untouched. Replay sends chosen ones back to their consumer's queue
-(through the requeue exchange, attempt count reset) and only then acks them.
+them all back untouched; bodies are never deserialized by kombu. An unreadable
+letter (parked because its body was not UTF-8 JSON) keeps its bytes and its own
+content type; it is listed with ``"unreadable": true`` and is never replayed. Replay
+sends chosen ones back to their consumer's queue (through the requeue exchange,
+attempt count reset) and only then acks them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,14 @@ from services.kit import broker, topology
 
 
 @dataclass(frozen=True)
+class Replayed:
+    """What a replay did: the letters sent back and the unreadable ones it refused to send."""
+
+    replayed: list[DeadLetter]
+    refused: list[DeadLetter]
+
+
+@dataclass(frozen=True)
 class DeadLetter:
     event_id: str | None
     event_type: str | None
@@ -26,21 +37,31 @@ class DeadLetter:
     attempts: int
     parked_at: str
     body: str
+    unreadable: bool = False
+    content_type: str | None = None
+    raw: bytes = b""
 
     def summary(self) -> dict[str, Any]:
-        return {
+        """What an operator sees: ids, consumer, error; never the body."""
+        shown = {
             "event_id": self.event_id, "type": self.event_type, "consumer": self.consumer,
             "attempts": self.attempts, "parked_at": self.parked_at, "error": self.error,
+            "unreadable": self.unreadable,
         }
+        if self.unreadable:
+            shown |= {"content_type": self.content_type, "size": len(self.raw)}
+        return shown
 
 
 def _as_dead_letter(message) -> DeadLetter:
     headers = message.headers or {}
-    body = message.body.decode() if isinstance(message.body, bytes) else str(message.body)
+    raw = broker.raw_body(message)
+    unreadable = bool(headers.get(broker.UNREADABLE))
     try:
-        parsed = json.loads(body)
-    except ValueError:
-        parsed = {}
+        body = "" if unreadable else raw.decode("utf-8")
+        parsed = json.loads(body) if body else {}
+    except ValueError:  # parked by an older kit, or not JSON: keep it but never replay it
+        body, parsed, unreadable = "", {}, True
     parsed = parsed if isinstance(parsed, dict) else {}
     return DeadLetter(
         event_id=message.properties.get("message_id") or parsed.get("id"),
@@ -49,7 +70,7 @@ def _as_dead_letter(message) -> DeadLetter:
         error=str(headers.get(broker.ERROR, "")),
         attempts=int(headers.get(broker.ATTEMPT, 0)),
         parked_at=str(headers.get(broker.PARKED_AT, "")),
-        body=body,
+        body=body, unreadable=unreadable, content_type=message.content_type, raw=raw,
     )
 
 
@@ -58,7 +79,8 @@ def _walk(connection: Connection, visit: Callable[[Any, DeadLetter], None]) -> N
     try:
         topology.DEAD_LETTERS(channel).declare()
         queue = topology.DEAD_LETTERS(channel)
-        while (message := queue.get(no_ack=False, accept=["application/json"])) is not None:
+        # ``get`` does not decode; the body is read by ``_as_dead_letter`` alone.
+        while (message := queue.get(no_ack=False, accept=[broker.JSON])) is not None:
             visit(message, _as_dead_letter(message))
     finally:
         channel.close()  # anything not acked goes back to the queue
@@ -76,9 +98,14 @@ def replay(
     *,
     event_ids: set[str] | None = None,
     consumer: str | None = None,
-) -> list[DeadLetter]:
-    """Send matching dead letters back to their consumer; returns those replayed."""
+) -> Replayed:
+    """Send matching dead letters back to their consumer.
+
+    An unreadable letter is never sent (its body would be parked again, or worse,
+    executed): it stays in the queue and is reported in ``refused``.
+    """
     replayed: list[DeadLetter] = []
+    refused: list[DeadLetter] = []
 
     def visit(message, letter: DeadLetter) -> None:
         if event_ids is not None and letter.event_id not in event_ids:
@@ -86,6 +113,9 @@ def replay(
         if consumer is not None and letter.consumer != consumer:
             return
         if not letter.consumer:
+            return
+        if letter.unreadable:
+            refused.append(letter)
             return
         broker.publish(
             amqp_uri, letter.body, exchange=topology.REQUEUE, routing_key=letter.consumer,
@@ -95,4 +125,4 @@ def replay(
         replayed.append(letter)
 
     _walk(connection, visit)
-    return replayed
+    return Replayed(replayed, refused)

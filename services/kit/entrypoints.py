@@ -1,6 +1,9 @@
 """``@subscribe(...)``: the event consumer every service uses.
 
 - The queue is ``<service>.<method>``, durable, bound to the given event types.
+- Messages are read by the kit, never by kombu's decoder: anything that is not
+  UTF-8 JSON (a pickle, plain text, an unknown encoding, broken bytes) is parked
+  raw in the dead-letter queue with the reason, never executed, and the stream goes on.
 - Each message is validated against the contract; an invalid or unknown event is
   parked in the dead-letter queue at once (it will never succeed) and the stream goes on.
 - A handler that raises is retried through the delay queues with exponential
@@ -28,6 +31,8 @@ _ERROR_TEXT_LIMIT = 500
 
 
 class EventSubscriber(Consumer):
+    queue_consumer = broker.RawQueueConsumer()
+
     def __init__(self, *event_types: str, **kwargs) -> None:
         if not event_types:
             raise ValueError("subscribe() needs at least one event type")
@@ -42,6 +47,15 @@ class EventSubscriber(Consumer):
         with broker.connect(self.amqp_uri) as conn:
             topology.declare(conn, {self.queue_name: self.event_types}, self.policy.delays_ms)
         super().setup()
+
+    def handle_raw_message(self, message) -> None:
+        """Read the body as JSON and handle it; park it raw, unexecuted, if it cannot be read."""
+        try:
+            body = broker.read_json(message)
+        except broker.Unreadable as exc:
+            self._park_unreadable(message, str(exc))
+            return
+        self.handle_message(body, message)
 
     def handle_message(self, body, message) -> None:
         try:
@@ -68,10 +82,38 @@ class EventSubscriber(Consumer):
             self._settle(message, body, exc_info[1], attempt=attempt, park=park)
         return result, exc_info
 
+    def _park_unreadable(self, message, reason: str) -> None:
+        """Park the message's bytes under its own content type with ``reason``, then ack it."""
+        def park() -> None:
+            broker.publish_raw(
+                self.amqp_uri, broker.raw_body(message), content_type=message.content_type,
+                content_encoding=message.content_encoding, routing_key=topology.DEAD_LETTERS.name,
+                message_id=message.properties.get("message_id"),
+                headers={
+                    broker.CONSUMER: self.queue_name, broker.ERROR: reason[:_ERROR_TEXT_LIMIT],
+                    broker.ATTEMPT: 0, broker.PARKED_AT: datetime.now(UTC).isoformat(),
+                    broker.UNREADABLE: True,
+                },
+            )
+            log.warning("%s parked a message it could not read: %s", self.queue_name, reason)
+        self._hand_over(message, park)
+
+    def _hand_over(self, message, send) -> None:
+        """Run ``send`` (a publish), then ack; if the broker did not take it, requeue instead."""
+        try:
+            send()
+        except Exception:
+            # The broker did not take it: leave the original to be delivered again.
+            log.exception("%s could not hand a message to the broker; requeueing", self.queue_name)
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
+
     def _settle(self, message, body, exc: BaseException, *, attempt: int, park: bool) -> None:
         """Hand the message to a delay queue or the dead letters, then ack it."""
         error = f"{type(exc).__name__}: {exc}"[:_ERROR_TEXT_LIMIT]
-        try:
+
+        def send() -> None:
             if park:
                 broker.publish(
                     self.amqp_uri, body, exchange="", routing_key=topology.DEAD_LETTERS.name,
@@ -89,12 +131,7 @@ class EventSubscriber(Consumer):
                     routing_key=self.queue_name, message_id=message.properties.get("message_id"),
                     headers={broker.ATTEMPT: attempt + 1, broker.ERROR: error},
                 )
-        except Exception:
-            # The broker did not take the retry: leave the original to be delivered again.
-            log.exception("%s could not schedule a retry; requeueing", self.queue_name)
-            self.queue_consumer.requeue_message(message)
-            return
-        self.queue_consumer.ack_message(message)
+        self._hand_over(message, send)
 
 
 subscribe = EventSubscriber.decorator

@@ -95,6 +95,9 @@ class ReferralResult(Schema):
     handoff_available = fields.Boolean()
     reason = fields.String(metadata={"description": "shown to the referring agency only"})
     needs = fields.Nested(NeedsSchema, metadata={"description": "referring agency only"})
+    integrity = fields.String(validate=validate.OneOf(["unreadable"]), metadata={
+        "description": "present only on a listed referral whose encrypted fields failed their integrity "
+                       "check: the row shows its plain columns, no reason, needs or history"})
 
 
 ReferralPageResult = page_of(ReferralResult, "ReferralPageResult")

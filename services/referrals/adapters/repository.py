@@ -2,12 +2,15 @@
 
 The repository remembers the version of each referral it loaded; ``save`` writes only if no
 one else saved in between (optimistic concurrency), else ``Conflict``. History is append-only.
+
+A row whose sealed cells fail their integrity check (``DecryptionError``: tampered, moved or
+keyless) is logged as one integrity alert naming the table and row id, never a value. A
+listing carries it as an ``UnreadableReferral``; loading it as an aggregate (to read one or to
+change it) raises ``Conflict``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -18,10 +21,13 @@ from sqlalchemy.orm import Session
 
 from services.kit.crypto import KeyRing
 from services.kit.encrypted import seal, unseal
-from services.kit.errors import Conflict, InvalidRequest
+from services.kit.errors import Conflict
 from services.kit.vocabulary import FINAL_REFERRAL_STATUSES
+from services.referrals.adapters.cursor import read_cursor, write_cursor
+from services.referrals.adapters.integrity import readable, unseal_or_alert
 from services.referrals.adapters.orm import handoff_packets, referral_history, referrals
 from services.referrals.domain import HistoryEntry, MatchInfo, Referral
+from services.referrals.domain.unreadable import UnreadableReferral
 
 
 class ReferralRepository:
@@ -47,7 +53,7 @@ class ReferralRepository:
 
     def get(self, referral_id: str) -> Referral | None:
         row = self.session.execute(select(referrals).where(referrals.c.id == referral_id)).first()
-        return self._load([row])[0] if row else None
+        return readable(self._load([row]))[0] if row else None
 
     def save(self, referral: Referral) -> None:
         """Write the referral's changes. Raises ``Conflict`` if it changed since it was loaded."""
@@ -65,16 +71,20 @@ class ReferralRepository:
             self.session.execute(delete(handoff_packets).where(handoff_packets.c.id == referral.id))
 
     def relying_on(self, consent_id: str) -> list[Referral]:
-        """Every referral not yet final that rests on ``consent_id``."""
+        """Every referral not yet final that rests on ``consent_id``.
+
+        Raises ``Conflict`` if one of them fails its integrity check (the event is retried, then parked).
+        """
         rows = self.session.execute(select(referrals).where(
             referrals.c.consent_id == consent_id,
             referrals.c.status.not_in(FINAL_REFERRAL_STATUSES)).order_by(referrals.c.id)).all()
-        return self._load(rows)
+        return readable(self._load(rows))
 
     def page(self, *, agency_id: str | None, status: str | None, cursor: str | None,
-             limit: int) -> tuple[list[Referral], str | None]:
+             limit: int) -> tuple[list[Referral | UnreadableReferral], str | None]:
         """Newest first: referrals ``agency_id`` sent or was assigned (every one for None).
 
+        A row that fails its integrity check is in the page as an ``UnreadableReferral``.
         Returns the page and the cursor of the next one (None on the last page). Raises
         ``InvalidRequest`` for a cursor this listing did not hand out.
         """
@@ -85,13 +95,13 @@ class ReferralRepository:
         if status is not None:
             query = query.where(referrals.c.status == status)
         if cursor is not None:
-            at, last_id = _read_cursor(cursor)
+            at, last_id = read_cursor(cursor)
             query = query.where(or_(referrals.c.created_at < at,
                                     and_(referrals.c.created_at == at, referrals.c.id < last_id)))
         rows = self.session.execute(query.order_by(
             referrals.c.created_at.desc(), referrals.c.id.desc()).limit(limit + 1)).all()
         more, rows = len(rows) > limit, rows[:limit]
-        next_cursor = _write_cursor(rows[-1].created_at, rows[-1].id) if more else None
+        next_cursor = write_cursor(rows[-1].created_at, rows[-1].id) if more else None
         return self._load(rows), next_cursor
 
     # -- handoff packets ----------------------------------------------------------------------
@@ -137,19 +147,35 @@ class ReferralRepository:
                 id=row_id, referral_id=referral.id, seq=seq, status=entry.status, at=entry.at,
                 by=entry.by, reason_code=entry.reason_code, **sealed))
 
-    def _load(self, rows: Iterable[Any]) -> list[Referral]:
+    def _load(self, rows: Iterable[Any]) -> list[Referral | UnreadableReferral]:
         rows = list(rows)
         histories: dict[str, list[HistoryEntry]] = {row.id: [] for row in rows}
+        broken: set[str] = set()
         if rows:
             found = self.session.execute(select(referral_history).where(
                 referral_history.c.referral_id.in_(list(histories)))
                 .order_by(referral_history.c.referral_id, referral_history.c.seq)).all()
             for h in found:
-                reason = unseal(self.ring, "referral_history", h.id, {"reason": h.reason})["reason"]
-                histories[h.referral_id].append(HistoryEntry(h.status, h.at, h.by, reason, h.reason_code))
-        loaded = []
+                if h.referral_id in broken:
+                    continue
+                opened = unseal_or_alert(self.ring, "referral_history", h.id, {"reason": h.reason})
+                if opened is None:
+                    broken.add(h.referral_id)
+                    continue
+                histories[h.referral_id].append(
+                    HistoryEntry(h.status, h.at, h.by, opened["reason"], h.reason_code))
+        loaded: list[Referral | UnreadableReferral] = []
         for row in rows:
-            opened = unseal(self.ring, "referrals", row.id, {"reason": row.reason, "needs": row.needs})
+            opened = None if row.id in broken else unseal_or_alert(
+                self.ring, "referrals", row.id, {"reason": row.reason, "needs": row.needs})
+            if opened is None:
+                loaded.append(UnreadableReferral(
+                    id=row.id, status=row.status, urgency=row.urgency,
+                    referrer_agency_id=row.referrer_agency_id, assigned_agency_id=row.assigned_agency_id,
+                    participant_id=row.participant_id, consent_id=row.consent_id,
+                    created_at=row.created_at, updated_at=row.updated_at, match=_match(row.match),
+                    waitlisted=row.waitlisted, handoff_open=row.handoff_open))
+                continue
             referral = Referral(
                 id=row.id, referrer_agency_id=row.referrer_agency_id,
                 participant_id=row.participant_id, consent_id=row.consent_id,
@@ -174,20 +200,3 @@ def _match(stored: Mapping[str, Any] | None) -> MatchInfo | None:
     return MatchInfo(stored["id"], stored["mentor_id"], stored["mentor_agency_id"],
                      float(stored["score"]), tuple(stored.get("explanation") or ()),
                      stored.get("status", "proposed"))
-
-
-def _write_cursor(at: datetime, referral_id: str) -> str:
-    raw = json.dumps([at.isoformat(), referral_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _read_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        at, referral_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        instant = datetime.fromisoformat(at)
-        if instant.tzinfo is None or not isinstance(referral_id, str):
-            raise ValueError("incomplete cursor")
-        return instant, referral_id
-    except (ValueError, TypeError, binascii.Error, UnicodeError) as exc:
-        raise InvalidRequest("Invalid page.", errors={"page": ["Not a page of this listing."]}) from exc

@@ -5,18 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from services.referrals.domain.model import Referral
+from services.referrals.domain.unreadable import UnreadableReferral
 
 
-def referral_view(referral: Referral, agency_id: str, *, oversight: bool = False) -> dict[str, Any]:
+def referral_view(referral: Referral | UnreadableReferral, agency_id: str, *,
+                  oversight: bool = False) -> dict[str, Any]:
     """The referral as ``agency_id`` may see it.
 
     The clinician's reason and the exact needs are shown to the referrer only; the assigned peer
     group receives participant details through the handoff, which is a recorded disclosure.
     ``oversight`` is for network administrators: statuses and history, never reason or needs.
+    An ``UnreadableReferral`` shows its plain columns only, marked ``"integrity": "unreadable"``.
     Raises ``NotFound`` for an agency that may not see the referral.
     """
     if not oversight:
         referral.ensure_visible_to(agency_id)
+    if isinstance(referral, UnreadableReferral):
+        return unreadable_view(referral)
     view: dict[str, Any] = {
         "id": referral.id,
         "status": referral.status,
@@ -36,3 +41,23 @@ def referral_view(referral: Referral, agency_id: str, *, oversight: bool = False
         view["reason"] = referral.reason
         view["needs"] = referral.needs
     return view
+
+
+def unreadable_view(referral: UnreadableReferral) -> dict[str, Any]:
+    """A referral whose sealed fields failed their integrity check: no reason, needs or history."""
+    return {
+        "id": referral.id,
+        "status": referral.status,
+        "integrity": "unreadable",
+        "urgency": referral.urgency,
+        "referrer_agency_id": referral.referrer_agency_id,
+        "assigned_agency_id": referral.assigned_agency_id,
+        "participant_id": referral.participant_id,
+        "consent_id": referral.consent_id,
+        "created_at": referral.created_at.isoformat(),
+        "updated_at": referral.updated_at.isoformat(),
+        "history": [],
+        "match": referral.match.as_dict() if referral.match else None,
+        "waitlisted": referral.waitlisted,
+        "handoff_available": referral.handoff_open,
+    }
