@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fake_referrals import FakeReferrals
-from handler_fakes import NOW, FakeConsent, request_command
+from handler_fakes import NOW, FakeConsent, asking, request_command
 from referral_builders import REFERRER
 
 from services.kit.errors import Conflict
@@ -58,7 +58,7 @@ def test_one_unreadable_referral_is_marked_and_the_rest_of_the_page_is_whole(uow
     ids = [commands.create_referral(request_command(), uow, consent, NOW)["id"] for _ in range(3)]
     uow.referrals.damaged.add(ids[1])
 
-    page = queries.list_referrals(ListReferrals(REFERRER), uow, page_size=10)
+    page = queries.list_referrals(ListReferrals(asking(REFERRER)), uow, page_size=10)
 
     by_id = {item["id"]: item for item in page["items"]}
     assert set(by_id) == set(ids)
@@ -75,4 +75,4 @@ def test_reading_the_unreadable_referral_is_a_conflict_not_a_crash(uow):
     referral_id = commands.create_referral(request_command(), uow, FakeConsent(uow), NOW)["id"]
     uow.referrals.damaged.add(referral_id)
     with pytest.raises(Conflict, match="integrity check"):
-        queries.read_referral(ReadReferral(referral_id, REFERRER), uow)
+        queries.read_referral(ReadReferral(asking(REFERRER), referral_id), uow)

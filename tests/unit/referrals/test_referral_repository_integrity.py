@@ -6,7 +6,7 @@ import base64
 import logging
 
 import pytest
-from handler_fakes import NOW, FakeConsent, request_command
+from handler_fakes import NOW, FakeConsent, asking, request_command
 from referral_builders import REFERRER
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
@@ -37,7 +37,7 @@ def test_a_moved_history_reason_makes_only_its_referral_unreadable(uow, caplog):
     consent = FakeConsent(uow)
     first, second = (commands.create_referral(request_command(), uow, consent, NOW)["id"] for _ in range(2))
     for referral_id in (first, second):
-        commands.cancel_referral(CancelReferral(referral_id, REFERRER, "duplicate"), uow, NOW)
+        commands.cancel_referral(CancelReferral(asking(REFERRER), referral_id, "duplicate"), uow, NOW)
     with uow:
         token = uow.session.execute(select(referral_history.c.reason)
                                     .where(referral_history.c.id == f"{first}:1")).scalar_one()
