@@ -211,7 +211,7 @@ class GatewayService:
     def list_notifications(self, request):
         caller = self._caller(request, "list_notifications")
         query = self._query(request, "list_notifications")
-        return self.notifications.deliveries(caller.as_caller(), query.get("page"))
+        return self.notifications.deliveries(caller.as_caller(), query.get("page"), query.get("status"))
 
     # -- audit ----------------------------------------------------------------------------
 

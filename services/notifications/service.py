@@ -13,7 +13,7 @@ from nameko.rpc import rpc
 from services.kit.contract import Event
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every, subscribe
-from services.kit.messages import load_caller
+from services.kit.messages import load, load_caller
 from services.notifications.adapters.orm import metadata
 from services.notifications.adapters.outbound import OutboundChannels
 from services.notifications.adapters.repository import notification_repositories
@@ -23,6 +23,7 @@ from services.notifications.handlers.dispatch import dispatch_due
 from services.notifications.schemas import (
     PAGE_SIZE,
     DeliveryPageSchema,
+    NotificationListQuery,
     decode_page,
     encode_page,
 )
@@ -68,8 +69,9 @@ class NotificationsService:
         return settings.get_settings(ReadSettings(load_caller(caller)), self.db).public_view()
 
     @rpc
-    def deliveries(self, caller: dict, page: str | None = None) -> dict:
-        """``{"items", "next_page"}``: the caller's own delivery log, newest first."""
-        query = ReadDeliveryLog(load_caller(caller), decode_page(page), PAGE_SIZE)
+    def deliveries(self, caller: dict, page: str | None = None, status: str | None = None) -> dict:
+        """``{"items", "next_page"}``: the caller's own delivery log (in ``status`` only), newest first."""
+        wanted = load(NotificationListQuery(), {"status": status} if status is not None else {})
+        query = ReadDeliveryLog(load_caller(caller), decode_page(page), PAGE_SIZE, wanted.get("status"))
         items, cursor = delivery_log.delivery_log(query, self.db)
         return DeliveryPageSchema().dump({"items": items, "next_page": encode_page(cursor)})

@@ -67,6 +67,11 @@ def test_a_notified_agency_reads_its_delivery_log_with_every_attempt(clinic, cli
     assert referral["id"] and sent[0]["channel"] == "webhook"
     attempt = sent[0]["attempts"][0]
     assert attempt["number"] == 1 and attempt["outcome"] == "sent" and attempt["at"]
+    everything = clinic.ok("GET", "/v1/notifications")["items"]
+    only_sent = clinic.ok("GET", "/v1/notifications?status=sent")["items"]
+    assert only_sent and {item["status"] for item in only_sent} == {"sent"}
+    assert [i["id"] for i in only_sent] == [i["id"] for i in everything if i["status"] == "sent"]
+    assert clinic.request("GET", "/v1/notifications?status=lost").status_code == 422
 
 
 def test_a_mentor_location_needs_both_coordinates(agencies):

@@ -69,11 +69,14 @@ class DeliveryRepository:
             status=delivery.status, next_attempt_at=delivery.next_attempt_at,
             attempts=[a.to_dict() for a in delivery.attempts], claim=None))
 
-    def log_of(self, agency_id: str, after: tuple[datetime, str] | None,
-               limit: int) -> list[tuple[Delivery, datetime]]:
-        """The agency's deliveries, newest first, strictly after the ``(created_at, id)`` cursor."""
+    def log_of(self, agency_id: str, after: tuple[datetime, str] | None, limit: int, *,
+               status: str | None = None) -> list[tuple[Delivery, datetime]]:
+        """The agency's deliveries (in ``status`` only, when given), newest first, strictly after
+        the ``(created_at, id)`` cursor."""
         c = orm.deliveries.c
         query = select(orm.deliveries).where(c.agency_id == agency_id)
+        if status is not None:
+            query = query.where(c.status == status)
         if after is not None:
             at, last_id = after
             query = query.where(or_(c.created_at < at, and_(c.created_at == at, c.id < last_id)))

@@ -28,3 +28,4 @@ class ReadDeliveryLog(CallerCommand):
 
     after: tuple[datetime, str] | None
     limit: int
+    status: str | None = None  # only deliveries in this status (pending, deferred, sent, failed)

@@ -62,10 +62,11 @@ class FakeDeliveries:
         saved.events = []
         self.rows[delivery.id].update(delivery=saved, claim=None)
 
-    def log_of(self, agency_id: str, after: tuple[datetime, str] | None,
-               limit: int) -> list[tuple[Delivery, datetime]]:
+    def log_of(self, agency_id: str, after: tuple[datetime, str] | None, limit: int, *,
+               status: str | None = None) -> list[tuple[Delivery, datetime]]:
         mine = sorted(((row["created_at"], row["delivery"].id, row["delivery"])
-                       for row in self.rows.values() if row["delivery"].agency_id == agency_id),
+                       for row in self.rows.values() if row["delivery"].agency_id == agency_id
+                       and status in (None, row["delivery"].status)),
                       key=lambda entry: entry[:2], reverse=True)
         newer = [entry for entry in mine if after is None or entry[:2] < after]
         return [(copy.deepcopy(delivery), at) for at, _, delivery in newer[:limit]]

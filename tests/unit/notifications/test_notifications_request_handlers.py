@@ -69,3 +69,16 @@ def test_the_delivery_log_shows_only_the_callers_own_deliveries_newest_first_in_
     assert all(set(item) >= {"id", "event_id", "channel", "status", "attempts"} for item in seen)
     assert "intake@peers.example" not in str(seen)
     assert delivery_log(ReadDeliveryLog(Caller("ag-none", "clinic", frozenset()), None, 4), uow) == ([], None)
+
+
+def test_the_delivery_log_filters_by_status():
+    uow = unit_of_work(agency("ag-peers", phone=None))
+    for minutes in range(3):
+        at = NOW + timedelta(minutes=minutes)
+        uow.handle(event("match.proposed", match_payload(match_id=f"mt-{minutes}"), at), notify, at)
+    everything, _ = delivery_log(ReadDeliveryLog(PEERS, None, 50), uow)
+    statuses = {item["status"] for item in everything}
+    assert everything and statuses
+    for status in ("pending", "deferred", "sent", "failed"):
+        only, _ = delivery_log(ReadDeliveryLog(PEERS, None, 50, status), uow)
+        assert [item["id"] for item in only] == [i["id"] for i in everything if i["status"] == status]
