@@ -8,22 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from nameko.extensions import DependencyProvider
 from sqlalchemy import MetaData, Table, select, update
 from sqlalchemy.orm import Session
 
 from services.kit.config import ConfigError
 from services.kit.crypto import FieldRef, KeyRing, rotate
-
-
-class FieldKeys(DependencyProvider):
-    """The service's key ring, from config ``FIELD_ENCRYPTION_KEYS`` (``kid:b64,...``, newest last)."""
-
-    def setup(self) -> None:
-        self.ring = ring_from_config(self.container.config)
-
-    def get_dependency(self, worker_ctx) -> KeyRing:
-        return self.ring
 
 
 def ring_from_config(config: Mapping[str, object]) -> KeyRing:
