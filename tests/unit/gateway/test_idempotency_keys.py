@@ -114,7 +114,7 @@ def test_a_claim_whose_gateway_died_is_taken_over_after_its_lease_and_answers_th
 
 
 def test_only_one_retry_takes_over_a_stale_claim():
-    store, service = InMemoryIdempotencyStore(clock=lambda: T0), Service()
+    store = InMemoryIdempotencyStore(clock=lambda: T0)
     stale = _record_claimed_at(T0)
     store.claim(stale)
     later = T0 + DEFAULT_LEASE + timedelta(seconds=1)
