@@ -169,3 +169,9 @@ def test_malformed_keys_are_refused_naming_the_header(key):
 def _record_claimed_at(at: datetime):
     return IdempotencyRecord("a-1", "key-1", fingerprint("a-1", "create_referral", BODY), at,
                              lease_until=at + DEFAULT_LEASE)
+
+
+def test_the_network_client_knows_every_creating_route():
+    from gateway.routes import ROUTES
+    from network.processes import CREATING_PATHS
+    assert CREATING_PATHS == {route.path for route in ROUTES if route.creates}
