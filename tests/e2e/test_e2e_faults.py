@@ -75,6 +75,7 @@ def test_sigkill_of_referrals_mid_burst_makes_exactly_one_referral_per_key(netwo
 
     send_burst(referrer, consent, log, on_answer=kill_referrals_once)
     assert killed
+    assert log.retried(), "the kill interrupted no request: the test proved nothing"
     network.wait_ready()
     verdict = log.verdict(held_referrals(referrer))
     assert verdict.ok, verdict
@@ -94,6 +95,7 @@ def test_a_gateway_killed_with_posts_in_flight_answers_every_key_with_its_referr
 
     bodies = send_burst(referrer, consent, log, on_answer=kill_gateway_once)
     assert killed
+    assert log.retried(), "the kill interrupted no request: the test proved nothing"
     network.wait_ready()
     held = held_referrals(referrer)
     verdict = log.verdict(held)

@@ -59,6 +59,10 @@ class KeyedCreations:
             if object_id is not None:
                 self.accepted[key] = object_id
 
+    def retried(self) -> dict[str, list[int]]:
+        """The keys that needed more than one attempt, with every answer (0: no HTTP answer)."""
+        return {key: list(statuses) for key, statuses in self.answers.items() if len(statuses) > 1}
+
     def verdict(self, held: Iterable[tuple[str, str | None]]) -> Verdict:
         """Judge ``held``: every (object id, the key that made it or None) the network holds."""
         by_key: dict[str, list[str]] = defaultdict(list)
