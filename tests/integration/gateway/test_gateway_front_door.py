@@ -9,6 +9,7 @@ import time
 import pytest
 
 from gateway.routes import ROUTES
+from tests.integration.stored import raw_database_text
 
 PROBLEM = "application/problem+json"
 HOSPITAL = {"name": "St. Mary Hospital", "kind": "hospital", "roles": ["referrer"]}
@@ -75,7 +76,7 @@ def test_idempotency_key_replays_the_agency_without_its_key_and_refuses_another_
     shown_once = first.json().pop("api_key")
     assert again.json() == {k: v for k, v in first.json().items() if k != "api_key"}
     assert again.headers.get("Idempotent-Replayed") == "true"
-    assert shown_once not in _gateway_database_text(gateway_config)  # only its digest is kept
+    assert shown_once not in raw_database_text(gateway_config["DATABASE_URL"])  # only its digest is kept
     other = gateway.call("POST", "/v1/agencies", admin_key, json={**HOSPITAL, "name": "Other"},
                          headers=headers)
     assert_problem(other, 409, "conflict")
@@ -92,21 +93,6 @@ def test_a_creating_post_without_a_key_is_refused_naming_the_header(gateway, adm
     problem = assert_problem(gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL),
                              400, "idempotency_key_required")
     assert "Idempotency-Key" in problem["detail"]
-
-
-def _gateway_database_text(config) -> str:
-    """Every cell of the gateway's tables, as text."""
-    from sqlalchemy import select
-
-    from gateway.adapters.orm import metadata
-    from services.kit.db import make_engine
-    engine = make_engine(config["DATABASE_URL"])
-    try:
-        with engine.connect() as connection:
-            return " ".join(str(row) for table in metadata.sorted_tables
-                            for row in connection.execute(select(table)))
-    finally:
-        engine.dispose()
 
 
 def test_unknown_paths_and_methods_answer_problem_json(gateway):
