@@ -30,3 +30,22 @@ class PayloadTooLarge(NetworkError):
 
 # Raised by services too, so it lives in the kit and crosses RPC as itself.
 ServiceUnavailable = kit_errors.ServiceUnavailable
+
+
+class IdempotencyKeyRequired(NetworkError):
+    """A creating POST came without an ``Idempotency-Key`` header."""
+
+    code = "idempotency_key_required"
+
+
+class KeyInFlight(kit_errors.Conflict):
+    """Another attempt with the same ``Idempotency-Key`` is running, within its lease.
+
+    ``retry_after`` is the seconds until that lease ends (the ``Retry-After`` answered).
+    """
+
+    code = "idempotency_key_in_flight"
+
+    def __init__(self, detail: str = "", *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.adapters.stores import agency_kinds
+from gateway.adapters.stores import agency_kinds, find_agency
 from gateway.adapters.stores import create_agency as insert_agency
+from services.kit.creations import CreatedMeanwhile, Creation, earlier_object, record_creation
 from services.kit.errors import InvalidRequest
 
 
-def create_agency(uow, pepper: bytes, body: dict[str, Any]) -> dict[str, Any]:
-    """Register an agency and issue its API key (returned once, stored only as a digest)."""
-    with uow:
-        agency, api_key = insert_agency(uow.session, pepper, name=body["name"], kind=body["kind"],
-                                        roles=body["roles"])
-        uow.commit()
+def create_agency(uow, pepper: bytes, body: dict[str, Any], creation: Creation | None) -> dict[str, Any]:
+    """Register an agency and issue its API key (returned once, stored only as a digest).
+
+    With an Idempotency-Key (``creation``) one agency is registered per key; a repeat answers the
+    agency that key registered *without* ``api_key``: the key is shown once, and only its digest
+    is kept. Raises ``Conflict`` for a key used with another request.
+    """
+    try:
+        with uow:
+            earlier = earlier_object(uow, creation)
+            if earlier is not None:
+                return find_agency(uow.session, earlier)
+            agency, api_key = insert_agency(uow.session, pepper, name=body["name"], kind=body["kind"],
+                                            roles=body["roles"])
+            record_creation(uow, creation, agency["id"], agency["created_at"])
+            uow.commit()
+    except CreatedMeanwhile:
+        with uow:
+            return find_agency(uow.session, earlier_object(uow, creation))
     return {**agency, "api_key": api_key}
 
 

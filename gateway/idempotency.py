@@ -1,41 +1,44 @@
-"""``Idempotency-Key``: a retried creation returns the first result instead of acting twice.
+"""``Idempotency-Key``: a retried creation answers the first one's object instead of acting twice.
 
-A key belongs to one agency. Its first use claims it together with a fingerprint of
-(agency, operation, body); the response is stored when the request completes. Later uses:
-- same fingerprint, response stored → that response again, marked as a replay;
-- same fingerprint, still running → ``Conflict`` (the client retried too early);
-- another fingerprint → ``Conflict`` (a key reused for a different request).
-Only a success (2xx) is stored; any other outcome, returned or raised, releases the claim so the
-corrected or later retry runs for real. A timeout may still have created the object in the
-service: pass the key on to the service so it can dedupe there too.
+Every creating POST needs a key (``IdempotencyKeyRequired`` otherwise). A key belongs to one
+agency. The owning service is what makes creation happen at most once: the key travels with the
+RPC and the service stores it with the object under a unique constraint (``services.kit.creations``),
+so a retry after a 503, a crash or a late queued RPC finds the object already made. The gateway's
+record adds what only the front door can say:
 
-The store is an interface: ``claim`` must be atomic (a unique key on (agency_id, key) in SQL).
+- another request under the same key (another operation or body) → ``Conflict``, as long as the key
+  is remembered (``RETENTION``);
+- the same request while a first attempt is running → ``KeyInFlight`` (409 with ``Retry-After``),
+  but only within that attempt's lease (a few gateway deadlines): a claim whose gateway died is
+  taken over once its lease ends, and the retry is answered by the service's dedupe;
+- the same request after success → the object again, rebuilt by the owning service from the key
+  (``perform`` once more: the service answers the object the key made, it creates nothing), and
+  marked as a replay.
+
+The record holds a digest of the request and the created object's id, never a response body:
+nothing personal and no API key is kept. A failed attempt releases its claim (the service still
+dedupes a late execution). Records are purged ``RETENTION`` after their claim (``purge``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from services.kit.errors import Conflict, InvalidRequest
+from gateway.exceptions import IdempotencyKeyRequired, KeyInFlight
+from services.kit.creations import HEADER, check_key
+from services.kit.creations import fingerprint as digest
+from services.kit.errors import Conflict
 
-HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 RETENTION = timedelta(hours=24)
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+DEFAULT_LEASE = timedelta(seconds=15)
 
-
-@dataclass(frozen=True)
-class RecordedResponse:
-    status: int
-    body: str  # the JSON text sent the first time
-    headers: tuple[tuple[str, str], ...] = ()
+__all__ = ["HEADER", "REPLAY_HEADER", "Created", "IdempotencyRecord", "InMemoryIdempotencyStore",
+           "Outcome", "fingerprint", "run_once"]
 
 
 @dataclass(frozen=True)
@@ -44,16 +47,29 @@ class IdempotencyRecord:
     key: str
     fingerprint: str
     created_at: datetime
-    response: RecordedResponse | None = None  # None while the first request is running
+    lease_until: datetime  # a claim not completed by then belongs to no running attempt
+    object_id: str | None = None  # set once the first attempt succeeded
 
     @property
     def expires_at(self) -> datetime:
         return self.created_at + RETENTION
 
+    def running_at(self, now: datetime) -> bool:
+        """Whether an attempt holds the key: not completed, and its lease not yet over."""
+        return self.object_id is None and self.lease_until > now
+
+
+@dataclass(frozen=True)
+class Created:
+    """What ``perform`` answers: the object's id (remembered) and the body to send (not kept)."""
+
+    object_id: str
+    body: Any
+
 
 @dataclass(frozen=True)
 class Outcome:
-    response: RecordedResponse
+    body: Any
     replayed: bool
 
 
@@ -61,22 +77,21 @@ class IdempotencyStore(Protocol):
     def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
         """Insert ``record`` unless an unexpired one exists for its (agency_id, key).
 
-        Returns that existing record, or None when ``record`` was inserted.
+        Returns that existing record, or None when ``record`` was inserted. Atomic.
         """
 
-    def complete(self, agency_id: str, key: str, response: RecordedResponse) -> None:
-        """Attach the response to the claimed record."""
+    def take_over(self, stale: IdempotencyRecord, lease_until: datetime) -> bool:
+        """Give the claim ``stale`` (lease over, not completed) a new lease, unless another
+        attempt changed it first; True when this caller now holds it."""
+
+    def complete(self, agency_id: str, key: str, object_id: str) -> None:
+        """Record the created object's id on the claimed record."""
 
     def release(self, agency_id: str, key: str) -> None:
-        """Forget a claim whose request failed, so the key can be used again."""
+        """Forget a claim whose attempt failed, so the key can be used again."""
 
-
-def check_key(key: str) -> str:
-    """The key if well formed; raises ``InvalidRequest`` naming the header otherwise."""
-    if not _KEY.match(key):
-        raise InvalidRequest("Invalid Idempotency-Key.",
-                             errors={HEADER: ["Use 1 to 255 printable ASCII characters."]})
-    return key
+    def purge(self, now: datetime) -> int:
+        """Delete the records expired at ``now``; returns how many."""
 
 
 def fingerprint(agency_id: str, operation: str, body: Any) -> str:
@@ -85,43 +100,46 @@ def fingerprint(agency_id: str, operation: str, body: Any) -> str:
     Canonical (sorted keys, no spaces) so that key order or whitespace in a retry do not count
     as a different request.
     """
-    canonical = json.dumps([agency_id, operation, body], sort_keys=True, separators=(",", ":"),
-                           ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return digest(agency_id, operation, body)
 
 
 def run_once(store: IdempotencyStore, *, agency_id: str, key: str | None, operation: str,
-             body: Any, perform: Callable[[], RecordedResponse],
-             now: datetime | None = None) -> Outcome:
-    """Run ``perform`` once per (agency, key), replaying its first response on retries.
+             body: Any, perform: Callable[[], Created], now: datetime | None = None,
+             lease: timedelta = DEFAULT_LEASE) -> Outcome:
+    """Run ``perform`` under the (agency, key) claim; answer a completed key by ``perform`` again.
 
-    ``body`` is the JSON body as received, before validation fills in defaults. Without a key,
-    ``perform`` simply runs. Raises ``InvalidRequest`` for a malformed key, ``Conflict`` for a
-    key in flight or reused with another request, and whatever ``perform`` raises (after
-    releasing the claim).
+    ``perform`` must pass ``key`` to the owning service, which creates at most once per key and
+    answers the object a repeat asks for. ``body`` is the JSON body as received. Raises
+    ``IdempotencyKeyRequired`` without a key, ``InvalidRequest`` for a malformed one, ``Conflict``
+    for a key used with another request, ``KeyInFlight`` while another attempt holds its lease,
+    and whatever ``perform`` raises (after releasing the claim).
     """
     if key is None:
-        return Outcome(perform(), replayed=False)
+        raise IdempotencyKeyRequired(f"Creating requests need an {HEADER} header.")
     check_key(key)
-    record = IdempotencyRecord(agency_id, key, fingerprint(agency_id, operation, body),
-                               now or datetime.now(UTC))
+    now = now or datetime.now(UTC)
+    record = IdempotencyRecord(agency_id, key, fingerprint(agency_id, operation, body), now,
+                               lease_until=now + lease)
     existing = store.claim(record)
     if existing is not None:
         if existing.fingerprint != record.fingerprint:
             raise Conflict("This Idempotency-Key was already used for a different request.")
-        if existing.response is None:
-            raise Conflict("A request with this Idempotency-Key is still being processed.")
-        return Outcome(existing.response, replayed=True)
+        if existing.object_id is not None:
+            return Outcome(perform().body, replayed=True)
+        if existing.running_at(now) or not store.take_over(existing, record.lease_until):
+            raise KeyInFlight("A request with this Idempotency-Key is still being processed.",
+                              retry_after=_seconds_left(existing, now))
     try:
-        response = perform()
+        created = perform()
     except BaseException:
         store.release(agency_id, key)
         raise
-    if 200 <= response.status < 300:
-        store.complete(agency_id, key, response)
-    else:
-        store.release(agency_id, key)
-    return Outcome(response, replayed=False)
+    store.complete(agency_id, key, created.object_id)
+    return Outcome(created.body, replayed=False)
+
+
+def _seconds_left(record: IdempotencyRecord, now: datetime) -> int:
+    return max(1, int((record.lease_until - now).total_seconds() + 0.999))
 
 
 class InMemoryIdempotencyStore:
@@ -140,11 +158,25 @@ class InMemoryIdempotencyStore:
             self._records[(record.agency_id, record.key)] = record
             return None
 
-    def complete(self, agency_id: str, key: str, response: RecordedResponse) -> None:
+    def take_over(self, stale: IdempotencyRecord, lease_until: datetime) -> bool:
+        with self._lock:
+            if self._records.get((stale.agency_id, stale.key)) != stale:
+                return False
+            self._records[(stale.agency_id, stale.key)] = replace(stale, lease_until=lease_until)
+            return True
+
+    def complete(self, agency_id: str, key: str, object_id: str) -> None:
         with self._lock:
             record = self._records[(agency_id, key)]
-            self._records[(agency_id, key)] = replace(record, response=response)
+            self._records[(agency_id, key)] = replace(record, object_id=object_id)
 
     def release(self, agency_id: str, key: str) -> None:
         with self._lock:
             self._records.pop((agency_id, key), None)
+
+    def purge(self, now: datetime) -> int:
+        with self._lock:
+            expired = [k for k, record in self._records.items() if record.expires_at <= now]
+            for k in expired:
+                del self._records[k]
+            return len(expired)

@@ -30,12 +30,15 @@ IDEMPOTENCY_PARAMETER = "IdempotencyKey"
 # Problem responses by status: (component name, description).
 PROBLEM_RESPONSES: dict[int, tuple[str, str]] = {
     400: ("BadRequest", "The body is not a JSON object, or not sent as application/json "
-                        "(code invalid_request)."),
+                        "(code invalid_request); a creating POST without an Idempotency-Key "
+                        "(code idempotency_key_required)."),
     401: ("Unauthorized", "No valid API key (code unauthorized)."),
     403: ("Forbidden", "The agency's roles do not allow this (code forbidden), or no valid "
                        "consent covers it (code consent_required)."),
     404: ("NotFound", "No such object, or one of another agency (code not_found)."),
-    409: ("Conflict", "The object's state does not allow this (code conflict)."),
+    409: ("Conflict", "The object's state does not allow this, or the Idempotency-Key was used "
+                      "for another request (code conflict); an attempt with the same key is still "
+                      "running (code idempotency_key_in_flight, with Retry-After)."),
     413: ("PayloadTooLarge", "The body is too large (code payload_too_large)."),
     422: ("UnprocessableContent", "Missing or invalid fields, query parameters, path ids or "
                                   "headers, listed in errors (code invalid_request)."),
@@ -80,6 +83,8 @@ def _error_statuses(route: Route) -> list[int]:
         statuses += [400, 413, 422]
     if route.query or route.creates:
         statuses.append(422)
+    if route.creates:
+        statuses.append(400)
     if route.conflicts or route.creates:
         statuses.append(409)
     return sorted(set(statuses) - {status for status, _ in route.other_responses})
@@ -111,7 +116,7 @@ def _operation(route: Route) -> dict[str, Any]:
     if route.creates:
         op["parameters"].append(IDEMPOTENCY_PARAMETER)
         success["headers"] = {REPLAY_HEADER: {
-            "description": "true when this is the stored response to an earlier request",
+            "description": "true when the object was created by an earlier request with this key",
             "schema": {"type": "string", "enum": ["true"]}}}
     if route.request:
         op["requestBody"] = {"required": True, "content": _json(route.request)}
@@ -138,10 +143,11 @@ def _build() -> APISpec:
         spec.components.response(name, {"description": description, "content": {
             PROBLEM_CONTENT_TYPE: {"schema": "Problem"}}})
     spec.components.parameter(IDEMPOTENCY_PARAMETER, "header", {
-        "name": IDEMPOTENCY_HEADER, "required": False,
+        "name": IDEMPOTENCY_HEADER, "required": True,
         "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-        "description": "Retrying with the same key and body returns the first response; "
-                       "the same key with another body answers 409."})
+        "description": "Required on every creating POST. Retrying with the same key and body "
+                       "answers the object the first request created (never a second one); the "
+                       "same key with another body answers 409."})
     by_path: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
         by_path.setdefault(route.path, {})[route.method.lower()] = _operation(route)

@@ -24,7 +24,14 @@ import werkzeug.exceptions
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from gateway.exceptions import MalformedBody, PayloadTooLarge, ServiceUnavailable, Unauthenticated
+from gateway.exceptions import (
+    IdempotencyKeyRequired,
+    KeyInFlight,
+    MalformedBody,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unauthenticated,
+)
 from services.kit.errors import (
     Conflict,
     ConsentRequired,
@@ -40,6 +47,8 @@ log = logging.getLogger(__name__)
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 # An identifier per code, not a link: clients branch on ``code``.
 PROBLEM_TYPE_BASE = "urn:referral-network:problem:"
+# A 503's ``Retry-After``: a retry with the same Idempotency-Key is always safe.
+RETRY_AFTER_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,8 @@ PROBLEMS: dict[type[BaseException], ProblemKind] = {
     Forbidden: ProblemKind(403, "forbidden", "Forbidden"),
     ConsentRequired: ProblemKind(403, "consent_required", "Consent required"),
     Conflict: ProblemKind(409, "conflict", "Conflict"),
+    KeyInFlight: ProblemKind(409, "idempotency_key_in_flight", "Request in progress"),
+    IdempotencyKeyRequired: ProblemKind(400, "idempotency_key_required", "Idempotency-Key required"),
     Unauthenticated: ProblemKind(401, "unauthorized", "Unauthorized"),
     MalformedBody: ProblemKind(400, "invalid_request", "Invalid request"),
     PayloadTooLarge: ProblemKind(413, "payload_too_large", "Payload too large"),
@@ -146,7 +157,9 @@ def problem_response(exc: BaseException, request_id: str | None = None) -> Respo
     if body["status"] == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="referral-network"'
     if body["status"] == 503:
-        response.headers["Retry-After"] = "5"
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if isinstance(exc, KeyInFlight):
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 

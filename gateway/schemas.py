@@ -38,7 +38,8 @@ class AgencySchema(Schema):
 
 
 class AgencyCreatedSchema(AgencySchema):
-    api_key = fields.String(required=True, metadata={"description": "shown once, never again"})
+    api_key = fields.String(metadata={
+        "description": "shown once, never again: absent when an Idempotency-Key replays the creation"})
 
 
 class PageQuery(StrictSchema):

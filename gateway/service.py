@@ -7,25 +7,35 @@ in the service that owns the object; errors become problem+json in ``gateway.ent
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import eventlet
+from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request, Response
 
 from gateway import handlers, policy
 from gateway.adapters.orm import metadata
-from gateway.adapters.stores import SqlIdempotencyStore, SqlKeyStore
+from gateway.adapters.stores import SqlIdempotencyStore, SqlKeyStore, gateway_repositories
 from gateway.auth import Principal, authenticate, pepper_from_setting
 from gateway.bodies import load_query, read_json
 from gateway.entrypoint import api, json_response, render
-from gateway.idempotency import HEADER, RecordedResponse, run_once
+from gateway.idempotency import HEADER, REPLAY_HEADER, Created, run_once
 from gateway.openapi import openapi_json
 from gateway.routes import ROUTES_BY_OPERATION
+from services.kit.creations import creation_of
 from services.kit.dependencies import Database
+from services.kit.entrypoints import every
 from services.kit.rpc import ServiceClient
 
+log = logging.getLogger(__name__)
+
 SERVICES = ("consent", "referrals", "matching", "notifications")
+# A claimed Idempotency-Key's lease, in gateway deadlines (RPC_TIMEOUT_SECONDS): long enough for
+# an attempt that is really running, short enough that a crashed gateway's keys free up soon.
+LEASE_DEADLINES = 3
 
 
 class Pepper(DependencyProvider):
@@ -41,8 +51,9 @@ class Pepper(DependencyProvider):
 class GatewayService:
     name = "gateway"
 
-    db = Database(metadata)
+    db = Database(metadata, repositories=gateway_repositories)
     pepper = Pepper()
+    config = Config()
     consent = ServiceClient("consent")
     referrals = ServiceClient("referrals")
     matching = ServiceClient("matching")
@@ -65,21 +76,38 @@ class GatewayService:
         return load_query(request, ROUTES_BY_OPERATION[operation].query())
 
     def _create(self, request: Request, operation: str, perform) -> Response:
-        """A creating POST: validated, then run once per Idempotency-Key."""
+        """A creating POST: validated, then run under its Idempotency-Key.
+
+        ``perform(caller, body, key)`` passes the key on to the service that owns the object,
+        which creates at most once per key and answers a repeat with the object it made.
+        """
         caller = self._caller(request, operation)
         route = ROUTES_BY_OPERATION[operation]
         body = read_json(request)
+        key = request.headers.get(HEADER)
 
-        def first_time() -> RecordedResponse:
+        def attempt() -> Created:
             route.request().load(body)
-            return RecordedResponse(route.status, render(route, perform(caller, body)))
+            result = perform(caller, body, key)
+            return Created(result["id"], render(route, result))
 
-        outcome = run_once(SqlIdempotencyStore(self.db), agency_id=caller.agency_id,
-                           key=request.headers.get(HEADER), operation=operation, body=body,
-                           perform=first_time)
-        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-        return Response(outcome.response.body, status=outcome.response.status,
-                        mimetype="application/json", headers=headers)
+        outcome = run_once(SqlIdempotencyStore(self.db), agency_id=caller.agency_id, key=key,
+                           operation=operation, body=body, perform=attempt, lease=self._lease())
+        headers = {REPLAY_HEADER: "true"} if outcome.replayed else {}
+        return Response(outcome.body, status=route.status, mimetype="application/json",
+                        headers=headers)
+
+    def _lease(self) -> timedelta:
+        """How long a claimed key answers 409 to a retry: a few gateway deadlines by default."""
+        default = LEASE_DEADLINES * float(self.config.get("RPC_TIMEOUT_SECONDS", 5))
+        return timedelta(seconds=float(self.config.get("IDEMPOTENCY_LEASE_SECONDS") or default))
+
+    @every("IDEMPOTENCY_PURGE_SECONDS", 600)
+    def purge_idempotency_records(self) -> None:
+        """Forget the Idempotency-Keys claimed more than their retention ago."""
+        purged = SqlIdempotencyStore(self.db).purge(datetime.now(UTC))
+        if purged:
+            log.info("purged %d expired idempotency record(s)", purged)
 
     # -- operations ----------------------------------------------------------------------
 
@@ -108,15 +136,15 @@ class GatewayService:
 
     @api("create_agency")
     def create_agency(self, request):
-        return self._create(request, "create_agency",
-                            lambda caller, body: handlers.create_agency(self.db, self.pepper, body))
+        return self._create(request, "create_agency", lambda caller, body, key: handlers.create_agency(
+            self.db, self.pepper, body, creation_of(caller.agency_id, key, body)))
 
     # -- consents -------------------------------------------------------------------------
 
     @api("grant_consent")
     def grant_consent(self, request):
-        return self._create(request, "grant_consent", lambda caller, body: self.consent.grant(
-            caller.as_caller(), handlers.with_recipient_kinds(self.db, body)))
+        return self._create(request, "grant_consent", lambda caller, body, key: self.consent.grant(
+            caller.as_caller(), handlers.with_recipient_kinds(self.db, body), idempotency_key=key))
 
     @api("get_consent")
     def get_consent(self, request, id):
@@ -131,8 +159,8 @@ class GatewayService:
 
     @api("create_referral")
     def create_referral(self, request):
-        return self._create(request, "create_referral",
-                            lambda caller, body: self.referrals.create(caller.as_caller(), body))
+        return self._create(request, "create_referral", lambda caller, body, key: self.referrals.create(
+            caller.as_caller(), body, idempotency_key=key))
 
     @api("list_referrals")
     def list_referrals(self, request):
@@ -164,8 +192,8 @@ class GatewayService:
 
     @api("create_mentor")
     def create_mentor(self, request):
-        return self._create(request, "create_mentor",
-                            lambda caller, body: self.matching.create_mentor(caller.as_caller(), body))
+        return self._create(request, "create_mentor", lambda caller, body, key: self.matching.create_mentor(
+            caller.as_caller(), body, idempotency_key=key))
 
     @api("list_mentors")
     def list_mentors(self, request):

@@ -148,7 +148,7 @@ def walk(base_url: str, credentials: dict[str, Any]) -> None:
         "valid_until": (now + timedelta(days=365)).isoformat(),
         "signature": {"signed_by": "participant", "signer_name": "Ana Demo",
                       "signed_at": now.isoformat(), "method": "electronic"},
-    })
+    }, **{"Idempotency-Key": str(uuid.uuid4())})
     print(f"{next(step)}. The hospital recorded consent {consent['id']} ({consent['status']}) "
           "for peer groups in the network.")
     referral = hospital("POST", "/v1/referrals", {

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,9 @@ PROCESSES = {
     "notifications": ("services/notifications/config.yml", "services.notifications.service"),
     "gateway": ("gateway/config.yml", "gateway.service"),
 }
+IDEMPOTENCY_KEY = "Idempotency-Key"
+# The creating routes (gateway.routes, ``creates=True``): each needs an Idempotency-Key.
+CREATING_PATHS = frozenset({"/v1/agencies", "/v1/consents", "/v1/referrals", "/v1/mentors"})
 
 
 def free_port() -> int:
@@ -124,7 +128,11 @@ class Client:
 
     def request(self, method: str, path: str, body=None, *, key: str | None = None,
                 headers: dict | None = None) -> requests.Response:
+        """One call as this agency. A creating POST gets a fresh ``Idempotency-Key`` unless
+        ``headers`` name one (``{"Idempotency-Key": None}`` sends none)."""
         headers = dict(headers or {})
+        if method == "POST" and path in CREATING_PATHS:
+            headers.setdefault(IDEMPOTENCY_KEY, str(uuid.uuid4()))
         token = key if key is not None else self.agency.get("api_key")
         if token:
             headers["Authorization"] = f"Bearer {token}"

@@ -1,12 +1,19 @@
-"""The gateway's own tables: agencies, their API keys, and Idempotency-Key records."""
+"""The gateway's own tables: agencies, their API keys, and Idempotency-Key records.
+
+An idempotency record keeps a digest of the request and the created object's id, never a
+response: no API key and nothing personal is stored with it.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, UniqueConstraint
 
+from services.kit.creations import add_creations_table
 from services.kit.db import UTCDateTime, service_metadata
 
 metadata = service_metadata()
+# Which agency each Idempotency-Key registered (services.kit.creations).
+creations = add_creations_table(metadata)
 
 agencies = Table(
     "agencies", metadata,
@@ -32,8 +39,8 @@ idempotency_records = Table(
     Column("agency_id", String(36), nullable=False),
     Column("key", String(255), nullable=False),
     Column("fingerprint", String(64), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("response_status", Integer, nullable=True),
-    Column("response_body", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("lease_until", UTCDateTime, nullable=False),
+    Column("object_id", String(64), nullable=True),
     UniqueConstraint("agency_id", "key", name="uq_idempotency_agency_key"),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -11,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from gateway.adapters.orm import agencies, api_keys, idempotency_records
 from gateway.auth import StoredKey, issue_api_key
-from gateway.idempotency import IdempotencyRecord, RecordedResponse
+from gateway.idempotency import RETENTION, IdempotencyRecord
+from services.kit.creations import Creations
 from services.kit.db import utcnow
 
 
@@ -25,6 +27,17 @@ def create_agency(session: Session, pepper: bytes, *, name: str, kind: str,
     session.execute(insert(api_keys).values(
         key_id=issued.key_id, agency_id=agency["id"], digest=issued.digest, created_at=utcnow()))
     return agency, issued.api_key
+
+
+def find_agency(session: Session, agency_id: str) -> dict | None:
+    """The agency's directory entry (never its key), or None."""
+    row = session.execute(select(agencies).where(agencies.c.id == agency_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def gateway_repositories(session: Session, ring: object = None) -> dict:
+    """What the gateway's unit of work carries: ``uow.creations`` (agencies made per key)."""
+    return {"creations": Creations(session)}
 
 
 def agency_kinds(session: Session, agency_ids: Iterable[str]) -> dict[str, str]:
@@ -55,7 +68,7 @@ class SqlKeyStore:
 
 
 class SqlIdempotencyStore:
-    """Claims are atomic through the unique (agency, key) constraint.
+    """Claims are atomic through the unique (agency, key) constraint; take-overs compare the lease.
 
     Each call is its own short transaction, so no database is held while the
     request it guards waits on a service.
@@ -76,19 +89,28 @@ class SqlIdempotencyStore:
             try:
                 session.execute(insert(idempotency_records).values(
                     agency_id=record.agency_id, key=record.key, fingerprint=record.fingerprint,
-                    created_at=record.created_at))
+                    created_at=record.created_at, lease_until=record.lease_until))
                 self.uow.commit()
             except IntegrityError:
                 self.uow.rollback()  # a concurrent retry claimed it first
                 return self._find(session, record.agency_id, record.key)
             return None
 
-    def complete(self, agency_id: str, key: str, response: RecordedResponse) -> None:
+    def take_over(self, stale: IdempotencyRecord, lease_until: datetime) -> bool:
         with self.uow:
-            self.uow.session.execute(
+            taken = self.uow.session.execute(
                 update(idempotency_records)
-                .where(idempotency_records.c.agency_id == agency_id, idempotency_records.c.key == key)
-                .values(response_status=response.status, response_body=response.body))
+                .where(self._of(stale.agency_id, stale.key),
+                       idempotency_records.c.lease_until == stale.lease_until,
+                       idempotency_records.c.object_id.is_(None))
+                .values(lease_until=lease_until))
+            self.uow.commit()
+        return taken.rowcount == 1
+
+    def complete(self, agency_id: str, key: str, object_id: str) -> None:
+        with self.uow:
+            self.uow.session.execute(update(idempotency_records)
+                                     .where(self._of(agency_id, key)).values(object_id=object_id))
             self.uow.commit()
 
     def release(self, agency_id: str, key: str) -> None:
@@ -96,21 +118,25 @@ class SqlIdempotencyStore:
             self._delete(self.uow.session, agency_id, key)
             self.uow.commit()
 
-    @staticmethod
-    def _delete(session: Session, agency_id: str, key: str) -> None:
-        session.execute(delete(idempotency_records).where(
-            idempotency_records.c.agency_id == agency_id, idempotency_records.c.key == key))
+    def purge(self, now: datetime) -> int:
+        with self.uow:
+            purged = self.uow.session.execute(delete(idempotency_records).where(
+                idempotency_records.c.created_at <= now - RETENTION))
+            self.uow.commit()
+        return purged.rowcount
 
     @staticmethod
-    def _find(session: Session, agency_id: str, key: str) -> IdempotencyRecord | None:
-        row = session.execute(select(idempotency_records).where(
-            idempotency_records.c.agency_id == agency_id, idempotency_records.c.key == key)).first()
+    def _of(agency_id: str, key: str):
+        return (idempotency_records.c.agency_id == agency_id) & (idempotency_records.c.key == key)
+
+    @classmethod
+    def _delete(cls, session: Session, agency_id: str, key: str) -> None:
+        session.execute(delete(idempotency_records).where(cls._of(agency_id, key)))
+
+    @classmethod
+    def _find(cls, session: Session, agency_id: str, key: str) -> IdempotencyRecord | None:
+        row = session.execute(select(idempotency_records).where(cls._of(agency_id, key))).first()
         if row is None:
             return None
-        response = None
-        if row.response_status is not None:
-            response = RecordedResponse(row.response_status, row.response_body)
-        return IdempotencyRecord(row.agency_id, row.key, row.fingerprint,
-                                 row.created_at, response)
-
-
+        return IdempotencyRecord(row.agency_id, row.key, row.fingerprint, row.created_at,
+                                 row.lease_until, row.object_id)

@@ -18,6 +18,7 @@ from services.consent.adapters.orm import metadata
 from services.consent.adapters.repositories import consent_repositories
 from services.consent.dependencies import LedgerKeys
 from services.consent.domain import commands as c
+from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every
 from services.kit.messages import load, load_caller
@@ -37,9 +38,13 @@ class ConsentService:
     # -- consents ---------------------------------------------------------------------------
 
     @rpc
-    def grant(self, caller: dict, request: dict) -> dict[str, Any]:
-        """The new consent, held by the caller's agency; ``InvalidRequest`` names what is missing."""
-        command = c.GrantConsent(load_caller(caller), request)
+    def grant(self, caller: dict, request: dict, idempotency_key: str | None = None) -> dict[str, Any]:
+        """The new consent, held by the caller's agency; ``InvalidRequest`` names what is missing.
+
+        With ``idempotency_key``, the consent that key recorded when it was used before.
+        """
+        asking = load_caller(caller)
+        command = c.GrantConsent(asking, request, creation_of(asking.agency_id, idempotency_key, request))
         return handlers.grant(command, self.db, self.ledger_keys, self.clock())
 
     @rpc

@@ -49,3 +49,24 @@ def drop_kit_tables_v1(op) -> None:
     """Drop what ``create_kit_tables_v1`` created (their indexes go with them)."""
     for table in reversed(KIT_TABLES_V1):
         op.drop_table(table)
+
+
+def create_creations_table_v1(op) -> None:
+    """Create ``creations`` (``services.kit.creations``): one row per Idempotency-Key that made an object.
+
+    For the services that create objects on request; frozen like ``create_kit_tables_v1``.
+    """
+    op.create_table(
+        "creations",
+        sa.Column("agency_id", sa.String(length=64), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("object_id", sa.String(length=64), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("agency_id", "key", name="pk_creations"),
+    )
+
+
+def drop_creations_table_v1(op) -> None:
+    """Drop what ``create_creations_table_v1`` created."""
+    op.drop_table("creations")

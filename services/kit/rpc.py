@@ -6,6 +6,10 @@ is down must instead fail within its timeout, so every call through
 default, default 5) and then raises ``ServiceUnavailable``, which crosses RPC as
 itself so the gateway answers 503.
 
+A request the caller has stopped waiting for must not run later (a referral created ten minutes
+after its client was told 503): each request is published with an AMQP ``expiration`` equal to
+the caller's deadline, so the broker drops it unconsumed once the caller has given up.
+
 The request id the gateway gives each HTTP request travels in the worker's context data under
 ``REQUEST_ID``; nameko sends a worker's context data as headers with every RPC call it makes, so
 each service in the chain (gateway → referrals → consent) sees the same id in its logs.
@@ -42,9 +46,12 @@ class _TimedService:
 
     def __getattr__(self, method: str):
         def call(*args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
-            reply = getattr(self._proxy, method).call_async(*args, **kwargs)
+            deadline = timeout or self.timeout
+            proxy = getattr(self._proxy, method)  # a new method proxy, with its own publisher
+            proxy.publisher.expiration = deadline  # seconds; kombu sends the TTL in ms
+            reply = proxy.call_async(*args, **kwargs)
             try:
-                with eventlet.Timeout(timeout or self.timeout):
+                with eventlet.Timeout(deadline):
                     return reply.result()
             except eventlet.Timeout:
                 raise ServiceUnavailable(f"The {self._name} service did not answer in time.") from None

@@ -13,6 +13,7 @@ from typing import Any
 from nameko.rpc import rpc
 
 from services.kit.contract import Event
+from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every, subscribe
 from services.kit.messages import load, load_caller
@@ -37,9 +38,15 @@ class MatchingService:
         return "ok"
 
     @rpc
-    def create_mentor(self, caller: dict, request: dict) -> dict[str, Any]:
-        """The new mentor (``id``, ``agency_id``, ``active``, ``caseload``, ...)."""
-        command = c.CreateMentor(load_caller(caller), load(s.MentorCreateRequest(), request))
+    def create_mentor(self, caller: dict, request: dict,
+                      idempotency_key: str | None = None) -> dict[str, Any]:
+        """The new mentor (``id``, ``agency_id``, ``active``, ``caseload``, ...).
+
+        With ``idempotency_key``, the mentor that key registered when it was used before.
+        """
+        asking = load_caller(caller)
+        command = c.CreateMentor(asking, load(s.MentorCreateRequest(), request),
+                                 creation_of(asking.agency_id, idempotency_key, request))
         return s.MentorResult().dump(handlers.create_mentor(command, self.db, self.policy, self.clock()))
 
     @rpc

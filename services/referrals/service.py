@@ -11,6 +11,7 @@ from typing import Any
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 
+from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import subscribe
 from services.kit.messages import load, load_caller
@@ -45,8 +46,10 @@ class ReferralsService:
         return "ok"
 
     @rpc
-    def create(self, caller: dict, request: dict) -> dict[str, Any]:
-        command = RequestReferral(load_caller(caller), **load(s.ReferralCreateRequest(), request))
+    def create(self, caller: dict, request: dict, idempotency_key: str | None = None) -> dict[str, Any]:
+        asking = load_caller(caller)
+        creation = creation_of(asking.agency_id, idempotency_key, request)
+        command = RequestReferral(asking, **load(s.ReferralCreateRequest(), request), creation=creation)
         view = commands.create_referral(command, self.db, self._consent(), self.clock())
         return s.ReferralResult().dump(view)
 

@@ -36,6 +36,8 @@ def network_environment(amqp_uri: str, port: int) -> dict[str, str]:
         "GATEWAY_PORT": str(port),
         **network_secrets.fresh(),
         "RPC_TIMEOUT_SECONDS": "3",
+        # Inner timeouts shorter than the gateway's deadline, as in the defaults (5 and 3).
+        "CONSENT_RPC_TIMEOUT_SECONDS": "2",
         "DISPATCH_INTERVAL_SECONDS": "0.2",
         # The tests' webhook receivers listen on 127.0.0.1 over plain HTTP.
         "WEBHOOK_REQUIRE_HTTPS": "false",

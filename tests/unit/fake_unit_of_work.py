@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from services.kit.contract import Event, new_event
+from services.kit.creations import CreatedMeanwhile
 
 _OPEN = object()
 
@@ -82,3 +83,18 @@ class FakeUnitOfWork:
     def types(self) -> list[str]:
         """The types of the committed events, in order."""
         return [event.type for event in self.published]
+
+
+class FakeCreations:
+    """``uow.creations`` in a dict: which object each (agency, key) created."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(self, agency_id: str, key: str) -> tuple[str, str] | None:
+        return self.rows.get((agency_id, key))
+
+    def add(self, creation, object_id: str, at) -> None:
+        if (creation.agency_id, creation.key) in self.rows:
+            raise CreatedMeanwhile(creation.key)
+        self.rows[(creation.agency_id, creation.key)] = (creation.fingerprint, object_id)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text
 
+from services.kit.creations import add_creations_table
 from services.kit.db import UTCDateTime, service_metadata
 
 metadata = service_metadata()
+# Which consent each Idempotency-Key recorded (services.kit.creations).
+creations = add_creations_table(metadata)
 
 PERSONAL_FIELDS = ("given_name", "family_name", "birth_date", "phone", "email", "preferred_language")
 # Table -> sealed columns. ``consent_versions`` binds its cells to "<consent id>:<version>".

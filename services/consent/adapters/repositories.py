@@ -1,5 +1,5 @@
-"""The repositories every consent unit of work carries: ``uow.consents``, ``uow.ledger`` and
-``uow.disclosures``, all in the unit of work's one session and transaction."""
+"""The repositories every consent unit of work carries: ``uow.consents``, ``uow.ledger``,
+``uow.disclosures`` and ``uow.creations``, all in the unit of work's one session and transaction."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from services.consent.adapters.accounting import DisclosureRepository
 from services.consent.adapters.consents import ConsentRepository
 from services.consent.adapters.ledger_store import LedgerRepository
+from services.kit.creations import Creations
 from services.kit.crypto import KeyRing
 
 
@@ -24,4 +25,5 @@ def consent_repositories(session: Session, ring: KeyRing | None) -> dict[str, An
         "consents": ConsentRepository(session, ring),
         "ledger": LedgerRepository(session),
         "disclosures": DisclosureRepository(session),
+        "creations": Creations(session),
     }

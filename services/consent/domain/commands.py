@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.kit.creations import Creation
 from services.kit.messages import CallerCommand
 
 # How many ledger entries a verification reads at a time.
@@ -26,6 +27,8 @@ class GrantConsent(CallerCommand):
     """``request`` is the grant body as sent: the domain reads and checks every element."""
 
     request: Mapping[str, Any]
+    # The request's Idempotency-Key with a digest of the request: one consent per key.
+    creation: Creation | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from services.consent.domain.commands import EndTreatment, GrantConsent, ReadCon
 from services.consent.handlers.changes import record_changes
 from services.consent.ledger_keys import LedgerKeyPair
 from services.consent.schemas import consent_view
+from services.kit.creations import CreatedMeanwhile, earlier_object, record_creation
 from services.kit.errors import Conflict, Forbidden, NotFound
 from services.kit.messages import Caller
 
@@ -29,16 +30,35 @@ log = logging.getLogger(__name__)
 def grant(command: GrantConsent, uow, keys: LedgerKeyPair, now: datetime) -> dict[str, Any]:
     """Record a consent held by the asking agency; ledger it and stage ``consent.granted``.
 
-    Raises ``InvalidRequest`` naming every missing or invalid element.
+    With an Idempotency-Key (``command.creation``) one consent is recorded per key: a repeat, or
+    an attempt that loses the race to a concurrent one, answers the consent the key recorded.
+    Raises ``InvalidRequest`` naming every missing or invalid element, and ``Conflict`` for a
+    key used with another request.
     """
+    earlier = _consent_made_by_key(command, uow)
+    if earlier is not None:
+        return earlier
     consent = Consent.grant(command.request, consent_id=str(uuid.uuid4()),
                             participant_id=str(uuid.uuid4()), now=now)
-    with uow:
-        uow.consents.add(consent, command.caller.agency_id, now)
-        record_changes(uow, keys, consent, actor=command.caller.agency_id, now=now)
-        uow.commit()
+    try:
+        with uow:
+            record_creation(uow, command.creation, consent.id, now)
+            uow.consents.add(consent, command.caller.agency_id, now)
+            record_changes(uow, keys, consent, actor=command.caller.agency_id, now=now)
+            uow.commit()
+    except CreatedMeanwhile:
+        return _consent_made_by_key(command, uow)
     log.info("consent %s granted by agency %s", consent.id, command.caller.agency_id)
     return consent_view(consent, command.caller.agency_id)
+
+
+def _consent_made_by_key(command: GrantConsent, uow) -> dict[str, Any] | None:
+    with uow:
+        consent_id = earlier_object(uow, command.creation)
+        if consent_id is None:
+            return None
+        stored = _visible(uow.consents.get(consent_id), command.caller)
+    return consent_view(stored.consent, stored.holder)
 
 
 def get(command: ReadConsent, uow) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """What the matching service talks to: its database, through the repositories every unit of
-work carries (``uow.referrals``, ``uow.matches``, ``uow.mentors``)."""
+work carries (``uow.referrals``, ``uow.matches``, ``uow.mentors``, ``uow.creations``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from services.kit.creations import Creations
 from services.matching.adapters.matches import MatchRepository
 from services.matching.adapters.mentors import MentorRepository
 from services.matching.adapters.referrals import ReferralRepository
@@ -15,4 +16,4 @@ from services.matching.adapters.referrals import ReferralRepository
 def repositories(session: Session, ring: Any = None) -> dict[str, Any]:
     """The matching repositories of one transaction (matching seals no columns: no key ring)."""
     return {"referrals": ReferralRepository(session), "matches": MatchRepository(session),
-            "mentors": MentorRepository(session)}
+            "mentors": MentorRepository(session), "creations": Creations(session)}

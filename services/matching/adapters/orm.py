@@ -26,11 +26,14 @@ from sqlalchemy import (
     Table,
 )
 
+from services.kit.creations import add_creations_table
 from services.kit.db import UTCDateTime, service_metadata
 
 LIVE_STATUSES = ("proposed", "accepted")
 
 metadata = service_metadata()
+# Which mentor each Idempotency-Key registered (services.kit.creations).
+creations = add_creations_table(metadata)
 
 mentors = Table(
     "mentors", metadata,

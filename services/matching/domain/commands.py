@@ -9,12 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.kit.creations import Creation
 from services.kit.messages import CallerCommand
 
 
 @dataclass(frozen=True)
 class CreateMentor(CallerCommand):
     details: dict[str, Any] = field(hash=False)
+    # The request's Idempotency-Key with a digest of the request: one mentor per key.
+    creation: Creation | None = None
 
 
 @dataclass(frozen=True)

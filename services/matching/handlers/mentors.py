@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from services.kit.creations import CreatedMeanwhile, earlier_object, record_creation
 from services.kit.errors import Conflict, InvalidRequest
 from services.matching.domain import Mentor, exclusion_reasons
 from services.matching.domain.commands import CreateMentor, ListMentors, UpdateMentor
@@ -27,18 +28,28 @@ def create_mentor(command: CreateMentor, uow, policy: MatchingPolicy, now: datet
     """Register a mentor of the caller's peer group; waiting referrals that fit get proposed.
 
     ``Forbidden`` unless a coordinator; ``InvalidRequest`` for details the domain refuses or a
-    vocabulary the registry cannot hold.
+    vocabulary the registry cannot hold. With an Idempotency-Key (``command.creation``) one
+    mentor is registered per key: a repeat answers the mentor the key registered, as it is now,
+    and a key used with another request is a ``Conflict``.
     """
     caller = command.caller
     require_coordinator(caller)
     mentor = _mentor({**command.details, "id": str(uuid.uuid4()), "agency_id": caller.agency_id,
                       "agency_kind": caller.kind, "active": True, "caseload": 0})
-    with uow:
-        _check_vocabulary(uow, mentor)
-        uow.mentors.add(mentor, now)
-        Matchmaker(uow, policy, now).fill_waitlist()
-        view = uow.mentors.get(mentor.id).view()
-        uow.commit()
+    try:
+        with uow:
+            earlier = earlier_object(uow, command.creation)
+            if earlier is not None:
+                return own_mentor(caller, uow, earlier).view()
+            record_creation(uow, command.creation, mentor.id, now)
+            _check_vocabulary(uow, mentor)
+            uow.mentors.add(mentor, now)
+            Matchmaker(uow, policy, now).fill_waitlist()
+            view = uow.mentors.get(mentor.id).view()
+            uow.commit()
+    except CreatedMeanwhile:
+        with uow:
+            return own_mentor(caller, uow, earlier_object(uow, command.creation)).view()
     return view
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
 
+from services.kit.creations import add_creations_table
 from services.kit.db import UTCDateTime, service_metadata
 
 metadata = service_metadata()
+# Which referral each Idempotency-Key created (services.kit.creations).
+creations = add_creations_table(metadata)
 
 referrals = Table(
     "referrals", metadata,

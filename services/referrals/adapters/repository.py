@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from services.kit.creations import Creations
 from services.kit.crypto import KeyRing
 from services.kit.encrypted import seal, unseal
 from services.kit.errors import Conflict
@@ -190,8 +191,8 @@ class ReferralRepository:
 
 
 def referral_repositories(session: Session, ring: KeyRing) -> dict[str, Any]:
-    """What the service's unit of work carries: ``uow.referrals``."""
-    return {"referrals": ReferralRepository(session, ring)}
+    """What the service's unit of work carries: ``uow.referrals`` and ``uow.creations``."""
+    return {"referrals": ReferralRepository(session, ring), "creations": Creations(session)}
 
 
 def _match(stored: Mapping[str, Any] | None) -> MatchInfo | None:

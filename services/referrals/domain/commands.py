@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.kit.creations import Creation
 from services.kit.messages import CallerCommand
 
 
@@ -22,6 +23,8 @@ class RequestReferral(CallerCommand):
     reason: str
     urgency: str
     needs: dict[str, Any] = field(default_factory=dict)
+    # The request's Idempotency-Key with a digest of the request: one referral per key.
+    creation: Creation | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.kit.creations import CreatedMeanwhile, earlier_object, record_creation
 from services.kit.errors import Conflict, ConsentRequired
 from services.referrals.domain import Referral
 from services.referrals.domain.commands import (
@@ -26,8 +27,14 @@ from services.referrals.handlers.consent_terms import ConsentClient, handoff_req
 def create_referral(command: RequestReferral, uow, consent: ConsentClient, now: datetime) -> dict[str, Any]:
     """Authorize with consent, then record the referral and stage ``referral.requested``.
 
-    Raises ``ConsentRequired`` (with consent's deny ``reason``) and ``InvalidRequest``.
+    With an Idempotency-Key (``command.creation``) the referral is made once per key: a repeat,
+    or an attempt that loses the race to a concurrent one, answers the referral the key made,
+    as it is now, without asking consent again. Raises ``ConsentRequired`` (with consent's deny
+    ``reason``), ``InvalidRequest``, and ``Conflict`` for a key used with another request.
     """
+    earlier = _referral_made_by_key(command, uow)
+    if earlier is not None:
+        return earlier
     decision = consent.authorize(**referral_request(
         command.caller.agency_id, command.participant_id, command.consent_id))
     if not decision.get("permit"):
@@ -36,11 +43,24 @@ def create_referral(command: RequestReferral, uow, consent: ConsentClient, now: 
         referrer_agency_id=command.caller.agency_id, participant_id=command.participant_id,
         consent_id=command.consent_id, reason=command.reason, urgency=command.urgency,
         needs=command.needs, allowed=decision.get("allowed") or {}, at=now)
-    with uow:
-        uow.referrals.add(referral)
-        publish_events(uow, referral)
-        uow.commit()
+    try:
+        with uow:
+            record_creation(uow, command.creation, referral.id, now)
+            uow.referrals.add(referral)
+            publish_events(uow, referral)
+            uow.commit()
+    except CreatedMeanwhile:
+        return _referral_made_by_key(command, uow)
     return referral_view(referral, command.caller.agency_id)
+
+
+def _referral_made_by_key(command: RequestReferral, uow) -> dict[str, Any] | None:
+    with uow:
+        referral_id = earlier_object(uow, command.creation)
+        if referral_id is None:
+            return None
+        return referral_view(visible_referral(uow, referral_id, command.caller.agency_id),
+                             command.caller.agency_id)
 
 
 def cancel_referral(command: CancelReferral, uow, now: datetime) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 
 import pytest
 import requests
@@ -43,6 +44,11 @@ class Api:
         if key:
             headers["Authorization"] = f"Bearer {key}"
         return self.http.request(method, self.base + path, headers=headers, timeout=30, **kwargs)
+
+    def create(self, path: str, key: str, **kwargs) -> requests.Response:
+        """A creating POST under a fresh Idempotency-Key (unless ``headers`` name one)."""
+        headers = {"Idempotency-Key": uuid.uuid4().hex, **kwargs.pop("headers", {})}
+        return self.call("POST", path, key, headers=headers, **kwargs)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from gateway.routes import ROUTES
+from tests.integration.stored import raw_database_text
 
 PROBLEM = "application/problem+json"
 HOSPITAL = {"name": "St. Mary Hospital", "kind": "hospital", "roles": ["referrer"]}
@@ -24,13 +25,13 @@ def assert_problem(response, status: int, code: str) -> dict:
 
 
 def test_admin_creates_an_agency_whose_key_works_once_shown(gateway, admin_key):
-    created = gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL)
+    created = gateway.create("/v1/agencies", admin_key, json=HOSPITAL)
     assert created.status_code == 201, created.text
     agency = created.json()
     assert agency["kind"] == "hospital" and agency["roles"] == ["referrer"]
     assert agency["api_key"].startswith("rn_")
     # The new key authenticates; as a referrer it may not create agencies.
-    assert_problem(gateway.call("POST", "/v1/agencies", agency["api_key"], json=HOSPITAL), 403, "forbidden")
+    assert_problem(gateway.create("/v1/agencies", agency["api_key"], json=HOSPITAL), 403, "forbidden")
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Basic abc", "Bearer rn_nothex_x", "Bearer a b"])
@@ -51,7 +52,7 @@ def test_wrong_key_and_unknown_key_get_the_same_answer(gateway, admin_key):
 
 
 def test_bad_bodies_are_clear_problems_and_create_nothing(gateway, admin_key):
-    post = lambda **kw: gateway.call("POST", "/v1/agencies", admin_key, **kw)  # noqa: E731
+    post = lambda **kw: gateway.create("/v1/agencies", admin_key, **kw)  # noqa: E731
     assert_problem(post(data=b"{not json", headers={"Content-Type": "application/json"}),
                    400, "invalid_request")
     assert_problem(post(data=b"[1, 2]", headers={"Content-Type": "application/json"}),
@@ -66,13 +67,16 @@ def test_bad_bodies_are_clear_problems_and_create_nothing(gateway, admin_key):
     assert "surprise" in extra["errors"]
 
 
-def test_idempotency_key_replays_the_first_response_and_refuses_another_body(gateway, admin_key):
+def test_idempotency_key_replays_the_agency_without_its_key_and_refuses_another_body(
+        gateway, admin_key, gateway_config):
     headers = {"Idempotency-Key": "create-st-mary-1"}
     first = gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL, headers=headers)
     again = gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL, headers=headers)
     assert first.status_code == again.status_code == 201
-    assert again.json() == first.json()  # same agency, same (once-shown) key: nothing created twice
+    shown_once = first.json().pop("api_key")
+    assert again.json() == {k: v for k, v in first.json().items() if k != "api_key"}
     assert again.headers.get("Idempotent-Replayed") == "true"
+    assert shown_once not in raw_database_text(gateway_config["DATABASE_URL"])  # only its digest is kept
     other = gateway.call("POST", "/v1/agencies", admin_key, json={**HOSPITAL, "name": "Other"},
                          headers=headers)
     assert_problem(other, 409, "conflict")
@@ -83,6 +87,12 @@ def test_idempotency_key_replays_the_first_response_and_refuses_another_body(gat
     fixed = gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL,
                          headers={"Idempotency-Key": "retry-after-fix"})
     assert fixed.status_code == 201
+
+
+def test_a_creating_post_without_a_key_is_refused_naming_the_header(gateway, admin_key):
+    problem = assert_problem(gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL),
+                             400, "idempotency_key_required")
+    assert "Idempotency-Key" in problem["detail"]
 
 
 def test_unknown_paths_and_methods_answer_problem_json(gateway):

@@ -13,7 +13,7 @@ CONSENT = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
 def keys(gateway, admin_key) -> dict[str, str]:
     """A referrer's and a coordinator's API keys."""
     specs = {"referrer": ("Lakeside Clinic", "clinic"), "coordinator": ("Bridge Peers", "peer_group")}
-    return {role: gateway.call("POST", "/v1/agencies", admin_key,
+    return {role: gateway.create("/v1/agencies", admin_key,
                                json={"name": name, "kind": kind, "roles": [role]}).json()["api_key"]
             for role, (name, kind) in specs.items()}
 
@@ -37,7 +37,7 @@ def test_half_a_mentor_location_is_refused_by_name(gateway, keys):
 def test_a_participant_id_longer_than_any_issued_is_refused_by_name(gateway, keys):
     body = {"participant_id": PARTICIPANT + "0", "consent_id": CONSENT, "reason": "peer support",
             "needs": {"languages": ["en"]}}
-    assert invalid_fields(gateway.call("POST", "/v1/referrals", keys["referrer"], json=body)) == {
+    assert invalid_fields(gateway.create("/v1/referrals", keys["referrer"], json=body)) == {
         "participant_id"}
 
 

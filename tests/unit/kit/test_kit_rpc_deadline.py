@@ -14,13 +14,29 @@ class _Reply:
         return self.value
 
 
+class _Publisher:
+    expiration = None
+
+
+class _Method:
+    """Like nameko's ``MethodProxy``: a fresh one per attribute access, with its own publisher."""
+
+    def __init__(self, seconds: float, name: str, sent: list) -> None:
+        self.seconds, self.name, self.sent = seconds, name, sent
+        self.publisher = _Publisher()
+
+    def call_async(self, *args, **kwargs) -> _Reply:
+        self.sent.append((self.name, self.publisher.expiration))
+        return _Reply(self.seconds, self.name)
+
+
 class _Proxy:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
+        self.sent: list[tuple[str, float | None]] = []
 
-    def __getattr__(self, method: str):
-        outer = self
-        return type("Method", (), {"call_async": lambda self, *a, **k: _Reply(outer.seconds, method)})()
+    def __getattr__(self, method: str) -> _Method:
+        return _Method(self.seconds, method, self.sent)
 
 
 def test_a_call_that_gets_no_answer_gives_up_with_service_unavailable():
@@ -32,3 +48,11 @@ def test_an_answer_within_the_deadline_comes_through_and_per_call_timeouts_apply
     assert _TimedService(_Proxy(seconds=0.01), "consent", timeout=1).authorize() == "authorize"
     with pytest.raises(ServiceUnavailable):
         _TimedService(_Proxy(seconds=0.2), "consent", timeout=5).ping(timeout=0.05)
+
+
+def test_each_request_expires_in_the_broker_when_its_caller_gives_up():
+    proxy = _Proxy(seconds=0.01)
+    service = _TimedService(proxy, "consent", timeout=3)
+    service.authorize()
+    service.ping(timeout=0.5)
+    assert proxy.sent == [("authorize", 3), ("ping", 0.5)]

@@ -12,7 +12,7 @@ from services.kit.contract import new_event
 from services.kit.errors import ConsentRequired
 from services.kit.messages import Caller
 from services.referrals.domain.commands import RequestReferral
-from tests.unit.fake_unit_of_work import FakeUnitOfWork
+from tests.unit.fake_unit_of_work import FakeCreations, FakeUnitOfWork
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PARTICIPANT = {"given_name": "Zeferina", "family_name": "Quillfeather", "phone": "+15555550199"}
@@ -58,7 +58,8 @@ class FakeConsent:
 
 
 def unit_of_work(consumer: str = "referrals.test") -> FakeUnitOfWork:
-    return FakeUnitOfWork(source="referrals", consumer=consumer, referrals=FakeReferrals())
+    return FakeUnitOfWork(source="referrals", consumer=consumer, referrals=FakeReferrals(),
+                          creations=FakeCreations())
 
 
 def stored(uow: FakeUnitOfWork) -> FakeReferrals:
