@@ -33,7 +33,10 @@ class ReferralCommand(CallerCommand):
 
 @dataclass(frozen=True)
 class CancelReferral(ReferralCommand):
-    reason: str
+    """The referrer withdraws its referral, for a reason code and/or in its own words."""
+
+    reason: str | None = None
+    reason_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class ReportReferralStatus(ReferralCommand):
 
     status: str
     reason: str | None = None
+    reason_code: str | None = None
 
 
 @dataclass(frozen=True)
