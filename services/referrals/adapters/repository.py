@@ -108,14 +108,16 @@ class ReferralRepository:
 
     def store_handoff(self, referral_id: str, agency_id: str, disclosure: Mapping[str, Any],
                       at: datetime) -> None:
-        """Keep what consent disclosed for ``agency_id``, the participant details sealed."""
+        """Keep what consent disclosed for ``agency_id`` (with the ``data_classes`` it disclosed),
+        the participant details sealed."""
         sealed = seal(self.ring, "handoff_packets", referral_id,
                       {"participant": json.dumps(disclosure["participant"])})
         self.session.execute(delete(handoff_packets).where(handoff_packets.c.id == referral_id))
         self.session.execute(insert(handoff_packets).values(
             id=referral_id, agency_id=agency_id, consent=disclosure["consent"],
             redisclosure_notice=disclosure["redisclosure_notice"],
-            decision_id=disclosure.get("decision_id"), disclosed_at=at, **sealed))
+            decision_id=disclosure.get("decision_id"), data_classes=disclosure.get("data_classes"),
+            disclosed_at=at, **sealed))
 
     def handoff(self, referral_id: str) -> dict[str, Any] | None:
         """The stored packet, participant details decrypted; None when there is none."""
@@ -127,7 +129,7 @@ class ReferralRepository:
         return {"referral_id": row.id, "agency_id": row.agency_id,
                 "participant": json.loads(opened["participant"]), "consent": row.consent,
                 "redisclosure_notice": row.redisclosure_notice, "decision_id": row.decision_id,
-                "disclosed_at": row.disclosed_at}
+                "data_classes": row.data_classes, "disclosed_at": row.disclosed_at}
 
     # -- mapping ------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ class MatchInfo:
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any], status: str = "proposed") -> MatchInfo:
-        """Build from a ``MatchV1`` payload; raises ``KeyError`` when an id is missing."""
+        """Build from a ``MatchV2`` payload; raises ``KeyError`` when an id is missing."""
         return cls(payload["match_id"], payload["mentor_id"], payload["mentor_agency_id"],
                    float(payload["score"]), tuple(payload.get("explanation") or ()), status)
 
