@@ -55,7 +55,8 @@ def test_migrating_again_changes_nothing(database_url):
 
     again = migrations.upgrade("matching", database_url)
 
-    assert (again.before, again.after, again.adopted) == ("0001", "0001", False)
+    head = migrations.head("matching")
+    assert (again.before, again.after, again.adopted) == (head, head, False)
 
 
 def test_a_database_whose_tables_differ_from_the_models_is_refused_and_left_alone(database_url):

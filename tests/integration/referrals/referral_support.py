@@ -25,7 +25,7 @@ CANARIES = ("Zeferina", "Quillfeather", "+15555550199", "zq.canary", "relapse ri
 
 
 def grant_request(*, disclosers: list[str] | None = None, purposes: list[str] | None = None,
-                  until_treatment_ends: bool = False) -> dict:
+                  until_treatment_ends: bool = False, data_classes: list[str] | None = None) -> dict:
     """A complete consent covering Harbor by name and every peer group by class."""
     now = datetime.now(UTC)
     ending = ({"expires_on": "end-of-treatment"} if until_treatment_ends
@@ -36,20 +36,20 @@ def grant_request(*, disclosers: list[str] | None = None, purposes: list[str] | 
         "recipients": {"agencies": [{"id": HARBOR["agency_id"], "kind": "peer_group"}],
                        "classes": ["peer_group"]},
         "purposes": purposes or ["peer-support-referral"],
-        "data_classes": ["demographics", "contact", "referral-reason"],
+        "data_classes": data_classes or ["demographics", "contact", "referral-reason"],
         "valid_from": (now - timedelta(hours=1)).isoformat(),
         "signature": {"signed_by": "participant", "signer_name": "Zeferina Quillfeather",
                       "signed_at": (now - timedelta(minutes=30)).isoformat(), "method": "electronic"},
     }
 
 
-def referral_request(consent: dict[str, Any], reason: str = REASON) -> dict[str, Any]:
-    """The body of ``POST /v1/referrals`` (docs/api.md) for ``consent``."""
+def referral_request(consent: dict[str, Any], reason: str = REASON, **needs: Any) -> dict[str, Any]:
+    """The body of ``POST /v1/referrals`` (docs/api.md) for ``consent``, ``needs`` overriding."""
     return {"participant_id": consent["participant_id"], "consent_id": consent["id"],
             "reason": reason, "urgency": "routine",
             "needs": {"languages": ["es", "en"], "mentor_gender": "female", "age": 37,
                       "pathways": ["12-step"], "location": {"lat": 40.71283, "lon": -74.00601},
-                      "availability": ["mon-evening"]}}
+                      "availability": ["mon-evening"], **needs}}
 
 
 def publish_match(amqp_uri: str, type_: str, referral: dict[str, Any], *, agency: dict = HARBOR,
