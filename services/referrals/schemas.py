@@ -107,6 +107,8 @@ class ReferralMatchResult(Schema):
     mentor_agency_id = fields.String(required=True)
     score = fields.Float()
     explanation = fields.List(fields.Nested(ExplanationItemSchema))
+    reason_code = fields.String(allow_none=True, metadata={
+        "description": "why the match was declined (a status reason code), expired or withdrawn"})
 
 
 class ReferralResult(Schema):

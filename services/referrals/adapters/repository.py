@@ -201,4 +201,4 @@ def _match(stored: Mapping[str, Any] | None) -> MatchInfo | None:
         return None
     return MatchInfo(stored["id"], stored["mentor_id"], stored["mentor_agency_id"],
                      float(stored["score"]), tuple(stored.get("explanation") or ()),
-                     stored.get("status", "proposed"))
+                     stored.get("status", "proposed"), stored.get("reason_code"))

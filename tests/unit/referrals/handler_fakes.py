@@ -92,7 +92,7 @@ def request_command(**overrides: Any) -> RequestReferral:
 
 
 def match_event(type_: str, referral_id: str, *, match_id: str = "match-1", agency: str = PEER_GROUP,
-                minutes: int = 0):
+                minutes: int = 0, reason_code: str | None = None):
     """A ``match.*`` event as matching publishes it, ``minutes`` after NOW."""
     at = NOW + timedelta(minutes=minutes)
     if type_ == "match.waitlisted":
@@ -101,7 +101,7 @@ def match_event(type_: str, referral_id: str, *, match_id: str = "match-1", agen
         payload = {"match_id": match_id, "referral_id": referral_id, "referrer_agency_id": REFERRER,
                    "mentor_id": "mentor-1", "mentor_agency_id": agency, "urgency": "routine",
                    "score": 0.8, "explanation": [{"factor": "language", "weight": 0.3, "score": 1.0,
-                                                  "contribution": 0.3}]}
+                                                  "contribution": 0.3}], "reason_code": reason_code}
     return new_event(type_, payload, source="matching", occurred_at=at)
 
 

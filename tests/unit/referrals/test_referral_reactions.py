@@ -104,6 +104,13 @@ def test_a_handoff_without_referral_reason_carries_no_reason_or_needs(uow, conse
     assert packet["data_classes"] == ["contact", "demographics"]
 
 
+def test_the_referrer_sees_the_code_a_peer_group_declined_for(uow, consent, referral_id):
+    react(uow, consent, match_event("match.proposed", referral_id, minutes=1))
+    react(uow, consent, match_event("match.declined", referral_id, minutes=2, reason_code="capacity"))
+    seen = read(uow, referral_id)["match"]
+    assert (seen["status"], seen["reason_code"]) == ("declined", "capacity")
+
+
 def test_a_refused_disclosure_cancels_the_referral_for_consent(uow, consent, referral_id):
     consent.deny_with = "revoked_for_recipient"
     react(uow, consent, match_event("match.accepted", referral_id))
