@@ -183,3 +183,16 @@ def test_partial_revocation_ends_what_it_no_longer_covers(uow, consent, referral
                consent_events.on_consent_ended, NOW)
     status = read(uow, referral_id)["status"]
     assert status == ("cancelled" if ends else "in-progress")
+
+
+def test_a_packet_stored_before_its_classes_were_kept_reads_as_contact_and_demographics(
+        uow, consent, referral_id):
+    react(uow, consent, match_event("match.accepted", referral_id))
+    packets = stored(uow)
+    legacy = packets.handoff(referral_id)
+    legacy.pop("data_classes")
+    packets.store_handoff(referral_id, PEER_GROUP, legacy, NOW)
+    packet = handoff(uow, consent, referral_id)
+    assert "reason" not in packet and packet["data_classes"] == ["contact", "demographics"]
+    [fresh] = to_agencies(consent, "authorize")
+    assert fresh["data_classes"] == ["contact", "demographics"]
