@@ -27,6 +27,7 @@ from services.referrals.adapters.cursor import read_cursor, write_cursor
 from services.referrals.adapters.integrity import readable, unseal_or_alert
 from services.referrals.adapters.orm import handoff_packets, referral_history, referrals
 from services.referrals.domain import HistoryEntry, MatchInfo, Referral
+from services.referrals.domain.criteria import stored_needs
 from services.referrals.domain.unreadable import UnreadableReferral
 
 
@@ -181,7 +182,7 @@ class ReferralRepository:
             referral = Referral(
                 id=row.id, referrer_agency_id=row.referrer_agency_id,
                 participant_id=row.participant_id, consent_id=row.consent_id,
-                reason=opened["reason"], urgency=row.urgency, needs=json.loads(opened["needs"]),
+                reason=opened["reason"], urgency=row.urgency, needs=stored_needs(json.loads(opened["needs"])),
                 status=row.status, history=histories[row.id],
                 assigned_agency_id=row.assigned_agency_id, match=_match(row.match),
                 waitlisted=row.waitlisted, match_updated_at=row.match_updated_at,

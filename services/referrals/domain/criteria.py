@@ -74,6 +74,15 @@ def criteria_from_needs(needs: Mapping[str, Any], *, substance_use: bool = True)
     }
 
 
+def stored_needs(needs: Mapping[str, Any]) -> dict[str, Any]:
+    """Needs as stored, lived experience read as codes (words from before the vocabulary map
+    through ``vocabulary.lived_experience_codes``; a word without a code is dropped)."""
+    read = dict(needs)
+    if "lived_experience" in read:
+        read["lived_experience"] = lived_experience_codes(read["lived_experience"])
+    return read
+
+
 def substance_use_needs(needs: Mapping[str, Any]) -> dict[str, Any]:
     """``needs`` without what reveals substance use (for a recipient not covered for it)."""
     kept = dict(needs)
