@@ -46,20 +46,19 @@ def create_referral(command: RequestReferral, uow, consent: ConsentClient, now: 
     """
     question = referral_request(command.caller.agency_id, command.participant_id, command.consent_id)
     classes, scope = covered_of(consent, question, REFERRAL_DATA_CLASSES, NETWORK_OPTIONAL_CLASSES)
-    if REFERRAL_REASON in (scope.get("covered") or []):
-        referral = Referral.request(
-            referrer_agency_id=command.caller.agency_id, participant_id=command.participant_id,
-            consent_id=command.consent_id, reason=command.reason, urgency=command.urgency,
-            needs=command.needs, allowed=scope.get("allowed") or {}, at=now,
-            substance_use=SUBSTANCE_USE in classes)
-    else:
-        classes = REFERRAL_DATA_CLASSES  # asked anyway, so the refusal is ledgered with its reason
+    covered = REFERRAL_REASON in (scope.get("covered") or [])
+    referral = Referral.request(
+        referrer_agency_id=command.caller.agency_id, participant_id=command.participant_id,
+        consent_id=command.consent_id, reason=command.reason, urgency=command.urgency,
+        needs=command.needs, allowed=scope.get("allowed") or {}, at=now,
+        substance_use=SUBSTANCE_USE in classes) if covered else None
     try:
-        consent.disclose(**{**question, "data_classes": classes})
+        # Asked even when not covered, so that consent ledgers the refusal with its reason.
+        consent.disclose(**{**question, "data_classes": classes if covered else REFERRAL_DATA_CLASSES})
     except ConsentRequired as denied:
         raise ConsentRequired("No consent in force covers this referral.",
                               reason=denied.extra.get("reason")) from None
-    if REFERRAL_REASON not in (scope.get("covered") or []):
+    if referral is None:
         # Covered only since consent was asked: ask again rather than guess the peer groups.
         raise Conflict("The consent changed while the referral was made; try again.")
     with uow:
