@@ -22,7 +22,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from services.kit.vocabulary import PATHWAYS, SLOTS
+from services.kit.vocabulary import LIVED_EXPERIENCE, PATHWAYS, SLOTS
 from services.matching.domain import (
     Location,
     Mentor,
@@ -36,8 +36,7 @@ from services.matching.domain import (
 TODAY = date(2026, 11, 1)
 AGENCIES = [f"peer-group-{i:02d}" for i in range(40)]
 LANGUAGES = {"en": 0.92, "es": 0.30, "zh": 0.04, "ru": 0.03, "ht": 0.03, "vi": 0.02}
-LIVED = ("alcohol", "opioids", "stimulants", "cannabis", "benzodiazepines", "gambling",
-         "mental-health", "criminal-justice", "homelessness")
+LIVED = LIVED_EXPERIENCE
 CENTRE = (40.72, -73.95)  # a metro area about 110 x 100 km
 
 

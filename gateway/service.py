@@ -176,13 +176,14 @@ class GatewayService:
     def cancel_referral(self, request, id):
         caller = self._caller(request, "cancel_referral")
         body = self._body(request, "cancel_referral")
-        return self.referrals.cancel(caller.as_caller(), id, body["reason"])
+        return self.referrals.cancel(caller.as_caller(), id, body.get("reason"), body.get("reason_code"))
 
     @api("report_referral_status")
     def report_referral_status(self, request, id):
         caller = self._caller(request, "report_referral_status")
         body = self._body(request, "report_referral_status")
-        return self.referrals.update_status(caller.as_caller(), id, body["status"], body.get("reason"))
+        return self.referrals.update_status(caller.as_caller(), id, body["status"], body.get("reason"),
+                                            body.get("reason_code"))
 
     @api("get_handoff")
     def get_handoff(self, request, id):
@@ -220,7 +221,7 @@ class GatewayService:
     def decline_match(self, request, id):
         caller = self._caller(request, "decline_match")
         body = self._body(request, "decline_match")
-        return self.matching.decline(caller.as_caller(), id, body["reason"])
+        return self.matching.decline(caller.as_caller(), id, body.get("reason"), body.get("reason_code"))
 
     # -- notifications --------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from services.kit.vocabulary import PATHWAYS, SLOTS
+from services.kit.vocabulary import LIVED_EXPERIENCE, PATHWAYS, SLOTS
 
 AGENCIES = (
     {"name": "St. Mary Hospital", "kind": "hospital", "roles": ["referrer"]},
@@ -27,7 +27,7 @@ AGENCIES = (
     {"name": "Comunidad en Recuperación", "kind": "peer_group", "roles": ["coordinator"]},
 )
 LANGUAGE_SETS = (["en"], ["es", "en"], ["es"], ["en", "fr"], ["en", "zh"])
-EXPERIENCE = ("opioids", "alcohol", "stimulants", "cannabis", "benzodiazepines")
+EXPERIENCE = LIVED_EXPERIENCE[:5]  # codes: lived experience is a vocabulary, never free text
 
 
 class Api:
@@ -143,7 +143,8 @@ def walk(base_url: str, credentials: dict[str, Any]) -> None:
         "disclosers": [hospital_id],
         "recipients": {"agencies": [], "classes": ["peer_group"]},
         "purposes": ["peer-support-referral"],
-        "data_classes": ["demographics", "contact", "referral-reason"],
+        # With substance-use, the network may match on lived experience and the handoff carries it.
+        "data_classes": ["demographics", "contact", "referral-reason", "substance-use"],
         "valid_from": (now - timedelta(minutes=1)).isoformat(),
         "valid_until": (now + timedelta(days=365)).isoformat(),
         "signature": {"signed_by": "participant", "signer_name": "Ana Demo",
@@ -185,11 +186,15 @@ def walk(base_url: str, credentials: dict[str, Any]) -> None:
     print(f"{next(step)}. The referral is accepted; the hospital sees it.")
     handoff = coordinator("GET", f"/v1/referrals/{referral['id']}/handoff")
     print(f"{next(step)}. The peer group read the handoff packet under consent "
-          f"{handoff['consent'].get('id', consent['id'])}: fields {sorted(handoff['participant'])}.")
+          f"{handoff['consent'].get('id', consent['id'])}: fields {sorted(handoff['participant'])}, "
+          f"data classes {handoff.get('data_classes')}, with the referral's reason and needs.")
     coordinator("POST", f"/v1/referrals/{referral['id']}/status", {"status": "in-progress"})
+    coordinator("POST", f"/v1/referrals/{referral['id']}/status", {
+        "status": "on-hold", "reason_code": "unable-to-contact", "reason": "no answer for two weeks"})
     history = hospital("GET", f"/v1/referrals/{referral['id']}")["history"]
-    print(f"{next(step)}. Peer support started; the referrer sees: "
-          + " → ".join(h["status"] for h in history))
+    print(f"{next(step)}. Peer support started, then paused; the referrer sees: "
+          + " → ".join(h["status"] for h in history)
+          + f" (reason code {history[-1]['reason_code']}; the peer group's words stay with it)")
     verified = admin("GET", "/v1/audit/verify")
     disclosures = admin("GET", f"/v1/participants/{consent['participant_id']}/disclosures")["items"]
     print(f"{next(step)}. The admin verified the ledger ({verified}) and sees "

@@ -122,6 +122,12 @@ class DecisionRequest(StrictSchema):
     consent_id = v.uuid_id(load_default=None, allow_none=True)
 
 
+class CoverageRequest(DecisionRequest):
+    """``covered_classes``: as a decision, about one named consent."""
+
+    consent_id = v.uuid_id(required=True)
+
+
 class AccessRequest(StrictSchema):
     actor = v.identifier(required=True)
     participant_id = v.uuid_id(required=True)

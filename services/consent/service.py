@@ -87,6 +87,16 @@ class ConsentService:
         return handlers.disclose(command, self.db, self.ledger_keys, self.clock())
 
     @rpc
+    def covered_classes(self, discloser: str, recipient: dict, purpose: str, data_classes: list,
+                        participant_id: str, consent_id: str) -> dict[str, Any]:
+        """``{"consent_id", "covered", "allowed"}``: the classes the consent covers for this
+        recipient now. A question about scope: nothing is disclosed, nothing ledgered."""
+        found = load(s.CoverageRequest(), {
+            "discloser": discloser, "recipient": recipient, "purpose": purpose,
+            "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id})
+        return handlers.covered_classes(c.CoveredClasses(**found), self.db, self.clock())
+
+    @rpc
     def record_access(self, actor: str, participant_id: str, what: str) -> dict[str, int]:
         command = c.RecordAccess(**load(s.AccessRequest(), {
             "actor": actor, "participant_id": participant_id, "what": what}))

@@ -18,6 +18,31 @@ ROLES = ("referrer", "coordinator", "admin")
 PURPOSES = ("peer-support-referral", "care-coordination", "treatment")
 DATA_CLASSES = ("demographics", "contact", "referral-reason", "substance-use", "mental-health")
 PATHWAYS = ("12-step", "secular", "faith-based", "medication-assisted")
+# Lived experience a participant asks for, and a mentor brings: codes, never free text.
+LIVED_EXPERIENCE = (
+    "alcohol", "opioids", "stimulants", "cannabis", "benzodiazepines", "polysubstance",
+    "overdose-survivor", "co-occurring-mental-health", "incarceration", "homelessness",
+    "family-in-recovery",
+)
+# Stored before lived experience was a vocabulary: words read as these codes; any other word is
+# dropped on read (it never matched anything but the same word).
+LEGACY_LIVED_EXPERIENCE = {
+    "alcohol use": "alcohol", "alcoholism": "alcohol", "opioid": "opioids", "heroin": "opioids",
+    "fentanyl": "opioids", "fentanyl overdose": "overdose-survivor", "overdose": "overdose-survivor",
+    "cocaine": "stimulants", "meth": "stimulants", "methamphetamine": "stimulants",
+    "stimulant": "stimulants", "marijuana": "cannabis", "benzos": "benzodiazepines",
+    "incarcerated": "incarceration", "homeless": "homelessness",
+}
+# Matching criteria that reveal substance use: they leave referrals only under "substance-use".
+SUBSTANCE_USE_PATHWAYS = ("medication-assisted",)
+# Why a referral was cancelled, put on hold or failed, or a match declined (after the SDOH
+# Clinical Care IG's Task.statusReason). Every party to the referral sees the code; the words
+# an agency adds stay sealed and are shown to that agency only.
+STATUS_REASONS = (
+    "capacity", "not-eligible", "participant-declined", "unable-to-contact", "no-longer-needed",
+    "referred-elsewhere", "consent-ended", "other",
+)
+OTHER_REASON = "other"  # what an agency's words alone, without a code, read as
 URGENCIES = ("routine", "urgent")
 CHANNELS = ("webhook", "email", "sms")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -157,8 +182,28 @@ def slots(at_least: int = 0, **kwargs: Any) -> fields.List:
 
 
 def lived_experience(**kwargs: Any) -> fields.List:
-    """Short tags of lived experience ("opioids"), at most 20 of 1–50 characters."""
-    return fields.List(text(50), validate=validate.Length(max=20), **kwargs)
+    """Codes of lived experience (``LIVED_EXPERIENCE``, e.g. "opioids"), at most 20.
+
+    Free text is refused: the error lists the allowed codes.
+    """
+    return many_of(LIVED_EXPERIENCE, validate=validate.Length(max=20), **kwargs)
+
+
+def lived_experience_codes(values: Any) -> list[str]:
+    """Stored lived experience as codes: codes stay, legacy words map through
+    ``LEGACY_LIVED_EXPERIENCE``, anything else is dropped. Order kept, duplicates removed."""
+    codes: list[str] = []
+    for value in values or ():
+        word = str(value).strip().lower()
+        code = word if word in LIVED_EXPERIENCE else LEGACY_LIVED_EXPERIENCE.get(word)
+        if code is not None and code not in codes:
+            codes.append(code)
+    return codes
+
+
+def status_reason(**kwargs: Any) -> fields.String:
+    """A reason code from ``STATUS_REASONS``."""
+    return one_of(STATUS_REASONS, **kwargs)
 
 
 class PointSchema(Schema):

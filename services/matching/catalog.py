@@ -1,7 +1,7 @@
 """The events the matching service publishes: their payload schemas and versions.
 
 Registered through the ``referral_network.catalogs`` entry point ``matching``. Every
-``match.*`` status but a waitlist carries the same payload (``MatchV1``).
+``match.*`` status but a waitlist carries the same payload (``MatchV2``).
 """
 
 from __future__ import annotations
@@ -12,11 +12,16 @@ from services.kit import vocabulary as v
 from services.kit.contract import EventType, PayloadSchema
 
 
-class ExplanationItemSchema(PayloadSchema):
+class ExplanationItemV1Schema(PayloadSchema):
     factor = fields.String(required=True)
     weight = fields.Float(required=True)
     score = fields.Float(required=True)
     contribution = fields.Float(required=True)
+
+
+class ExplanationItemSchema(ExplanationItemV1Schema):
+    # False: the consent did not cover substance-use, so this factor's criteria were not shared.
+    shared = fields.Boolean(load_default=True)
 
 
 class MatchV1(PayloadSchema):
@@ -27,9 +32,21 @@ class MatchV1(PayloadSchema):
     mentor_agency_id = fields.String(required=True)
     urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
     score = fields.Float(required=True)
-    explanation = fields.List(fields.Nested(ExplanationItemSchema), load_default=list)
+    explanation = fields.List(fields.Nested(ExplanationItemV1Schema), load_default=list)
     expires_at = fields.String(load_default=None, allow_none=True)
     reason_code = fields.String(load_default=None, allow_none=True)
+
+
+class MatchV2(MatchV1):
+    """Version 2: each explanation item says whether its factor's criteria were shared."""
+
+    explanation = fields.List(fields.Nested(ExplanationItemSchema), load_default=list)
+
+
+def match_v1_to_v2(payload: dict) -> dict:
+    """Before v2 every criterion a referral had was shared."""
+    return {**payload, "explanation": [{**item, "shared": True}
+                                       for item in payload.get("explanation") or ()]}
 
 
 class MatchWaitlistedV1(PayloadSchema):
@@ -40,10 +57,10 @@ class MatchWaitlistedV1(PayloadSchema):
 
 
 EVENT_TYPES = (
-    EventType("match.proposed", 1, MatchV1),
-    EventType("match.accepted", 1, MatchV1),
-    EventType("match.declined", 1, MatchV1),
-    EventType("match.expired", 1, MatchV1),
-    EventType("match.withdrawn", 1, MatchV1),
+    EventType("match.proposed", 2, MatchV2, {1: match_v1_to_v2}),
+    EventType("match.accepted", 2, MatchV2, {1: match_v1_to_v2}),
+    EventType("match.declined", 2, MatchV2, {1: match_v1_to_v2}),
+    EventType("match.expired", 2, MatchV2, {1: match_v1_to_v2}),
+    EventType("match.withdrawn", 2, MatchV2, {1: match_v1_to_v2}),
     EventType("match.waitlisted", 1, MatchWaitlistedV1),
 )

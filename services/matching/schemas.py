@@ -62,8 +62,19 @@ class MentorListQuery(StrictSchema):
 
 
 class DeclineRequest(StrictSchema):
+    """A reason code (which the referrer sees), the coordinator's words, or both."""
+
+    reason_code = v.status_reason(allow_none=True, load_default=None, metadata={
+        "description": "why, as a code the referrer sees; words alone read as \"other\""})
     # Validated, then dropped: what a coordinator writes stays out of storage and events.
-    reason = v.text(1000, required=True)
+    reason = v.text(1000, allow_none=True, load_default=None,
+                    metadata={"description": "the coordinator's words: checked, never stored"})
+
+    @validates_schema
+    def _some_reason(self, data: dict, **kwargs: object) -> None:
+        if data.get("reason_code") is None and data.get("reason") is None:
+            raise ValidationError({"reason_code": [
+                f"Say why: one of {', '.join(v.STATUS_REASONS)}, and/or a reason in your words."]})
 
 
 class ObjectId(StrictSchema):

@@ -17,6 +17,7 @@ from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every, subscribe
 from services.kit.messages import load, load_caller
+from services.kit.vocabulary import OTHER_REASON as OTHER
 from services.matching import handlers
 from services.matching import schemas as s
 from services.matching.adapters import repositories
@@ -76,10 +77,12 @@ class MatchingService:
         return s.MatchResult().dump(handlers.accept_match(command, self.db, self.clock()))
 
     @rpc
-    def decline(self, caller: dict, match_id: str, reason: str) -> dict[str, Any]:
+    def decline(self, caller: dict, match_id: str, reason: str | None = None,
+                reason_code: str | None = None) -> dict[str, Any]:
         """The declined match; the referral moves on to the next-best mentor."""
         who, match_id = load_caller(caller), load(s.ObjectId(), {"id": match_id})["id"]
-        command = c.DeclineMatch(who, match_id, load(s.DeclineRequest(), {"reason": reason})["reason"])
+        body = load(s.DeclineRequest(), {"reason": reason, "reason_code": reason_code})
+        command = c.DeclineMatch(who, match_id, body["reason_code"] or OTHER)
         match = handlers.decline_match(command, self.db, self.policy, self.clock(), self.registry)
         return s.MatchResult().dump(match)
 

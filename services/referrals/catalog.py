@@ -19,7 +19,7 @@ class LocationSchema(PayloadSchema):
     lon = fields.Float(required=True, validate=validate.Range(-180, 180))
 
 
-class CriteriaSchema(PayloadSchema):
+class CriteriaV1Schema(PayloadSchema):
     languages = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     mentor_gender = fields.String(load_default=None, allow_none=True)
     mentor_gender_required = fields.Boolean(load_default=False)
@@ -29,6 +29,16 @@ class CriteriaSchema(PayloadSchema):
     location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
     remote_ok = fields.Boolean(load_default=True)
     availability = fields.List(fields.String(validate=validate.OneOf(v.SLOTS)), load_default=list)
+
+
+class CriteriaSchema(CriteriaV1Schema):
+    """Version 2: lived experience as codes, and whether what reveals substance use was shared."""
+
+    lived_experience = fields.List(fields.String(validate=validate.OneOf(v.LIVED_EXPERIENCE)),
+                                   load_default=list)
+    # False: the consent does not cover substance-use for the network, so lived experience and
+    # the medication-assisted pathway were left out (and matching says so in its explanation).
+    substance_use_shared = fields.Boolean(required=True)
 
 
 class AllowedPeerGroupsSchema(RecipientsSchema):
@@ -44,7 +54,20 @@ class ReferralRequestedV1(PayloadSchema):
     urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
     # Peer groups the consent covers: these agencies, plus every agency of these classes.
     allowed = fields.Nested(AllowedPeerGroupsSchema, required=True)
+    criteria = fields.Nested(CriteriaV1Schema, required=True)
+
+
+class ReferralRequestedV2(ReferralRequestedV1):
     criteria = fields.Nested(CriteriaSchema, required=True)
+
+
+def requested_v1_to_v2(payload: dict) -> dict:
+    """A v1 request carried every criterion it had (lived experience as words): read the words
+    as codes (``vocabulary.lived_experience_codes``) and mark substance use as shared."""
+    criteria = dict(payload["criteria"])
+    criteria["lived_experience"] = v.lived_experience_codes(criteria.get("lived_experience"))
+    criteria["substance_use_shared"] = True
+    return {**payload, "criteria": criteria}
 
 
 class ReferralStatusChangedV1(PayloadSchema):
@@ -60,6 +83,6 @@ class ReferralStatusChangedV1(PayloadSchema):
 
 
 EVENT_TYPES = (
-    EventType("referral.requested", 1, ReferralRequestedV1),
+    EventType("referral.requested", 2, ReferralRequestedV2, {1: requested_v1_to_v2}),
     EventType("referral.status_changed", 1, ReferralStatusChangedV1),
 )

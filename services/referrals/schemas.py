@@ -9,7 +9,7 @@ Responses are dumped through these schemas too, so only the fields declared here
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.kit import vocabulary as v
 from services.kit.messages import StrictSchema, page_of
@@ -41,14 +41,42 @@ class ReferralCreateRequest(StrictSchema):
     needs = fields.Nested(NeedsSchema, required=True)
 
 
+REASON_CODE_DESCRIPTION = ("why, as a code every party to the referral sees; words alone read as "
+                           "\"other\"")
+REASON_TEXT_DESCRIPTION = "the agency's own words: stored encrypted, shown to this agency only"
+
+
 class ReferralCancelRequest(StrictSchema):
-    reason = v.text(1000, required=True)
+    """A reason code, the agency's words, or both."""
+
+    reason_code = v.status_reason(allow_none=True, load_default=None,
+                                  metadata={"description": REASON_CODE_DESCRIPTION})
+    reason = v.text(1000, allow_none=True, load_default=None,
+                    metadata={"description": REASON_TEXT_DESCRIPTION})
+
+    @validates_schema
+    def _some_reason(self, data: dict, **kwargs: object) -> None:
+        require_reason(data)
 
 
 class ReferralStatusRequest(StrictSchema):
     status = v.one_of(REPORTED_STATUSES, required=True)
+    reason_code = v.status_reason(allow_none=True, load_default=None, metadata={
+        "description": REASON_CODE_DESCRIPTION + "; a code or words are required for on-hold, failed"})
     reason = v.text(1000, allow_none=True, load_default=None,
-                    metadata={"description": "required for on-hold, failed"})
+                    metadata={"description": REASON_TEXT_DESCRIPTION})
+
+    @validates_schema
+    def _some_reason(self, data: dict, **kwargs: object) -> None:
+        if data.get("status") in ("on-hold", "failed"):
+            require_reason(data)
+
+
+def require_reason(data: dict) -> None:
+    """Raises ``ValidationError`` on ``reason_code`` when neither a code nor words were given."""
+    if data.get("reason_code") is None and data.get("reason") is None:
+        raise ValidationError({"reason_code": [
+            f"Say why: one of {', '.join(v.STATUS_REASONS)}, and/or a reason in your words."]})
 
 
 class ReferralListQuery(StrictSchema):
@@ -66,8 +94,10 @@ class HistoryEntryResult(Schema):
     status = fields.String(required=True)
     at = v.Timestamp(required=True)
     by = fields.String(required=True, metadata={"description": "agency id, or \"network\""})
-    reason = fields.String(allow_none=True)
-    reason_code = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={
+        "description": "the words of the agency that made this move: shown to that agency only"})
+    reason_code = fields.String(allow_none=True, metadata={
+        "description": "a status reason code, or a code of the network's own (consent_revoked, ...)"})
 
 
 class ReferralMatchResult(Schema):
@@ -77,6 +107,8 @@ class ReferralMatchResult(Schema):
     mentor_agency_id = fields.String(required=True)
     score = fields.Float()
     explanation = fields.List(fields.Nested(ExplanationItemSchema))
+    reason_code = fields.String(allow_none=True, metadata={
+        "description": "why the match was declined (a status reason code), expired or withdrawn"})
 
 
 class ReferralResult(Schema):
@@ -133,6 +165,10 @@ class HandoffResult(Schema):
     participant = fields.Nested(HandoffParticipant, required=True,
                                 metadata={"description": "only the data classes consented to"})
     reason = fields.String(metadata={"description": "when referral-reason is consented to"})
+    needs = fields.Nested(NeedsSchema, metadata={
+        "description": "when referral-reason is consented to; lived experience and the "
+                       "medication-assisted pathway only when substance-use is too"})
+    data_classes = fields.List(fields.String(), metadata={"description": "the classes disclosed"})
     consent = fields.Nested(HandoffConsent, required=True)
     redisclosure_notice = fields.String(required=True)
     disclosed_at = v.Timestamp()

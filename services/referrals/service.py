@@ -68,20 +68,23 @@ class ReferralsService:
         return s.ReferralPageResult().dump(queries.list_referrals(listing, self.db, self._page_size()))
 
     @rpc
-    def cancel(self, caller: dict, referral_id: str, reason: str) -> dict[str, Any]:
+    def cancel(self, caller: dict, referral_id: str, reason: str | None = None,
+               reason_code: str | None = None) -> dict[str, Any]:
         asking = load_caller(caller)
         load(s.ReferralIdSchema(), {"referral_id": referral_id})
-        body = load(s.ReferralCancelRequest(), {"reason": reason})
-        command = CancelReferral(asking, referral_id, body["reason"])
+        body = load(s.ReferralCancelRequest(), {"reason": reason, "reason_code": reason_code})
+        command = CancelReferral(asking, referral_id, body["reason"], body["reason_code"])
         return s.ReferralResult().dump(commands.cancel_referral(command, self.db, self.clock()))
 
     @rpc
     def update_status(self, caller: dict, referral_id: str, status: str,
-                      reason: str | None = None) -> dict[str, Any]:
+                      reason: str | None = None, reason_code: str | None = None) -> dict[str, Any]:
         asking = load_caller(caller)
         load(s.ReferralIdSchema(), {"referral_id": referral_id})
-        body = load(s.ReferralStatusRequest(), {"status": status, "reason": reason})
-        command = ReportReferralStatus(asking, referral_id, body["status"], body["reason"])
+        body = load(s.ReferralStatusRequest(),
+                    {"status": status, "reason": reason, "reason_code": reason_code})
+        command = ReportReferralStatus(asking, referral_id, body["status"], body["reason"],
+                                       body["reason_code"])
         return s.ReferralResult().dump(commands.report_status(command, self.db, self.clock()))
 
     @rpc

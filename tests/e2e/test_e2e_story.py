@@ -92,7 +92,7 @@ def test_revocation_mid_flight_cancels_and_tells_the_peer_group(network, agencie
 
         hospital.ok("POST", f"/v1/consents/{consent['id']}/revoke", {"reason": "participant asked"})
         final = wait(lambda: (r := referral(hospital, ref["id"]))["status"] == "cancelled" and r, "cancel")
-        assert final["history"][-1]["reason"]
+        assert final["history"][-1]["reason_code"] == "consent_revoked"
         assert coordinator.request("GET", f"/v1/referrals/{ref['id']}/handoff").status_code in (404, 409)
 
         def told() -> bool:

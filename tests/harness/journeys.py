@@ -20,8 +20,13 @@ def participant(tag: str) -> dict:
             "preferred_language": "es"}
 
 
-def consent_request(discloser_id: str, *, tag: str = "", classes=("peer_group",), agencies=()) -> dict:
-    """A complete, valid consent body for a synthetic participant, valid for a year from now."""
+DATA_CLASSES = ("demographics", "contact", "referral-reason")
+
+
+def consent_request(discloser_id: str, *, tag: str = "", classes=("peer_group",), agencies=(),
+                    data_classes=DATA_CLASSES) -> dict:
+    """A complete, valid consent body for a synthetic participant, valid for a year from now
+    (by default without ``substance-use``: the network then gets no substance criteria)."""
     tag = tag or uuid.uuid4().hex[:6]
     now = datetime.now(UTC)
     return {
@@ -29,7 +34,7 @@ def consent_request(discloser_id: str, *, tag: str = "", classes=("peer_group",)
         "disclosers": [discloser_id],
         "recipients": {"agencies": list(agencies), "classes": list(classes)},
         "purposes": ["peer-support-referral"],
-        "data_classes": ["demographics", "contact", "referral-reason"],
+        "data_classes": list(data_classes),
         "valid_from": (now - timedelta(minutes=5)).isoformat(),
         "valid_until": (now + timedelta(days=365)).isoformat(),
         "signature": {"signed_by": "participant", "signer_name": f"Canary{tag} Zed{tag}",
@@ -37,24 +42,28 @@ def consent_request(discloser_id: str, *, tag: str = "", classes=("peer_group",)
     }
 
 
-def grant_consent(referrer: Client, *, tag: str = "", classes=("peer_group",), agencies=()) -> dict:
+def grant_consent(referrer: Client, *, tag: str = "", classes=("peer_group",), agencies=(),
+                  data_classes=DATA_CLASSES) -> dict:
     return referrer.ok("POST", "/v1/consents",
-                       consent_request(referrer.id, tag=tag, classes=classes, agencies=agencies))
+                       consent_request(referrer.id, tag=tag, classes=classes, agencies=agencies,
+                                       data_classes=data_classes))
 
 
-def referral_request(consent: dict, *, languages=("es", "en"), urgency: str = "routine") -> dict:
-    """A valid referral body under ``consent`` (synthetic reason and needs)."""
+def referral_request(consent: dict, *, languages=("es", "en"), urgency: str = "routine",
+                     **needs) -> dict:
+    """A valid referral body under ``consent`` (synthetic reason and needs, ``needs`` overriding)."""
     return {
         "participant_id": consent["participant_id"], "consent_id": consent["id"],
         "reason": "Canary clinical note: peer support after detox discharge", "urgency": urgency,
         "needs": {"languages": list(languages), "pathways": ["12-step"], "lived_experience": ["opioids"],
                   "age": 36, "location": {"lat": 40.71, "lon": -74.0}, "remote_ok": True,
-                  "availability": ["mon-evening", "sat-morning"]},
+                  "availability": ["mon-evening", "sat-morning"], **needs},
     }
 
 
-def refer(referrer: Client, consent: dict, *, languages=("es", "en"), urgency: str = "routine") -> dict:
-    body = referral_request(consent, languages=languages, urgency=urgency)
+def refer(referrer: Client, consent: dict, *, languages=("es", "en"), urgency: str = "routine",
+          **needs) -> dict:
+    body = referral_request(consent, languages=languages, urgency=urgency, **needs)
     return referrer.ok("POST", "/v1/referrals", body, headers={"Idempotency-Key": str(uuid.uuid4())})
 
 
@@ -66,6 +75,14 @@ def mentor(n: int, *, languages=("es", "en"), capacity: int = 3) -> dict:
         "availability": ["mon-evening", "sat-morning"], "capacity": capacity,
         "certified_until": (date.today() + timedelta(days=365)).isoformat(),
     }
+
+
+def accept_proposal(coordinators: list[Client], referrer: Client, referral_id: str) -> tuple[Client, dict]:
+    """Wait for the referral's proposal, accept it, wait for the referral to be accepted."""
+    coordinator, match = wait(lambda: proposed_match(coordinators, referral_id), "a proposal")
+    coordinator.ok("POST", f"/v1/matches/{match['id']}/accept")
+    wait(lambda: referral(referrer, referral_id)["status"] == "accepted", "acceptance")
+    return coordinator, match
 
 
 def proposed_match(coordinators: list[Client], referral_id: str) -> tuple[Client, dict] | None:

@@ -78,6 +78,18 @@ class Disclose(AuthorizeDisclosure):
 
 
 @dataclass(frozen=True)
+class CoveredClasses:
+    """Which of ``data_classes`` does the named consent cover for this question? (Not ledgered.)"""
+
+    discloser: str
+    recipient: Mapping[str, str]
+    purpose: str
+    data_classes: Sequence[str]
+    participant_id: str
+    consent_id: str
+
+
+@dataclass(frozen=True)
 class RecordAccess:
     """``actor`` read personal details of the participant; ``what`` names them by kind and id."""
 

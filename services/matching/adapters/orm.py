@@ -105,7 +105,7 @@ matches = Table(
     Column("decided_at", UTCDateTime, nullable=True),
     # When an accepted match stopped counting towards its mentor's caseload (referral closed).
     Column("released_at", UTCDateTime, nullable=True),
-    # A machine code only ("stated", "consent_revoked", ...): what a coordinator wrote is not kept.
+    # A machine code only (a status reason, "consent_revoked", ...): what a coordinator wrote is not kept.
     Column("reason_code", String(32), nullable=True),
     CheckConstraint("status IN ('proposed', 'accepted', 'declined', 'expired', 'withdrawn')",
                     name="ck_matches_status"),

@@ -43,10 +43,10 @@ class AcceptMatch(CallerCommand):
 
 @dataclass(frozen=True)
 class DeclineMatch(CallerCommand):
-    """``reason`` is required and never kept: only that there was one."""
+    """``reason_code`` (``STATUS_REASONS``) is kept and published; a coordinator's words never are."""
 
     match_id: str
-    reason: str = field(repr=False)
+    reason_code: str
 
 
 @dataclass(frozen=True)

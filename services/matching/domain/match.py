@@ -6,7 +6,7 @@
 An accepted match takes one of its mentor's places until it is *released* (the referral closed
 or the match was withdrawn); the place itself is counted by the mentor registry, where the
 database keeps ``caseload <= capacity``. Each transition records its event in ``events``
-(``MatchV1`` payloads: ids, score and explanation, nothing about a person); whoever stores the
+(``MatchV2`` payloads: ids, score and explanation, nothing about a person); whoever stores the
 match publishes them in the same transaction. A referral nobody fits gets no match: it waits
 (``waitlisted``).
 """
@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.kit.vocabulary import STATUS_REASONS
 from services.matching.domain.proposals import Proposal
 from services.matching.domain.referral import NO_FITTING_MENTOR, Referral
 
 PROPOSED, ACCEPTED, DECLINED, EXPIRED, WITHDRAWN = (
     "proposed", "accepted", "declined", "expired", "withdrawn")
 LIVE = (PROPOSED, ACCEPTED)
-DECLINE_STATED = "stated"  # the words a coordinator wrote are not kept, only that there were some
 EXPIRED_TTL = "ttl"
 
 
@@ -95,19 +95,19 @@ class Match:
         self._decide(ACCEPTED, now, None)
         return True
 
-    def decline(self, reason: str, now: datetime) -> bool:
-        """Decline a proposal, for a reason: only that there was one is kept (``stated``), never
-        its words. True if it changed, False if declined already.
+    def decline(self, reason_code: str, now: datetime) -> bool:
+        """Decline a proposal for ``reason_code`` (``STATUS_REASONS``), which the referrer sees;
+        a coordinator's words are never kept. True if it changed, False if declined already.
 
-        Raises ``ValueError`` for a blank reason, ``MatchNotOpen`` when no longer proposed.
+        Raises ``ValueError`` for an unknown code, ``MatchNotOpen`` when no longer proposed.
         """
-        if not reason.strip():
-            raise ValueError("A decline needs a reason.")
+        if reason_code not in STATUS_REASONS:
+            raise ValueError(f"A decline's reason code is one of: {', '.join(STATUS_REASONS)}.")
         if self.status == DECLINED:
             return False
         if self.status != PROPOSED:
             raise MatchNotOpen("This match can no longer be declined.")
-        self._decide(DECLINED, now, DECLINE_STATED)
+        self._decide(DECLINED, now, reason_code)
         return True
 
     def expire(self, now: datetime) -> None:

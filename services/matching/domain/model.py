@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from services.kit.vocabulary import AGENCY_KINDS, PATHWAYS, SLOTS, URGENCIES
+from services.kit.vocabulary import AGENCY_KINDS, PATHWAYS, SLOTS, URGENCIES, lived_experience_codes
 
 AGE_BAND_YEARS = 5
 PEER_GROUP = "peer_group"
@@ -41,6 +41,11 @@ class Location:
 
 def _tags(values: Iterable[str] | None) -> frozenset[str]:
     return frozenset(t for t in (str(v).strip().lower() for v in values or ()) if t)
+
+
+def _lived(values: Iterable[str] | None) -> frozenset[str]:
+    # Codes; words stored before lived experience was a vocabulary read as their codes.
+    return frozenset(lived_experience_codes(values))
 
 
 def _closed(name: str, values: Iterable[str] | None, vocabulary: tuple[str, ...]) -> frozenset[str]:
@@ -81,7 +86,7 @@ class Mentor:
     def __post_init__(self) -> None:
         put = object.__setattr__  # frozen: normalise once, here
         put(self, "languages", _tags(self.languages))
-        put(self, "lived_experience", _tags(self.lived_experience))
+        put(self, "lived_experience", _lived(self.lived_experience))
         put(self, "gender", (self.gender or "").strip().lower() or None)
         put(self, "pathways", _closed("pathways", self.pathways, PATHWAYS))
         put(self, "availability", _closed("availability slots", self.availability, SLOTS))
@@ -151,11 +156,14 @@ class ReferralCriteria:
     location: Location | None = None
     remote_ok: bool = True
     availability: frozenset[str] = field(default_factory=frozenset)
+    # False when the consent did not cover substance-use for the network: lived experience and
+    # the medication-assisted pathway were not shared, and explanations say so.
+    substance_use_shared: bool = True
 
     def __post_init__(self) -> None:
         put = object.__setattr__
         put(self, "languages", _tags(self.languages))
-        put(self, "lived_experience", _tags(self.lived_experience))
+        put(self, "lived_experience", _lived(self.lived_experience))
         put(self, "mentor_gender", (self.mentor_gender or "").strip().lower() or None)
         put(self, "pathways", _closed("pathways", self.pathways, PATHWAYS))
         put(self, "availability", _closed("availability slots", self.availability, SLOTS))
@@ -172,7 +180,8 @@ class ReferralCriteria:
 
     @classmethod
     def from_requested(cls, payload: Mapping[str, Any]) -> ReferralCriteria:
-        """Read a validated ``referral.requested`` (v1) payload."""
+        """Read a validated ``referral.requested`` (v2) payload, or criteria stored from v1 (which
+        shared everything it had)."""
         c, allowed = payload["criteria"], payload["allowed"]
         return cls(
             referral_id=payload["referral_id"],
@@ -189,6 +198,7 @@ class ReferralCriteria:
             location=Location.from_dict(c.get("location")),
             remote_ok=bool(c.get("remote_ok", True)),
             availability=c.get("availability") or (),
+            substance_use_shared=bool(c.get("substance_use_shared", True)),
         )
 
     def to_requested_fields(self) -> dict[str, Any]:
@@ -210,5 +220,6 @@ class ReferralCriteria:
                 "location": self.location and self.location.to_dict(),
                 "remote_ok": self.remote_ok,
                 "availability": sorted(self.availability),
+                "substance_use_shared": self.substance_use_shared,
             },
         }

@@ -24,7 +24,7 @@ class Proposal:
     explanation: tuple[ExplanationItem, ...]
 
     def to_payload_fields(self) -> dict[str, Any]:
-        """The ``MatchV1`` fields a proposal decides (the caller adds ``match_id`` and expiry)."""
+        """The ``MatchV2`` fields a proposal decides (the caller adds ``match_id`` and expiry)."""
         return {
             "referral_id": self.referral_id,
             "referrer_agency_id": self.referrer_agency_id,

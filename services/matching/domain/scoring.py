@@ -17,6 +17,9 @@ from services.matching.domain.geo import haversine_km
 from services.matching.domain.model import AGE_BAND_YEARS, Mentor, ReferralCriteria
 
 FACTORS = ("pathway", "lived_experience", "age", "availability", "distance", "gender")
+# Factors whose criteria reveal substance use: without ``substance-use`` in the consent they are
+# scored on what was shared (lived experience: nothing, so NEUTRAL) and explained as not shared.
+SUBSTANCE_USE_FACTORS = frozenset({"pathway", "lived_experience"})
 NEUTRAL = 0.5
 AGE_SPAN_BANDS = 4  # bands four or more apart (20 years) score 0
 DISTANCE_SCALE_KM = 30.0  # a mentor this far away or further scores 0 on distance
@@ -70,11 +73,12 @@ class ExplanationItem:
     weight: float
     score: float
     contribution: float
+    shared: bool = True  # False: the consent did not let this factor's criteria reach matching
 
-    def to_dict(self) -> dict[str, float | str]:
+    def to_dict(self) -> dict[str, float | str | bool]:
         """The ``ExplanationItemSchema`` shape of the event contract."""
         return {"factor": self.factor, "weight": self.weight, "score": self.score,
-                "contribution": self.contribution}
+                "contribution": self.contribution, "shared": self.shared}
 
 
 def slot_weight(slot: str) -> int:
@@ -176,8 +180,9 @@ def explain(mentor: Mentor, criteria: ReferralCriteria,
             weights: Weights = DEFAULT_WEIGHTS) -> tuple[ExplanationItem, ...]:
     """The factors behind a pair's score; their contributions sum to ``compatibility``."""
     scores = factor_scores(mentor, criteria)
+    withheld = frozenset() if criteria.substance_use_shared else SUBSTANCE_USE_FACTORS
     return tuple(
-        ExplanationItem(factor, w, scores[factor], w * scores[factor])
+        ExplanationItem(factor, w, scores[factor], w * scores[factor], factor not in withheld)
         for factor, w in zip(FACTORS, weights.normalized(), strict=True)
     )
 

@@ -55,7 +55,7 @@ def decline_match(command: DeclineMatch, uow, policy: MatchingPolicy, now: datet
     referral moves on to the next-best mentor or waits. Declining again answers it unchanged.
 
     ``NotFound`` for another agency's match; ``Conflict`` when it is no longer proposed;
-    ``InvalidRequest`` for a blank reason.
+    ``InvalidRequest`` for a reason code outside the vocabulary.
     """
     with uow:
         match = own_match(command.caller, uow, command.match_id)
@@ -63,11 +63,11 @@ def decline_match(command: DeclineMatch, uow, policy: MatchingPolicy, now: datet
             return match
         referral = uow.referrals.lock_one(match.referral_id)
         try:
-            match.decline(command.reason, now)
+            match.decline(command.reason_code, now)
         except MatchNotOpen as exc:
             raise Conflict(str(exc)) from None
         except ValueError as exc:
-            raise InvalidRequest(str(exc), errors={"reason": [str(exc)]}) from None
+            raise InvalidRequest(str(exc), errors={"reason_code": [str(exc)]}) from None
         if referral is None or not store(uow, match):
             raise Conflict("This match can no longer be declined.")
         uow.referrals.exclude(referral.id, match.mentor_id, "declined", now)

@@ -1,4 +1,4 @@
-"""The consent service as the handlers see it: three calls, each bounded in time.
+"""The consent service as the handlers see it: four calls, each bounded in time.
 
 The service's ``consent`` dependency is the kit's ``ServiceClient``, which gives up
 after ``CONSENT_RPC_TIMEOUT_SECONDS`` with ``ServiceUnavailable`` (the gateway answers 503).
@@ -18,6 +18,10 @@ class ConsentClient:
     def authorize(self, **request: Any) -> dict[str, Any]:
         """Permit or deny with the reason and the allowed peer groups; always ledgered."""
         return self._proxy.authorize(**request)
+
+    def covered_classes(self, **request: Any) -> dict[str, Any]:
+        """Which of the data classes the consent covers for the recipient; not ledgered."""
+        return self._proxy.covered_classes(**request)
 
     def disclose(self, **request: Any) -> dict[str, Any]:
         """The permitted participant details; raises ``ConsentRequired`` on deny."""

@@ -62,6 +62,8 @@ handoff_packets = Table(
     Column("redisclosure_notice", Text, nullable=False),
     Column("decision_id", String(64), nullable=True),
     Column("disclosed_at", UTCDateTime, nullable=False),
+    # The data classes disclosed (reason, needs ride on them); None: contact and demographics.
+    Column("data_classes", JSON, nullable=True),
 )
 
 ENCRYPTED: dict[str, tuple[str, ...]] = {

@@ -28,6 +28,7 @@ from services.referrals.adapters.cursor import read_cursor, write_cursor
 from services.referrals.adapters.integrity import readable, unseal_or_alert
 from services.referrals.adapters.orm import handoff_packets, referral_history, referrals
 from services.referrals.domain import HistoryEntry, MatchInfo, Referral
+from services.referrals.domain.criteria import stored_needs
 from services.referrals.domain.unreadable import UnreadableReferral
 
 
@@ -109,14 +110,16 @@ class ReferralRepository:
 
     def store_handoff(self, referral_id: str, agency_id: str, disclosure: Mapping[str, Any],
                       at: datetime) -> None:
-        """Keep what consent disclosed for ``agency_id``, the participant details sealed."""
+        """Keep what consent disclosed for ``agency_id`` (with the ``data_classes`` it disclosed),
+        the participant details sealed."""
         sealed = seal(self.ring, "handoff_packets", referral_id,
                       {"participant": json.dumps(disclosure["participant"])})
         self.session.execute(delete(handoff_packets).where(handoff_packets.c.id == referral_id))
         self.session.execute(insert(handoff_packets).values(
             id=referral_id, agency_id=agency_id, consent=disclosure["consent"],
             redisclosure_notice=disclosure["redisclosure_notice"],
-            decision_id=disclosure.get("decision_id"), disclosed_at=at, **sealed))
+            decision_id=disclosure.get("decision_id"), data_classes=disclosure.get("data_classes"),
+            disclosed_at=at, **sealed))
 
     def handoff(self, referral_id: str) -> dict[str, Any] | None:
         """The stored packet, participant details decrypted; None when there is none."""
@@ -128,7 +131,7 @@ class ReferralRepository:
         return {"referral_id": row.id, "agency_id": row.agency_id,
                 "participant": json.loads(opened["participant"]), "consent": row.consent,
                 "redisclosure_notice": row.redisclosure_notice, "decision_id": row.decision_id,
-                "disclosed_at": row.disclosed_at}
+                "data_classes": row.data_classes, "disclosed_at": row.disclosed_at}
 
     # -- mapping ------------------------------------------------------------------------------
 
@@ -180,7 +183,7 @@ class ReferralRepository:
             referral = Referral(
                 id=row.id, referrer_agency_id=row.referrer_agency_id,
                 participant_id=row.participant_id, consent_id=row.consent_id,
-                reason=opened["reason"], urgency=row.urgency, needs=json.loads(opened["needs"]),
+                reason=opened["reason"], urgency=row.urgency, needs=stored_needs(json.loads(opened["needs"])),
                 status=row.status, history=histories[row.id],
                 assigned_agency_id=row.assigned_agency_id, match=_match(row.match),
                 waitlisted=row.waitlisted, match_updated_at=row.match_updated_at,
@@ -200,4 +203,4 @@ def _match(stored: Mapping[str, Any] | None) -> MatchInfo | None:
         return None
     return MatchInfo(stored["id"], stored["mentor_id"], stored["mentor_agency_id"],
                      float(stored["score"]), tuple(stored.get("explanation") or ()),
-                     stored.get("status", "proposed"))
+                     stored.get("status", "proposed"), stored.get("reason_code"))

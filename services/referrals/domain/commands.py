@@ -36,7 +36,10 @@ class ReferralCommand(CallerCommand):
 
 @dataclass(frozen=True)
 class CancelReferral(ReferralCommand):
-    reason: str
+    """The referrer withdraws its referral, for a reason code and/or in its own words."""
+
+    reason: str | None = None
+    reason_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class ReportReferralStatus(ReferralCommand):
 
     status: str
     reason: str | None = None
+    reason_code: str | None = None
 
 
 @dataclass(frozen=True)

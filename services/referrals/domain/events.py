@@ -26,7 +26,7 @@ class ReferralRequested:
     criteria: dict[str, Any] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
-        """The ``ReferralRequestedV1`` payload."""
+        """The ``ReferralRequestedV2`` payload."""
         return asdict(self)
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from services.kit.errors import Conflict, ConsentRequired, Forbidden, InvalidRequest, NotFound
-from services.kit.vocabulary import REFERRAL_STATUSES, URGENCIES
+from services.kit.vocabulary import REFERRAL_STATUSES, STATUS_REASONS, URGENCIES
 from services.referrals.domain import rules
 from services.referrals.domain.criteria import criteria_from_needs
 from services.referrals.domain.events import (
@@ -52,10 +52,12 @@ class Referral:
     def request(cls, *, referrer_agency_id: str, participant_id: str, consent_id: str,
                 reason: str, urgency: str, needs: Mapping[str, Any],
                 allowed: Mapping[str, list[str]], at: datetime,
-                referral_id: str | None = None) -> Referral:
+                referral_id: str | None = None, substance_use: bool = True) -> Referral:
         """A new referral in status ``requested``, recording ``ReferralRequested``.
 
-        ``allowed`` is the set of peer groups the consent covers ({"agencies", "classes"}).
+        ``allowed`` is the set of peer groups the consent covers ({"agencies", "classes"});
+        without ``substance_use`` (not covered for the network) the criteria that reveal
+        substance use stay out of the event.
         Raises ``InvalidRequest`` naming "reason", "urgency" or "needs.languages", and
         ``ConsentRequired`` when the consent covers no peer group at all.
         """
@@ -63,7 +65,7 @@ class Referral:
             raise _invalid("reason", "A referral needs a reason.")
         if urgency not in URGENCIES:
             raise _invalid("urgency", f"Must be one of: {', '.join(URGENCIES)}.")
-        criteria = criteria_from_needs(needs)
+        criteria = criteria_from_needs(needs, substance_use=substance_use)
         if not criteria["languages"]:
             raise _invalid("needs.languages", "Name at least one language.")
         allowed = {"agencies": list(allowed.get("agencies") or []),
@@ -109,24 +111,27 @@ class Referral:
 
     # -- transitions --------------------------------------------------------------------------
 
-    def cancel(self, *, by: str, reason: str | None, at: datetime) -> None:
-        """The referrer withdraws the referral.
+    def cancel(self, *, by: str, reason: str | None, at: datetime, reason_code: str | None = None) -> None:
+        """The referrer withdraws the referral, for ``reason_code`` (``STATUS_REASONS``) and/or
+        in its own words (``reason``, which alone reads as ``other``).
 
         Raises ``NotFound`` for strangers, ``Forbidden`` for the peer group, ``Conflict`` once
-        final, ``InvalidRequest`` without a reason.
+        final, ``InvalidRequest`` without any reason or with an unknown code.
         """
         self.ensure_visible_to(by)
         self._check_allowed("cancelled")
         if by != self.referrer_agency_id:
             raise Forbidden("Only the referring agency cancels a referral.")
-        self._move("cancelled", by=by, reason=reason, at=at)
+        self._move("cancelled", by=by, reason=reason, code=stated_code(reason_code, reason), at=at)
 
-    def report_status(self, *, by: str, status: str, reason: str | None, at: datetime) -> None:
+    def report_status(self, *, by: str, status: str, reason: str | None, at: datetime,
+                      reason_code: str | None = None) -> None:
         """The assigned peer group reports progress (in-progress, on-hold, completed, failed).
 
-        Raises ``NotFound`` for strangers, ``Conflict`` when the lifecycle forbids the move,
-        ``Forbidden`` when it is not the peer group's to make, ``InvalidRequest`` without a
-        reason where one is required.
+        ``reason_code`` and ``reason`` as for ``cancel``. Raises ``NotFound`` for strangers,
+        ``Conflict`` when the lifecycle forbids the move, ``Forbidden`` when it is not the peer
+        group's to make, ``InvalidRequest`` without a reason where one is required or with an
+        unknown code.
         """
         self.ensure_visible_to(by)
         if status not in REFERRAL_STATUSES:
@@ -135,7 +140,7 @@ class Referral:
         moves = rules.PEER_GROUP_MOVES.get(self.status, frozenset())
         if by != self.assigned_agency_id or status not in moves:
             raise Forbidden(f"This agency may not move the referral to {status}.")
-        self._move(status, by=by, reason=reason, at=at)
+        self._move(status, by=by, reason=reason, code=stated_code(reason_code, reason), at=at)
 
     def accept_match(self, match: MatchInfo, *, permitted: bool, at: datetime) -> None:
         """The network assigns the referral to an accepted match's peer group.
@@ -227,12 +232,24 @@ class Referral:
         previous, self.status = self.status, target
         if rules.is_final(target):
             self.handoff_open = False
-        self.history.append(HistoryEntry(target, at, by, reason or code, code))
+        # The code is for every party; the words stay with the agency that wrote them.
+        self.history.append(HistoryEntry(target, at, by, reason, code))
         self.events.append(ReferralStatusChanged(
             referral_id=self.id, referrer_agency_id=self.referrer_agency_id,
             assigned_agency_id=self.assigned_agency_id, participant_id=self.participant_id,
-            urgency=self.urgency, from_status=previous, to_status=target,
-            reason_code=code or (rules.STATED if reason else None)))
+            urgency=self.urgency, from_status=previous, to_status=target, reason_code=code))
+
+
+def stated_code(reason_code: str | None, reason: str | None) -> str | None:
+    """The reason code of an agency's move: the code it chose, ``other`` for words alone, or None.
+
+    Raises ``InvalidRequest`` naming "reason_code" for a code outside ``STATUS_REASONS``.
+    """
+    if reason_code is None:
+        return rules.OTHER if (reason or "").strip() else None
+    if reason_code not in STATUS_REASONS:
+        raise _invalid("reason_code", f"Must be one of: {', '.join(STATUS_REASONS)}.")
+    return reason_code
 
 
 def _aware(at: datetime) -> datetime:

@@ -5,7 +5,7 @@ Statuses follow the HL7 SDOH Clinical Care referral Task profile (docs/api.md, "
 
 from __future__ import annotations
 
-from services.kit.vocabulary import FINAL_REFERRAL_STATUSES, REFERRAL_STATUSES
+from services.kit.vocabulary import FINAL_REFERRAL_STATUSES, OTHER_REASON, REFERRAL_STATUSES
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     # "cancelled" from requested: the referrer may cancel any referral that is not final.
@@ -32,7 +32,8 @@ PEER_GROUP_MOVES: dict[str, frozenset[str]] = {
 HANDOFF_STATUSES = frozenset({"accepted", "in-progress", "on-hold"})
 
 # Reason codes published with referral.status_changed; a person's words stay in referrals.
-STATED = "stated"
+# An agency picks one of vocabulary.STATUS_REASONS; words without a code read as OTHER.
+OTHER = OTHER_REASON
 CONSENT_REVOKED = "consent_revoked"
 CONSENT_EXPIRED = "consent_expired"
 CONSENT_ENDED_CODES = frozenset({CONSENT_REVOKED, CONSENT_EXPIRED})

@@ -15,6 +15,8 @@ def referral_view(referral: Referral | UnreadableReferral, agency_id: str, *,
     The clinician's reason and the exact needs are shown to the referrer only; the assigned peer
     group receives participant details through the handoff, which is a recorded disclosure.
     ``oversight`` is for network administrators: statuses and history, never reason or needs.
+    A history entry shows its reason code to everyone and its words only to the agency that
+    wrote them.
     An ``UnreadableReferral`` shows its plain columns only, marked ``"integrity": "unreadable"``.
     Raises ``NotFound`` for an agency that may not see the referral.
     """
@@ -32,7 +34,7 @@ def referral_view(referral: Referral | UnreadableReferral, agency_id: str, *,
         "consent_id": referral.consent_id,
         "created_at": referral.history[0].at.isoformat() if referral.history else None,
         "updated_at": referral.history[-1].at.isoformat() if referral.history else None,
-        "history": [entry.as_dict() for entry in referral.history],
+        "history": [entry.as_dict(agency_id) for entry in referral.history],
         "match": referral.match.as_dict() if referral.match else None,
         "waitlisted": referral.waitlisted,
         "handoff_available": referral.handoff_open,

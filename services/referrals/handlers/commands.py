@@ -19,30 +19,55 @@ from services.referrals.domain.commands import (
     ReportReferralStatus,
     RequestReferral,
 )
+from services.referrals.domain.criteria import substance_use_needs
 from services.referrals.domain.views import referral_view
 from services.referrals.handlers.changes import publish_events, save, visible_referral
-from services.referrals.handlers.consent_terms import ConsentClient, handoff_request, referral_request
+from services.referrals.handlers.consent_terms import (
+    HANDOFF_DATA_CLASSES,
+    NETWORK_OPTIONAL_CLASSES,
+    REFERRAL_DATA_CLASSES,
+    REFERRAL_REASON,
+    SUBSTANCE_USE,
+    ConsentClient,
+    covered_of,
+    handoff_request,
+    referral_request,
+)
 
 
 def create_referral(command: RequestReferral, uow, consent: ConsentClient, now: datetime) -> dict[str, Any]:
-    """Authorize with consent, then record the referral and stage ``referral.requested``.
+    """Disclose to the network what the consent covers, then record the referral and stage
+    ``referral.requested``.
 
-    With an Idempotency-Key (``command.creation``) the referral is made once per key: a repeat,
-    or an attempt that loses the race to a concurrent one, answers the referral the key made,
-    as it is now, without asking consent again. Raises ``ConsentRequired`` (with consent's deny
-    ``reason``), ``InvalidRequest``, and ``Conflict`` for a key used with another request.
+    Consent is asked which classes it covers for the network (``referral-reason``, and
+    ``substance-use``, without which the criteria that reveal substance use stay here); the
+    referral is checked; then the disclosure is made, ledgered and accounted by consent before
+    anything is stored or published. With an Idempotency-Key (``command.creation``) the referral
+    is made once per key: a repeat, or an attempt that loses the race to a concurrent one, answers
+    the referral the key made, as it is now, without asking consent again. Raises
+    ``ConsentRequired`` (with consent's deny ``reason``), ``InvalidRequest``, and ``Conflict`` for
+    a key used with another request.
     """
     earlier = _referral_made_by_key(command, uow)
     if earlier is not None:
         return earlier
-    decision = consent.authorize(**referral_request(
-        command.caller.agency_id, command.participant_id, command.consent_id))
-    if not decision.get("permit"):
-        raise ConsentRequired("No consent in force covers this referral.", reason=decision.get("reason"))
+    question = referral_request(command.caller.agency_id, command.participant_id, command.consent_id)
+    classes, scope = covered_of(consent, question, REFERRAL_DATA_CLASSES, NETWORK_OPTIONAL_CLASSES)
+    covered = REFERRAL_REASON in (scope.get("covered") or [])
     referral = Referral.request(
         referrer_agency_id=command.caller.agency_id, participant_id=command.participant_id,
         consent_id=command.consent_id, reason=command.reason, urgency=command.urgency,
-        needs=command.needs, allowed=decision.get("allowed") or {}, at=now)
+        needs=command.needs, allowed=scope.get("allowed") or {}, at=now,
+        substance_use=SUBSTANCE_USE in classes) if covered else None
+    try:
+        # Asked even when not covered, so that consent ledgers the refusal with its reason.
+        consent.disclose(**{**question, "data_classes": classes if covered else REFERRAL_DATA_CLASSES})
+    except ConsentRequired as denied:
+        raise ConsentRequired("No consent in force covers this referral.",
+                              reason=denied.extra.get("reason")) from None
+    if referral is None:
+        # Covered only since consent was asked: ask again rather than guess the peer groups.
+        raise Conflict("The consent changed while the referral was made; try again.")
     try:
         with uow:
             record_creation(uow, command.creation, referral.id, now)
@@ -67,11 +92,12 @@ def cancel_referral(command: CancelReferral, uow, now: datetime) -> dict[str, An
     """The referrer withdraws its referral; the handoff closes with it.
 
     Raises ``NotFound``, ``Forbidden`` (not the referrer), ``Conflict`` (final or changed
-    meanwhile) and ``InvalidRequest`` (no reason).
+    meanwhile) and ``InvalidRequest`` (neither a reason code nor words, or an unknown code).
     """
     with uow:
         referral = visible_referral(uow, command.referral_id, command.caller.agency_id)
-        referral.cancel(by=command.caller.agency_id, reason=command.reason, at=now)
+        referral.cancel(by=command.caller.agency_id, reason=command.reason,
+                        reason_code=command.reason_code, at=now)
         save(uow, referral)
         uow.commit()
     return referral_view(referral, command.caller.agency_id)
@@ -85,7 +111,7 @@ def report_status(command: ReportReferralStatus, uow, now: datetime) -> dict[str
     with uow:
         referral = visible_referral(uow, command.referral_id, command.caller.agency_id)
         referral.report_status(by=command.caller.agency_id, status=command.status, reason=command.reason,
-                               at=now)
+                               reason_code=command.reason_code, at=now)
         save(uow, referral)
         uow.commit()
     return referral_view(referral, command.caller.agency_id)
@@ -104,11 +130,22 @@ def open_handoff(command: OpenHandoff, uow, consent: ConsentClient) -> dict[str,
         packet = uow.referrals.handoff(referral.id)
     if packet is None or packet["agency_id"] != command.caller.agency_id:
         raise Conflict("No handoff has been disclosed for this referral.")
-    decision = consent.authorize(**handoff_request(referral))
+    classes = packet["data_classes"] or HANDOFF_DATA_CLASSES
+    decision = consent.authorize(**handoff_request(referral, data_classes=classes))
     if not decision.get("permit"):
         raise ConsentRequired("The consent no longer covers this handoff.", reason=decision.get("reason"))
     consent.record_access(actor=command.caller.agency_id, participant_id=referral.participant_id,
                           what=f"handoff:{referral.id}")
     return {"referral_id": referral.id, "participant": packet["participant"],
+            **handoff_extras(referral, classes), "data_classes": list(classes),
             "consent": packet["consent"], "redisclosure_notice": packet["redisclosure_notice"],
             "disclosed_at": packet["disclosed_at"].isoformat()}
+
+
+def handoff_extras(referral: Referral, classes: list[str]) -> dict[str, Any]:
+    """The reason and needs a handoff carries: with ``referral-reason`` only, and what in the
+    needs reveals substance use with ``substance-use`` only."""
+    if REFERRAL_REASON not in classes:
+        return {}
+    needs = referral.needs if SUBSTANCE_USE in classes else substance_use_needs(referral.needs)
+    return {"reason": referral.reason, "needs": needs}

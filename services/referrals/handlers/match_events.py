@@ -13,7 +13,13 @@ from services.kit.errors import Conflict, ConsentRequired
 from services.referrals.domain import MatchInfo, Referral
 from services.referrals.domain.rules import CONSENT_REVOKED
 from services.referrals.handlers.changes import save
-from services.referrals.handlers.consent_terms import ConsentClient, handoff_request
+from services.referrals.handlers.consent_terms import (
+    HANDOFF_DATA_CLASSES,
+    HANDOFF_OPTIONAL_CLASSES,
+    ConsentClient,
+    covered_of,
+    handoff_request,
+)
 
 
 def on_match(event, uow, consent: ConsentClient, now: datetime) -> None:
@@ -70,12 +76,16 @@ def _concerned(uow, payload: dict[str, Any]) -> Referral | None:
 
 
 def _disclose_for_acceptance(event, uow, consent: ConsentClient) -> dict[str, Any] | None:
-    """Ask consent to disclose to the accepted mentor's agency, if the referral still waits."""
+    """Ask consent to disclose to the accepted mentor's agency, if the referral still waits:
+    contact and demographics, and the reason and substance use where the consent covers them."""
     with uow:
         referral = _concerned(uow, event.payload)
     if referral is None or referral.status != "requested":
         return None
+    question = handoff_request(referral, event.payload["mentor_agency_id"])
+    classes, _ = covered_of(consent, question, HANDOFF_DATA_CLASSES, HANDOFF_OPTIONAL_CLASSES)
     try:
-        return consent.disclose(**handoff_request(referral, event.payload["mentor_agency_id"]))
+        disclosed = consent.disclose(**{**question, "data_classes": classes})
     except ConsentRequired as denied:
         return {"permit": False, "reason": denied.extra.get("reason")}
+    return {**disclosed, "data_classes": classes}

@@ -40,6 +40,7 @@ def requested(referral_id: str | None = None, *, consent_id: str = "consent-1",
         "languages": ["es", "en"], "mentor_gender": "female", "mentor_gender_required": False,
         "pathways": ["12-step"], "lived_experience": ["opioids"], "age_band": 35,
         "location": DOWNTOWN, "remote_ok": True, "availability": ["mon-evening", "sat-morning"],
+        "substance_use_shared": True,
     }
     wanted.update(criteria)
     return {

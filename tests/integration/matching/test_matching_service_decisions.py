@@ -130,5 +130,11 @@ def test_invalid_requests_are_refused_naming_each_field(matching):
         matching.list_matches(HARBOR, "maybe")
     with pytest.raises(InvalidRequest):
         matching.decline(HARBOR, "some-match", "   ")
+    with pytest.raises(InvalidRequest) as bad:
+        matching.decline(HARBOR, "some-match", None, "on leave")
+    assert set(bad.value.errors) == {"reason_code"}
+    with pytest.raises(InvalidRequest) as bad:
+        matching.create_mentor(HARBOR, mentor_body(lived_experience=["fentanyl overdose"]))
+    assert "overdose-survivor" in str(bad.value.errors["lived_experience.0"])
     with pytest.raises(InvalidRequest):
         matching.accept({"agency_id": HARBOR["agency_id"], "kind": "spaceship"}, "some-match")

@@ -90,10 +90,11 @@ def test_decline_and_expiry_move_on_to_the_next_best_and_never_back(
     [proposal] = events.wait("match.proposed", referral_id="referral-1")
     assert proposal["mentor_id"] == first["id"]
 
-    declined = matching.decline(HARBOR, proposal["match_id"], "On leave until March, call Ana at 555-0100")
+    declined = matching.decline(HARBOR, proposal["match_id"], "On leave until March, call Ana at 555-0100",
+                                "capacity")
     assert declined["status"] == "declined"
     [said] = events.wait("match.declined", referral_id="referral-1")
-    assert said["reason_code"] == "stated"
+    assert said["reason_code"] == "capacity"
     # Canaries no id or timestamp can contain ("555" alone turns up inside random UUIDs).
     published = str(events.matching())
     assert "leave" not in published and "Ana at 555" not in published and "555-0100" not in published

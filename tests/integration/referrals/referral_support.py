@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kombu import Connection, Queue, binding
-
 from services.kit import broker, topology
 from services.kit.contract import Event, new_event
+from tests.harness.events import EventTap
+
+__all__ = ["EventTap"]
 
 HOSPITAL = {"agency_id": "agency-hospital", "kind": "hospital", "roles": ["referrer"]}
 CLINIC = {"agency_id": "agency-clinic", "kind": "clinic", "roles": ["referrer"]}
@@ -25,7 +25,7 @@ CANARIES = ("Zeferina", "Quillfeather", "+15555550199", "zq.canary", "relapse ri
 
 
 def grant_request(*, disclosers: list[str] | None = None, purposes: list[str] | None = None,
-                  until_treatment_ends: bool = False) -> dict:
+                  until_treatment_ends: bool = False, data_classes: list[str] | None = None) -> dict:
     """A complete consent covering Harbor by name and every peer group by class."""
     now = datetime.now(UTC)
     ending = ({"expires_on": "end-of-treatment"} if until_treatment_ends
@@ -36,20 +36,20 @@ def grant_request(*, disclosers: list[str] | None = None, purposes: list[str] | 
         "recipients": {"agencies": [{"id": HARBOR["agency_id"], "kind": "peer_group"}],
                        "classes": ["peer_group"]},
         "purposes": purposes or ["peer-support-referral"],
-        "data_classes": ["demographics", "contact", "referral-reason"],
+        "data_classes": data_classes or ["demographics", "contact", "referral-reason"],
         "valid_from": (now - timedelta(hours=1)).isoformat(),
         "signature": {"signed_by": "participant", "signer_name": "Zeferina Quillfeather",
                       "signed_at": (now - timedelta(minutes=30)).isoformat(), "method": "electronic"},
     }
 
 
-def referral_request(consent: dict[str, Any], reason: str = REASON) -> dict[str, Any]:
-    """The body of ``POST /v1/referrals`` (docs/api.md) for ``consent``."""
+def referral_request(consent: dict[str, Any], reason: str = REASON, **needs: Any) -> dict[str, Any]:
+    """The body of ``POST /v1/referrals`` (docs/api.md) for ``consent``, ``needs`` overriding."""
     return {"participant_id": consent["participant_id"], "consent_id": consent["id"],
             "reason": reason, "urgency": "routine",
             "needs": {"languages": ["es", "en"], "mentor_gender": "female", "age": 37,
                       "pathways": ["12-step"], "location": {"lat": 40.71283, "lon": -74.00601},
-                      "availability": ["mon-evening"]}}
+                      "availability": ["mon-evening"], **needs}}
 
 
 def publish_match(amqp_uri: str, type_: str, referral: dict[str, Any], *, agency: dict = HARBOR,
@@ -67,34 +67,3 @@ def publish_match(amqp_uri: str, type_: str, referral: dict[str, Any], *, agency
 
 def redeliver(amqp_uri: str, event: Event) -> None:
     broker.publish(amqp_uri, event.to_message(), exchange=topology.EVENTS, routing_key=event.type)
-
-
-class EventTap:
-    """A queue bound to every event of the product's exchange, declared before anything runs."""
-
-    def __init__(self, amqp_uri: str) -> None:
-        self.connection = Connection(amqp_uri)
-        with Connection(amqp_uri) as conn:
-            topology.declare(conn)
-        self.queue = Queue("test.tap", bindings=[binding(topology.EVENTS, routing_key="#")],
-                           durable=False)
-        self.queue(self.connection.default_channel).declare()
-        # One consumer for the tap's life: a consumer left behind by an earlier look would take
-        # the events that arrive after it, and a later look would never see them.
-        self.consumer = self.connection.SimpleQueue(self.queue)
-        self.seen: list[dict[str, Any]] = []
-
-    def events(self, type_: str | None = None) -> list[dict[str, Any]]:
-        """Everything published so far (optionally of one type), in arrival order."""
-        while True:
-            try:
-                message = self.consumer.get(block=True, timeout=0.05)
-            except (TimeoutError, self.consumer.Empty):
-                break
-            self.seen.append(json.loads(message.body))
-            message.ack()
-        return [e for e in self.seen if type_ is None or e["type"] == type_]
-
-    def close(self) -> None:
-        self.consumer.close()
-        self.connection.release()

@@ -16,6 +16,7 @@ from tests.integration.referrals.referral_support import (
     HARBOR,
     HOSPITAL,
     PARTICIPANT,
+    REASON,
     grant_request,
     publish_match,
     redeliver,
@@ -43,6 +44,48 @@ def test_create_publishes_referral_requested_without_personal_details(referrals,
                                            "excluded": []}
     assert event["payload"]["criteria"]["location"] == {"lat": 40.71, "lon": -74.01}
     assert not any(canary in json.dumps(event) for canary in CANARIES)
+
+
+@pytest.mark.parametrize(("classes", "shared"), [
+    (["demographics", "contact", "referral-reason"], False),
+    (["demographics", "contact", "referral-reason", "substance-use"], True),
+])
+def test_substance_use_criteria_travel_only_under_a_consent_covering_substance_use(
+        referrals, consent, tap, classes, shared):
+    record = consent.grant(HOSPITAL, grant_request(data_classes=classes))
+    referral = referrals.create(HOSPITAL, referral_request(
+        record, lived_experience=["opioids"], pathways=["medication-assisted", "12-step"]))
+    [event] = wait_for(lambda: tap.events("referral.requested"))
+    criteria = event["payload"]["criteria"]
+    assert criteria["substance_use_shared"] is shared
+    if shared:
+        assert criteria["lived_experience"] == ["opioids"]
+        assert criteria["pathways"] == ["medication-assisted", "12-step"]
+    else:
+        assert criteria["lived_experience"] == [] and criteria["pathways"] == ["12-step"]
+        assert "opioids" not in json.dumps(event) and "medication-assisted" not in json.dumps(event)
+    assert referrals.get(HOSPITAL, referral["id"])["needs"]["lived_experience"] == ["opioids"]
+    [disclosed] = consent.disclosures(ADMIN, record["participant_id"])["items"]
+    assert disclosed["recipient"] == "network:peer_group"
+    assert disclosed["data_classes"] == (["referral-reason", "substance-use"] if shared
+                                         else ["referral-reason"])
+    ledgered = [e for e in consent.ledger({"participant": record["participant_id"]})["items"]
+                if e["action"] == "disclosure"]
+    assert len(ledgered) == 1 and ledgered[0]["seq"] == disclosed["ledger_seq"]
+
+
+def test_reason_codes_reach_every_party_and_words_only_their_writer(referrals, consent, referrals_config):
+    referral, _ = accepted_referral(referrals, consent, referrals_config)
+    rid = referral["id"]
+    referrals.update_status(HARBOR, rid, "on-hold", "relapsed, readmitted to detox", "unable-to-contact")
+    referrals.cancel(HOSPITAL, rid, "Quillfeather-canary moved to Ohio", "referred-elsewhere")
+    views = {who["agency_id"]: referrals.get(who, rid)["history"] for who in (HOSPITAL, HARBOR, ADMIN)}
+    for agency, history in views.items():
+        held, cancelled = history[-2], history[-1]
+        assert (held["reason_code"], cancelled["reason_code"]) == ("unable-to-contact", "referred-elsewhere")
+        assert held["reason"] == ("relapsed, readmitted to detox" if agency == HARBOR["agency_id"] else None)
+        assert cancelled["reason"] == (
+            "Quillfeather-canary moved to Ohio" if agency == HOSPITAL["agency_id"] else None)
 
 
 def test_a_peer_group_revoked_by_name_is_excluded_from_later_referrals(referrals, consent, tap):
@@ -81,6 +124,7 @@ def test_acceptance_opens_the_handoff_to_the_mentor_agency_only_once(
         redeliver(referrals_config["AMQP_URI"], accepted)
     packet = referrals.handoff(HARBOR, referral["id"])
     assert packet["participant"]["given_name"] == PARTICIPANT["given_name"]
+    assert packet["reason"] == REASON and packet["needs"]["languages"] == ["es", "en"]
     assert packet["consent"]["id"] == referral["consent_id"]
     assert "42 CFR part 2" in packet["redisclosure_notice"]
     with pytest.raises(NotFound):
@@ -97,7 +141,9 @@ def test_acceptance_opens_the_handoff_to_the_mentor_agency_only_once(
                                                           ("accepted", "network")]
     assert len(tap.events("referral.status_changed")) == 1
     disclosed = consent.disclosures(ADMIN, referral["participant_id"])["items"]
-    assert [d["recipient"] for d in disclosed] == [HARBOR["agency_id"]]
+    assert [(d["recipient"], d["data_classes"]) for d in disclosed] == [
+        ("network:peer_group", ["referral-reason"]),
+        (HARBOR["agency_id"], ["contact", "demographics", "referral-reason"])]
     reads = [e for e in consent.ledger({"limit": 1000})["items"] if e["action"] == "access"]
     assert [e["subject"] for e in reads] == [f"handoff:{referral['id']}"]
 
@@ -109,7 +155,7 @@ def test_progress_to_completion_keeps_history_and_refuses_what_the_lifecycle_for
     rid = referral["id"]
     with pytest.raises(InvalidRequest) as refused:
         referrals.update_status(HARBOR, rid, "on-hold")
-    assert "reason" in refused.value.errors
+    assert "reason_code" in refused.value.errors
     with pytest.raises(Conflict):
         referrals.update_status(HARBOR, rid, "completed")
     with pytest.raises(NotFound):
@@ -129,7 +175,7 @@ def test_progress_to_completion_keeps_history_and_refuses_what_the_lifecycle_for
     moves = wait_for(lambda: len(tap.events("referral.status_changed")) == 3
                      and tap.events("referral.status_changed"))
     assert [(m["payload"]["to_status"], m["payload"]["reason_code"]) for m in moves] == [
-        ("accepted", "match_accepted"), ("in-progress", None), ("completed", "stated")]
+        ("accepted", "match_accepted"), ("in-progress", None), ("completed", "other")]
 
 
 def test_an_agency_lists_only_referrals_it_sent_or_was_assigned(referrals, consent, referrals_config):

@@ -11,6 +11,7 @@ from services.consent import handlers
 from services.consent.domain import REDISCLOSURE_NOTICE, Consent
 from services.consent.domain.commands import (
     AuthorizeDisclosure,
+    CoveredClasses,
     Disclose,
     RecordAccess,
     RevokeConsent,
@@ -138,3 +139,21 @@ def test_record_access_ledgers_the_read(uow, ledger, ledger_keys):
     assert (entry.actor, entry.action, entry.subject, entry.participant_id) == (
         "peer-1", "access", "handoff:referral-4", "participant-9")
     assert uow.commits == 1
+
+
+def test_covered_classes_names_what_the_consent_covers_and_ledgers_nothing(uow, ledger, granted):
+    consent = granted()
+    rows = len(ledger.rows)
+    asked = CoveredClasses(
+        discloser="hospital-1", recipient={"class": "peer_group"}, purpose="peer-support-referral",
+        data_classes=["referral-reason", "substance-use", "contact"],
+        participant_id=consent["participant_id"], consent_id=consent["id"])
+
+    answer = handlers.covered_classes(asked, uow, ASKED_AT)
+
+    assert answer["covered"] == ["referral-reason", "contact"]  # no substance-use in this consent
+    assert answer["allowed"]["classes"] == ["peer_group"]
+    assert len(ledger.rows) == rows
+    stranger = handlers.covered_classes(
+        CoveredClasses(**{**asked.__dict__, "discloser": "clinic-9"}), uow, ASKED_AT)
+    assert stranger["covered"] == [] and stranger["allowed"]["agencies"] == []

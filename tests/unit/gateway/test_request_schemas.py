@@ -202,7 +202,25 @@ def test_agency_faults_are_named(data, field):
     (ConsentRevokeRequest(), {}, "reason"),
     (ConsentRevokeRequest(), {"reason": "asked", "recipients": {}}, "recipients"),
     (ReferralCancelRequest(), {"reason": ""}, "reason"),
-    (MatchDeclineRequest(), {}, "reason"),
+    (ReferralCancelRequest(), {}, "reason_code"),
+    (ReferralStatusRequest(), {"status": "on-hold"}, "reason_code"),
+    (ReferralStatusRequest(), {"status": "failed", "reason_code": "relapse"}, "reason_code"),
+    (MatchDeclineRequest(), {}, "reason_code"),
+    (MatchDeclineRequest(), {"reason_code": "too far"}, "reason_code"),
 ])
 def test_reasons_are_required_where_the_api_asks_for_them(schema, data, field):
     assert field in errors_of(schema, data)
+
+
+def test_free_text_lived_experience_is_refused_with_the_allowed_codes():
+    body = {"languages": ["en"], "lived_experience": ["fentanyl overdose"]}
+    message = errors_of(ReferralCreateRequest(), {"needs": body})["needs"]["lived_experience"]
+    assert "overdose-survivor" in str(message) and "opioids" in str(message)
+
+
+@pytest.mark.parametrize("data", [
+    {"reason_code": "capacity"}, {"reason": "moved away"}, {"reason_code": "other", "reason": "x"}])
+def test_a_reason_code_or_words_suffice(data):
+    for schema in (ReferralCancelRequest(), MatchDeclineRequest()):
+        loaded = schema.load(data)
+        assert (loaded["reason_code"], loaded["reason"]) == (data.get("reason_code"), data.get("reason"))

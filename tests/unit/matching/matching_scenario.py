@@ -27,7 +27,7 @@ def requested(referral_id: str = "referral-1", *, consent_id: str = "consent-1",
         "languages": ["es", "en"], "mentor_gender": "female", "mentor_gender_required": False,
         "pathways": ["12-step"], "lived_experience": ["opioids"], "age_band": 35,
         "location": {"lat": 40.71, "lon": -74.0}, "remote_ok": True,
-        "availability": ["mon-evening", "sat-morning"], **criteria,
+        "availability": ["mon-evening", "sat-morning"], "substance_use_shared": True, **criteria,
     }
     return new_event("referral.requested", {
         "referral_id": referral_id, "referrer_agency_id": REFERRER.agency_id,

@@ -8,7 +8,7 @@ import pytest
 from matching_builders import criteria, mentor
 
 from services.matching.domain import Location, Mentor, ReferralCriteria
-from services.referrals.catalog import ReferralRequestedV1
+from services.referrals.catalog import ReferralRequestedV2
 
 REQUESTED = {
     "referral_id": "referral-9", "referrer_agency_id": "agency-st-mary",
@@ -18,19 +18,19 @@ REQUESTED = {
         "languages": ["es", "en"], "mentor_gender": "female", "mentor_gender_required": True,
         "pathways": ["12-step"], "lived_experience": ["opioids"], "age_band": 35,
         "location": {"lat": 40.71, "lon": -74.0}, "remote_ok": False,
-        "availability": ["mon-evening", "sat-morning"],
+        "availability": ["mon-evening", "sat-morning"], "substance_use_shared": True,
     },
 }
 
 
 def test_criteria_read_a_referral_requested_payload_and_write_it_back():
-    payload = ReferralRequestedV1().dump(ReferralRequestedV1().load(REQUESTED))
+    payload = ReferralRequestedV2().dump(ReferralRequestedV2().load(REQUESTED))
     read = ReferralCriteria.from_requested(payload)
     assert read.urgency == "urgent" and read.location == Location(40.71, -74.0)
     assert read.allowed_classes == {"peer_group"} and read.mentor_gender_required
     written = read.to_requested_fields() | {"participant_id": "participant-3",
                                            "consent_id": "consent-5"}
-    assert _as_sets(ReferralRequestedV1().load(written)) == _as_sets(payload)
+    assert _as_sets(ReferralRequestedV2().load(written)) == _as_sets(payload)
 
 
 def _as_sets(value):
@@ -41,8 +41,8 @@ def _as_sets(value):
 
 
 def test_criteria_fill_the_contract_defaults_for_missing_preferences():
-    payload = {**REQUESTED, "criteria": {"languages": ["en"]}}
-    read = ReferralCriteria.from_requested(ReferralRequestedV1().load(payload))
+    payload = {**REQUESTED, "criteria": {"languages": ["en"], "substance_use_shared": True}}
+    read = ReferralCriteria.from_requested(ReferralRequestedV2().load(payload))
     assert read.remote_ok and read.location is None and read.age_band is None
     assert not read.pathways and not read.availability and read.mentor_gender is None
 

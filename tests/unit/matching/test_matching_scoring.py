@@ -7,7 +7,7 @@ import random
 import pytest
 from matching_builders import DOWNTOWN, TODAY, criteria, mentor, random_mentors, random_referrals
 
-from services.kit.contract import new_event
+from services.kit.contract import new_event, parse_event
 from services.matching.catalog import ExplanationItemSchema
 from services.matching.domain import (
     FACTORS,
@@ -20,11 +20,12 @@ from services.matching.domain import (
     proposal_for,
     propose,
 )
+from services.matching.domain.scoring import NEUTRAL
 
 # For each factor: a mentor that fits better and one that fits worse, all else equal.
 BETTER_WORSE = {
     "pathway": ({"pathways": {"12-step"}}, {"pathways": {"secular"}}),
-    "lived_experience": ({"lived_experience": {"opioids"}}, {"lived_experience": {"gambling"}}),
+    "lived_experience": ({"lived_experience": {"opioids"}}, {"lived_experience": {"alcohol"}}),
     "age": ({"age": 37}, {"age": 62}),
     "availability": ({"availability": {"mon-evening", "sat-morning"}},
                      {"availability": {"mon-evening"}}),
@@ -110,3 +111,28 @@ def test_weights_change_who_is_proposed():
     by_pathway = MentorTable(mentors, weights=Weights.from_dict({"pathway": 10}))
     assert propose(by_distance, criteria(), today=TODAY).mentor_id == "near"
     assert propose(by_pathway, criteria(), today=TODAY).mentor_id == "far"
+
+
+def test_an_explanation_says_which_factors_were_not_shared():
+    shared = {i.factor: i for i in explain(mentor(), criteria())}
+    assert all(item.shared for item in shared.values())
+    withheld = criteria(lived_experience=(), substance_use_shared=False)
+    items = {i.factor: i for i in explain(mentor(), withheld)}
+    assert not items["lived_experience"].shared and not items["pathway"].shared
+    assert items["lived_experience"].score == NEUTRAL
+    assert all(items[f].shared for f in FACTORS if f not in ("lived_experience", "pathway"))
+    event = new_event("match.proposed", {"match_id": "match-1",
+                                         **proposal_for(mentor(), withheld).to_payload_fields()},
+                      source="matching")
+    said = {item["factor"]: item["shared"] for item in event.payload["explanation"]}
+    assert said["lived_experience"] is False and said["age"] is True
+
+
+def test_a_version_1_match_event_reads_as_everything_shared():
+    proposal = proposal_for(mentor(), criteria())
+    v1 = {**proposal.to_payload_fields(), "match_id": "match-1",
+          "explanation": [{k: v for k, v in item.to_dict().items() if k != "shared"}
+                          for item in proposal.explanation]}
+    message = new_event("match.proposed", {**v1, "explanation": []}, source="matching").to_message()
+    message.update(version=1, payload=v1)
+    assert all(item["shared"] for item in parse_event(message).payload["explanation"])

@@ -16,6 +16,7 @@ from notification_builders import (
 )
 
 from services.kit.contract import Event
+from services.kit.vocabulary import STATUS_REASONS
 from services.notifications.domain import message as m
 from services.notifications.domain.rendering import TEMPLATES_DIR, Renderer
 from services.notifications.domain.routing import PendingProposal, due_escalations
@@ -67,6 +68,16 @@ def test_spanish_status_change_uses_spanish_words_for_statuses_and_reasons():
     content = renderer.email(samples()[m.REFERRAL_STATUS_CHANGED], "es")
     assert content.subject == "La derivación rf-1 está ahora cancelada"
     assert "el participante revocó su consentimiento" in content.body
+
+
+@pytest.mark.parametrize("code", STATUS_REASONS)
+def test_every_status_reason_code_has_words_in_both_languages(code):
+    message = m.message_for(event("referral.status_changed",
+                                  status_payload(to_status="on-hold", reason_code=code)),
+                            m.REFERRAL_STATUS_CHANGED)
+    for language, label in (("en", "Reason: "), ("es", "Motivo: ")):
+        [line] = [row for row in renderer.email(message, language).body.splitlines() if row.startswith(label)]
+        assert line != label + code, (language, code)  # words, not the bare code
 
 
 def test_unknown_language_falls_back_to_english():

@@ -77,7 +77,8 @@ class FakeReferrals:
             "referral_id": referral_id, "agency_id": agency_id,
             "participant": dict(disclosure["participant"]), "consent": disclosure["consent"],
             "redisclosure_notice": disclosure["redisclosure_notice"],
-            "decision_id": disclosure.get("decision_id"), "disclosed_at": at}
+            "decision_id": disclosure.get("decision_id"),
+            "data_classes": disclosure.get("data_classes"), "disclosed_at": at}
 
     def handoff(self, referral_id: str) -> dict[str, Any] | None:
         packet = self._packets.get(referral_id)

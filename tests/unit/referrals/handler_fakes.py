@@ -29,6 +29,8 @@ class FakeConsent:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.deny_with: str | None = None
         self.allowed = {"agencies": [PEER_GROUP], "classes": ["peer_group"], "excluded": []}
+        # The data classes the consent covers for every recipient.
+        self.covered = ["contact", "demographics", "referral-reason", "substance-use"]
 
     def _called(self, method: str, request: dict[str, Any]) -> None:
         assert self.uow.session is None, f"{method} was asked while a transaction was open"
@@ -42,10 +44,18 @@ class FakeConsent:
         return {"permit": True, "reason": "covered", "consent_id": request["consent_id"],
                 "decision_id": "d-1", "allowed": self.allowed}
 
+    def covered_classes(self, **request: Any) -> dict[str, Any]:
+        self._called("covered_classes", request)
+        covered = [] if self.deny_with else [dc for dc in request["data_classes"] if dc in self.covered]
+        return {"consent_id": request["consent_id"], "covered": covered,
+                "allowed": self.allowed if covered else {"agencies": [], "classes": [], "excluded": []}}
+
     def disclose(self, **request: Any) -> dict[str, Any]:
         self._called("disclose", request)
         if self.deny_with:
             raise ConsentRequired("denied", reason=self.deny_with)
+        if any(dc not in self.covered for dc in request["data_classes"]):
+            raise ConsentRequired("denied", reason="data_class_not_covered")
         return {"permit": True, "decision_id": "d-2", "participant": dict(PARTICIPANT),
                 "consent": dict(SUMMARY), "redisclosure_notice": NOTICE}
 
@@ -83,7 +93,7 @@ def request_command(**overrides: Any) -> RequestReferral:
 
 
 def match_event(type_: str, referral_id: str, *, match_id: str = "match-1", agency: str = PEER_GROUP,
-                minutes: int = 0):
+                minutes: int = 0, reason_code: str | None = None):
     """A ``match.*`` event as matching publishes it, ``minutes`` after NOW."""
     at = NOW + timedelta(minutes=minutes)
     if type_ == "match.waitlisted":
@@ -92,7 +102,7 @@ def match_event(type_: str, referral_id: str, *, match_id: str = "match-1", agen
         payload = {"match_id": match_id, "referral_id": referral_id, "referrer_agency_id": REFERRER,
                    "mentor_id": "mentor-1", "mentor_agency_id": agency, "urgency": "routine",
                    "score": 0.8, "explanation": [{"factor": "language", "weight": 0.3, "score": 1.0,
-                                                  "contribution": 0.3}]}
+                                                  "contribution": 0.3}], "reason_code": reason_code}
     return new_event(type_, payload, source="matching", occurred_at=at)
 
 

@@ -100,7 +100,7 @@ def test_consent_ending_cancels_and_closes_the_handoff(code, status):
     assert referral.end_by_consent(reason_code=code, at=LATER) is True
     assert referral.status == "cancelled" and not referral.handoff_open
     entry = referral.history[-1]
-    assert (entry.by, entry.reason, entry.reason_code) == ("network", code, code)
+    assert (entry.by, entry.reason, entry.reason_code) == ("network", None, code)
     assert referral.events[-1].reason_code == code
     if referral.assigned_agency_id:
         with pytest.raises(Conflict):

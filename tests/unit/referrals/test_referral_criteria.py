@@ -30,9 +30,30 @@ def test_criteria_keep_only_matching_fields():
         "languages": ["es", "en"], "mentor_gender": "female", "mentor_gender_required": True,
         "pathways": ["12-step"], "lived_experience": [], "age_band": 50,
         "location": {"lat": 1.23, "lon": 2.35}, "remote_ok": False,
-        "availability": ["mon-evening"],
+        "availability": ["mon-evening"], "substance_use_shared": True,
     }
     assert CriteriaSchema().load(criteria) == criteria
+
+
+def test_without_substance_use_the_criteria_that_reveal_it_stay_behind():
+    needs = {"languages": ["en"], "pathways": ["medication-assisted", "12-step"],
+             "lived_experience": ["opioids", "overdose-survivor"]}
+    shared = criteria_from_needs(needs)
+    assert shared["lived_experience"] == ["opioids", "overdose-survivor"]
+    assert shared["pathways"] == ["medication-assisted", "12-step"] and shared["substance_use_shared"]
+    kept_back = criteria_from_needs(needs, substance_use=False)
+    assert kept_back["lived_experience"] == [] and kept_back["pathways"] == ["12-step"]
+    assert kept_back["substance_use_shared"] is False
+    # Identical whether the referral named any: the flag itself reveals nothing.
+    assert criteria_from_needs({"languages": ["en"], "pathways": ["12-step"]},
+                               substance_use=False) == kept_back
+    assert CriteriaSchema().load(kept_back) == kept_back
+
+
+def test_lived_experience_stored_as_words_reads_as_codes():
+    criteria = criteria_from_needs({"languages": ["en"],
+                                    "lived_experience": ["Fentanyl overdose", "opioids", "heroin", "??"]})
+    assert criteria["lived_experience"] == ["overdose-survivor", "opioids"]
 
 
 def test_a_gender_requirement_without_a_preference_is_dropped():

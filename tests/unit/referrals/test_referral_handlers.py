@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from handler_fakes import NOW, REASON, FakeConsent, asking, published, request_command, stored, unit_of_work
-from referral_builders import PEER_GROUP, REFERRER, STRANGER
+from referral_builders import NEEDS, PEER_GROUP, REFERRER, STRANGER
 
 from services.kit.errors import Conflict, ConsentRequired, InvalidRequest, NotFound
 from services.referrals.domain.commands import (
@@ -32,19 +32,50 @@ def create(uow, consent, **overrides):
     return commands.create_referral(request_command(**overrides), uow, consent, NOW)
 
 
-def test_create_asks_consent_for_the_peer_group_class_then_stages_referral_requested(uow, consent):
+def test_create_discloses_to_the_network_what_the_consent_covers_then_stages_referral_requested(
+        uow, consent):
     view = create(uow, consent)
     assert view["status"] == "requested" and view["reason"] == REASON
-    [ask] = consent.named("authorize")
-    assert ask == {"discloser": REFERRER, "recipient": {"class": "peer_group"},
-                   "purpose": "peer-support-referral", "data_classes": ["referral-reason"],
-                   "participant_id": "participant-1", "consent_id": "consent-1"}
+    question = {"discloser": REFERRER, "recipient": {"class": "peer_group"},
+                "purpose": "peer-support-referral", "participant_id": "participant-1",
+                "consent_id": "consent-1"}
+    [scope] = consent.named("covered_classes")
+    assert scope == {**question, "data_classes": ["referral-reason", "substance-use"]}
+    [disclosed] = consent.named("disclose")
+    assert disclosed == {**question, "data_classes": ["referral-reason", "substance-use"]}
+    assert consent.named("authorize") == []
     [event] = published(uow)
     assert event["type"] == "referral.requested"
     assert event["payload"]["allowed"] == consent.allowed
+    assert event["payload"]["criteria"]["lived_experience"] == ["opioids"]
+    assert event["payload"]["criteria"]["substance_use_shared"] is True
     assert "Zeferina" not in str(event) and "detox" not in str(event)
     [kept] = stored(uow).all()
     assert kept.id == view["id"] and kept.reason == REASON and uow.commits == 1
+
+
+def test_without_substance_use_the_network_gets_no_substance_criteria(uow, consent):
+    consent.covered = ["contact", "demographics", "referral-reason"]
+    create(uow, consent, needs={**NEEDS, "pathways": ["medication-assisted", "12-step"]})
+    [disclosed] = consent.named("disclose")
+    assert disclosed["data_classes"] == ["referral-reason"]
+    [event] = published(uow)
+    criteria = event["payload"]["criteria"]
+    assert criteria["lived_experience"] == [] and criteria["pathways"] == ["12-step"]
+    assert criteria["substance_use_shared"] is False
+    assert "opioids" not in str(event) and "medication-assisted" not in str(event)
+    [kept] = stored(uow).all()
+    assert kept.needs["lived_experience"] == ["opioids"]  # the referrer's record stays whole
+
+
+def test_a_referral_the_consent_does_not_cover_discloses_nothing_and_stores_nothing(uow, consent):
+    consent.covered = ["contact", "demographics"]
+    with pytest.raises(ConsentRequired) as refused:
+        create(uow, consent)
+    assert refused.value.extra["reason"] == "data_class_not_covered"
+    [asked] = consent.named("disclose")  # asked for the reason alone, so consent ledgers the refusal
+    assert asked["data_classes"] == ["referral-reason"]
+    assert published(uow) == [] and stored(uow).all() == []
 
 
 def test_a_denied_consent_refuses_the_referral_with_the_reason_and_stores_nothing(uow, consent):
@@ -77,11 +108,16 @@ def test_only_the_referrer_and_admins_read_a_referral(uow, consent):
 def test_cancel_keeps_the_stated_reason_in_history_but_publishes_only_a_code(uow, consent):
     view = create(uow, consent)
     cancelled = commands.cancel_referral(
-        CancelReferral(asking(REFERRER), view["id"], "Zeferina moved away"), uow, NOW + timedelta(hours=1))
+        CancelReferral(asking(REFERRER), view["id"], "Zeferina moved away", "no-longer-needed"), uow,
+        NOW + timedelta(hours=1))
     assert cancelled["status"] == "cancelled"
     assert cancelled["history"][-1]["reason"] == "Zeferina moved away"
+    assert cancelled["history"][-1]["reason_code"] == "no-longer-needed"
     event = published(uow)[-1]
-    assert event["payload"]["reason_code"] == "stated" and "Zeferina" not in str(event)
+    assert event["payload"]["reason_code"] == "no-longer-needed" and "Zeferina" not in str(event)
+    oversight = queries.read_referral(ReadReferral(asking(STRANGER, admin=True), view["id"]), uow)
+    assert oversight["history"][-1]["reason_code"] == "no-longer-needed"
+    assert oversight["history"][-1]["reason"] is None
     with pytest.raises(Conflict):
         commands.cancel_referral(CancelReferral(asking(REFERRER), view["id"], "again"), uow, NOW)
     assert len(published(uow)) == 2

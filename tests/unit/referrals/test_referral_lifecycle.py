@@ -95,22 +95,42 @@ def test_progress_needs_no_reason(current, target):
     assert referral.events[-1].reason_code is None
 
 
-def test_a_written_reason_stays_in_history_and_is_published_as_stated():
+def test_a_written_reason_stays_in_history_and_is_published_as_other():
     referral = referral_in("in-progress")
     referral.report_status(by=PEER_GROUP, status="on-hold", reason=" inpatient stay ", at=LATER)
     entry = referral.history[-1]
-    assert (entry.status, entry.by, entry.reason) == ("on-hold", PEER_GROUP, "inpatient stay")
+    assert (entry.status, entry.by, entry.reason, entry.reason_code) == (
+        "on-hold", PEER_GROUP, "inpatient stay", "other")
     assert referral.events == [ReferralStatusChanged(
         referral_id=referral.id, referrer_agency_id=REFERRER, assigned_agency_id=PEER_GROUP,
         participant_id="participant-1", urgency="routine", from_status="in-progress",
-        to_status="on-hold", reason_code="stated")]
+        to_status="on-hold", reason_code="other")]
     assert "inpatient" not in str(referral.events[0].payload())
+
+
+def test_a_reason_code_is_shown_to_every_party_and_the_words_only_to_their_writer():
+    referral = referral_in("in-progress")
+    referral.report_status(by=PEER_GROUP, status="failed", reason="relapsed, readmitted to detox",
+                           reason_code="unable-to-contact", at=LATER)
+    assert referral.events[-1].reason_code == "unable-to-contact"
+    entry = referral.history[-1]
+    assert entry.as_dict(PEER_GROUP)["reason"] == "relapsed, readmitted to detox"
+    for reader in (REFERRER, "agency-network-admin", None):
+        seen = entry.as_dict(reader)
+        assert (seen["reason_code"], seen["reason"]) == ("unable-to-contact", None)
+
+
+def test_an_unknown_reason_code_is_refused():
+    referral = referral_in("in-progress")
+    with pytest.raises(InvalidRequest) as refused:
+        referral.report_status(by=PEER_GROUP, status="on-hold", reason=None, reason_code="relapse", at=LATER)
+    assert "reason_code" in refused.value.errors and referral.status == "in-progress"
 
 
 def test_request_records_history_and_a_requested_event_without_personal_text():
     referral = new_referral(reason="peer support after detox discharge")
     assert referral.status == "requested"
-    assert [e.as_dict() for e in referral.history] == [{
+    assert [e.as_dict(REFERRER) for e in referral.history] == [{
         "status": "requested", "at": T0.isoformat(), "by": REFERRER, "reason": None,
         "reason_code": None}]
     [event] = referral.events

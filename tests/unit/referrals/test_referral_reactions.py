@@ -6,6 +6,7 @@ import pytest
 from handler_fakes import (
     NOW,
     PARTICIPANT,
+    REASON,
     FakeConsent,
     asking,
     expired_event,
@@ -50,15 +51,24 @@ def handoff(uow, consent, referral_id, agency=PEER_GROUP):
     return commands.open_handoff(OpenHandoff(asking(agency), referral_id), uow, consent)
 
 
+def to_agencies(consent, method):
+    """What ``method`` asked of consent about a peer group (not about the network)."""
+    return [ask for ask in consent.named(method) if "agency_id" in ask["recipient"]]
+
+
 def test_acceptance_discloses_to_the_mentor_agency_and_opens_its_handoff(uow, consent, referral_id):
     react(uow, consent, match_event("match.accepted", referral_id))
-    [asked] = consent.named("disclose")
+    [asked] = to_agencies(consent, "disclose")
     assert asked["recipient"] == {"agency_id": PEER_GROUP, "kind": "peer_group"}
-    assert asked["discloser"] == REFERRER and asked["data_classes"] == ["contact", "demographics"]
+    assert asked["discloser"] == REFERRER
+    assert asked["data_classes"] == ["contact", "demographics", "referral-reason", "substance-use"]
     view = read(uow, referral_id, PEER_GROUP)
     assert view["status"] == "accepted" and view["match"]["status"] == "accepted"
     packet = handoff(uow, consent, referral_id)
     assert packet["participant"] == PARTICIPANT and packet["consent"]["consent_id"] == "consent-1"
+    assert packet["reason"] == REASON and packet["needs"]["lived_experience"] == ["opioids"]
+    [fresh] = to_agencies(consent, "authorize")
+    assert fresh["data_classes"] == asked["data_classes"]
     assert consent.named("record_access") == [
         {"actor": PEER_GROUP, "participant_id": "participant-1", "what": f"handoff:{referral_id}"}]
     assert stored(uow).handoff(referral_id)["agency_id"] == PEER_GROUP
@@ -70,10 +80,35 @@ def test_a_redelivered_acceptance_has_one_effect_and_one_disclosure(uow, consent
         react(uow, consent, event)
     # The same acceptance published again under a new event id.
     react(uow, consent, match_event("match.accepted", referral_id))
-    assert len(consent.named("disclose")) == 1
+    assert len(to_agencies(consent, "disclose")) == 1
     history = read(uow, referral_id)["history"]
     assert [h["status"] for h in history] == ["requested", "accepted"]
     assert [e["type"] for e in published(uow)] == ["referral.requested", "referral.status_changed"]
+
+
+def test_the_handoff_carries_only_the_covered_classes(uow, consent, referral_id):
+    consent.covered = ["contact", "demographics", "referral-reason"]
+    react(uow, consent, match_event("match.accepted", referral_id))
+    [asked] = to_agencies(consent, "disclose")
+    assert asked["data_classes"] == ["contact", "demographics", "referral-reason"]
+    packet = handoff(uow, consent, referral_id)
+    assert packet["reason"] == REASON and packet["data_classes"] == asked["data_classes"]
+    assert packet["needs"]["lived_experience"] == [] and packet["needs"]["languages"] == ["es", "en"]
+
+
+def test_a_handoff_without_referral_reason_carries_no_reason_or_needs(uow, consent, referral_id):
+    consent.covered = ["contact", "demographics"]
+    react(uow, consent, match_event("match.accepted", referral_id))
+    packet = handoff(uow, consent, referral_id)
+    assert "reason" not in packet and "needs" not in packet
+    assert packet["data_classes"] == ["contact", "demographics"]
+
+
+def test_the_referrer_sees_the_code_a_peer_group_declined_for(uow, consent, referral_id):
+    react(uow, consent, match_event("match.proposed", referral_id, minutes=1))
+    react(uow, consent, match_event("match.declined", referral_id, minutes=2, reason_code="capacity"))
+    seen = read(uow, referral_id)["match"]
+    assert (seen["status"], seen["reason_code"]) == ("declined", "capacity")
 
 
 def test_a_refused_disclosure_cancels_the_referral_for_consent(uow, consent, referral_id):
@@ -148,3 +183,16 @@ def test_partial_revocation_ends_what_it_no_longer_covers(uow, consent, referral
                consent_events.on_consent_ended, NOW)
     status = read(uow, referral_id)["status"]
     assert status == ("cancelled" if ends else "in-progress")
+
+
+def test_a_packet_stored_before_its_classes_were_kept_reads_as_contact_and_demographics(
+        uow, consent, referral_id):
+    react(uow, consent, match_event("match.accepted", referral_id))
+    packets = stored(uow)
+    legacy = packets.handoff(referral_id)
+    legacy.pop("data_classes")
+    packets.store_handoff(referral_id, PEER_GROUP, legacy, NOW)
+    packet = handoff(uow, consent, referral_id)
+    assert "reason" not in packet and packet["data_classes"] == ["contact", "demographics"]
+    [fresh] = to_agencies(consent, "authorize")
+    assert fresh["data_classes"] == ["contact", "demographics"]

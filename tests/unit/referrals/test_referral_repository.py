@@ -17,7 +17,7 @@ from services.kit.dependencies import WorkerUnitOfWork
 from services.kit.errors import Conflict, ConsentRequired, InvalidRequest
 from services.referrals.adapters.orm import metadata
 from services.referrals.adapters.repository import ReferralRepository, referral_repositories
-from services.referrals.domain.commands import CancelReferral, ListReferrals
+from services.referrals.domain.commands import CancelReferral, ListReferrals, ReadReferral
 from services.referrals.handlers import commands, consent_events, match_events, queries
 
 
@@ -119,3 +119,12 @@ def test_a_cancel_writes_history_and_its_event_in_one_transaction(uow, consent):
     assert len(history) == 2 and all("Zeferina" not in (h.reason or "") for h in history)
     assert [json.loads(r.message)["type"] for r in rows(uow, "outbox")] == [
         "referral.requested", "referral.status_changed"]
+
+
+def test_needs_stored_with_lived_experience_in_words_read_as_codes(uow, consent):
+    legacy = {"languages": ["en"], "lived_experience": ["Fentanyl overdose", "heroin", "knitting"]}
+    referral_id = create(uow, consent, needs=legacy)["id"]
+    [row] = rows(uow, "referrals")
+    assert row.needs.startswith("v1.k1.")  # the words are sealed as they were written
+    view = queries.read_referral(ReadReferral(asking(REFERRER), referral_id), uow)
+    assert view["needs"]["lived_experience"] == ["overdose-survivor", "opioids"]
