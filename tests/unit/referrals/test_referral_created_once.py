@@ -24,7 +24,8 @@ def test_a_repeated_key_answers_the_first_referral_without_asking_consent_again(
     first = commands.create_referral(keyed(), uow, consent, NOW)
     again = commands.create_referral(keyed(), uow, consent, NOW)
     assert again == first
-    assert len(consent.named("authorize")) == 1
+    assert len(consent.named("covered_classes")) == 1
+    assert len(consent.named("disclose")) == 1
     assert [e["type"] for e in published(uow)] == ["referral.requested"]
     assert len(stored(uow).all()) == 1
 
@@ -35,10 +36,10 @@ def test_an_attempt_that_loses_the_race_answers_the_winners_referral():
     class RacingConsent(FakeConsent):
         """While this attempt asks consent, another with the same key completes."""
 
-        def authorize(self, **request):
+        def covered_classes(self, **request):
             if not self.calls:
                 self.winner = commands.create_referral(keyed(), uow, FakeConsent(uow), NOW)
-            return super().authorize(**request)
+            return super().covered_classes(**request)
 
     consent = RacingConsent(uow)
     loser = commands.create_referral(keyed(), uow, consent, NOW)
