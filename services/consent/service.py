@@ -102,6 +102,18 @@ class ConsentService:
         return handlers.ledger(command, self.db)
 
     @rpc
+    def export_ledger(self, after_seq: int | None = None, limit: int = c.EXPORT_PAGE_LIMIT,
+                      up_to: int | None = None) -> dict[str, Any]:
+        """A page of the ledger with every hashed field: ``{"items", "head"}``."""
+        page = load(s.LedgerExportRequest(), {"after_seq": after_seq, "limit": limit, "up_to": up_to})
+        return handlers.export_ledger(c.ExportLedger(**page), self.db)
+
+    @rpc
+    def public_key(self) -> str:
+        """The PEM of the Ed25519 key that checks the ledger's signed checkpoints."""
+        return handlers.public_key(self.ledger_keys)
+
+    @rpc
     def verify_ledger(self) -> dict[str, Any]:
         # Yield to other greenthreads between chunks: a long check must not stall RPC.
         return handlers.verify_ledger(c.VerifyLedger(), self.db, self.ledger_keys,

@@ -60,6 +60,7 @@ def running_network(amqp: str, rabbit_manager, database_url: Callable[[str], str
     rabbit_manager.set_vhost_permissions(vhost, parts.username, ".*", ".*", ".*")
     port = free_port()
     env = network_environment(urlunsplit((parts.scheme, parts.netloc, f"/{vhost}", "", "")), port)
+    env["LEDGER_CHECKPOINT_LOG"] = str(logs / "ledger-checkpoints.jsonl")
     for name in PROCESSES:
         env[f"{name.upper()}_DATABASE_URL"] = database_url(name)
     net = Network(env=env, logs=logs, base_url=f"http://127.0.0.1:{port}")
