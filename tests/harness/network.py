@@ -36,6 +36,8 @@ def network_environment(amqp_uri: str, port: int) -> dict[str, str]:
         "GATEWAY_PORT": str(port),
         **network_secrets.fresh(),
         "RPC_TIMEOUT_SECONDS": "3",
+        # Small, so a test's few rows already reach the checkpoint log outside the database.
+        "LEDGER_CHECKPOINT_EVERY": "5",
         "DISPATCH_INTERVAL_SECONDS": "0.2",
         # The tests' webhook receivers listen on 127.0.0.1 over plain HTTP.
         "WEBHOOK_REQUIRE_HTTPS": "false",
