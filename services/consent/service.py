@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import eventlet
-from nameko.rpc import rpc
 
 from services.consent import handlers
 from services.consent import schemas as s
@@ -21,6 +20,7 @@ from services.consent.domain import commands as c
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every
 from services.kit.messages import load, load_caller
+from services.kit.rpc import rpc
 
 
 class ConsentService:
