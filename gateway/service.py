@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from gateway import handlers, policy
 from gateway.adapters.orm import metadata
-from gateway.adapters.stores import SqlIdempotencyStore, SqlKeyStore
+from gateway.adapters.stores import SqlIdempotencyStore, SqlKeyStore, idempotency_ring
 from gateway.auth import Principal, authenticate, pepper_from_setting
 from gateway.bodies import load_query, read_json
 from gateway.entrypoint import api, json_response, render
@@ -74,7 +74,8 @@ class GatewayService:
             route.request().load(body)
             return RecordedResponse(route.status, render(route, perform(caller, body)))
 
-        outcome = run_once(SqlIdempotencyStore(self.db), agency_id=caller.agency_id,
+        outcome = run_once(SqlIdempotencyStore(self.db, idempotency_ring(self.pepper)),
+                           agency_id=caller.agency_id,
                            key=request.headers.get(HEADER), operation=operation, body=body,
                            perform=first_time)
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 
@@ -12,7 +13,10 @@ from sqlalchemy.orm import Session
 from gateway.adapters.orm import agencies, api_keys, idempotency_records
 from gateway.auth import StoredKey, issue_api_key
 from gateway.idempotency import IdempotencyRecord, RecordedResponse
+from services.kit.crypto import DecryptionError, FieldRef, KeyRing, derived_key_ring
 from services.kit.db import utcnow
+
+log = logging.getLogger(__name__)
 
 
 def create_agency(session: Session, pepper: bytes, *, name: str, kind: str,
@@ -54,15 +58,24 @@ class SqlKeyStore:
                          revoked=row.revoked_at is not None)
 
 
+def idempotency_ring(pepper: bytes) -> KeyRing:
+    """The key that seals stored responses, derived from the gateway's pepper (they live 24 h)."""
+    return derived_key_ring(pepper, "gateway/idempotency-responses")
+
+
 class SqlIdempotencyStore:
     """Claims are atomic through the unique (agency, key) constraint.
 
     Each call is its own short transaction, so no database is held while the
-    request it guards waits on a service.
+    request it guards waits on a service. A stored response is sealed (AES-GCM, bound to its
+    agency and key): a referral's answer carries the clinician's reason, which must not rest in
+    clear in the gateway's database. One that no longer opens (the pepper changed) counts as
+    still in flight, so a retry is refused (409) rather than run twice.
     """
 
-    def __init__(self, uow) -> None:
+    def __init__(self, uow, ring: KeyRing) -> None:
         self.uow = uow
+        self.ring = ring
 
     def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
         with self.uow:
@@ -88,7 +101,8 @@ class SqlIdempotencyStore:
             self.uow.session.execute(
                 update(idempotency_records)
                 .where(idempotency_records.c.agency_id == agency_id, idempotency_records.c.key == key)
-                .values(response_status=response.status, response_body=response.body))
+                .values(response_status=response.status,
+                        response_body=self.ring.encrypt(response.body, _response_ref(agency_id, key))))
             self.uow.commit()
 
     def release(self, agency_id: str, key: str) -> None:
@@ -101,16 +115,23 @@ class SqlIdempotencyStore:
         session.execute(delete(idempotency_records).where(
             idempotency_records.c.agency_id == agency_id, idempotency_records.c.key == key))
 
-    @staticmethod
-    def _find(session: Session, agency_id: str, key: str) -> IdempotencyRecord | None:
+    def _find(self, session: Session, agency_id: str, key: str) -> IdempotencyRecord | None:
         row = session.execute(select(idempotency_records).where(
             idempotency_records.c.agency_id == agency_id, idempotency_records.c.key == key)).first()
         if row is None:
             return None
         response = None
         if row.response_status is not None:
-            response = RecordedResponse(row.response_status, row.response_body)
+            try:
+                body = self.ring.decrypt(row.response_body, _response_ref(agency_id, key))
+                response = RecordedResponse(row.response_status, body)
+            except DecryptionError:
+                log.warning("a stored idempotent response does not open; its key stays refused")
         return IdempotencyRecord(row.agency_id, row.key, row.fingerprint,
                                  row.created_at, response)
+
+
+def _response_ref(agency_id: str, key: str) -> FieldRef:
+    return FieldRef("idempotency_records", "response_body", f"{agency_id}:{key}")
 
 

@@ -16,7 +16,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _PREFIX = "v1"
 _NONCE_BYTES = 12
@@ -100,6 +102,14 @@ class KeyRing:
         if not self.needs_rotation(token):
             return token
         return self.encrypt(self.decrypt(token, ref), ref)
+
+
+def derived_key_ring(secret: bytes, purpose: str) -> KeyRing:
+    """A one-key ring derived (HKDF-SHA256) from another secret for one ``purpose``, for data that
+    lives briefly and needs no key of its own: the same secret and purpose give the same key."""
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+               info=f"recovery-referral-network/{purpose}".encode()).derive(secret)
+    return KeyRing([("derived", key)])
 
 
 def rotate(ring: KeyRing, cells: Iterable[tuple[FieldRef, str]]) -> Iterator[tuple[FieldRef, str]]:

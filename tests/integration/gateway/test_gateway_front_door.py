@@ -8,8 +8,11 @@ import logging
 import time
 
 import pytest
+from sqlalchemy import select
 
+from gateway.adapters.orm import idempotency_records
 from gateway.routes import ROUTES
+from services.kit.db import make_engine
 
 PROBLEM = "application/problem+json"
 HOSPITAL = {"name": "St. Mary Hospital", "kind": "hospital", "roles": ["referrer"]}
@@ -84,6 +87,22 @@ def test_idempotency_key_replays_the_first_response_and_refuses_another_body(gat
     fixed = gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL,
                          headers={"Idempotency-Key": "retry-after-fix"})
     assert fixed.status_code == 201
+
+
+def test_a_stored_response_rests_sealed_and_still_replays(gateway, admin_key, gateway_config):
+    headers = {"Idempotency-Key": "sealed-1"}
+    first = gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL, headers=headers)
+    assert first.status_code == 201
+    engine = make_engine(gateway_config["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            [stored] = conn.execute(select(idempotency_records.c.response_body).where(
+                idempotency_records.c.key == "sealed-1")).scalars()
+    finally:
+        engine.dispose()
+    assert first.json()["api_key"] not in stored and "St. Mary" not in stored  # no clear text
+    again = gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL, headers=headers)
+    assert again.json() == first.json() and again.headers.get("Idempotent-Replayed") == "true"
 
 
 def test_unknown_paths_and_methods_answer_problem_json(gateway):
