@@ -49,7 +49,7 @@ def with_recipient_kinds(uow, body: dict[str, Any]) -> dict[str, Any]:
 EXPORT_PAGE = 1000
 
 
-def ledger_export_lines(consent, page: int = EXPORT_PAGE) -> Iterator[bytes]:
+def ledger_export_lines(consent, page: int | None = None) -> Iterator[bytes]:
     """The ledger as newline-delimited JSON, one entry per line, read ``page`` entries at a time.
 
     The first page is read at once, so a consent service that does not answer is an error before
@@ -57,6 +57,7 @@ def ledger_export_lines(consent, page: int = EXPORT_PAGE) -> Iterator[bytes]:
     when the export started. A failure past that point ends the stream early and unfinished, so
     the client sees a broken transfer rather than a short ledger.
     """
+    page = page or EXPORT_PAGE
     first = consent.export_ledger(None, page, None)
     head = first["head"]
 
