@@ -12,11 +12,12 @@ each service in the chain (gateway → referrals → consent) sees the same id i
 
 RPC requests and replies are transient (AMQP delivery mode 1): they carry participant details
 (a referral to create, a consent to record, a handoff packet), and a persistent message waiting
-in a queue rests on the broker's disk in clear. Losing one is safe: the caller's deadline turns a
-lost request or reply into ``ServiceUnavailable`` (503), the client retries with its
-``Idempotency-Key``, and the services dedupe, so a lost RPC becomes a retry, never a lost
-referral. Services declare their entrypoints with this module's ``rpc``, whose replies are
-transient too; events, which carry ids only, stay persistent.
+in a queue rests on the broker's disk in clear. Losing one (only a broker restart drops a
+transient message) is no worse than the timeout every call already has: the caller's deadline
+turns it into ``ServiceUnavailable`` (503) and the client retries under its ``Idempotency-Key``.
+A lost request changed nothing; a lost reply is the same case as a reply that came too late.
+Services declare their entrypoints with this module's ``rpc``, whose replies are transient
+too; events, which carry ids only, stay persistent.
 """
 
 from __future__ import annotations
