@@ -115,3 +115,10 @@ def test_a_tail_cut_with_its_stored_checkpoints_is_reported_by_the_outside_verif
     finally:
         engine.dispose()
     assert admin.ok("GET", "/v1/audit/verify") == {"ok": True, "entries": head}
+
+
+def test_only_admins_export_the_ledger(network, agencies):
+    refused = agencies["hospital"].request("GET", "/v1/audit/ledger/export")
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    anonymous = requests.get(f"{network.base_url}/v1/audit/ledger/export", timeout=10)
+    assert anonymous.status_code == 401
