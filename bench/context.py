@@ -113,6 +113,8 @@ class BenchContext:
             "ESCALATION_CHECK_SECONDS": "0.05",  # as often as before escalation had its own timer
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
+            # Each run its own ledger, so its own log of the ledger's checkpoints.
+            "LEDGER_CHECKPOINT_LOG": str(self.logs / "ledger-checkpoints.jsonl"),
         }
         for name in PROCESSES:
             env[f"{name.upper()}_DATABASE_URL"] = self.database(name)

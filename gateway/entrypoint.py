@@ -4,6 +4,8 @@ The route's method, path, status and response schema come from ``gateway.routes`
 every exception becomes an RFC 9457 problem through ``gateway.problems`` — unknown
 paths and wrong methods included, which werkzeug would otherwise answer in HTML.
 
+The access log names each request's method and path, never its query string.
+
 Every request has a request id: the caller's ``X-Request-Id`` when it is well formed, else a new
 one. It is answered in the ``X-Request-Id`` header (and a problem's ``request_id``), named in the
 gateway's log line for the request's failure, and passed to the services in the RPC context.
@@ -19,7 +21,7 @@ from typing import Any
 
 from eventlet.event import Event
 from nameko.web.handlers import HttpRequestHandler
-from nameko.web.server import WebServer, WsgiApp
+from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
@@ -52,9 +54,31 @@ class _ProblemWsgiApp(WsgiApp):
         return provider.handle_request(request)(environ, start_response)
 
 
+class _AccessLogProtocol(HttpOnlyProtocol):
+    """Logs each request as method, path and version: never its query string, which may carry
+    what must not rest in a log (a participant id searched for, a token a client misplaced)."""
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        if parsed:
+            self.requestline = request_line_without_query(self.requestline)
+        return parsed
+
+
+def request_line_without_query(line: str) -> str:
+    """``GET /v1/audit/ledger?participant=... HTTP/1.1`` → ``GET /v1/audit/ledger HTTP/1.1``."""
+    parts = line.split(" ")
+    if len(parts) >= 2:
+        parts[1] = parts[1].split("?", 1)[0]
+    return " ".join(parts)
+
+
 class ProblemWebServer(WebServer):
     def get_wsgi_app(self):
         return _ProblemWsgiApp(self)
+
+    def get_wsgi_server(self, sock, wsgi_app, protocol=_AccessLogProtocol, debug=False):
+        return super().get_wsgi_server(sock, wsgi_app, protocol=protocol, debug=debug)
 
 
 class ApiRoute(HttpRequestHandler):

@@ -1,7 +1,10 @@
-"""What the gateway does itself, beyond passing requests on: agencies and recipient kinds."""
+"""What the gateway does itself, beyond passing requests on: agencies, recipient kinds, and
+the ledger export streamed page by page."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 from gateway.adapters.stores import agency_kinds, find_agency
@@ -54,3 +57,31 @@ def with_recipient_kinds(uow, body: dict[str, Any]) -> dict[str, Any]:
         raise InvalidRequest("Some agencies named in the consent are not registered.", errors=errors)
     recipients["agencies"] = [{"id": agency, "kind": kinds[agency]} for agency in named]
     return {**body, "recipients": recipients}
+
+
+# Ledger entries per ``export_ledger`` call: a page is a few hundred KiB on the wire.
+EXPORT_PAGE = 1000
+
+
+def ledger_export_lines(consent, page: int | None = None) -> Iterator[bytes]:
+    """The ledger as newline-delimited JSON, one entry per line, read ``page`` entries at a time.
+
+    The first page is read at once, so a consent service that does not answer is an error before
+    anything is sent (503); the rest is read as the lines are sent, up to the head the ledger had
+    when the export started. A failure past that point ends the stream early and unfinished, so
+    the client sees a broken transfer rather than a short ledger.
+    """
+    page = page or EXPORT_PAGE
+    first = consent.export_ledger(None, page, None)
+    head = first["head"]
+
+    def lines() -> Iterator[bytes]:
+        current = first
+        while True:
+            items = current["items"]
+            yield "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items).encode()
+            if len(items) < page or items[-1]["seq"] >= head:
+                return
+            current = consent.export_ledger(items[-1]["seq"], page, head)
+
+    return lines()

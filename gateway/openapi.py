@@ -97,7 +97,14 @@ def _json(schema: Any) -> dict[str, Any]:
 def _operation(route: Route) -> dict[str, Any]:
     roles = sorted(policy.ROUTE_ROLES[route.operation])
     success: dict[str, Any] = {"description": route.summary}
-    success["content"] = _json(route.response if route.response else {"type": "object"})
+    if route.media_type == "application/json":
+        success["content"] = _json(route.response if route.response else {"type": "object"})
+    else:  # text: a PEM file, or JSON lines each shaped as the response schema
+        success["content"] = {route.media_type: {"schema": {"type": "string"}}}
+        if route.response:
+            success["description"] += f" (each line: {_line_schema_name(route)})"
+            success["content"][route.media_type]["schema"]["x-line-schema"] = {
+                "$ref": f"#/components/schemas/{_line_schema_name(route)}"}
     op: dict[str, Any] = {
         "operationId": route.operation,
         "summary": route.summary,
@@ -129,6 +136,10 @@ def _operation(route: Route) -> dict[str, Any]:
     return op
 
 
+def _line_schema_name(route: Route) -> str:
+    return route.response.__name__.removesuffix("Schema")
+
+
 def _build() -> APISpec:
     spec = APISpec(title=TITLE, version=VERSION, openapi_version=OPENAPI_VERSION,
                    plugins=[MarshmallowPlugin()],
@@ -148,6 +159,9 @@ def _build() -> APISpec:
         "description": "Required on every creating POST. Retrying with the same key and body "
                        "answers the object the first request created (never a second one); the "
                        "same key with another body answers 409."})
+    for route in ROUTES:  # schemas of each line of a text answer, referenced by x-line-schema
+        if route.media_type != "application/json" and route.response is not None:
+            spec.components.schema(_line_schema_name(route), schema=route.response)
     by_path: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
         by_path.setdefault(route.path, {})[route.method.lower()] = _operation(route)

@@ -53,6 +53,9 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "list_disclosures": frozenset({REFERRER, ADMIN}),
     "get_ledger": frozenset({ADMIN}),
     "verify_ledger": frozenset({ADMIN}),
+    "export_ledger": frozenset({ADMIN}),
+    # A public key: anyone may check the ledger's checkpoints with it.
+    "get_ledger_public_key": PUBLIC,
     "health": PUBLIC,
     "ready": PUBLIC,
     "openapi": PUBLIC,

@@ -21,6 +21,8 @@ from services.notifications import schemas as notifications
 from services.referrals import schemas as referrals
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
+NDJSON = "application/x-ndjson"
+PEM = "application/x-pem-file"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class Route:
     conflicts: bool = False  # may answer 409 when the object's state does not allow it
     # Non-problem bodies for error statuses (e.g. /ready names the services that are down).
     other_responses: tuple[tuple[int, type[Schema]], ...] = ()
+    # What a success answers when it is not one JSON document (a PEM file, JSON lines).
+    media_type: str = "application/json"
 
     @property
     def path_params(self) -> list[str]:
@@ -103,6 +107,11 @@ ROUTES: tuple[Route, ...] = (
           query=consent.LedgerFilters, response=consent.LedgerPageSchema),
     Route("verify_ledger", "GET", "/v1/audit/verify", "Verify the audit ledger's hash chain",
           "audit", response=consent.LedgerVerificationSchema),
+    Route("export_ledger", "GET", "/v1/audit/ledger/export",
+          "Export the whole audit ledger for an outside auditor, one entry per line", "audit",
+          response=consent.LedgerExportEntrySchema, media_type=NDJSON),
+    Route("get_ledger_public_key", "GET", "/v1/audit/public-key",
+          "The public key that checks the ledger's signed checkpoints", "audit", media_type=PEM),
     Route("health", "GET", "/health", "The gateway process is running", "operations",
           response=g.HealthSchema),
     Route("ready", "GET", "/ready", "Every service answers", "operations",

@@ -24,7 +24,7 @@ from gateway.bodies import load_query, read_json
 from gateway.entrypoint import api, json_response, render
 from gateway.idempotency import HEADER, REPLAY_HEADER, Created, run_once
 from gateway.openapi import openapi_json
-from gateway.routes import ROUTES_BY_OPERATION
+from gateway.routes import NDJSON, PEM, ROUTES_BY_OPERATION
 from services.kit.creations import creation_of
 from services.kit.dependencies import Database
 from services.kit.entrypoints import every
@@ -261,5 +261,14 @@ class GatewayService:
     def verify_ledger(self, request):
         self._caller(request, "verify_ledger")
         return self.consent.verify_ledger(timeout=60)
+
+    @api("export_ledger")
+    def export_ledger(self, request):
+        self._caller(request, "export_ledger")
+        return Response(handlers.ledger_export_lines(self.consent), mimetype=NDJSON)
+
+    @api("get_ledger_public_key")
+    def get_ledger_public_key(self, request):
+        return Response(self.consent.public_key(), mimetype=PEM)
 
 

@@ -7,6 +7,7 @@ would use it; only the first admin key comes from the command line, as in produc
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -71,8 +72,11 @@ def seed(base_url: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
                                         **{"Idempotency-Key": f"demo-mentor-{n}"})
     credentials = {"agencies": [{k: a[k] for k in ("id", "name", "kind", "roles", "api_key")}
                                 for a in agencies]}
-    path.write_text(json.dumps(credentials, indent=2))
-    path.chmod(0o600)
+    # API keys: readable by the owner only from the first byte written, not after a chmod.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file may have been created more open
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(credentials, indent=2))
     print(f"Seeded {len(agencies)} agencies and 20 mentors; keys in {path}")
     return credentials
 

@@ -37,6 +37,12 @@ def credentials_file(kind: str) -> Path:
     return VAR / ("demo-credentials.json" if kind == "sqlite" else f"demo-credentials.{kind}.json")
 
 
+def checkpoint_log(kind: str) -> Path:
+    """The checkpoint log of the ``kind`` backend's consent database (each has its own ledger)."""
+    return VAR / ("ledger-checkpoints.jsonl" if kind == "sqlite"
+                  else f"ledger-checkpoints.{DATABASE_PREFIX}{kind}.jsonl")
+
+
 def database_urls(kind: str) -> dict[str, str]:
     if kind == "sqlite":
         return {f"{s.upper()}_DATABASE_URL": f"sqlite:///{VAR / f'{s}.db'}" for s in SERVICES}
@@ -56,6 +62,8 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
     env = dict(os.environ)
     env.update(secrets.load_or_create(VAR / "secrets.env"))
     env.update(database_urls(args.database))
+    # The ledger's checkpoints outside its database, one log per consent database.
+    env.setdefault("LEDGER_CHECKPOINT_LOG", str(checkpoint_log(args.database)))
     env["GATEWAY_PORT"] = str(args.port)
     # A local network: agencies may point webhooks at receivers on this machine.
     env.setdefault("WEBHOOK_REQUIRE_HTTPS", "false")

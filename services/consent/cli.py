@@ -1,8 +1,15 @@
 """``referral-network ledger verify``: check the audit ledger's chain and signed checkpoints.
 
-Reads the consent service's config (and so its database and ledger keys from the
-environment), streams the ledger through the verifier with a progress bar on stderr, prints
-the result as JSON on stdout, and exits 0 when the ledger is intact, 1 when it is not.
+Against the database: reads the consent service's config (and so its database and ledger keys
+from the environment), streams the ledger through the verifier with a progress bar on stderr.
+
+Offline, as an outside auditor: ``--export FILE`` (``GET /v1/audit/ledger/export``), ``--checkpoints
+FILE`` (the checkpoint log kept outside the database) and ``--public-key FILE`` (``GET
+/v1/audit/public-key``); the only secret is the ledger HMAC key, from ``--hmac-key-file`` or
+``LEDGER_HMAC_KEY``. An export that ends before the last checkpoint of the log was cut.
+
+Either way the result is printed as JSON on stdout; the exit code is 0 when the ledger is intact,
+1 when it is not, 2 when the inputs cannot be read.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import TextIO
 
 from sqlalchemy.orm import sessionmaker
 
+from services.consent import ledger_export
 from services.consent.adapters.ledger_store import VERIFY_CHUNK, LedgerRepository, verify_stream
 from services.consent.ledger_keys import load_ledger_keys
 from services.kit import migrations
@@ -35,11 +43,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     check.add_argument("--config", default=str(DEFAULT_CONFIG), help="the consent service's config file")
     check.add_argument("--chunk", type=int, default=VERIFY_CHUNK,
                        help="rows read per query")
+    offline = check.add_argument_group("offline, from an export (no database, no config)")
+    offline.add_argument("--export", help="the ledger export, newline-delimited JSON")
+    offline.add_argument("--checkpoints", help="the checkpoint log kept outside the database")
+    offline.add_argument("--public-key", help="the checkpoints' Ed25519 public key, PEM")
+    offline.add_argument("--hmac-key-file",
+                         help="a file holding the ledger HMAC key (base64); default: $LEDGER_HMAC_KEY")
     check.set_defaults(handler=verify_ledger_command)
 
 
 def verify_ledger_command(args: argparse.Namespace) -> int:
     """Print the verification result; 0 if the ledger is intact, 1 if not, 2 on bad config."""
+    if args.export or args.checkpoints or args.public_key:
+        return ledger_export.verify_export_command(args)
     try:
         config = load_config(args.config)
         keys = load_ledger_keys(config)

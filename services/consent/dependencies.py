@@ -1,16 +1,27 @@
-"""The consent service's own nameko dependency: the ledger keys."""
+"""The consent service's own nameko dependency: the ledger keys, and the checkpoint at shutdown."""
 
 from __future__ import annotations
 
-from nameko.extensions import DependencyProvider
+import logging
+from datetime import UTC, datetime
 
+from nameko.extensions import DependencyProvider
+from sqlalchemy.orm import Session
+
+from services.consent.adapters import checkpoints
 from services.consent.ledger_keys import LedgerKeyPair, load_ledger_keys
+from services.kit.db import make_engine
+
+log = logging.getLogger(__name__)
 
 
 class LedgerKeys(DependencyProvider):
-    """``LEDGER_HMAC_KEY``, ``LEDGER_SIGNING_KEY`` and ``LEDGER_CHECKPOINT_EVERY`` from config.
+    """``LEDGER_HMAC_KEY``, ``LEDGER_SIGNING_KEY``, ``LEDGER_CHECKPOINT_EVERY`` and
+    ``LEDGER_CHECKPOINT_LOG`` from config.
 
-    A missing or malformed key stops the service at start with a ``ConfigError`` naming it.
+    A missing or malformed key stops the service at start with a ``ConfigError`` naming it. On a
+    graceful stop (after the last worker finished) the ledger's head is signed, so rows written
+    since the last checkpoint are covered in the checkpoint log too.
     """
 
     def setup(self) -> None:
@@ -18,3 +29,25 @@ class LedgerKeys(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> LedgerKeyPair:
         return self.keys
+
+    def stop(self) -> None:
+        try:
+            signed = checkpoint_at_shutdown(self.container.config["DATABASE_URL"], self.keys)
+        except Exception as exc:  # noqa: BLE001 - stopping must go on; the next start signs again
+            log.error("ledger checkpoint at shutdown failed: %s", type(exc).__name__)
+            return
+        if signed is not None:
+            log.info("ledger checkpoint at shutdown: %d rows", signed)
+
+
+def checkpoint_at_shutdown(url: str, keys: LedgerKeyPair) -> int | None:
+    """Sign the ledger's head on a connection of its own (the workers' pool is closing too);
+    the rows the new checkpoint covers, or None when one covered them already."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        with Session(engine) as session:
+            signed = checkpoints.checkpoint_now(session, keys, datetime.now(UTC))
+            session.commit()
+    finally:
+        engine.dispose()
+    return None if signed is None else signed.count

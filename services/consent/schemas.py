@@ -14,6 +14,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.consent.domain import Consent
+from services.consent.domain.commands import EXPORT_PAGE_LIMIT
 from services.consent.domain.elements import EXPIRING_EVENTS, format_instant
 from services.kit import vocabulary as v
 from services.kit.messages import StrictSchema, page_of
@@ -146,6 +147,15 @@ class LedgerFilters(StrictSchema):
                          metadata={"description": "the next_page value of the previous page"})
 
 
+class LedgerExportRequest(StrictSchema):
+    """The ``export_ledger`` RPC's page: after which seq, how many, up to which seq."""
+
+    after_seq = fields.Integer(load_default=None, allow_none=True)
+    limit = fields.Integer(load_default=EXPORT_PAGE_LIMIT,
+                           validate=validate.Range(min=1, max=EXPORT_PAGE_LIMIT))
+    up_to = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+
+
 class IdSchema(StrictSchema):
     """A consent id or a participant id: both are UUIDs the consent service handed out."""
 
@@ -206,6 +216,20 @@ class LedgerEntrySchema(Schema):
 
 
 LedgerPageSchema = page_of(LedgerEntrySchema, "LedgerPageSchema")
+
+
+class LedgerExportEntrySchema(Schema):
+    """One line of ``GET /v1/audit/ledger/export``: an entry exactly as it was hashed."""
+
+    seq = fields.Integer(required=True)
+    at = fields.String(required=True, metadata={"description": "UTC, fixed width, as hashed"})
+    actor = fields.String(required=True)
+    action = fields.String(required=True)
+    subject = fields.String(required=True)
+    participant_id = fields.String(allow_none=True)
+    details = fields.Dict(required=True)
+    prev_hash = fields.String(required=True)
+    hash = fields.String(required=True)
 
 
 class LedgerVerificationSchema(Schema):

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import eventlet
-from nameko.rpc import rpc
 
 from services.consent import handlers
 from services.consent import schemas as s
@@ -22,6 +21,7 @@ from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every
 from services.kit.messages import load, load_caller
+from services.kit.rpc import rpc
 
 
 class ConsentService:
@@ -115,6 +115,18 @@ class ConsentService:
         command = c.ReadLedger(limit=found["limit"], participant_id=found["participant"],
                                since=found["since"], after_seq=int(found["page"]) if found["page"] else None)
         return handlers.ledger(command, self.db)
+
+    @rpc
+    def export_ledger(self, after_seq: int | None = None, limit: int = c.EXPORT_PAGE_LIMIT,
+                      up_to: int | None = None) -> dict[str, Any]:
+        """A page of the ledger with every hashed field: ``{"items", "head"}``."""
+        page = load(s.LedgerExportRequest(), {"after_seq": after_seq, "limit": limit, "up_to": up_to})
+        return handlers.export_ledger(c.ExportLedger(**page), self.db)
+
+    @rpc
+    def public_key(self) -> str:
+        """The PEM of the Ed25519 key that checks the ledger's signed checkpoints."""
+        return handlers.public_key(self.ledger_keys)
 
     @rpc
     def verify_ledger(self) -> dict[str, Any]:

@@ -79,8 +79,27 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def owner_only_database_file(path: str) -> None:
+    """Create the SQLite file at ``path`` (and its folder) readable by its owner only, or make an
+    existing one so. SQLite gives its ``-wal`` and ``-shm`` files the database file's mode, so they
+    follow. The data inside is sealed where it is personal; the file is still nobody else's to read.
+    """
+    path = path.split("?", 1)[0]
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except PermissionError:
+        return  # someone else's file: SQLite says what it cannot do with it
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     """An engine tuned for the service: WAL and foreign keys on SQLite, pre-ping on PostgreSQL.
+
+    A SQLite file is created (or made) readable and writable by its owner only.
 
     ``hide_parameters``: a database error must not carry row values (personal details)
     into logs or into the error text of a dead letter. The PostgreSQL pool holds up to
@@ -88,7 +107,7 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     """
     if is_sqlite(url):
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///"):])), exist_ok=True)
+            owner_only_database_file(url[len("sqlite:///"):])
         engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False},
                                hide_parameters=True)
 

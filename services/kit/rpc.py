@@ -13,6 +13,15 @@ the caller's deadline, so the broker drops it unconsumed once the caller has giv
 The request id the gateway gives each HTTP request travels in the worker's context data under
 ``REQUEST_ID``; nameko sends a worker's context data as headers with every RPC call it makes, so
 each service in the chain (gateway → referrals → consent) sees the same id in its logs.
+
+RPC requests and replies are transient (AMQP delivery mode 1): they carry participant details
+(a referral to create, a consent to record, a handoff packet), and a persistent message waiting
+in a queue rests on the broker's disk in clear. Losing one (only a broker restart drops a
+transient message) is no worse than the timeout every call already has: the caller's deadline
+turns it into ``ServiceUnavailable`` (503) and the client retries under its ``Idempotency-Key``.
+A lost request changed nothing; a lost reply is the same case as a reply that came too late.
+Services declare their entrypoints with this module's ``rpc``, whose replies are transient
+too; events, which carry ids only, stay persistent.
 """
 
 from __future__ import annotations
@@ -20,7 +29,16 @@ from __future__ import annotations
 from typing import Any
 
 import eventlet
-from nameko.rpc import RpcProxy
+from nameko.amqp.publish import Publisher
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY,
+    AMQP_URI_CONFIG_KEY,
+    DEFAULT_SERIALIZER,
+    LOGIN_METHOD_CONFIG_KEY,
+    NON_PERSISTENT,
+    SERIALIZER_CONFIG_KEY,
+)
+from nameko.rpc import Responder, Rpc, RpcProxy, get_rpc_exchange
 
 from services.kit.errors import ServiceUnavailable
 
@@ -32,6 +50,7 @@ class ServiceClient(RpcProxy):
     """Like ``RpcProxy``, but every call raises ``ServiceUnavailable`` past its deadline."""
 
     def __init__(self, target_service: str, timeout_key: str = "RPC_TIMEOUT_SECONDS", **options: Any) -> None:
+        options.setdefault("delivery_mode", NON_PERSISTENT)  # never on the broker's disk (above)
         super().__init__(target_service, **options)
         self.timeout_key = timeout_key
 
@@ -57,3 +76,28 @@ class _TimedService:
                 raise ServiceUnavailable(f"The {self._name} service did not answer in time.") from None
 
         return call
+
+
+class _TransientPublisher(Publisher):
+    delivery_mode = NON_PERSISTENT
+
+
+class _TransientResponder(Responder):
+    publisher_cls = _TransientPublisher
+
+
+class TransientRpc(Rpc):
+    """nameko's ``@rpc`` entrypoint whose replies are transient (delivery mode 1)."""
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        config = self.container.config
+        responder = _TransientResponder(
+            config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+        result, exc_info = responder.send_response(result, exc_info)
+        self.rpc_consumer.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
+rpc = TransientRpc.decorator

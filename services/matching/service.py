@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
-
 from services.kit.contract import Event
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every, subscribe
 from services.kit.messages import load, load_caller
+from services.kit.rpc import rpc
 from services.kit.vocabulary import OTHER_REASON as OTHER
 from services.matching import handlers
 from services.matching import schemas as s

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
-
 from services.kit.contract import Event
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every, subscribe
 from services.kit.messages import load, load_caller
+from services.kit.rpc import rpc
 from services.notifications.adapters.orm import metadata
 from services.notifications.adapters.outbound import OutboundChannels
 from services.notifications.adapters.repository import notification_repositories

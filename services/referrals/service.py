@@ -9,13 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import subscribe
 from services.kit.messages import load, load_caller
-from services.kit.rpc import ServiceClient
+from services.kit.rpc import ServiceClient, rpc
 from services.referrals import schemas as s
 from services.referrals.adapters.consent import ConsentClient
 from services.referrals.adapters.orm import metadata

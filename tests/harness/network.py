@@ -38,6 +38,8 @@ def network_environment(amqp_uri: str, port: int) -> dict[str, str]:
         "RPC_TIMEOUT_SECONDS": "3",
         # Inner timeouts shorter than the gateway's deadline, as in the defaults (5 and 3).
         "CONSENT_RPC_TIMEOUT_SECONDS": "2",
+        # Small, so a test's few rows already reach the checkpoint log outside the database.
+        "LEDGER_CHECKPOINT_EVERY": "5",
         "DISPATCH_INTERVAL_SECONDS": "0.2",
         # The tests' webhook receivers listen on 127.0.0.1 over plain HTTP.
         "WEBHOOK_REQUIRE_HTTPS": "false",
@@ -62,6 +64,7 @@ def running_network(amqp: str, rabbit_manager, database_url: Callable[[str], str
     rabbit_manager.set_vhost_permissions(vhost, parts.username, ".*", ".*", ".*")
     port = free_port()
     env = network_environment(urlunsplit((parts.scheme, parts.netloc, f"/{vhost}", "", "")), port)
+    env["LEDGER_CHECKPOINT_LOG"] = str(logs / "ledger-checkpoints.jsonl")
     for name in PROCESSES:
         env[f"{name.upper()}_DATABASE_URL"] = database_url(name)
     net = Network(env=env, logs=logs, base_url=f"http://127.0.0.1:{port}")

@@ -1,7 +1,9 @@
 """Signed checkpoints of the ledger: the row count and head hash, signed with Ed25519.
 
 A checkpoint is only signed over a chain that holds together since the last authentic
-checkpoint: signing a head that someone forged would vouch for the forgery.
+checkpoint: signing a head that someone forged would vouch for the forgery. Each one is stored
+beside the ledger and, once its transaction commits, written to the checkpoint log outside the
+database (``checkpoint_log``), which a cut of the ledger's tail cannot reach.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def sign_head(session: Session, keys: LedgerKeyPair, head: LedgerEntry | None,
     signed = sign_checkpoint(head, at, keys.signing_key)
     session.execute(insert(ledger_checkpoints).values(
         count=signed.count, head_hash=signed.head_hash, at=signed.at, signature=signed.signature))
+    if keys.checkpoint_log is not None:
+        keys.checkpoint_log.append_after_commit(session, signed)
     return signed
 
 

@@ -18,10 +18,12 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from services.consent.adapters import checkpoints, ledger_rows
+from services.consent.adapters.checkpoint_log import CheckpointLogError
 from services.consent.adapters.orm import ledger
 from services.consent.domain import ChainVerifier, Checkpoint, LedgerEntry, VerifyResult, next_entry
 from services.consent.domain.commands import VERIFY_CHUNK
 from services.consent.domain.ledger import canonical
+from services.consent.domain.ledger_verify import FORGED_CHECKPOINT
 from services.consent.ledger_keys import LedgerKeyPair
 
 __all__ = ["VERIFY_CHUNK", "LedgerReader", "LedgerRepository", "verify_stream"]
@@ -78,6 +80,10 @@ class LedgerRepository:
         """Entries with a seq above ``seq`` (all of them for None), in seq order."""
         return ledger_rows.after(self.session, seq, limit)
 
+    def head_seq(self) -> int:
+        """The last entry's seq; 0 for an empty ledger."""
+        return self.session.execute(select(func.max(ledger.c.seq))).scalar_one() or 0
+
     def checkpoints(self) -> list[Checkpoint]:
         """Every stored checkpoint, authentic or not, by count."""
         return checkpoints.load_all(self.session)
@@ -98,9 +104,16 @@ def verify_stream(reading: Callable[[], AbstractContextManager[LedgerReader]], k
 
     ``reading()`` opens a short-lived transaction per chunk, so a long verification never holds
     SQLite's writer gate between chunks. ``progress(rows read)`` is called after each chunk.
+    The checkpoints are those stored beside the ledger and those of ``keys.checkpoint_log``,
+    which survive a cut of the database; a log line that is not a checkpoint fails verification.
     """
     with reading() as reader:
         signed = reader.checkpoints()
+    if keys.checkpoint_log is not None:
+        try:
+            signed += keys.checkpoint_log.read()
+        except CheckpointLogError as exc:
+            return VerifyResult(False, 0, None, str(exc), FORGED_CHECKPOINT)
     verifier = ChainVerifier(keys.hmac_key, keys.signing_key.public_key(), signed)
     for chunk in _chunks(reading, chunk_size):
         read = verifier.feed(chunk)

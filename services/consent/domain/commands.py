@@ -18,6 +18,8 @@ from services.kit.messages import CallerCommand
 
 # How many ledger entries a verification reads at a time.
 VERIFY_CHUNK = 5000
+# How many ledger entries one page of an export carries at most.
+EXPORT_PAGE_LIMIT = 1000
 # How many due consents the expiry timer loads at a time.
 EXPIRY_BATCH = 100
 
@@ -113,6 +115,16 @@ class ReadLedger:
     participant_id: str | None = None
     since: datetime | None = None
     after_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class ExportLedger:
+    """Every field of up to ``limit`` entries after ``after_seq`` (from the first when None), none
+    past ``up_to``: an export pins the head it started at and pages up to it."""
+
+    limit: int = EXPORT_PAGE_LIMIT
+    after_seq: int | None = None
+    up_to: int | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,14 @@ entered, and opens its own transaction, so a deny can be committed to the ledger
 ``disclosures``.
 """
 
-from services.consent.handlers.audit import checkpoint, disclosures, ledger, verify_ledger
+from services.consent.handlers.audit import (
+    checkpoint,
+    disclosures,
+    export_ledger,
+    ledger,
+    public_key,
+    verify_ledger,
+)
 from services.consent.handlers.consents import end_treatment, get, grant, revoke
 from services.consent.handlers.coverage import covered_classes
 from services.consent.handlers.decisions import authorize, disclose, record_access
@@ -14,5 +21,6 @@ from services.consent.handlers.expiry import expire_due
 
 __all__ = [
     "authorize", "checkpoint", "covered_classes", "disclose", "disclosures", "end_treatment",
-    "expire_due", "get", "grant", "ledger", "record_access", "revoke", "verify_ledger",
+    "expire_due", "export_ledger", "get", "grant", "ledger", "public_key", "record_access", "revoke",
+    "verify_ledger",
 ]

@@ -1,5 +1,5 @@
-"""Reading the audit trail: the accounting of disclosures, the ledger, its verification and
-checkpoints. No nameko here."""
+"""Reading the audit trail: the accounting of disclosures, the ledger, its export, verification,
+checkpoints and the key that checks them. No nameko here."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from typing import Any
 
 from services.consent.adapters.ledger_store import LedgerReader, verify_stream
 from services.consent.domain import ledger_time
-from services.consent.domain.commands import CheckpointLedger, ListDisclosures, ReadLedger, VerifyLedger
+from services.consent.domain.commands import (
+    CheckpointLedger,
+    ExportLedger,
+    ListDisclosures,
+    ReadLedger,
+    VerifyLedger,
+)
 from services.consent.ledger_keys import LedgerKeyPair
 from services.kit.errors import NotFound
 
@@ -42,6 +48,22 @@ def ledger(command: ReadLedger, uow) -> dict[str, Any]:
               "subject": e.subject, "participant_id": e.participant_id, "hash": e.hash}
              for e in shown]
     return {"items": items, "next_page": str(shown[-1].seq) if len(rows) > command.limit else None}
+
+
+def export_ledger(command: ExportLedger, uow) -> dict[str, Any]:
+    """``{"items": [{seq, at, actor, action, subject, participant_id, details, prev_hash, hash}],
+    "head"}``: the next entries of an export, in seq order, exactly as they were hashed, so an
+    outside auditor can recompute the chain. ``head`` is the last seq the export covers:
+    ``command.up_to``, or the ledger's head when the export starts."""
+    with uow:
+        head = command.up_to if command.up_to is not None else uow.ledger.head_seq()
+        rows = uow.ledger.after(command.after_seq, command.limit)
+    return {"items": [entry.as_dict() for entry in rows if entry.seq <= head], "head": head}
+
+
+def public_key(keys: LedgerKeyPair) -> str:
+    """The PEM of the key that checks the ledger's signed checkpoints."""
+    return keys.public_key_pem()
 
 
 def verify_ledger(command: VerifyLedger, uow, keys: LedgerKeyPair, *,

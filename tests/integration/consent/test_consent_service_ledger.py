@@ -40,6 +40,8 @@ def cli_verify(config: dict, monkeypatch, capsys) -> tuple[int, dict, str]:
     monkeypatch.setenv("CONSENT_DATABASE_URL", config["DATABASE_URL"])
     for name in ("FIELD_ENCRYPTION_KEYS", "LEDGER_HMAC_KEY", "LEDGER_SIGNING_KEY"):
         monkeypatch.setenv(name, config[name])
+    # This ledger's checkpoints only: not the log of a `make run` network under ./var.
+    monkeypatch.setenv("LEDGER_CHECKPOINT_LOG", config.get("LEDGER_CHECKPOINT_LOG") or "")
     capsys.readouterr()
     code = cli_main(["ledger", "verify", "--chunk", "7"])
     out, err = capsys.readouterr()

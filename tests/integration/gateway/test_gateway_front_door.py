@@ -4,6 +4,7 @@ OpenAPI, health and readiness. Services are not running here, which is itself a 
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import pytest
@@ -131,3 +132,15 @@ def test_a_body_nested_too_deeply_is_a_400_not_a_crash(gateway, admin_key, body)
                             headers={"Content-Type": "application/json"})
     problem = assert_problem(response, 400, "invalid_request")
     assert "nested too deeply" in problem["detail"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_access_log_names_the_path_but_never_the_query_string(gateway, admin_key, caplog):
+    canary = "canary.participant@example.org"
+    with caplog.at_level(logging.INFO, logger="nameko.web.server"):
+        gateway.call("GET", f"/v1/audit/ledger?participant={canary}&since=x", admin_key)
+        gateway.call("GET", f"/v1/nowhere?token={canary}")
+    access = [r.getMessage() for r in caplog.records if r.name == "nameko.web.server"]
+    assert any('"GET /v1/audit/ledger HTTP/1.1" 422' in line for line in access), access
+    assert any('"GET /v1/nowhere HTTP/1.1" 404' in line for line in access), access
+    assert not [line for line in access if "canary" in line or "?" in line]

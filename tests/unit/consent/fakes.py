@@ -145,6 +145,9 @@ class FakeLedger(Transactional):
         found = [e for e in sorted(self.rows, key=lambda e: e.seq) if seq is None or e.seq > seq]
         return found if limit is None else found[:limit]
 
+    def head_seq(self) -> int:
+        return max((e.seq for e in self.rows), default=0)
+
     def checkpoints(self) -> list[Checkpoint]:
         return sorted(self.state["checkpoints"], key=lambda c: c.count)
 

@@ -22,12 +22,13 @@ API_ROUTES = {
     ("post", "/v1/matches/{id}/decline"), ("put", "/v1/notification-settings"),
     ("get", "/v1/notification-settings"),
     ("get", "/v1/notifications"), ("get", "/v1/participants/{id}/disclosures"),
-    ("get", "/v1/audit/ledger"), ("get", "/v1/audit/verify"),
-    ("get", "/health"), ("get", "/ready"), ("get", "/openapi.json"),
+    ("get", "/v1/audit/ledger"), ("get", "/v1/audit/verify"), ("get", "/v1/audit/ledger/export"),
+    ("get", "/v1/audit/public-key"), ("get", "/health"), ("get", "/ready"), ("get", "/openapi.json"),
 }
 CREATING = {("post", "/v1/agencies"), ("post", "/v1/consents"), ("post", "/v1/referrals"),
             ("post", "/v1/mentors")}
-PUBLIC = {("get", "/health"), ("get", "/ready"), ("get", "/openapi.json")}
+PUBLIC = {("get", "/health"), ("get", "/ready"), ("get", "/openapi.json"),
+          ("get", "/v1/audit/public-key")}
 
 
 @pytest.fixture(scope="module")

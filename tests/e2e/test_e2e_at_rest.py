@@ -1,0 +1,154 @@
+"""Nothing personal rests in clear: a canary participant (unique name, e-mail, phone, reason)
+walked to the handoff on a real network, with services stopped (SIGSTOP) so that the RPCs carrying
+its details wait in queues, appears in no database file, no log and no file of the broker's
+message store."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from network.processes import Client, Network
+from tests.harness.journeys import consent_request, mentor, proposed_match, referral, referral_request, wait
+from tests.harness.network import register_agencies, running_network
+
+pytestmark = pytest.mark.e2e
+BROKER_DATA = Path("/var/lib/rabbitmq/mnesia")
+
+
+@dataclass
+class Canary:
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+
+    @property
+    def participant(self) -> dict:
+        digits = str(int(self.tag, 16))[-7:].rjust(7, "3")
+        return {"given_name": f"Qzgiven{self.tag}", "family_name": f"Qzfamily{self.tag}",
+                "birth_date": "1988-02-03", "phone": f"+1917{digits}",
+                "email": f"qz{self.tag}@canary.example.org", "preferred_language": "en"}
+
+    @property
+    def reason(self) -> str:
+        return f"Qzreason{self.tag}: relapsed after detox, needs a peer in the evenings"
+
+    def needles(self) -> dict[str, bytes]:
+        p = self.participant
+        return {"given name": p["given_name"].encode(), "family name": p["family_name"].encode(),
+                "e-mail": p["email"].encode(), "phone": p["phone"].encode(),
+                "reason": f"Qzreason{self.tag}".encode()}
+
+
+def files_holding(folder: Path, canary: Canary) -> list[str]:
+    """``path: what`` for every file under ``folder`` holding a canary value in clear."""
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        found += [f"{path}: {what}" for what, needle in canary.needles().items() if needle in data]
+    return found
+
+
+def broker_readable() -> bool:
+    return BROKER_DATA.is_dir() and os.access(BROKER_DATA, os.R_OK | os.X_OK)
+
+
+@contextmanager
+def stopped(network: Network, name: str) -> Iterator[None]:
+    """``name`` frozen with SIGSTOP (requests to it wait in its queue), then resumed."""
+    group = network.running[name].pid
+    os.killpg(group, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.killpg(group, signal.SIGCONT)
+
+
+@dataclass
+class Walk:
+    canary: Canary
+    data: Path
+    logs: Path
+    handoff: dict
+    broker_while_waiting: list[str]
+
+
+def while_waiting(canary: Canary) -> list[str]:
+    return files_holding(BROKER_DATA, canary) if broker_readable() else []
+
+
+def retried(client: Client, method: str, path: str, body=None, **kwargs) -> dict:
+    """The request again (same Idempotency-Key) until the resumed service answers."""
+    def attempt():
+        response = client.request(method, path, body, **kwargs)
+        return response.json() if response.status_code < 300 else None
+    return wait(attempt, f"{method} {path} after the service resumed", timeout=60)
+
+
+@pytest.fixture(scope="module")
+def walk(request, rabbit_manager, tmp_path_factory) -> Iterator[Walk]:
+    amqp = request.config.getoption("RABBIT_AMQP_URI")
+    data, logs = tmp_path_factory.mktemp("at-rest-data"), tmp_path_factory.mktemp("at-rest-logs")
+    canary = Canary()
+    with running_network(amqp, rabbit_manager, lambda name: f"sqlite:///{data / name}.db", logs,
+                         vhost_prefix="rn_at_rest") as network:
+        admin = Client(network.base_url, network.create_admin())
+        agencies = register_agencies(network, admin)
+        hospital, peers = agencies["hospital"], agencies["peers_a"]
+        peers.ok("POST", "/v1/mentors", mentor(1, languages=("en",)))
+        seen: list[str] = []
+
+        body = consent_request(hospital.id, agencies=[peers.id], classes=())
+        person = body["participant"] = canary.participant
+        body["signature"]["signer_name"] = f"{person['given_name']} {person['family_name']}"
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        with stopped(network, "consent"):  # the consent to record waits in the consent queue
+            assert hospital.request("POST", "/v1/consents", body, headers=key).status_code == 503
+            seen += while_waiting(canary)
+        consent = retried(hospital, "POST", "/v1/consents", body, headers=key)
+
+        body = {**referral_request(consent, languages=("en",)), "reason": canary.reason}
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        with stopped(network, "referrals"):  # the referral to create waits in the referrals queue
+            assert hospital.request("POST", "/v1/referrals", body, headers=key).status_code == 503
+            seen += while_waiting(canary)
+        created = retried(hospital, "POST", "/v1/referrals", body, headers=key)
+
+        _, match = wait(lambda: proposed_match([peers], created["id"]), "a proposal")
+        peers.ok("POST", f"/v1/matches/{match['id']}/accept")
+        wait(lambda: referral(hospital, created["id"])["status"] == "accepted", "acceptance")
+        with stopped(network, "consent"):  # the disclosure for the handoff waits for consent
+            path = f"/v1/referrals/{created['id']}/handoff"
+            assert peers.request("GET", path).status_code == 503
+            seen += while_waiting(canary)
+        handoff = retried(peers, "GET", path)
+        yield Walk(canary, data, logs, handoff, seen)
+
+
+def test_the_canary_really_travelled_to_the_handoff(walk):
+    shown = json.dumps(walk.handoff)
+    assert walk.canary.participant["email"] in shown and walk.canary.participant["phone"] in shown
+
+
+def test_no_database_file_holds_the_canary_in_clear(walk):
+    files = [p.name for p in walk.data.iterdir()]
+    assert {"consent.db", "referrals.db", "matching.db", "notifications.db", "gateway.db"} <= set(files)
+    assert files_holding(walk.data, walk.canary) == []
+
+
+def test_no_log_holds_the_canary(walk):
+    assert {"consent.log", "referrals.log", "gateway.log"} <= {p.name for p in walk.logs.iterdir()}
+    assert files_holding(walk.logs, walk.canary) == []
+
+
+def test_no_broker_file_held_the_canary_while_its_rpcs_waited(walk):
+    if not broker_readable():
+        pytest.skip(f"the broker's data directory {BROKER_DATA} is not readable by this user")
+    assert walk.broker_while_waiting == []
+    assert files_holding(BROKER_DATA, walk.canary) == []
