@@ -12,6 +12,7 @@ from matching_scenario import (
     ADMIN,
     BRIDGE,
     COORDINATOR,
+    HARBOR_ADMIN,
     OTHER_COORDINATOR,
     POLICY,
     REFERRER,
@@ -68,7 +69,7 @@ def test_only_coordinators_register_and_list_mentors_and_a_refused_mentor_publis
     assert [m.id for m in network.mentors.of_agency(None)] == ["polyglot"]
 
 
-def test_another_agencys_mentor_is_not_found_and_an_administrator_lists_every_mentor():
+def test_another_agencys_mentor_is_not_found_and_an_admin_lists_only_its_own_agencys():
     network = Network()
     network.mentor(id="harbor-1")
     network.mentor(id="bridge-1", agency_id=BRIDGE)
@@ -82,8 +83,9 @@ def test_another_agencys_mentor_is_not_found_and_an_administrator_lists_every_me
 
     bridge = handlers.list_mentors(ListMentors(OTHER_COORDINATOR), network.uow)
     assert [m["id"] for m in bridge] == ["bridge-1"]
-    every = handlers.list_mentors(ListMentors(ADMIN), network.uow)
-    assert {m["id"] for m in every} == {"harbor-1", "bridge-1"}
+    own = handlers.list_mentors(ListMentors(HARBOR_ADMIN), network.uow)
+    assert [m["id"] for m in own] == ["harbor-1"]
+    assert handlers.list_mentors(ListMentors(ADMIN), network.uow) == []  # a clinic's admin
 
 
 def test_a_mentor_who_stops_hands_proposals_on_and_capacity_never_drops_below_caseload():
