@@ -71,7 +71,7 @@ def mentor_body(n: int, rng: random.Random) -> dict:
 
 def seed(net: Network, webhook_url: str, places: int) -> SeededNetwork:
     """Create the agencies, consents, webhooks and enough mentors for ``places`` proposals."""
-    admin = Client(net.base_url, net.create_admin())
+    admin = Client(net.base_url, net.create_operator())
 
     def agency(name: str, kind: str, role: str) -> Client:
         created = admin.ok("POST", "/v1/agencies", {"name": name, "kind": kind, "roles": [role]})

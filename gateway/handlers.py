@@ -1,21 +1,70 @@
-"""What the gateway does itself, beyond passing requests on: agencies and recipient kinds."""
+"""What the gateway does itself, beyond passing requests on: agencies and recipient kinds.
+
+Changes to agencies are ledgered by the consent service first, as key changes are
+(``gateway/keys.py``).
+"""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
+from gateway.adapters import directory
 from gateway.adapters.stores import agency_kinds
 from gateway.adapters.stores import create_agency as insert_agency
-from services.kit.errors import InvalidRequest
+from gateway.auth import Principal
+from gateway.keys import Ledger
+from services.kit.errors import Conflict, InvalidRequest
+from services.kit.vocabulary import OPERATOR
+
+DIRECTORY_PAGE_SIZE = 100
 
 
-def create_agency(uow, pepper: bytes, body: dict[str, Any]) -> dict[str, Any]:
-    """Register an agency and issue its API key (returned once, stored only as a digest)."""
+def create_agency(uow, pepper: bytes, ledger: Ledger, body: dict[str, Any]) -> dict[str, Any]:
+    """Register an agency and issue its API key (returned once, stored only as a digest).
+
+    Admitting an agency (a peer group joining the network, say) is ledgered first.
+    """
+    agency_id = str(uuid.uuid4())
+    ledger("agency.created", agency_id, {"kind": body["kind"], "roles": sorted(set(body["roles"]))})
     with uow:
         agency, api_key = insert_agency(uow.session, pepper, name=body["name"], kind=body["kind"],
-                                        roles=body["roles"])
+                                        roles=body["roles"], agency_id=agency_id)
         uow.commit()
     return {**agency, "api_key": api_key}
+
+
+def list_agencies(uow, caller: Principal, page: str | None) -> dict[str, Any]:
+    """``{"items", "next_page"}``: every agency with its status for the operator; the active
+    agencies' names and kinds for everyone else, so ids in audit listings read as names."""
+    full = caller.kind == OPERATOR
+    with uow:
+        rows, next_page = directory.list_agencies(uow.session, active_only=not full, after=page,
+                                                  limit=DIRECTORY_PAGE_SIZE)
+    return {"items": [directory.agency_view(row, full=full) for row in rows], "next_page": next_page}
+
+
+def set_agency_status(uow, ledger: Ledger, caller: Principal, agency_id: str, status: str,
+                      now: datetime) -> dict[str, Any]:
+    """Deactivate (``deactivated``: every key of the agency is refused from its next request) or
+    reactivate (``active``) an agency; ledgered when it changes anything.
+
+    Raises ``NotFound`` for an unknown agency and ``Conflict`` when the operator would
+    deactivate its own agency (nobody could reactivate it).
+    """
+    if agency_id == caller.agency_id and status != "active":
+        raise Conflict("The operator cannot deactivate its own agency.")
+    with uow:
+        row = directory.find_agency(uow.session, agency_id)
+    if row.status != status:
+        action = "agency.reactivated" if status == "active" else "agency.deactivated"
+        ledger(action, agency_id, {"kind": row.kind})
+        with uow:
+            directory.set_status(uow.session, agency_id, status, now)
+            uow.commit()
+    with uow:
+        return directory.agency_view(directory.find_agency(uow.session, agency_id), full=True)
 
 
 def with_recipient_kinds(uow, body: dict[str, Any]) -> dict[str, Any]:

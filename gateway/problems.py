@@ -24,7 +24,13 @@ import werkzeug.exceptions
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from gateway.exceptions import MalformedBody, PayloadTooLarge, ServiceUnavailable, Unauthenticated
+from gateway.exceptions import (
+    MalformedBody,
+    PayloadTooLarge,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthenticated,
+)
 from services.kit.errors import (
     Conflict,
     ConsentRequired,
@@ -68,6 +74,7 @@ PROBLEMS: dict[type[BaseException], ProblemKind] = {
     Unauthenticated: ProblemKind(401, "unauthorized", "Unauthorized"),
     MalformedBody: ProblemKind(400, "invalid_request", "Invalid request"),
     PayloadTooLarge: ProblemKind(413, "payload_too_large", "Payload too large"),
+    RateLimited: ProblemKind(429, "rate_limited", "Too many requests"),
     ServiceUnavailable: ProblemKind(503, "service_unavailable", "Service unavailable"),
     ValidationError: ProblemKind(422, "invalid_request", "Invalid request",
                                  "Some fields are missing or invalid."),
@@ -147,6 +154,8 @@ def problem_response(exc: BaseException, request_id: str | None = None) -> Respo
         response.headers["WWW-Authenticate"] = 'Bearer realm="referral-network"'
     if body["status"] == 503:
         response.headers["Retry-After"] = "5"
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 

@@ -128,11 +128,32 @@ class AccessRequest(StrictSchema):
     what = fields.String(required=True, validate=ACCESS_WHAT)
 
 
+# The administrative changes other parts of the network ledger through ``record_change``.
+CHANGE_ACTIONS = ("agency.created", "agency.deactivated", "agency.reactivated",
+                  "key.created", "key.rotated", "key.revoked")
+
+
+class ChangeRequest(StrictSchema):
+    action = v.one_of(CHANGE_ACTIONS, required=True)
+    subject = v.identifier(required=True)
+    details = fields.Dict(keys=fields.String(validate=validate.Length(max=64)),
+                          values=fields.Raw(), load_default=dict)
+
+
 class LedgerFilters(StrictSchema):
     """The ``GET /v1/audit/ledger`` query, and the ``ledger`` RPC's filters."""
 
     participant = v.uuid_id(load_default=None, allow_none=True)
     since = fields.AwareDateTime(load_default=None, allow_none=True)
+    until = fields.AwareDateTime(load_default=None, allow_none=True,
+                                 metadata={"description": "rows before this instant"})
+    actor = fields.String(load_default=None, allow_none=True,
+                          validate=v.Whole(v.ACTOR_LABEL, error="Not an actor of this network."),
+                          metadata={"description": "key:<name> or person:<id>"})
+    agency = v.identifier(load_default=None, allow_none=True,
+                          metadata={"description": "the agency that acted"})
+    action = fields.String(load_default=None, allow_none=True,
+                           validate=validate.Regexp(r"^[a-z][a-z._-]{0,63}$", error="Not an action."))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=LEDGER_PAGE_LIMIT))
     # The ``next_page`` of the previous page: a cursor (the last seq it showed), opaque to callers.
     page = fields.String(load_default=None, allow_none=True,
@@ -193,9 +214,16 @@ DisclosurePageSchema = page_of(DisclosureSchema, "DisclosurePageSchema")
 class LedgerEntrySchema(Schema):
     seq = fields.Integer(required=True)
     at = v.Timestamp(required=True)
-    actor = fields.String(required=True)
+    agency_id = fields.String(required=True, metadata={"description": "the agency that acted"})
+    actor = fields.String(required=True, metadata={
+        "description": "who acted: key:<name>, person:<id>, or the agency id for a service's act"})
     action = fields.String(required=True)
     subject = fields.String(required=True)
+    permit = fields.Boolean(allow_none=True, metadata={"description": "decisions: the answer"})
+    reason = fields.String(allow_none=True, metadata={"description": "decisions: why"})
+    recipient = fields.String(allow_none=True)
+    purpose = fields.String(allow_none=True)
+    data_classes = fields.List(fields.String(), allow_none=True)
     hash = fields.String(required=True)
 
 

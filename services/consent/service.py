@@ -95,11 +95,22 @@ class ConsentService:
         return handlers.disclosures(command, self.db)
 
     @rpc
-    def ledger(self, filters: dict | None = None) -> dict[str, Any]:
+    def ledger(self, caller: dict, filters: dict | None = None) -> dict[str, Any]:
+        """A page of the ledger: every row for the operator, the caller's agency's otherwise."""
         found = load(s.LedgerFilters(), filters or {})
-        command = c.ReadLedger(limit=found["limit"], participant_id=found["participant"],
-                               since=found["since"], after_seq=int(found["page"]) if found["page"] else None)
+        command = c.ReadLedger(
+            load_caller(caller), limit=found["limit"], participant_id=found["participant"],
+            since=found["since"], until=found["until"], actor=found["actor"],
+            agency=found["agency"], action=found["action"],
+            after_seq=int(found["page"]) if found["page"] else None)
         return handlers.ledger(command, self.db)
+
+    @rpc
+    def record_change(self, caller: dict, request: dict) -> dict[str, int]:
+        """Ledger an agency's or a key's change made by ``caller``; ``{"seq"}``."""
+        body = load(s.ChangeRequest(), request)
+        command = c.RecordChange(load_caller(caller), body["action"], body["subject"], body["details"])
+        return handlers.record_change(command, self.db, self.ledger_keys, self.clock())
 
     @rpc
     def verify_ledger(self) -> dict[str, Any]:

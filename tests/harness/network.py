@@ -41,6 +41,9 @@ def network_environment(amqp_uri: str, port: int) -> dict[str, str]:
         "WEBHOOK_REQUIRE_HTTPS": "false",
         "WEBHOOK_ALLOW_PRIVATE_HOSTS": "true",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        # Fuzzing sends hundreds of requests a second as one agency; the limit has its own tests.
+        "RATE_LIMIT_PER_SECOND": "10000",
+        "RATE_LIMIT_BURST": "10000",
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }

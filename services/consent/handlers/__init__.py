@@ -6,12 +6,18 @@ entered, and opens its own transaction, so a deny can be committed to the ledger
 ``disclosures``.
 """
 
-from services.consent.handlers.audit import checkpoint, disclosures, ledger, verify_ledger
+from services.consent.handlers.audit import (
+    checkpoint,
+    disclosures,
+    ledger,
+    record_change,
+    verify_ledger,
+)
 from services.consent.handlers.consents import end_treatment, get, grant, revoke
 from services.consent.handlers.decisions import authorize, disclose, record_access
 from services.consent.handlers.expiry import expire_due
 
 __all__ = [
     "authorize", "checkpoint", "disclose", "disclosures", "end_treatment", "expire_due", "get",
-    "grant", "ledger", "record_access", "revoke", "verify_ledger",
+    "grant", "ledger", "record_access", "record_change", "revoke", "verify_ledger",
 ]

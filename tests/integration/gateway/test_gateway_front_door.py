@@ -23,7 +23,7 @@ def assert_problem(response, status: int, code: str) -> dict:
     return body
 
 
-def test_admin_creates_an_agency_whose_key_works_once_shown(gateway, admin_key):
+def test_the_operator_creates_an_agency_whose_key_works_once_shown(gateway, admin_key, ledger_service):
     created = gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL)
     assert created.status_code == 201, created.text
     agency = created.json()
@@ -66,7 +66,8 @@ def test_bad_bodies_are_clear_problems_and_create_nothing(gateway, admin_key):
     assert "surprise" in extra["errors"]
 
 
-def test_idempotency_key_replays_the_first_response_and_refuses_another_body(gateway, admin_key):
+def test_idempotency_key_replays_the_first_response_and_refuses_another_body(gateway, admin_key,
+                                                                            ledger_service):
     headers = {"Idempotency-Key": "create-st-mary-1"}
     first = gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL, headers=headers)
     again = gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL, headers=headers)

@@ -20,13 +20,16 @@ from tests.unit.consent.fakes import ConsentUnitOfWork, FakeConsents, FakeDisclo
 NOW = datetime(2026, 11, 1, 11, 0, tzinfo=UTC)
 
 # The kind of agency each test agency's name starts with.
-_KINDS = {"hospital": "hospital", "clinic": "clinic", "peer": "peer_group", "admin": "clinic"}
+_KINDS = {"hospital": "hospital", "clinic": "clinic", "peer": "peer_group", "admin": "clinic",
+          "operator": "operator"}
 
 
 def asking(agency_id: str, *, admin: bool = False) -> Caller:
-    """The caller an agency of these tests is (a network administrator with ``admin``)."""
-    roles = frozenset({"admin"} if admin else {"referrer"})
-    return Caller(agency_id, _KINDS[agency_id.split("-")[0]], roles)
+    """The caller an agency of these tests is (its own administrator with ``admin``; the
+    network operator for ``operator-*``)."""
+    kind = _KINDS[agency_id.split("-")[0]]
+    roles = frozenset({"operator"} if kind == "operator" else {"admin"} if admin else {"referrer"})
+    return Caller(agency_id, kind, roles, "key:default")
 
 COMPLETE_REQUEST = {
     "participant": {

@@ -135,10 +135,16 @@ class FakeLedger(Transactional):
         return entry
 
     def entries(self, *, participant_id: str | None = None, since: str | None = None,
+                until: str | None = None, actor: str | None = None, agency: str | None = None,
+                action: str | None = None, involving: str | None = None,
                 after_seq: int | None = None, limit: int = 100) -> list[LedgerEntry]:
         found = [e for e in self.rows if (after_seq is None or e.seq > after_seq)
                  and (participant_id is None or e.participant_id == participant_id)
-                 and (since is None or e.at >= since)]
+                 and (since is None or e.at >= since) and (until is None or e.at < until)
+                 and (actor is None or e.details.get("by") == actor)
+                 and (agency is None or e.actor == agency)
+                 and (action is None or e.action == action)
+                 and (involving is None or involving in (e.actor, e.details.get("recipient")))]
         return found[:limit]
 
     def after(self, seq: int | None, limit: int | None = None) -> list[LedgerEntry]:
