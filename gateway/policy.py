@@ -32,7 +32,6 @@ ROLE_KINDS: dict[str, frozenset[str]] = {
 EVERY_ROLE = frozenset(ROLES)
 PUBLIC: frozenset[str] = frozenset()  # no API key needed
 
-CARE_ROLES = frozenset({REFERRER, COORDINATOR, ADMIN})
 KEY_MANAGERS = frozenset({ADMIN, OPERATOR})
 
 # Operation name (as in gateway.routes and the OpenAPI operationId) → roles that may call it.
@@ -64,9 +63,10 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "list_matches": frozenset({COORDINATOR, ADMIN}),
     "accept_match": frozenset({COORDINATOR}),
     "decline_match": frozenset({COORDINATOR}),
-    "put_notification_settings": CARE_ROLES,
-    "get_notification_settings": CARE_ROLES,
-    "list_notifications": CARE_ROLES,
+    # The operator too: it hears of urgent proposals nobody answered (ids only).
+    "put_notification_settings": EVERY_ROLE,
+    "get_notification_settings": EVERY_ROLE,
+    "list_notifications": EVERY_ROLE,
     # Referrers only for participants whose consent they hold: the consent service checks that.
     "list_disclosures": frozenset({REFERRER, ADMIN}),
     # The operator reads the whole ledger; an agency's admin the rows about its own agency.

@@ -24,7 +24,8 @@ COORDINATOR_OPS = {"create_mentor", "list_mentors", "update_mentor", "list_match
                    "get_notification_settings", "list_notifications", "list_agencies"}
 ADMIN_WRITES = {"put_notification_settings", "create_key", "rotate_key", "revoke_key"}
 OPERATOR_OPS = {"create_agency", "list_agencies", "deactivate_agency", "reactivate_agency",
-                "list_keys", "create_key", "rotate_key", "revoke_key", "get_ledger", "verify_ledger"}
+                "list_keys", "create_key", "rotate_key", "revoke_key", "get_ledger", "verify_ledger",
+                "put_notification_settings", "get_notification_settings", "list_notifications"}
 PROTECTED = [r.operation for r in ROUTES if not is_public(r.operation)]
 
 
