@@ -247,8 +247,8 @@ class GatewayService:
     @api("list_mentors")
     def list_mentors(self, request):
         caller = self._caller(request, "list_mentors")
-        self._query(request, "list_mentors")
-        return self.matching.list_mentors(caller.as_caller())
+        query = self._query(request, "list_mentors")
+        return self.matching.list_mentors(caller.as_caller(), query)
 
     @api("update_mentor")
     def update_mentor(self, request, id):
@@ -259,7 +259,7 @@ class GatewayService:
     def list_matches(self, request):
         caller = self._caller(request, "list_matches")
         query = self._query(request, "list_matches")
-        return self.matching.list_matches(caller.as_caller(), query.get("status"))
+        return self.matching.list_matches(caller.as_caller(), query.get("status"), query.get("page"))
 
     @api("accept_match")
     def accept_match(self, request, id):
@@ -295,8 +295,8 @@ class GatewayService:
     @api("list_disclosures")
     def list_disclosures(self, request, id):
         caller = self._caller(request, "list_disclosures")
-        self._query(request, "list_disclosures")
-        return self.consent.disclosures(caller.as_caller(), id)
+        query = self._query(request, "list_disclosures")
+        return self.consent.disclosures(caller.as_caller(), id, query.get("page"))
 
     @api("get_ledger")
     def get_ledger(self, request):

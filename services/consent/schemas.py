@@ -15,6 +15,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.consent.domain import Consent
 from services.consent.domain.elements import EXPIRING_EVENTS, format_instant
+from services.consent.domain.ledger import PERSONAL_KEYS
 from services.kit import vocabulary as v
 from services.kit.messages import StrictSchema, page_of
 
@@ -134,10 +135,20 @@ CHANGE_ACTIONS = ("agency.created", "agency.deactivated", "agency.reactivated",
 
 
 class ChangeRequest(StrictSchema):
+    """A change to ledger: ids, kinds, roles and names of keys, never anything personal."""
+
     action = v.one_of(CHANGE_ACTIONS, required=True)
     subject = v.identifier(required=True)
     details = fields.Dict(keys=fields.String(validate=validate.Length(max=64)),
                           values=fields.Raw(), load_default=dict)
+
+    @validates_schema
+    def _nothing_personal(self, data: dict, **kwargs: object) -> None:
+        # ``by`` is the service's to write: the caller's actor, not a claim in the request.
+        refused = sorted((PERSONAL_KEYS | {"by"}) & set(data.get("details", {})))
+        if refused:
+            raise ValidationError([f"{key} does not belong in the ledger." for key in refused],
+                                  field_name="details")
 
 
 class LedgerFilters(StrictSchema):

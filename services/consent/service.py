@@ -20,7 +20,9 @@ from services.consent.dependencies import LedgerKeys
 from services.consent.domain import commands as c
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every
+from services.kit.errors import InvalidRequest
 from services.kit.messages import load, load_caller
+from services.kit.pages import MAX_PAGE_SIZE, read_cursor
 
 
 class ConsentService:
@@ -90,8 +92,16 @@ class ConsentService:
     # -- audit ------------------------------------------------------------------------------
 
     @rpc
-    def disclosures(self, caller: dict, participant_id: str) -> dict[str, Any]:
-        command = c.ListDisclosures(load_caller(caller), _id(participant_id))
+    def disclosures(self, caller: dict, participant_id: str, page: str | None = None) -> dict[str, Any]:
+        """A page (``MAX_PAGE_SIZE``) of the participant's accounting, for agencies holding its
+        consent; ``page`` is the previous page's ``next_page``."""
+        after = None
+        if page:
+            at, seq = read_cursor(page)
+            if not seq.isdigit():
+                raise InvalidRequest("Invalid page.", errors={"page": ["Not a page of this listing."]})
+            after = (at, int(seq))
+        command = c.ListDisclosures(load_caller(caller), _id(participant_id), after, MAX_PAGE_SIZE)
         return handlers.disclosures(command, self.db)
 
     @rpc

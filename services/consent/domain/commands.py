@@ -85,9 +85,12 @@ class RecordAccess:
 
 @dataclass(frozen=True)
 class ListDisclosures(CallerCommand):
-    """The accounting of disclosures about one participant."""
+    """A page of the accounting of disclosures about one participant, after the ``(at,
+    ledger_seq)`` position ``after``."""
 
     participant_id: str
+    after: tuple[datetime, int] | None = None
+    limit: int = 100
 
 
 @dataclass(frozen=True)

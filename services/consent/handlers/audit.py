@@ -19,10 +19,11 @@ from services.consent.domain.commands import (
 )
 from services.consent.ledger_keys import LedgerKeyPair
 from services.kit.errors import NotFound
+from services.kit.pages import write_cursor
 
 
 def disclosures(command: ListDisclosures, uow) -> dict[str, Any]:
-    """``{"items", "next_page"}``: every disclosure about the participant, oldest first.
+    """``{"items", "next_page"}``: a page of the disclosures about the participant, oldest first.
 
     Agencies holding a consent of the participant (their referrers and administrators) may read
     it; no agency reads another's participants' accounting. Anyone else, and
@@ -33,8 +34,13 @@ def disclosures(command: ListDisclosures, uow) -> dict[str, Any]:
         holders = uow.consents.holders_for_participant(command.participant_id)
         if command.caller.agency_id not in holders:
             raise NotFound("No such participant.")
-        items = uow.disclosures.for_participant(command.participant_id)
-    return {"items": items, "next_page": None}
+        found = uow.disclosures.for_participant(command.participant_id, after=command.after,
+                                                limit=command.limit + 1)
+    shown = found[:command.limit]
+    more = len(found) > command.limit
+    last = shown[-1] if more else None
+    cursor = write_cursor(datetime.fromisoformat(last["at"]), str(last["ledger_seq"])) if last else None
+    return {"items": shown, "next_page": cursor}
 
 
 def ledger(command: ReadLedger, uow) -> dict[str, Any]:

@@ -182,7 +182,11 @@ class FakeDisclosures(Transactional):
         })
         return f"disclosure-{len(self.state)}"
 
-    def for_participant(self, participant_id: str) -> list[dict[str, Any]]:
+    def for_participant(self, participant_id: str, *, after=None,
+                        limit: int | None = None) -> list[dict[str, Any]]:
         rows = [r for r in self.state if r["participant_id"] == participant_id]
-        return [{k: v for k, v in row.items() if k != "participant_id"}
-                for row in sorted(rows, key=lambda r: (r["at"], r["ledger_seq"]))]
+        found = [{k: v for k, v in row.items() if k != "participant_id"}
+                 for row in sorted(rows, key=lambda r: (r["at"], r["ledger_seq"]))]
+        if after is not None:
+            found = [r for r in found if (datetime.fromisoformat(r["at"]), r["ledger_seq"]) > after]
+        return found[:limit]

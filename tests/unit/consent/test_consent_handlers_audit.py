@@ -22,6 +22,7 @@ from services.consent.domain.commands import (
 )
 from services.kit.errors import NotFound
 from services.kit.messages import Caller
+from services.kit.pages import read_cursor
 from tests.unit.consent.conftest import NOW, asking
 
 ASKED_AT = NOW + timedelta(hours=1)
@@ -47,6 +48,23 @@ def test_the_holder_reads_every_disclosure_about_the_participant(uow, granted, l
     assert page["items"][0]["at"] < page["items"][1]["at"]
     # The grant is entry 1; each disclosure follows its decision.
     assert [i["ledger_seq"] for i in page["items"]] == [3, 5]
+
+
+def test_the_accounting_comes_in_pages_with_a_cursor_to_the_next(uow, granted, ledger_keys):
+    consent = granted()
+    for n in range(5):
+        disclose_contact(consent, uow, ledger_keys, ASKED_AT + timedelta(minutes=n))
+    seen, after = [], None
+    while True:
+        page = handlers.disclosures(ListDisclosures(asking("hospital-1"), consent["participant_id"],
+                                                    after, limit=2), uow)
+        assert len(page["items"]) <= 2
+        seen += [item["ledger_seq"] for item in page["items"]]
+        if page["next_page"] is None:
+            break
+        at, seq = read_cursor(page["next_page"])
+        after = (at, int(seq))
+    assert seen == [3, 5, 7, 9, 11]
 
 
 def test_disclosures_are_not_found_for_strangers_and_unknown_participants(uow, granted, ledger_keys):

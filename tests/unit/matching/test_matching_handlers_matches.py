@@ -69,13 +69,13 @@ def test_another_agencys_match_is_not_found_and_only_coordinators_decide():
             attempt(network, "no-such-match")
         with pytest.raises(Forbidden):
             attempt(network, match_id, ADMIN)
-    assert handlers.list_matches(ListMatches(OTHER_COORDINATOR), network.uow) == []
-    proposed = handlers.list_matches(ListMatches(COORDINATOR, "proposed"), network.uow)
+    assert handlers.list_matches(ListMatches(OTHER_COORDINATOR), network.uow) == ([], None)
+    proposed, _ = handlers.list_matches(ListMatches(COORDINATOR, "proposed"), network.uow)
     assert [m.id for m in proposed] == [match_id]
     # An agency's admin reads its own agency's matches only.
-    assert [m.id for m in handlers.list_matches(ListMatches(HARBOR_ADMIN), network.uow)] == [match_id]
-    assert handlers.list_matches(ListMatches(ADMIN), network.uow) == []
-    assert handlers.list_matches(ListMatches(COORDINATOR, "accepted"), network.uow) == []
+    assert [m.id for m in handlers.list_matches(ListMatches(HARBOR_ADMIN), network.uow)[0]] == [match_id]
+    assert handlers.list_matches(ListMatches(ADMIN), network.uow) == ([], None)
+    assert handlers.list_matches(ListMatches(COORDINATOR, "accepted"), network.uow) == ([], None)
     assert network.live("referral-1").status == "proposed"
 
 
