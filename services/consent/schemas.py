@@ -79,6 +79,9 @@ class ConsentCreateRequest(StrictSchema):
     valid_until = fields.AwareDateTime(metadata={"description": "or expires_on"})
     expires_on = v.one_of(EXPIRING_EVENTS, metadata={"description": "or valid_until"})
     signature = fields.Nested(SignatureSchema, required=True)
+    include_later_members = fields.Boolean(metadata={
+        "description": "a class of recipients also covers agencies admitted to the network after "
+                       "the signature (default false: only those admitted by then)"})
 
     @validates_schema(skip_on_field_errors=False)
     def _complete(self, data: dict, **kwargs: object) -> None:
@@ -207,6 +210,7 @@ class ConsentSchema(Schema):
     signature = fields.Nested(SignatureView)
     created_at = v.Timestamp()
     revoked_at = v.Timestamp(allow_none=True)
+    include_later_members = fields.Boolean()
     revoked = fields.Nested(RecipientsView, allow_none=True,
                             metadata={"description": "recipients taken off so far"})
 
@@ -260,6 +264,7 @@ def consent_view(consent: Consent, holder: str) -> dict[str, Any]:
         "disclosers": list(consent.disclosers),
         "recipients": recipients,
         "revoked": revoked,
+        "include_later_members": consent.include_later_members,
         "purposes": list(consent.purposes),
         "data_classes": list(consent.data_classes),
         "valid_from": format_instant(consent.valid_from),

@@ -82,6 +82,8 @@ def record_change(command: RecordChange, uow, keys: LedgerKeyPair, now: datetime
     ``{"seq"}``. Raises ``ValueError`` for details holding personal keys."""
     details = {**command.details, "by": command.caller.actor}
     with uow:
+        if command.action == "agency.created":  # admitting an agency is ledgered, and remembered
+            uow.admissions.admit(command.subject, str(command.details.get("kind")), now)
         entry = uow.ledger.append(keys, at=now, actor=command.caller.agency_id,
                                   action=command.action, subject=command.subject, details=details)
         uow.commit()

@@ -105,8 +105,10 @@ def record_access(command: RecordAccess, uow, keys: LedgerKeyPair, now: datetime
 # -- deciding -----------------------------------------------------------------------------
 
 def _decide(uow, keys: LedgerKeyPair, question: Question, now: datetime) -> Decided:
+    agency_id = question.recipient.get("agency_id")
+    admitted_at = uow.admissions.admitted_at(agency_id) if agency_id else None
     args = (question.discloser, question.recipient, question.purpose, question.data_classes,
-            question.participant_id, now)
+            question.participant_id, now, admitted_at)
     if question.consent_id is not None:
         stored = uow.consents.get(question.consent_id)
         consent = stored.consent if stored else None

@@ -104,10 +104,12 @@ def test_a_change_to_the_models_becomes_a_revision_that_alters_a_table_holding_d
     (tmp_path / "migrations" / "env.py").write_text(CHANGED_ENV)
     monkeypatch.setattr(migrations, "script_location", lambda service: tmp_path / "migrations")
 
+    head = migrations.head("gateway")
     written = migrations.revision("gateway", database_url, "Agencies: a website")
     done = migrations.upgrade("gateway", database_url)
 
-    assert written.name == "0002_agencies_a_website.py" and "add_column" in written.read_text()
-    assert (done.before, done.after) == ("0001", "0002")
+    following = f"{int(head) + 1:04d}"
+    assert written.name == f"{following}_agencies_a_website.py" and "add_column" in written.read_text()
+    assert (done.before, done.after) == (head, following)
     assert migrations.check("gateway", database_url) == []  # the database has the new column
     assert pre_migration.read("gateway", database_url, before) == before

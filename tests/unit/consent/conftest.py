@@ -15,7 +15,13 @@ from services.consent.domain import Consent
 from services.consent.domain.commands import GrantConsent
 from services.consent.ledger_keys import LedgerKeyPair
 from services.kit.messages import Caller
-from tests.unit.consent.fakes import ConsentUnitOfWork, FakeConsents, FakeDisclosures, FakeLedger
+from tests.unit.consent.fakes import (
+    ConsentUnitOfWork,
+    FakeAdmissions,
+    FakeConsents,
+    FakeDisclosures,
+    FakeLedger,
+)
 
 NOW = datetime(2026, 11, 1, 11, 0, tzinfo=UTC)
 
@@ -100,7 +106,8 @@ def disclosures() -> FakeDisclosures:
 
 @pytest.fixture
 def uow(consents, ledger, disclosures) -> ConsentUnitOfWork:
-    return ConsentUnitOfWork(consents=consents, ledger=ledger, disclosures=disclosures)
+    return ConsentUnitOfWork(consents=consents, ledger=ledger, disclosures=disclosures,
+                             admissions=FakeAdmissions())
 
 
 @pytest.fixture

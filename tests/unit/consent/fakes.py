@@ -190,3 +190,16 @@ class FakeDisclosures(Transactional):
         if after is not None:
             found = [r for r in found if (datetime.fromisoformat(r["at"]), r["ledger_seq"]) > after]
         return found[:limit]
+
+
+class FakeAdmissions(Transactional):
+    """When agencies were admitted, by agency id."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+
+    def admit(self, agency_id: str, kind: str, at: datetime) -> None:
+        self.state.setdefault(agency_id, at)
+
+    def admitted_at(self, agency_id: str) -> datetime | None:
+        return self.state.get(agency_id)

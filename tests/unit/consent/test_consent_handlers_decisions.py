@@ -12,10 +12,13 @@ from services.consent.domain import REDISCLOSURE_NOTICE, Consent
 from services.consent.domain.commands import (
     AuthorizeDisclosure,
     Disclose,
+    ReadConsent,
     RecordAccess,
+    RecordChange,
     RevokeConsent,
 )
 from services.kit.errors import ConsentRequired
+from services.kit.messages import Caller
 from tests.unit.consent.conftest import NOW, asking
 
 ASKED_AT = NOW + timedelta(hours=1)
@@ -138,3 +141,35 @@ def test_record_access_ledgers_the_read(uow, ledger, ledger_keys):
     assert (entry.actor, entry.action, entry.subject, entry.participant_id) == (
         "peer-1", "access", "handoff:referral-4", "participant-9")
     assert uow.commits == 1
+
+
+def admit(uow, ledger_keys, agency_id: str, at) -> None:
+    operator = Caller("operator-1", "operator", frozenset({"operator"}), "key:ops")
+    handlers.record_change(RecordChange(operator, "agency.created", agency_id, {"kind": "peer_group"}),
+                           uow, ledger_keys, at)
+
+
+@pytest.mark.parametrize("later_members,expected", [(False, (False, "admitted_after_consent")),
+                                                    (True, (True, "covered"))])
+def test_a_class_covers_a_peer_group_admitted_after_the_signature_only_when_the_consent_says_so(
+        uow, ledger, granted, ledger_keys, later_members, expected):
+    consent = granted(include_later_members=later_members)
+    admit(uow, ledger_keys, "peer-9", NOW + timedelta(minutes=30))  # after the signature
+    newcomer = {"agency_id": "peer-9", "kind": "peer_group"}
+
+    answer = handlers.authorize(question(consent, recipient=newcomer), uow, ledger_keys, ASKED_AT)
+
+    assert (answer["permit"], answer["reason"]) == expected
+    assert handlers.get(ReadConsent(asking("hospital-1"), consent["id"]), uow)[
+        "include_later_members"] is later_members
+    assert [e.action for e in ledger.rows if e.subject == "peer-9"] == ["agency.created"]
+
+
+def test_peer_groups_admitted_before_the_signature_or_before_admissions_were_kept_stay_covered(
+        uow, granted, ledger_keys):
+    admit(uow, ledger_keys, "peer-5", NOW - timedelta(days=30))
+    consent = granted()
+    for peer in ("peer-5", "peer-2"):  # admitted earlier; a founding member with no admission row
+        recipient = {"agency_id": peer, "kind": "peer_group"}
+        answer = handlers.authorize(question(consent, recipient=recipient), uow, ledger_keys, ASKED_AT)
+        assert (answer["permit"], answer["reason"]) == (True, "covered")
