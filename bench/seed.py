@@ -53,7 +53,9 @@ def _consent(referrer: Client, n: int) -> dict:
         "valid_from": (now - timedelta(minutes=5)).isoformat(),
         "valid_until": (now + timedelta(days=365)).isoformat(),
         "signature": {"signed_by": "participant", "signer_name": f"Bench{n} Participant",
-                      "signed_at": (now - timedelta(minutes=1)).isoformat(), "method": "electronic"},
+                      # Signed now, after the peer groups were admitted: a class consent covers
+                      # the network's members as of the signature.
+                      "signed_at": now.isoformat(), "method": "electronic"},
     })
 
 
