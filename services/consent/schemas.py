@@ -217,6 +217,7 @@ class ConsentSchema(Schema):
 
 class DisclosureSchema(Schema):
     at = v.Timestamp(required=True)
+    discloser = fields.String(metadata={"description": "the agency that disclosed"})
     recipient = fields.String(required=True, metadata={"description": "recipient agency id"})
     purpose = fields.String(required=True)
     data_classes = fields.List(fields.String(), required=True)
