@@ -15,10 +15,12 @@ from gateway.adapters.stores import agency_kinds
 from gateway.adapters.stores import create_agency as insert_agency
 from gateway.auth import Principal
 from gateway.keys import Ledger
+from services.kit import broker, deadletters
 from services.kit.errors import Conflict, InvalidRequest
 from services.kit.vocabulary import OPERATOR
 
 DIRECTORY_PAGE_SIZE = 100
+DEAD_LETTERS_SHOWN = 100
 
 
 def create_agency(uow, pepper: bytes, ledger: Ledger, body: dict[str, Any]) -> dict[str, Any]:
@@ -89,3 +91,12 @@ def with_recipient_kinds(uow, body: dict[str, Any]) -> dict[str, Any]:
         raise InvalidRequest("Some agencies named in the consent are not registered.", errors=errors)
     recipients["agencies"] = [{"id": agency, "kind": kinds[agency]} for agency in named]
     return {**body, "recipients": recipients}
+
+
+def dead_letters(amqp_uri: str) -> dict[str, Any]:
+    """``{"items", "total"}``: the oldest ``DEAD_LETTERS_SHOWN`` parked events, as summaries
+    (never their bodies), and how many are parked. Broker errors propagate (503)."""
+    with broker.connect(amqp_uri) as connection:
+        letters = deadletters.list_dead_letters(connection)
+    return {"items": [letter.summary() for letter in letters[:DEAD_LETTERS_SHOWN]],
+            "total": len(letters)}

@@ -72,6 +72,7 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     # The operator reads the whole ledger; an agency's admin the rows about its own agency.
     "get_ledger": frozenset({ADMIN, OPERATOR}),
     "verify_ledger": frozenset({OPERATOR}),
+    "list_dead_letters": frozenset({OPERATOR}),
     "health": PUBLIC,
     "ready": PUBLIC,
     "openapi": PUBLIC,

@@ -93,6 +93,26 @@ class KeyIssuedSchema(KeySchema):
 KeyPageSchema = page_of(KeySchema, "KeyPageSchema")
 
 
+class DeadLetterSchema(Schema):
+    """An event a consumer gave up on, as the operator sees it: ids and the error, never the body."""
+
+    event_id = fields.String(allow_none=True)
+    type = fields.String(allow_none=True)
+    consumer = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    parked_at = fields.String(required=True)
+    error = fields.String(required=True)
+    unreadable = fields.Boolean(required=True)
+    content_type = fields.String(allow_none=True)
+    size = fields.Integer()
+
+
+class DeadLetterListSchema(Schema):
+    items = fields.List(fields.Nested(DeadLetterSchema), required=True,
+                        metadata={"description": "the oldest 100; `referral-network deadletters` for all"})
+    total = fields.Integer(required=True, metadata={"description": "letters parked now"})
+
+
 class PageQuery(StrictSchema):
     """The query of a list that takes nothing but the page cursor."""
 

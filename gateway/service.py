@@ -290,6 +290,13 @@ class GatewayService:
         query = self._query(request, "list_notifications")
         return self.notifications.deliveries(caller.as_caller(), query.get("page"), query.get("status"))
 
+    # -- operations -----------------------------------------------------------------------
+
+    @api("list_dead_letters")
+    def list_dead_letters(self, request):
+        self._caller(request, "list_dead_letters")
+        return handlers.dead_letters(self.config["AMQP_URI"])
+
     # -- audit ----------------------------------------------------------------------------
 
     @api("list_disclosures")

@@ -11,6 +11,7 @@ import pytest
 
 from gateway.service import GatewayService
 from network.processes import free_port
+from services.kit import broker, topology
 from tests.integration.gateway.agencies import insert_agency
 from tests.integration.gateway.conftest import Api
 
@@ -148,3 +149,25 @@ def test_an_agency_over_its_rate_limit_gets_429_with_retry_after(
     assert answers[-1].json()["code"] == "rate_limited"
     assert int(answers[-1].headers["Retry-After"]) >= 1
     assert gateway.call("GET", "/v1/agencies", calm).status_code == 200  # each agency its own
+
+
+def test_the_operator_lists_dead_letters_without_their_bodies_and_no_one_else_may(
+        gateway, gateway_config, admin_key, clinic):
+    with broker.connect(gateway_config["AMQP_URI"]) as connection:
+        topology.DEAD_LETTERS(connection.channel()).declare()
+    body = {"id": "evt-1", "type": "referral.requested", "payload": {"note": "CanaryDeadLetter"}}
+    broker.publish(gateway_config["AMQP_URI"], body, exchange="", routing_key=topology.DEAD_LETTERS.name,
+                   headers={broker.CONSUMER: "matching.on_referral_requested", broker.ERROR: "KeyError",
+                            broker.ATTEMPT: 5, broker.PARKED_AT: "2026-12-01T09:00:00Z"},
+                   message_id="evt-1")
+
+    listed = gateway.call("GET", "/v1/dead-letters", admin_key)
+
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["total"] == 1
+    [letter] = listed.json()["items"]
+    assert (letter["event_id"], letter["consumer"], letter["error"]) == (
+        "evt-1", "matching.on_referral_requested", "KeyError")
+    assert "Canary" not in listed.text
+    assert gateway.call("GET", "/v1/dead-letters", clinic["api_key"]).status_code == 403
+    assert gateway.call("GET", "/v1/dead-letters", admin_key).json()["total"] == 1  # still parked

@@ -26,7 +26,7 @@ API_ROUTES = {
     ("get", "/v1/agencies"), ("post", "/v1/agencies/{id}/deactivate"),
     ("post", "/v1/agencies/{id}/reactivate"), ("get", "/v1/agencies/{id}/keys"),
     ("post", "/v1/agencies/{id}/keys"), ("post", "/v1/agencies/{id}/keys/{key_id}/rotate"),
-    ("post", "/v1/agencies/{id}/keys/{key_id}/revoke"),
+    ("post", "/v1/agencies/{id}/keys/{key_id}/revoke"), ("get", "/v1/dead-letters"),
     ("get", "/health"), ("get", "/ready"), ("get", "/openapi.json"),
 }
 CREATING = {("post", "/v1/agencies"), ("post", "/v1/consents"), ("post", "/v1/referrals"),

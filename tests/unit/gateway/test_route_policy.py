@@ -25,7 +25,8 @@ COORDINATOR_OPS = {"create_mentor", "list_mentors", "update_mentor", "list_match
 ADMIN_WRITES = {"put_notification_settings", "create_key", "rotate_key", "revoke_key"}
 OPERATOR_OPS = {"create_agency", "list_agencies", "deactivate_agency", "reactivate_agency",
                 "list_keys", "create_key", "rotate_key", "revoke_key", "get_ledger", "verify_ledger",
-                "put_notification_settings", "get_notification_settings", "list_notifications"}
+                "put_notification_settings", "get_notification_settings", "list_notifications",
+                "list_dead_letters"}
 PROTECTED = [r.operation for r in ROUTES if not is_public(r.operation)]
 
 
@@ -51,7 +52,7 @@ def test_a_peer_group_coordinator_calls_exactly_its_routes(operation):
                          ids=lambda r: r.operation)
 def test_an_agency_admin_reads_its_agency_and_manages_only_its_keys_and_settings(route):
     if route.method == "GET":
-        expected = route.operation not in {"get_handoff", "verify_ledger"}
+        expected = route.operation not in {"get_handoff", "verify_ledger", "list_dead_letters"}
     else:
         expected = route.operation in ADMIN_WRITES
     assert bool(acting_roles(ADMIN, route.operation)) is expected
