@@ -21,6 +21,11 @@ class AdmissionRepository:
         if self.admitted_at(agency_id) is None:
             self.session.execute(insert(admissions).values(agency_id=agency_id, kind=kind, admitted_at=at))
 
+    def admitted_after(self, at: datetime, kind: str) -> list[str]:
+        """The ids of the agencies of ``kind`` admitted after ``at``."""
+        return list(self.session.execute(select(admissions.c.agency_id).where(
+            admissions.c.kind == kind, admissions.c.admitted_at > at)).scalars())
+
     def admitted_at(self, agency_id: str) -> datetime | None:
         """When the agency was admitted; None for one admitted before admissions were recorded."""
         return self.session.execute(

@@ -164,3 +164,22 @@ def test_record_access_ledgers_a_read_and_refuses_free_text(consent):
     with pytest.raises(InvalidRequest):
         consent.record_access(actor="peer-1", participant_id=granted["participant_id"],
                               what="read Ana's file")
+
+
+@pytest.mark.parametrize("later_members", [False, True])
+def test_a_peer_group_admitted_after_the_signature_is_covered_only_with_include_later_members(
+        consent, later_members):
+    granted = consent.grant(HOSPITAL, grant_request(include_later_members=later_members))
+    consent.record_change(OPERATOR, {"action": "agency.created", "subject": "peer-9",
+                                     "details": {"kind": "peer_group", "roles": ["coordinator"]}})
+    newcomer = {"agency_id": "peer-9", "kind": "peer_group"}
+
+    answer = consent.authorize(**ask(granted, recipient=newcomer))
+    network = consent.authorize(**ask(granted, recipient=NETWORK))
+
+    assert answer["permit"] is later_members
+    assert answer["reason"] == ("covered" if later_members else "admitted_after_consent")
+    assert ("peer-9" in network["allowed"]["excluded"]) is not later_members
+    assert consent.authorize(**ask(granted, recipient=PEER_2))["permit"] is True  # a founding member
+    admitted = consent.ledger(OPERATOR, {"action": "agency.created"})["items"]
+    assert [(row["subject"], row["actor"]) for row in admitted] == [("peer-9", "key:ops")]

@@ -199,7 +199,11 @@ class FakeAdmissions(Transactional):
         super().__init__({})
 
     def admit(self, agency_id: str, kind: str, at: datetime) -> None:
-        self.state.setdefault(agency_id, at)
+        self.state.setdefault(agency_id, (kind, at))
+
+    def admitted_after(self, at: datetime, kind: str) -> list[str]:
+        return [agency for agency, (k, when) in self.state.items() if k == kind and when > at]
 
     def admitted_at(self, agency_id: str) -> datetime | None:
-        return self.state.get(agency_id)
+        kind_and_time = self.state.get(agency_id)
+        return kind_and_time[1] if kind_and_time else None

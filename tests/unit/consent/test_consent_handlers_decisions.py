@@ -160,6 +160,10 @@ def test_a_class_covers_a_peer_group_admitted_after_the_signature_only_when_the_
     answer = handlers.authorize(question(consent, recipient=newcomer), uow, ledger_keys, ASKED_AT)
 
     assert (answer["permit"], answer["reason"]) == expected
+    network = handlers.authorize(question(consent, recipient={"class": "peer_group"}), uow, ledger_keys,
+                                 ASKED_AT)
+    # Matching is told not to propose the newcomer's mentors unless the consent covers it.
+    assert ("peer-9" in network["allowed"]["excluded"]) is not later_members
     assert handlers.get(ReadConsent(asking("hospital-1"), consent["id"]), uow)[
         "include_later_members"] is later_members
     assert [e.action for e in ledger.rows if e.subject == "peer-9"] == ["agency.created"]
