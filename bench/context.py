@@ -112,6 +112,8 @@ class BenchContext:
             "DISPATCH_INTERVAL_SECONDS": "0.05",
             "ESCALATION_CHECK_SECONDS": "0.05",  # as often as before escalation had its own timer
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "INFO",
+            # The benchmark measures capacity, not the per-agency bound against runaway clients.
+            "RATE_LIMIT_PER_SECOND": "100000", "RATE_LIMIT_BURST": "100000",
             "PYTHONUNBUFFERED": "1",
             # Each run its own ledger, so its own log of the ledger's checkpoints.
             "LEDGER_CHECKPOINT_LOG": str(self.logs / "ledger-checkpoints.jsonl"),

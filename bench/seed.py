@@ -53,7 +53,9 @@ def _consent(referrer: Client, n: int) -> dict:
         "valid_from": (now - timedelta(minutes=5)).isoformat(),
         "valid_until": (now + timedelta(days=365)).isoformat(),
         "signature": {"signed_by": "participant", "signer_name": f"Bench{n} Participant",
-                      "signed_at": (now - timedelta(minutes=1)).isoformat(), "method": "electronic"},
+                      # Signed now, after the peer groups were admitted: a class consent covers
+                      # the network's members as of the signature.
+                      "signed_at": now.isoformat(), "method": "electronic"},
     })
 
 
@@ -71,7 +73,7 @@ def mentor_body(n: int, rng: random.Random) -> dict:
 
 def seed(net: Network, webhook_url: str, places: int) -> SeededNetwork:
     """Create the agencies, consents, webhooks and enough mentors for ``places`` proposals."""
-    admin = Client(net.base_url, net.create_admin())
+    admin = Client(net.base_url, net.create_operator())
 
     def agency(name: str, kind: str, role: str) -> Client:
         created = admin.ok("POST", "/v1/agencies", {"name": name, "kind": kind, "roles": [role]})

@@ -9,6 +9,9 @@ the hash is, so a deliberately slow hash would add only latency to every request
 (from the environment, never in the database) means a stolen key table alone does not even allow
 checking a candidate key offline. The key id is part of the MAC input, so a digest copied onto
 another row does not verify there.
+
+Every request reads its key row afresh (no cache), so a revoked key, a key past the end of its
+rotation overlap, and every key of a deactivated agency are refused from the next request on.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from gateway.exceptions import Unauthenticated
@@ -33,16 +37,24 @@ _NO_SUCH_DIGEST = "0" * 64
 
 @dataclass(frozen=True)
 class Principal:
-    """The agency a request acts for, as established by its API key."""
+    """The agency a request acts for, and who acted: established by its API key.
+
+    ``actor`` is a plain label, ``key:<key name>`` for a machine key (``person:<id>`` for a person
+    signed in); with ``agency_id`` it is what the ledger and audit listings name.
+    """
 
     agency_id: str
     kind: str
     roles: frozenset[str]
     key_id: str | None = None
+    actor: str = ""
 
     def as_caller(self) -> dict[str, Any]:
         """The JSON-friendly form passed to services with each RPC."""
-        return {"agency_id": self.agency_id, "kind": self.kind, "roles": sorted(self.roles)}
+        caller = {"agency_id": self.agency_id, "kind": self.kind, "roles": sorted(self.roles)}
+        if self.actor:
+            caller["actor"] = self.actor
+        return caller
 
 
 @dataclass(frozen=True)
@@ -54,7 +66,8 @@ class IssuedKey:
 
 @dataclass(frozen=True)
 class StoredKey:
-    """A key row as the key store returns it."""
+    """A key row as the key store returns it: ``roles`` are those it may act in (its own roles,
+    within its agency's)."""
 
     key_id: str
     digest: str
@@ -62,6 +75,14 @@ class StoredKey:
     kind: str
     roles: frozenset[str]
     revoked: bool = False
+    name: str = "default"
+    expires_at: datetime | None = None  # the end of a rotation's overlap
+    agency_active: bool = True
+
+    def usable_at(self, now: datetime) -> bool:
+        """Not revoked, not past its overlap, and its agency is active."""
+        expired = self.expires_at is not None and self.expires_at <= now
+        return self.agency_active and not self.revoked and not expired
 
 
 class KeyStore(Protocol):
@@ -127,16 +148,18 @@ def verify_api_key(api_key: str, stored_digest: str, pepper: bytes) -> bool:
     return hmac.compare_digest(key_digest(key_id, secret, pepper), stored_digest)
 
 
-def authenticate(authorization: str | None, keys: KeyStore, pepper: bytes) -> Principal:
-    """The agency behind an ``Authorization`` header.
+def authenticate(authorization: str | None, keys: KeyStore, pepper: bytes, now: datetime) -> Principal:
+    """The agency behind an ``Authorization`` header, acting as ``key:<key name>``.
 
     Raises ``Unauthenticated`` for a missing or malformed header, and one same message for an
-    unknown, revoked or wrong key, so the answer does not tell which it was.
+    unknown, revoked, expired or wrong key or a deactivated agency, so the answer does not tell
+    which it was.
     """
     key_id, secret = parse_api_key(bearer_token(authorization))
     stored = keys.find_key(key_id)
     expected = stored.digest if stored else _NO_SUCH_DIGEST
     matches = hmac.compare_digest(key_digest(key_id, secret, pepper), expected)
-    if stored is None or stored.revoked or not matches:
+    if stored is None or not matches or not stored.usable_at(now):
         raise Unauthenticated("The API key is not valid.")
-    return Principal(stored.agency_id, stored.kind, frozenset(stored.roles), key_id)
+    return Principal(stored.agency_id, stored.kind, frozenset(stored.roles), key_id,
+                     actor=f"key:{stored.name}")

@@ -1,4 +1,10 @@
-"""``referral-network agency create``: the first admin agency and its key, from the command line."""
+"""``referral-network agency create``: the network operator and its key, from the command line.
+
+The first agency of a network is its operator (``--kind operator --role operator``): it may run
+before the network has ever started, so it writes only the gateway's database, and it is the one
+agency whose admission is not in the ledger (every later one is admitted through
+``POST /v1/agencies``, which ledgers it).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from gateway.policy import roles_unfit_for_kind
 from services.kit import migrations
 from services.kit.config import load_config
 from services.kit.db import make_engine
-from services.kit.vocabulary import AGENCY_KINDS, ROLES
+from services.kit.vocabulary import CALLER_KINDS, ROLES
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yml")
 
@@ -25,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="register an agency and print its API key once")
     create.add_argument("--name", required=True)
-    create.add_argument("--kind", required=True, choices=AGENCY_KINDS)
+    create.add_argument("--kind", required=True, choices=CALLER_KINDS)
     create.add_argument("--role", action="append", dest="roles", required=True, choices=ROLES)
     create.add_argument("--config", default=str(DEFAULT_CONFIG), help="the gateway's config file")
     create.set_defaults(handler=create_agency_command)

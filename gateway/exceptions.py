@@ -28,6 +28,16 @@ class PayloadTooLarge(NetworkError):
     code = "payload_too_large"
 
 
+class RateLimited(NetworkError):
+    """The agency has used up its requests for now (``gateway/limits.py``)."""
+
+    code = "rate_limited"
+
+    def __init__(self, detail: str = "", *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 # Raised by services too, so it lives in the kit and crosses RPC as itself.
 ServiceUnavailable = kit_errors.ServiceUnavailable
 

@@ -1,38 +1,89 @@
-"""What the gateway does itself, beyond passing requests on: agencies, recipient kinds, and
-the ledger export streamed page by page."""
+"""What the gateway does itself, beyond passing requests on: agencies, recipient kinds, dead
+letters, and the ledger export streamed page by page.
+
+Changes to agencies are ledgered by the consent service first, as key changes are
+(``gateway/keys.py``).
+"""
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
+from gateway.adapters import directory
 from gateway.adapters.stores import agency_kinds, find_agency
 from gateway.adapters.stores import create_agency as insert_agency
+from gateway.auth import Principal
+from gateway.keys import Ledger
+from services.kit import broker, deadletters
 from services.kit.creations import CreatedMeanwhile, Creation, earlier_object, record_creation
-from services.kit.errors import InvalidRequest
+from services.kit.errors import Conflict, InvalidRequest
+from services.kit.vocabulary import OPERATOR
+
+DIRECTORY_PAGE_SIZE = 100
+DEAD_LETTERS_SHOWN = 100
 
 
-def create_agency(uow, pepper: bytes, body: dict[str, Any], creation: Creation | None) -> dict[str, Any]:
+def create_agency(uow, pepper: bytes, ledger: Ledger, body: dict[str, Any],
+                  creation: Creation | None) -> dict[str, Any]:
     """Register an agency and issue its API key (returned once, stored only as a digest).
 
-    With an Idempotency-Key (``creation``) one agency is registered per key; a repeat answers the
-    agency that key registered *without* ``api_key``: the key is shown once, and only its digest
-    is kept. Raises ``Conflict`` for a key used with another request.
+    Admitting an agency (a peer group joining the network, say) is ledgered first. With an
+    Idempotency-Key (``creation``) one agency is registered per key; a repeat answers the agency
+    that key registered *without* ``api_key``: the key is shown once, and only its digest is
+    kept. Raises ``Conflict`` for a key used with another request.
     """
+    with uow:
+        earlier = earlier_object(uow, creation)
+        if earlier is not None:
+            return find_agency(uow.session, earlier)
+    agency_id = str(uuid.uuid4())
+    ledger("agency.created", agency_id, {"kind": body["kind"], "roles": sorted(set(body["roles"]))})
     try:
         with uow:
-            earlier = earlier_object(uow, creation)
-            if earlier is not None:
-                return find_agency(uow.session, earlier)
             agency, api_key = insert_agency(uow.session, pepper, name=body["name"], kind=body["kind"],
-                                            roles=body["roles"])
+                                            roles=body["roles"], agency_id=agency_id)
             record_creation(uow, creation, agency["id"], agency["created_at"])
             uow.commit()
     except CreatedMeanwhile:
         with uow:
             return find_agency(uow.session, earlier_object(uow, creation))
     return {**agency, "api_key": api_key}
+
+
+def list_agencies(uow, caller: Principal, page: str | None) -> dict[str, Any]:
+    """``{"items", "next_page"}``: every agency with its status for the operator; the active
+    agencies' names and kinds for everyone else, so ids in audit listings read as names."""
+    full = caller.kind == OPERATOR
+    with uow:
+        rows, next_page = directory.list_agencies(uow.session, active_only=not full, after=page,
+                                                  limit=DIRECTORY_PAGE_SIZE)
+    return {"items": [directory.agency_view(row, full=full) for row in rows], "next_page": next_page}
+
+
+def set_agency_status(uow, ledger: Ledger, caller: Principal, agency_id: str, status: str,
+                      now: datetime) -> dict[str, Any]:
+    """Deactivate (``deactivated``: every key of the agency is refused from its next request) or
+    reactivate (``active``) an agency; ledgered when it changes anything.
+
+    Raises ``NotFound`` for an unknown agency and ``Conflict`` when the operator would
+    deactivate its own agency (nobody could reactivate it).
+    """
+    if agency_id == caller.agency_id and status != "active":
+        raise Conflict("The operator cannot deactivate its own agency.")
+    with uow:
+        row = directory.find_agency(uow.session, agency_id)
+    if row.status != status:
+        action = "agency.reactivated" if status == "active" else "agency.deactivated"
+        ledger(action, agency_id, {"kind": row.kind})
+        with uow:
+            directory.set_status(uow.session, agency_id, status, now)
+            uow.commit()
+    with uow:
+        return directory.agency_view(directory.find_agency(uow.session, agency_id), full=True)
 
 
 def with_recipient_kinds(uow, body: dict[str, Any]) -> dict[str, Any]:
@@ -85,3 +136,12 @@ def ledger_export_lines(consent, page: int | None = None) -> Iterator[bytes]:
             current = consent.export_ledger(items[-1]["seq"], page, head)
 
     return lines()
+
+
+def dead_letters(amqp_uri: str) -> dict[str, Any]:
+    """``{"items", "total"}``: the oldest ``DEAD_LETTERS_SHOWN`` parked events, as summaries
+    (never their bodies), and how many are parked. Broker errors propagate (503)."""
+    with broker.connect(amqp_uri) as connection:
+        letters = deadletters.list_dead_letters(connection)
+    return {"items": [letter.summary() for letter in letters[:DEAD_LETTERS_SHOWN]],
+            "total": len(letters)}

@@ -42,6 +42,8 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str]] = {
     413: ("PayloadTooLarge", "The body is too large (code payload_too_large)."),
     422: ("UnprocessableContent", "Missing or invalid fields, query parameters, path ids or "
                                   "headers, listed in errors (code invalid_request)."),
+    429: ("RateLimited", "The agency's rate limit is spent; retry after Retry-After seconds "
+          "(code rate_limited)."),
     500: ("InternalError", "An unexpected error; no details are given (code internal)."),
     503: ("ServiceUnavailable", "A service needed for this is not answering "
                                 "(code service_unavailable)."),
@@ -75,7 +77,7 @@ def _links(route: Route) -> dict[str, Any]:
 def _error_statuses(route: Route) -> list[int]:
     statuses = [500, 503]
     if not policy.is_public(route.operation):
-        statuses += [401, 403]
+        statuses += [401, 403, 429]  # 429: the agency's rate limit (gateway/limits.py)
     if route.path_params:
         # The owning service checks an id's shape (422) before looking it up (404).
         statuses += [404, 422]

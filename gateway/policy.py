@@ -3,6 +3,10 @@
 This is the gateway's coarse check (OWASP API5, function level). Whether an agency may touch a
 particular referral, match or mentor is decided by the service that owns it, which answers
 ``NotFound`` for other agencies' objects (OWASP API1).
+
+Two kinds of administrator: the network *operator* (an agency of kind ``operator``) manages
+agencies and reads the network-wide ledger, and never reaches participant data or handoffs; an
+agency's *admin* manages its own keys and settings and audits its own agency only.
 """
 
 from __future__ import annotations
@@ -11,26 +15,39 @@ from collections.abc import Iterable
 
 from gateway.auth import Principal
 from services.kit.errors import Forbidden
-from services.kit.vocabulary import AGENCY_KINDS, ROLES
+from services.kit.vocabulary import AGENCY_KINDS, OPERATOR, ROLES
 
 REFERRER, COORDINATOR, ADMIN = "referrer", "coordinator", "admin"
-assert {REFERRER, COORDINATOR, ADMIN} == set(ROLES)
+assert {REFERRER, COORDINATOR, ADMIN, OPERATOR} == set(ROLES)
 
-# Treatment providers refer; peer groups coordinate mentors; any agency may administer.
+# Treatment providers refer; peer groups coordinate mentors; any agency administers itself; only
+# the operator's agency operates the network.
 ROLE_KINDS: dict[str, frozenset[str]] = {
     REFERRER: frozenset({"hospital", "clinic", "sober_living"}),
     COORDINATOR: frozenset({"peer_group"}),
     ADMIN: frozenset(AGENCY_KINDS),
+    OPERATOR: frozenset({OPERATOR}),
 }
 
 EVERY_ROLE = frozenset(ROLES)
 PUBLIC: frozenset[str] = frozenset()  # no API key needed
 
+KEY_MANAGERS = frozenset({ADMIN, OPERATOR})
+
 # Operation name (as in gateway.routes and the OpenAPI operationId) → roles that may call it.
-# Admins read everything except the handoff: that is a disclosure to the assigned peer group
-# under the participant's consent, which does not name the administrators.
+# An agency's admin reads what its own agency may read (the services scope every answer to the
+# caller's agency), never the handoff: that is a disclosure to the assigned peer group under the
+# participant's consent, which does not name administrators. The operator reaches no route that
+# carries participant data.
 ROUTE_ROLES: dict[str, frozenset[str]] = {
-    "create_agency": frozenset({ADMIN}),
+    "create_agency": frozenset({OPERATOR}),
+    "list_agencies": EVERY_ROLE,
+    "deactivate_agency": frozenset({OPERATOR}),
+    "reactivate_agency": frozenset({OPERATOR}),
+    "list_keys": KEY_MANAGERS,
+    "create_key": KEY_MANAGERS,
+    "rotate_key": KEY_MANAGERS,
+    "revoke_key": KEY_MANAGERS,
     "grant_consent": frozenset({REFERRER}),
     "get_consent": frozenset({REFERRER, ADMIN}),
     "revoke_consent": frozenset({REFERRER}),
@@ -46,14 +63,18 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "list_matches": frozenset({COORDINATOR, ADMIN}),
     "accept_match": frozenset({COORDINATOR}),
     "decline_match": frozenset({COORDINATOR}),
+    # The operator too: it hears of urgent proposals nobody answered (ids only).
     "put_notification_settings": EVERY_ROLE,
     "get_notification_settings": EVERY_ROLE,
     "list_notifications": EVERY_ROLE,
     # Referrers only for participants whose consent they hold: the consent service checks that.
     "list_disclosures": frozenset({REFERRER, ADMIN}),
-    "get_ledger": frozenset({ADMIN}),
-    "verify_ledger": frozenset({ADMIN}),
-    "export_ledger": frozenset({ADMIN}),
+    # The operator reads the whole ledger; an agency's admin the rows about its own agency.
+    "get_ledger": frozenset({ADMIN, OPERATOR}),
+    "verify_ledger": frozenset({OPERATOR}),
+    # The export is the whole network's ledger, for an outside auditor: the operator's.
+    "export_ledger": frozenset({OPERATOR}),
+    "list_dead_letters": frozenset({OPERATOR}),
     # A public key: anyone may check the ledger's checkpoints with it.
     "get_ledger_public_key": PUBLIC,
     "health": PUBLIC,

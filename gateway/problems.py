@@ -29,6 +29,7 @@ from gateway.exceptions import (
     KeyInFlight,
     MalformedBody,
     PayloadTooLarge,
+    RateLimited,
     ServiceUnavailable,
     Unauthenticated,
 )
@@ -79,6 +80,7 @@ PROBLEMS: dict[type[BaseException], ProblemKind] = {
     Unauthenticated: ProblemKind(401, "unauthorized", "Unauthorized"),
     MalformedBody: ProblemKind(400, "invalid_request", "Invalid request"),
     PayloadTooLarge: ProblemKind(413, "payload_too_large", "Payload too large"),
+    RateLimited: ProblemKind(429, "rate_limited", "Too many requests"),
     ServiceUnavailable: ProblemKind(503, "service_unavailable", "Service unavailable"),
     ValidationError: ProblemKind(422, "invalid_request", "Invalid request",
                                  "Some fields are missing or invalid."),
@@ -158,7 +160,7 @@ def problem_response(exc: BaseException, request_id: str | None = None) -> Respo
         response.headers["WWW-Authenticate"] = 'Bearer realm="referral-network"'
     if body["status"] == 503:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    if isinstance(exc, KeyInFlight):
+    if isinstance(exc, KeyInFlight | RateLimited):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
 

@@ -1,4 +1,4 @@
-"""The schemas that belong to the gateway alone: agencies, operations, problems and the page query.
+"""The schemas that belong to the gateway alone: agencies, keys, operations, problems, page queries.
 
 Every other request and response is the owning service's schema (``services.<name>.schemas``):
 one definition validates the HTTP request, renders the answer and generates ``/openapi.json``.
@@ -12,7 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from gateway.policy import roles_unfit_for_kind
 from services.kit import vocabulary as v
-from services.kit.messages import StrictSchema
+from services.kit.messages import StrictSchema, page_of
 
 
 class AgencyCreateRequest(StrictSchema):
@@ -40,6 +40,78 @@ class AgencySchema(Schema):
 class AgencyCreatedSchema(AgencySchema):
     api_key = fields.String(metadata={
         "description": "shown once, never again: absent when an Idempotency-Key replays the creation"})
+
+
+class AgencyDirectorySchema(Schema):
+    """An agency in ``GET /v1/agencies``: name and kind for everyone, the rest for the operator."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    roles = fields.List(fields.String(), metadata={"description": "operator only"})
+    status = v.one_of(v.AGENCY_STATUSES, metadata={"description": "operator only"})
+    created_at = v.Timestamp(metadata={"description": "operator only"})
+    status_changed_at = v.Timestamp(allow_none=True, metadata={"description": "operator only"})
+
+
+AgencyPageSchema = page_of(AgencyDirectorySchema, "AgencyPageSchema")
+
+KEY_NAME = r"^[A-Za-z0-9._-]{1,64}$"
+
+
+class KeyCreateRequest(StrictSchema):
+    name = fields.String(required=True, validate=v.Whole(
+        KEY_NAME, error="1-64 letters, digits, '.', '_' or '-'."),
+        metadata={"description": "the ledger names the key's actions key:<name>"})
+    roles = v.many_of(v.ROLES, validate=validate.Length(min=1), metadata={
+        "description": "roles the key may act in, among its agency's (default: all of them)"})
+
+
+class KeyRotateRequest(StrictSchema):
+    overlap_seconds = fields.Integer(validate=validate.Range(min=0, max=7 * 24 * 3600), metadata={
+        "description": "how long the old key keeps working (default KEY_ROTATION_OVERLAP_SECONDS)"})
+
+
+class KeySchema(Schema):
+    """A machine key as its agency's admin sees it; never its secret or digest."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    status = fields.String(required=True, metadata={
+        "description": "active, rotating (replaced, still working), expired or revoked"})
+    created_at = v.Timestamp(required=True)
+    last_used_at = v.Timestamp(allow_none=True, metadata={"description": "to the minute"})
+    expires_at = v.Timestamp(allow_none=True)
+    revoked_at = v.Timestamp(allow_none=True)
+    replaced_by = fields.String(allow_none=True)
+
+
+class KeyIssuedSchema(KeySchema):
+    api_key = fields.String(required=True, metadata={"description": "shown once, never again"})
+
+
+KeyPageSchema = page_of(KeySchema, "KeyPageSchema")
+
+
+class DeadLetterSchema(Schema):
+    """An event a consumer gave up on, as the operator sees it: ids and the error, never the body."""
+
+    event_id = fields.String(allow_none=True)
+    type = fields.String(allow_none=True)
+    consumer = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    parked_at = fields.String(required=True)
+    error = fields.String(required=True)
+    unreadable = fields.Boolean(required=True)
+    content_type = fields.String(allow_none=True)
+    size = fields.Integer()
+
+
+class DeadLetterListSchema(Schema):
+    items = fields.List(fields.Nested(DeadLetterSchema), required=True,
+                        metadata={"description": "the oldest 100; `referral-network deadletters` for all"})
+    total = fields.Integer(required=True, metadata={"description": "letters parked now"})
 
 
 class PageQuery(StrictSchema):

@@ -8,6 +8,7 @@ in the service that owns the object; errors become problem+json in ``gateway.ent
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,17 +17,18 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request, Response
 
-from gateway import handlers, policy
+from gateway import handlers, keys, policy
 from gateway.adapters.orm import metadata
 from gateway.adapters.stores import SqlIdempotencyStore, SqlKeyStore, gateway_repositories
 from gateway.auth import Principal, authenticate, pepper_from_setting
 from gateway.bodies import load_query, read_json
 from gateway.entrypoint import api, json_response, render
 from gateway.idempotency import HEADER, REPLAY_HEADER, Created, run_once
+from gateway.limits import TokenBuckets
 from gateway.openapi import openapi_json
 from gateway.routes import NDJSON, PEM, ROUTES_BY_OPERATION
 from services.kit.creations import creation_of
-from services.kit.dependencies import Database
+from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every
 from services.kit.rpc import ServiceClient
 
@@ -48,11 +50,26 @@ class Pepper(DependencyProvider):
         return self.pepper
 
 
+class RateLimits(DependencyProvider):
+    """Per-agency token buckets (``gateway/limits.py``) from config ``RATE_LIMIT_PER_SECOND``
+    (default 50) and ``RATE_LIMIT_BURST`` (default 200), kept by this process."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.buckets = TokenBuckets(float(config.get("RATE_LIMIT_PER_SECOND", 50)),
+                                    int(config.get("RATE_LIMIT_BURST", 200)))
+
+    def get_dependency(self, worker_ctx) -> TokenBuckets:
+        return self.buckets
+
+
 class GatewayService:
     name = "gateway"
 
     db = Database(metadata, repositories=gateway_repositories)
     pepper = Pepper()
+    limits = RateLimits()
+    clock = Clock()
     config = Config()
     consent = ServiceClient("consent")
     referrals = ServiceClient("referrals")
@@ -62,9 +79,19 @@ class GatewayService:
     # -- plumbing shared by the routes --------------------------------------------------
 
     def _caller(self, request: Request, operation: str) -> Principal:
-        principal = authenticate(request.headers.get("Authorization"), SqlKeyStore(self.db), self.pepper)
+        """The authenticated caller, within its agency's rate limit and allowed ``operation``."""
+        store = SqlKeyStore(self.db)
+        now = self.clock()
+        principal = authenticate(request.headers.get("Authorization"), store, self.pepper, now)
+        self.limits.take(principal.agency_id, time.monotonic())
         policy.authorize(principal, operation)
+        store.mark_used(principal.key_id, now)
         return principal
+
+    def _ledger(self, caller: Principal) -> keys.Ledger:
+        """Ledger a change ``caller`` makes (the consent service keeps the ledger)."""
+        return lambda action, subject, details: self.consent.record_change(
+            caller.as_caller(), {"action": action, "subject": subject, "details": details})
 
     def _body(self, request: Request, operation: str) -> dict[str, Any]:
         """The JSON body, validated by the route's schema (errors: 400, 413, 422)."""
@@ -137,7 +164,54 @@ class GatewayService:
     @api("create_agency")
     def create_agency(self, request):
         return self._create(request, "create_agency", lambda caller, body, key: handlers.create_agency(
-            self.db, self.pepper, body, creation_of(caller.agency_id, key, body)))
+            self.db, self.pepper, self._ledger(caller), body, creation_of(caller.agency_id, key, body)))
+
+    @api("list_agencies")
+    def list_agencies(self, request):
+        caller = self._caller(request, "list_agencies")
+        query = self._query(request, "list_agencies")
+        return handlers.list_agencies(self.db, caller, query.get("page"))
+
+    @api("deactivate_agency")
+    def deactivate_agency(self, request, id):
+        caller = self._caller(request, "deactivate_agency")
+        return handlers.set_agency_status(self.db, self._ledger(caller), caller, id, "deactivated",
+                                          self.clock())
+
+    @api("reactivate_agency")
+    def reactivate_agency(self, request, id):
+        caller = self._caller(request, "reactivate_agency")
+        return handlers.set_agency_status(self.db, self._ledger(caller), caller, id, "active",
+                                          self.clock())
+
+    # -- machine keys ---------------------------------------------------------------------
+
+    @api("list_keys")
+    def list_keys(self, request, id):
+        caller = self._caller(request, "list_keys")
+        query = self._query(request, "list_keys")
+        return keys.list_keys(self.db, caller, id, query.get("page"), self.clock())
+
+    @api("create_key")
+    def create_key(self, request, id):
+        caller = self._caller(request, "create_key")
+        body = ROUTES_BY_OPERATION["create_key"].request().load(read_json(request))
+        return keys.create_key(self.db, self.pepper, self._ledger(caller), caller, id, body,
+                               self.clock())
+
+    @api("rotate_key")
+    def rotate_key(self, request, id, key_id):
+        caller = self._caller(request, "rotate_key")
+        body = ROUTES_BY_OPERATION["rotate_key"].request().load(read_json(request))
+        overlap = body.get("overlap_seconds",
+                           int(self.config.get("KEY_ROTATION_OVERLAP_SECONDS", 24 * 3600)))
+        return keys.rotate_key(self.db, self.pepper, self._ledger(caller), caller, id, key_id,
+                               timedelta(seconds=overlap), self.clock())
+
+    @api("revoke_key")
+    def revoke_key(self, request, id, key_id):
+        caller = self._caller(request, "revoke_key")
+        return keys.revoke_key(self.db, self._ledger(caller), caller, id, key_id, self.clock())
 
     # -- consents -------------------------------------------------------------------------
 
@@ -199,8 +273,8 @@ class GatewayService:
     @api("list_mentors")
     def list_mentors(self, request):
         caller = self._caller(request, "list_mentors")
-        self._query(request, "list_mentors")
-        return self.matching.list_mentors(caller.as_caller())
+        query = self._query(request, "list_mentors")
+        return self.matching.list_mentors(caller.as_caller(), query)
 
     @api("update_mentor")
     def update_mentor(self, request, id):
@@ -211,7 +285,7 @@ class GatewayService:
     def list_matches(self, request):
         caller = self._caller(request, "list_matches")
         query = self._query(request, "list_matches")
-        return self.matching.list_matches(caller.as_caller(), query.get("status"))
+        return self.matching.list_matches(caller.as_caller(), query.get("status"), query.get("page"))
 
     @api("accept_match")
     def accept_match(self, request, id):
@@ -242,20 +316,27 @@ class GatewayService:
         query = self._query(request, "list_notifications")
         return self.notifications.deliveries(caller.as_caller(), query.get("page"), query.get("status"))
 
+    # -- operations -----------------------------------------------------------------------
+
+    @api("list_dead_letters")
+    def list_dead_letters(self, request):
+        self._caller(request, "list_dead_letters")
+        return handlers.dead_letters(self.config["AMQP_URI"])
+
     # -- audit ----------------------------------------------------------------------------
 
     @api("list_disclosures")
     def list_disclosures(self, request, id):
         caller = self._caller(request, "list_disclosures")
-        self._query(request, "list_disclosures")
-        return self.consent.disclosures(caller.as_caller(), id)
+        query = self._query(request, "list_disclosures")
+        return self.consent.disclosures(caller.as_caller(), id, query.get("page"))
 
     @api("get_ledger")
     def get_ledger(self, request):
-        self._caller(request, "get_ledger")
+        caller = self._caller(request, "get_ledger")
         query = self._query(request, "get_ledger")
         filters = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in query.items()}
-        return self.consent.ledger(filters)
+        return self.consent.ledger(caller.as_caller(), filters)
 
     @api("verify_ledger")
     def verify_ledger(self, request):

@@ -1,7 +1,7 @@
 """The demo network (agencies, keys, twenty mentors) and one referral walked end to end.
 
 Everything goes through the public HTTP API, as a clinic system or coordinator
-would use it; only the first admin key comes from the command line, as in production.
+would use it; only the network operator's key comes from the command line, as in production.
 """
 
 from __future__ import annotations
@@ -59,10 +59,10 @@ def seed(base_url: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
         path.replace(stale)
         print(f"The keys in {path} do not open this network (its database is new); "
               f"seeding again (old keys moved to {stale})")
-    admin = _create_first_admin(env)
-    agencies = [admin]
+    operator = _create_operator(env)
+    agencies = [operator]
     for n, spec in enumerate(AGENCIES):
-        agencies.append(Api(base_url, admin["api_key"])("POST", "/v1/agencies", spec,
+        agencies.append(Api(base_url, operator["api_key"])("POST", "/v1/agencies", spec,
                                                        **{"Idempotency-Key": f"demo-agency-{n}"}))
     rng = random.Random(7)
     peer_groups = [a for a in agencies if a["kind"] == "peer_group"]
@@ -82,21 +82,25 @@ def seed(base_url: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
 
 
 def _keys_open(base_url: str, credentials: dict[str, Any]) -> bool:
-    """Whether the network still knows the demo admin's key (401 means it does not)."""
-    admin = next((a for a in credentials.get("agencies", []) if "admin" in a.get("roles", [])), None)
-    if admin is None:
+    """Whether the network still knows the demo operator's key (401 means it does not)."""
+    operator = _operator(credentials)
+    if operator is None:
         return False
-    response = requests.get(f"{base_url}/v1/notifications", timeout=30,
-                            headers={"Authorization": f"Bearer {admin['api_key']}"})
+    response = requests.get(f"{base_url}/v1/agencies", timeout=30,
+                            headers={"Authorization": f"Bearer {operator['api_key']}"})
     if response.status_code >= 500:
-        raise RuntimeError(f"GET /v1/notifications → {response.status_code}: {response.text}")
+        raise RuntimeError(f"GET /v1/agencies → {response.status_code}: {response.text}")
     return response.status_code != 401
 
 
-def _create_first_admin(env: dict[str, str]) -> dict[str, Any]:
+def _operator(credentials: dict[str, Any]) -> dict[str, Any] | None:
+    return next((a for a in credentials.get("agencies", []) if a.get("kind") == "operator"), None)
+
+
+def _create_operator(env: dict[str, str]) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-m", "services.kit.cli", "agency", "create", "--name", "Network Administration",
-         "--kind", "clinic", "--role", "admin"],
+        [sys.executable, "-m", "services.kit.cli", "agency", "create", "--name", "Network Operations",
+         "--kind", "operator", "--role", "operator"],
         env=env, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
@@ -136,7 +140,7 @@ def _wait(check, what: str, timeout: float = 30) -> Any:
 def walk(base_url: str, credentials: dict[str, Any]) -> None:
     """One referral from consent to handoff, printing each step."""
     hospital = Api(base_url, _agency(credentials, "hospital")[0]["api_key"])
-    admin = Api(base_url, next(a for a in credentials["agencies"] if "admin" in a["roles"])["api_key"])
+    operator = Api(base_url, _operator(credentials)["api_key"])
     hospital_id = _agency(credentials, "hospital")[0]["id"]
     now = datetime.now(UTC)
     step = iter(range(1, 20))
@@ -199,7 +203,7 @@ def walk(base_url: str, credentials: dict[str, Any]) -> None:
     print(f"{next(step)}. Peer support started, then paused; the referrer sees: "
           + " → ".join(h["status"] for h in history)
           + f" (reason code {history[-1]['reason_code']}; the peer group's words stay with it)")
-    verified = admin("GET", "/v1/audit/verify")
-    disclosures = admin("GET", f"/v1/participants/{consent['participant_id']}/disclosures")["items"]
-    print(f"{next(step)}. The admin verified the ledger ({verified}) and sees "
-          f"{len(disclosures)} disclosure(s) for the participant.")
+    verified = operator("GET", "/v1/audit/verify")
+    disclosures = hospital("GET", f"/v1/participants/{consent['participant_id']}/disclosures")["items"]
+    print(f"{next(step)}. The network operator verified the ledger ({verified}); the hospital, "
+          f"holding the consent, sees {len(disclosures)} disclosure(s) for the participant.")

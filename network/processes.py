@@ -106,10 +106,11 @@ class Network:
         path = self.logs / f"{name}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
-    def create_admin(self) -> dict:
+    def create_operator(self) -> dict:
+        """The network operator agency and its key, made the way production makes it (the CLI)."""
         out = subprocess.run(
-            [str(BIN / "referral-network"), "agency", "create", "--name", "Network Administration",
-             "--kind", "clinic", "--role", "admin"],
+            [str(BIN / "referral-network"), "agency", "create", "--name", "Network Operations",
+             "--kind", "operator", "--role", "operator"],
             cwd=ROOT, env=self.env, check=True, capture_output=True, text=True)
         return json.loads(out.stdout)
 

@@ -1,7 +1,11 @@
 """The gateway's own tables: agencies, their API keys, and Idempotency-Key records.
 
-An idempotency record keeps a digest of the request and the created object's id, never a
-response: no API key and nothing personal is stored with it.
+An agency is ``active`` or ``deactivated`` (its keys are refused while it is). A key has a name
+(the ledger names it ``key:<name>``), the roles it may act in (``NULL``: every role of its agency,
+as keys issued before keys had roles), when it was last used (to the minute), and ``expires_at``
+once a rotation replaced it; ``revoked_at`` ends it at once. An idempotency record keeps a
+digest of the request and the created object's id, never a response: no API key and nothing
+personal is stored with it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ agencies = Table(
     Column("kind", String(32), nullable=False),
     Column("roles", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("status_changed_at", UTCDateTime, nullable=True),
 )
 
 api_keys = Table(
@@ -31,6 +37,11 @@ api_keys = Table(
     Column("digest", String(128), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+    Column("name", String(64), nullable=False, server_default="default"),
+    Column("roles", JSON, nullable=True),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("replaced_by", String(64), nullable=True),
 )
 
 idempotency_records = Table(

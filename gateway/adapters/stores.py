@@ -10,6 +10,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway.adapters.keys import LAST_USED_RESOLUTION, touch
 from gateway.adapters.orm import agencies, api_keys, idempotency_records
 from gateway.auth import StoredKey, issue_api_key
 from gateway.idempotency import RETENTION, IdempotencyRecord
@@ -18,9 +19,10 @@ from services.kit.db import utcnow
 
 
 def create_agency(session: Session, pepper: bytes, *, name: str, kind: str,
-                  roles: Iterable[str]) -> tuple[dict, str]:
-    """Insert an agency with a fresh API key; returns ``(agency, api_key)``. Does not commit."""
-    agency = {"id": str(uuid.uuid4()), "name": name, "kind": kind, "roles": sorted(set(roles)),
+                  roles: Iterable[str], agency_id: str | None = None) -> tuple[dict, str]:
+    """Insert an agency with a fresh API key (named ``default``, acting in every role of the
+    agency); returns ``(agency, api_key)``. Does not commit."""
+    agency = {"id": agency_id or str(uuid.uuid4()), "name": name, "kind": kind, "roles": sorted(set(roles)),
               "created_at": utcnow()}
     session.execute(insert(agencies).values(**agency))
     issued = issue_api_key(pepper)
@@ -50,21 +52,42 @@ def agency_kinds(session: Session, agency_ids: Iterable[str]) -> dict[str, str]:
 
 
 class SqlKeyStore:
+    """Reads each key afresh on every request: no cache, so revocation takes effect at once.
+
+    One store serves one request: it remembers when the key it found was last used, so
+    ``mark_used`` writes only when that is older than ``keys.LAST_USED_RESOLUTION``.
+    """
+
     def __init__(self, uow) -> None:
         self.uow = uow
+        self._last_used: dict[str, datetime | None] = {}
 
     def find_key(self, key_id: str) -> StoredKey | None:
         with self.uow:
             row = self.uow.session.execute(
                 select(api_keys.c.key_id, api_keys.c.digest, api_keys.c.revoked_at,
-                       agencies.c.id, agencies.c.kind, agencies.c.roles)
+                       api_keys.c.name, api_keys.c.roles.label("key_roles"), api_keys.c.expires_at,
+                       api_keys.c.last_used_at,
+                       agencies.c.id, agencies.c.kind, agencies.c.roles, agencies.c.status)
                 .join(agencies, agencies.c.id == api_keys.c.agency_id)
                 .where(api_keys.c.key_id == key_id)
             ).first()
         if row is None:
             return None
-        return StoredKey(row.key_id, row.digest, row.id, row.kind, frozenset(row.roles),
-                         revoked=row.revoked_at is not None)
+        self._last_used[key_id] = row.last_used_at
+        roles = set(row.roles) if row.key_roles is None else set(row.roles) & set(row.key_roles)
+        return StoredKey(row.key_id, row.digest, row.id, row.kind, frozenset(roles),
+                         revoked=row.revoked_at is not None, name=row.name,
+                         expires_at=row.expires_at, agency_active=row.status == "active")
+
+    def mark_used(self, key_id: str, now: datetime) -> None:
+        """Record the key's use (at most once a minute: ``keys.LAST_USED_RESOLUTION``)."""
+        last = self._last_used.get(key_id)
+        if last is not None and now - last < LAST_USED_RESOLUTION:
+            return
+        with self.uow:
+            if touch(self.uow.session, key_id, now):
+                self.uow.commit()
 
 
 class SqlIdempotencyStore:

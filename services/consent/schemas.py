@@ -16,6 +16,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from services.consent.domain import Consent
 from services.consent.domain.commands import EXPORT_PAGE_LIMIT
 from services.consent.domain.elements import EXPIRING_EVENTS, format_instant
+from services.consent.domain.ledger import PERSONAL_KEYS
 from services.kit import vocabulary as v
 from services.kit.messages import StrictSchema, page_of
 
@@ -79,6 +80,9 @@ class ConsentCreateRequest(StrictSchema):
     valid_until = fields.AwareDateTime(metadata={"description": "or expires_on"})
     expires_on = v.one_of(EXPIRING_EVENTS, metadata={"description": "or valid_until"})
     signature = fields.Nested(SignatureSchema, required=True)
+    include_later_members = fields.Boolean(metadata={
+        "description": "a class of recipients also covers agencies admitted to the network after "
+                       "the signature (default false: only those admitted by then)"})
 
     @validates_schema(skip_on_field_errors=False)
     def _complete(self, data: dict, **kwargs: object) -> None:
@@ -135,11 +139,42 @@ class AccessRequest(StrictSchema):
     what = fields.String(required=True, validate=ACCESS_WHAT)
 
 
+# The administrative changes other parts of the network ledger through ``record_change``.
+CHANGE_ACTIONS = ("agency.created", "agency.deactivated", "agency.reactivated",
+                  "key.created", "key.rotated", "key.revoked")
+
+
+class ChangeRequest(StrictSchema):
+    """A change to ledger: ids, kinds, roles and names of keys, never anything personal."""
+
+    action = v.one_of(CHANGE_ACTIONS, required=True)
+    subject = v.identifier(required=True)
+    details = fields.Dict(keys=fields.String(validate=validate.Length(max=64)),
+                          values=fields.Raw(), load_default=dict)
+
+    @validates_schema
+    def _nothing_personal(self, data: dict, **kwargs: object) -> None:
+        # ``by`` is the service's to write: the caller's actor, not a claim in the request.
+        refused = sorted((PERSONAL_KEYS | {"by"}) & set(data.get("details", {})))
+        if refused:
+            raise ValidationError([f"{key} does not belong in the ledger." for key in refused],
+                                  field_name="details")
+
+
 class LedgerFilters(StrictSchema):
     """The ``GET /v1/audit/ledger`` query, and the ``ledger`` RPC's filters."""
 
     participant = v.uuid_id(load_default=None, allow_none=True)
     since = fields.AwareDateTime(load_default=None, allow_none=True)
+    until = fields.AwareDateTime(load_default=None, allow_none=True,
+                                 metadata={"description": "rows before this instant"})
+    actor = fields.String(load_default=None, allow_none=True,
+                          validate=v.Whole(v.ACTOR_LABEL, error="Not an actor of this network."),
+                          metadata={"description": "key:<name> or person:<id>"})
+    agency = v.identifier(load_default=None, allow_none=True,
+                          metadata={"description": "the agency that acted"})
+    action = fields.String(load_default=None, allow_none=True,
+                           validate=validate.Regexp(r"^[a-z][a-z._-]{0,63}$", error="Not an action."))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=LEDGER_PAGE_LIMIT))
     # The ``next_page`` of the previous page: a cursor (the last seq it showed), opaque to callers.
     page = fields.String(load_default=None, allow_none=True,
@@ -191,12 +226,14 @@ class ConsentSchema(Schema):
     signature = fields.Nested(SignatureView)
     created_at = v.Timestamp()
     revoked_at = v.Timestamp(allow_none=True)
+    include_later_members = fields.Boolean()
     revoked = fields.Nested(RecipientsView, allow_none=True,
                             metadata={"description": "recipients taken off so far"})
 
 
 class DisclosureSchema(Schema):
     at = v.Timestamp(required=True)
+    discloser = fields.String(metadata={"description": "the agency that disclosed"})
     recipient = fields.String(required=True, metadata={"description": "recipient agency id"})
     purpose = fields.String(required=True)
     data_classes = fields.List(fields.String(), required=True)
@@ -209,9 +246,16 @@ DisclosurePageSchema = page_of(DisclosureSchema, "DisclosurePageSchema")
 class LedgerEntrySchema(Schema):
     seq = fields.Integer(required=True)
     at = v.Timestamp(required=True)
-    actor = fields.String(required=True)
+    agency_id = fields.String(required=True, metadata={"description": "the agency that acted"})
+    actor = fields.String(required=True, metadata={
+        "description": "who acted: key:<name>, person:<id>, or the agency id for a service's act"})
     action = fields.String(required=True)
     subject = fields.String(required=True)
+    permit = fields.Boolean(allow_none=True, metadata={"description": "decisions: the answer"})
+    reason = fields.String(allow_none=True, metadata={"description": "decisions: why"})
+    recipient = fields.String(allow_none=True)
+    purpose = fields.String(allow_none=True)
+    data_classes = fields.List(fields.String(), allow_none=True)
     hash = fields.String(required=True)
 
 
@@ -251,6 +295,7 @@ def consent_view(consent: Consent, holder: str) -> dict[str, Any]:
         "disclosers": list(consent.disclosers),
         "recipients": recipients,
         "revoked": revoked,
+        "include_later_members": consent.include_later_members,
         "purposes": list(consent.purposes),
         "data_classes": list(consent.data_classes),
         "valid_from": format_instant(consent.valid_from),

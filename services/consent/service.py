@@ -20,7 +20,9 @@ from services.consent.domain import commands as c
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every
+from services.kit.errors import InvalidRequest
 from services.kit.messages import load, load_caller
+from services.kit.pages import MAX_PAGE_SIZE, read_cursor
 from services.kit.rpc import rpc
 
 
@@ -105,15 +107,27 @@ class ConsentService:
     # -- audit ------------------------------------------------------------------------------
 
     @rpc
-    def disclosures(self, caller: dict, participant_id: str) -> dict[str, Any]:
-        command = c.ListDisclosures(load_caller(caller), _id(participant_id))
+    def disclosures(self, caller: dict, participant_id: str, page: str | None = None) -> dict[str, Any]:
+        """A page (``MAX_PAGE_SIZE``) of the participant's accounting, for agencies holding its
+        consent; ``page`` is the previous page's ``next_page``."""
+        after = None
+        if page:
+            at, seq = read_cursor(page)
+            if not seq.isdigit():
+                raise InvalidRequest("Invalid page.", errors={"page": ["Not a page of this listing."]})
+            after = (at, int(seq))
+        command = c.ListDisclosures(load_caller(caller), _id(participant_id), after, MAX_PAGE_SIZE)
         return handlers.disclosures(command, self.db)
 
     @rpc
-    def ledger(self, filters: dict | None = None) -> dict[str, Any]:
+    def ledger(self, caller: dict, filters: dict | None = None) -> dict[str, Any]:
+        """A page of the ledger: every row for the operator, the caller's agency's otherwise."""
         found = load(s.LedgerFilters(), filters or {})
-        command = c.ReadLedger(limit=found["limit"], participant_id=found["participant"],
-                               since=found["since"], after_seq=int(found["page"]) if found["page"] else None)
+        command = c.ReadLedger(
+            load_caller(caller), limit=found["limit"], participant_id=found["participant"],
+            since=found["since"], until=found["until"], actor=found["actor"],
+            agency=found["agency"], action=found["action"],
+            after_seq=int(found["page"]) if found["page"] else None)
         return handlers.ledger(command, self.db)
 
     @rpc
@@ -127,6 +141,13 @@ class ConsentService:
     def public_key(self) -> str:
         """The PEM of the Ed25519 key that checks the ledger's signed checkpoints."""
         return handlers.public_key(self.ledger_keys)
+
+    @rpc
+    def record_change(self, caller: dict, request: dict) -> dict[str, int]:
+        """Ledger an agency's or a key's change made by ``caller``; ``{"seq"}``."""
+        body = load(s.ChangeRequest(), request)
+        command = c.RecordChange(load_caller(caller), body["action"], body["subject"], body["details"])
+        return handlers.record_change(command, self.db, self.ledger_keys, self.clock())
 
     @rpc
     def verify_ledger(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""``referral-network keys rotate SERVICE``: move a service's sealed cells to its newest key.
+"""``referral-network field-keys rotate SERVICE``: move a service's sealed cells to its newest key.
 
 Put the new key last in ``FIELD_ENCRYPTION_KEYS`` (``k1:<old>,k2:<new>``), restart the
 service so new writes use it, then run this; reads keep working throughout because
@@ -28,8 +28,11 @@ CONFIG_FILE = "config.yml"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``referral-network keys rotate SERVICE`` (services from ``referral_network.sealed``)."""
-    parser = sub.add_parser("keys", help="field-encryption keys")
+    """Add ``referral-network field-keys rotate SERVICE`` (services from ``referral_network.sealed``).
+
+    (``referral-network keys`` manages agencies' machine keys: ``gateway/keys_command.py``.)
+    """
+    parser = sub.add_parser("field-keys", help="field-encryption keys")
     actions = parser.add_subparsers(dest="action", required=True)
     rotate = actions.add_parser("rotate", help="re-encrypt a service's sealed data under the newest key")
     rotate.add_argument("service", choices=[ep.name for ep in registry.registered(registry.SEALED)])

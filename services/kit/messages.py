@@ -46,10 +46,21 @@ class Caller:
     agency_id: str
     kind: str
     roles: frozenset[str]
+    # Who acted within the agency: ``key:<name>`` or ``person:<id>``; the agency id when unknown.
+    actor: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.actor:
+            object.__setattr__(self, "actor", self.agency_id)
 
     @property
     def is_admin(self) -> bool:
         return "admin" in self.roles
+
+    @property
+    def is_operator(self) -> bool:
+        """The network operator: administers agencies, never sees participant data."""
+        return self.kind == v.OPERATOR and v.OPERATOR in self.roles
 
     @property
     def is_coordinator(self) -> bool:
@@ -69,8 +80,10 @@ class CallerSchema(Schema):
         unknown = EXCLUDE  # the gateway may say more about the agency than a service needs
 
     agency_id = v.identifier(required=True)
-    kind = v.one_of(v.AGENCY_KINDS, required=True)
+    kind = v.one_of(v.CALLER_KINDS, required=True)
     roles = fields.List(v.one_of(v.ROLES), load_default=list)
+    actor = fields.String(load_default=None, allow_none=True,
+                          validate=v.Whole(v.ACTOR_LABEL, error="Not an actor of this network."))
 
 
 def page_of(item: type[Schema], name: str) -> type[Schema]:
@@ -125,4 +138,4 @@ def load(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:
 def load_caller(raw: Any) -> Caller:
     """The ``caller`` argument; raises ``InvalidRequest`` naming ``caller.<field>``."""
     data = load(CallerSchema(), raw, "caller")
-    return Caller(data["agency_id"], data["kind"], frozenset(data["roles"]))
+    return Caller(data["agency_id"], data["kind"], frozenset(data["roles"]), data["actor"] or "")

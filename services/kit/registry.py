@@ -10,7 +10,7 @@ loads whatever is installed.
 - ``referral_network.commands``: ``register(sub)`` callables adding a ``referral-network``
   subcommand (``services.kit.cli``).
 - ``referral_network.sealed``: a service's ORM module exposing ``metadata`` and
-  ``ENCRYPTED``, the columns ``referral-network keys rotate`` re-encrypts.
+  ``ENCRYPTED``, the columns ``referral-network field-keys rotate`` re-encrypts.
 """
 
 from __future__ import annotations

@@ -14,7 +14,15 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 AGENCY_KINDS = ("hospital", "clinic", "sober_living", "peer_group")
-ROLES = ("referrer", "coordinator", "admin")
+# The organisation running the network: it administers agencies, never receives participant data,
+# and is never a recipient class of a consent, so it is not one of ``AGENCY_KINDS``.
+OPERATOR = "operator"
+CALLER_KINDS = (*AGENCY_KINDS, OPERATOR)
+ROLES = ("referrer", "coordinator", "admin", OPERATOR)
+AGENCY_STATUSES = ("active", "deactivated")
+# Who acted: ``key:<key name>`` for a machine key, ``person:<id>`` for a signed-in person,
+# ``cli:<login>`` for the command line.
+ACTOR_LABEL = r"^(key|person|cli):[A-Za-z0-9._-]{1,64}$"
 PURPOSES = ("peer-support-referral", "care-coordination", "treatment")
 DATA_CLASSES = ("demographics", "contact", "referral-reason", "substance-use", "mental-health")
 PATHWAYS = ("12-step", "secular", "faith-based", "medication-assisted")

@@ -15,6 +15,7 @@ from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every, subscribe
 from services.kit.messages import load, load_caller
+from services.kit.pages import MAX_PAGE_SIZE, read_cursor
 from services.kit.rpc import rpc
 from services.kit.vocabulary import OTHER_REASON as OTHER
 from services.matching import handlers
@@ -50,10 +51,14 @@ class MatchingService:
         return s.MentorResult().dump(handlers.create_mentor(command, self.db, self.policy, self.clock()))
 
     @rpc
-    def list_mentors(self, caller: dict) -> dict[str, Any]:
-        """``{"items": [mentor, ...]}`` of the caller's agency."""
-        items = handlers.list_mentors(c.ListMentors(load_caller(caller)), self.db)
-        return s.MentorPageResult().dump({"items": items})
+    def list_mentors(self, caller: dict, query: dict | None = None) -> dict[str, Any]:
+        """``{"items": [mentor, ...], "next_page"}``: a page of the caller's agency's mentors;
+        ``query`` is ``{"active"?, "page"?}``."""
+        found = load(s.MentorListQuery(), query or {})
+        command = c.ListMentors(load_caller(caller), found.get("active"),
+                                read_cursor(found["page"]) if found.get("page") else None, MAX_PAGE_SIZE)
+        items, next_page = handlers.list_mentors(command, self.db)
+        return s.MentorPageResult().dump({"items": items, "next_page": next_page})
 
     @rpc
     def update_mentor(self, caller: dict, mentor_id: str, changes: dict) -> dict[str, Any]:
@@ -63,11 +68,15 @@ class MatchingService:
         return s.MentorResult().dump(handlers.update_mentor(command, self.db, self.policy, self.clock()))
 
     @rpc
-    def list_matches(self, caller: dict, status: str | None = None) -> dict[str, Any]:
-        """``{"items": [match, ...]}`` of the caller's mentors, newest first."""
-        who, query = load_caller(caller), load(s.MatchListQuery(), {"status": status})
-        items = handlers.list_matches(c.ListMatches(who, query["status"]), self.db)
-        return s.MatchPageResult().dump({"items": items})
+    def list_matches(self, caller: dict, status: str | None = None,
+                     page: str | None = None) -> dict[str, Any]:
+        """``{"items": [match, ...], "next_page"}``: a page of the caller's mentors' matches,
+        newest first."""
+        who, query = load_caller(caller), load(s.MatchListQuery(), {"status": status, "page": page})
+        after = read_cursor(query["page"]) if query["page"] else None
+        items, next_page = handlers.list_matches(c.ListMatches(who, query["status"], after, MAX_PAGE_SIZE),
+                                                 self.db)
+        return s.MatchPageResult().dump({"items": items, "next_page": next_page})
 
     @rpc
     def accept(self, caller: dict, match_id: str) -> dict[str, Any]:

@@ -39,8 +39,8 @@ def webhook_receiver():
 @pytest.fixture(scope="session")
 def world(contract_network, webhook_receiver) -> World:
     """Agencies of every kind and role, and every kind of object, made through the API."""
-    admin = Client(contract_network.base_url, contract_network.create_admin())
-    return populate(admin, register_agencies(contract_network, admin), webhook_receiver)
+    operator = Client(contract_network.base_url, contract_network.create_operator())
+    return populate(operator, register_agencies(contract_network, operator), webhook_receiver)
 
 
 @pytest.fixture(params=fuzzing.ROLES)

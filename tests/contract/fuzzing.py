@@ -33,7 +33,7 @@ CONTROL_TEXT = st.one_of(st.sampled_from(["\x00", "p\x00", "\r\n", "\x1b[0m", "\
                          st.text(st.characters(max_codepoint=0x1F), min_size=1, max_size=8))
 STATEFUL_SCENARIOS = 8
 STATEFUL_STEPS = 6
-ROLES = ("referrer", "coordinator", "admin")
+ROLES = ("referrer", "coordinator", "admin", "operator")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 CREATING = frozenset(route.operation for route in ROUTES if route.creates)
 

@@ -93,7 +93,7 @@ def _revoke_mid_flight(hospital: Client, peers: list[Client], consent: dict, ref
     wait(lambda: referral(hospital, referral_id)["status"] == "cancelled", "the cancellation")
 
 
-def populate(admin: Client, agencies: dict[str, Client], receiver: HttpReceiver) -> World:
+def populate(operator: Client, agencies: dict[str, Client], receiver: HttpReceiver) -> World:
     """Fill the network through HTTP; returns the keys and ids the fuzzing reuses.
 
     Raises ``AssertionError`` when a step the network must support fails or never completes.
@@ -121,11 +121,14 @@ def populate(admin: Client, agencies: dict[str, Client], receiver: HttpReceiver)
     waiting = refer(clinic, consents["Waiting"], languages=("en",))
 
     wait(lambda: len(receiver.received) >= 3, "webhook deliveries", timeout=45)
-    wait(lambda: admin.ok("GET", "/v1/audit/ledger")["items"], "ledger rows")
+    wait(lambda: operator.ok("GET", "/v1/audit/ledger")["items"], "ledger rows")
+    # The clinic's administrator, as a key that acts in the admin role only.
+    auditor = clinic.ok("POST", f"/v1/agencies/{clinic.id}/keys", {"name": "auditor", "roles": ["admin"]})
 
     world = World(keys={"referrer": hospital.agency["api_key"],
                         "coordinator": coordinator.agency["api_key"],
-                        "admin": admin.agency["api_key"]})
+                        "admin": auditor["api_key"],
+                        "operator": operator.agency["api_key"]})
     # Kept out of the ids fuzzing draws from, so no fuzzed revocation ends it mid-run.
     referable = grant_consent(hospital, tag="ContractReferable")
     world.samples = {

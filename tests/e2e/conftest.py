@@ -17,14 +17,15 @@ def network(request, rabbit_manager, postgres_databases, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def admin(network) -> Client:
-    return Client(network.base_url, network.create_admin())
+def operator(network) -> Client:
+    """The network operator, created from the command line as production creates it."""
+    return Client(network.base_url, network.create_operator())
 
 
 @pytest.fixture(scope="session")
-def agencies(network, admin) -> dict[str, Client]:
+def agencies(network, operator) -> dict[str, Client]:
     """A hospital, a clinic, a sober living home and two peer groups, each with its key."""
-    return register_agencies(network, admin)
+    return register_agencies(network, operator)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -2,7 +2,9 @@
 
 Every object route × {owner, another agency of the same kind, an agency of another kind,
 no key, a wrong key}: other agencies get a 404 identical to an unknown id, a missing or
-wrong key 401, a role that may not call the route 403.
+wrong key 401, a role that may not call the route 403. Every route × {the network operator, an
+agency's admin, a referrer, a coordinator, a revoked key, a deactivated agency's key}: exactly the
+policy's roles get past it, and the last two never get past authentication.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import uuid
 
 import pytest
 
+from gateway.policy import ROUTE_ROLES
+from gateway.routes import ROUTES
 from network.processes import Client
 from tests.harness.journeys import grant_consent, mentor, proposed_match, refer, referral, wait
 
@@ -20,10 +24,81 @@ WRONG_KEY = f"rn_{'0' * 16}_{'x' * 43}"
 
 
 @pytest.fixture(scope="module")
-def world(network, admin, agencies):
+def principals(network, operator, agencies) -> dict[str, Client]:
+    """One caller of each kind: the operator, an admin-only key of the clinic, a referrer, a
+    coordinator, a key its admin revoked, and the key of an agency the operator deactivated."""
+    clinic = agencies["clinic"]
+    keys_path = f"/v1/agencies/{clinic.id}/keys"
+    auditor = clinic.ok("POST", keys_path, {"name": "privacy-officer", "roles": ["admin"]})
+    revoked = clinic.ok("POST", keys_path, {"name": "retired-system", "roles": ["referrer"]})
+    clinic.ok("POST", f"{keys_path}/{revoked['id']}/revoke")
+    closing = operator.ok("POST", "/v1/agencies", {"name": "Closing Sober Living", "kind": "sober_living",
+                                                   "roles": ["referrer"]})
+    operator.ok("POST", f"/v1/agencies/{closing['id']}/deactivate")
+    as_clinic = lambda key: Client(network.base_url, {**clinic.agency, "api_key": key})  # noqa: E731
+    return {"operator": operator, "admin": as_clinic(auditor["api_key"]),
+            "referrer": agencies["hospital"], "coordinator": agencies["peers_a"],
+            "revoked key": as_clinic(revoked["api_key"]),
+            "deactivated agency": Client(network.base_url, closing)}
+
+
+ROLE_OF = {"operator": "operator", "admin": "admin", "referrer": "referrer", "coordinator": "coordinator"}
+PROTECTED_ROUTES = [route for route in ROUTES if ROUTE_ROLES[route.operation]]
+
+
+@pytest.mark.parametrize("route", PROTECTED_ROUTES, ids=lambda r: r.operation)
+def test_every_route_admits_exactly_the_roles_of_the_policy(principals, route):
+    path = route.path.replace("{id}", UNKNOWN).replace("{key_id}", "0" * 16)
+    # Unknown ids and a field no schema knows: whoever gets past the policy gets a 404 or a 422,
+    # and nothing is created, changed or replaced.
+    body = {"surprise": 1} if route.method in ("POST", "PUT", "PATCH") else None
+    for who, client in principals.items():
+        response = client.request(route.method, path, body,
+                                  headers={"Idempotency-Key": str(uuid.uuid4())})
+        if who not in ROLE_OF:
+            assert response.status_code == 401, (who, route.operation, response.text)
+            continue
+        barred = response.status_code == 403 and response.json()["code"] == "forbidden"
+        allowed = ROLE_OF[who] in ROUTE_ROLES[route.operation]
+        assert response.status_code != 401, (who, route.operation)
+        assert barred is not allowed, (who, route.operation, response.status_code, response.text)
+
+
+def test_an_agency_admin_reads_nothing_of_another_agency(world, principals, agencies):
+    admin, hospital = principals["admin"], world["hospital"]
+    assert admin.request("GET", _path("/v1/referrals/{referral}", world)).status_code == 404
+    assert admin.request("GET", _path("/v1/consents/{consent}", world)).status_code == 404
+    assert admin.request("GET", _path("/v1/participants/{participant}/disclosures", world)).status_code == 404
+    assert world["referral"]["id"] not in _ids_of(admin, "/v1/referrals")
+    assert _ids_of(admin, "/v1/mentors") == set()
+    rows = admin.ok("GET", "/v1/audit/ledger?limit=1000")["items"]
+    clinic_id = agencies["clinic"].id
+    assert rows and all(clinic_id in (row["agency_id"], row.get("recipient")) for row in rows)
+    assert not any(row["agency_id"] == hospital.id for row in rows)
+    # The directory names every active agency, and nothing more than names and kinds.
+    directory = admin.ok("GET", "/v1/agencies")["items"]
+    assert {"id", "name", "kind"} == set(next(a for a in directory if a["id"] == hospital.id))
+
+
+def test_the_operator_sees_the_whole_ledger_and_every_agency_but_no_participant_data(
+        world, principals):
+    operator, hospital = principals["operator"], world["hospital"]
+    rows = operator.ok("GET", f"/v1/audit/ledger?agency={hospital.id}&action=disclosure")["items"]
+    assert rows and all(row["agency_id"] == hospital.id for row in rows)
+    decisions = operator.ok("GET", f"/v1/audit/ledger?agency={hospital.id}&action=decision")["items"]
+    assert decisions and {"permit", "reason", "recipient", "purpose", "data_classes"} <= set(decisions[0])
+    statuses = {a["name"]: a["status"] for a in operator.ok("GET", "/v1/agencies")["items"]}
+    assert statuses["Closing Sober Living"] == "deactivated"
+    for template in ("/v1/referrals/{referral}", "/v1/consents/{consent}",
+                     "/v1/participants/{participant}/disclosures", "/v1/referrals/{referral}/handoff"):
+        assert operator.request("GET", _path(template, world)).status_code == 403
+
+
+@pytest.fixture(scope="module")
+def world(network, operator, agencies):
     """A second hospital and peer group, and one object of each kind owned by the first ones."""
     hospital, peers = agencies["hospital"], agencies["peers_a"]
-    other_hospital = Client(network.base_url, admin.ok("POST", "/v1/agencies", {
+    other_hospital = Client(network.base_url, operator.ok("POST", "/v1/agencies", {
         "name": "County Hospital", "kind": "hospital", "roles": ["referrer"]}))
     peers.ok("POST", "/v1/mentors", mentor(900, languages=("pt",)))
     consent = grant_consent(hospital, tag="Access", agencies=[peers.id], classes=())

@@ -38,7 +38,9 @@ def consent_request(discloser_id: str, *, tag: str = "", classes=("peer_group",)
         "valid_from": (now - timedelta(minutes=5)).isoformat(),
         "valid_until": (now + timedelta(days=365)).isoformat(),
         "signature": {"signed_by": "participant", "signer_name": f"Canary{tag} Zed{tag}",
-                      "signed_at": (now - timedelta(minutes=1)).isoformat(), "method": "electronic"},
+                      # Signed now, after the test's peer groups were admitted: a class consent
+                      # covers the network's members as of the signature.
+                      "signed_at": now.isoformat(), "method": "electronic"},
     }
 
 

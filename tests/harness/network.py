@@ -21,7 +21,7 @@ from network.processes import PROCESSES, Client, Network, free_port
 # label → (name, kind, roles): every kind of agency the network knows, two peer groups.
 AGENCIES = {
     "hospital": ("St. Mary Hospital", "hospital", ["referrer"]),
-    "clinic": ("Eastside Clinic", "clinic", ["referrer"]),
+    "clinic": ("Eastside Clinic", "clinic", ["referrer", "admin"]),
     "sober_living": ("Harbor Sober Living", "sober_living", ["referrer"]),
     "peers_a": ("Bridge Peer Recovery", "peer_group", ["coordinator"]),
     "peers_b": ("Comunidad en Recuperación", "peer_group", ["coordinator"]),
@@ -45,6 +45,9 @@ def network_environment(amqp_uri: str, port: int) -> dict[str, str]:
         "WEBHOOK_REQUIRE_HTTPS": "false",
         "WEBHOOK_ALLOW_PRIVATE_HOSTS": "true",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        # Fuzzing sends hundreds of requests a second as one agency; the limit has its own tests.
+        "RATE_LIMIT_PER_SECOND": "10000",
+        "RATE_LIMIT_BURST": "10000",
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }
@@ -76,10 +79,10 @@ def running_network(amqp: str, rabbit_manager, database_url: Callable[[str], str
         rabbit_manager.delete_vhost(vhost)
 
 
-def register_agencies(network: Network, admin: Client) -> dict[str, Client]:
-    """Each agency of ``AGENCIES``, registered by ``admin`` and holding its own key."""
+def register_agencies(network: Network, operator: Client) -> dict[str, Client]:
+    """Each agency of ``AGENCIES``, registered by the network ``operator`` and holding its own key."""
     return {
-        label: Client(network.base_url, admin.ok("POST", "/v1/agencies",
+        label: Client(network.base_url, operator.ok("POST", "/v1/agencies",
                                                   {"name": name, "kind": kind, "roles": roles}))
         for label, (name, kind, roles) in AGENCIES.items()
     }

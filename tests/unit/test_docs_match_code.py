@@ -29,7 +29,7 @@ SOURCE_PATH = re.compile(rf"(?<![\w/.-])((?:{TOP_FOLDERS})/[\w/.-]*?\.py)\b")
 # The kit's modules as docs/kit.md names them, e.g. kit/dependencies.py (under services/).
 KIT_PATH = re.compile(r"(?<![\w/.-])(kit/[\w/.-]*?\.py)\b")
 FORBIDDEN_NAMES = ("API.md", "DESIGN.md", "STACK.md", "STYLE.md")
-ROLE_LETTERS = {"R": "referrer", "C": "coordinator", "A": "admin"}
+ROLE_LETTERS = {"R": "referrer", "C": "coordinator", "A": "admin", "O": "operator"}
 
 
 def _text(path: Path) -> str:

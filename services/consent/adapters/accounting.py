@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from services.consent.adapters.orm import disclosures
@@ -37,12 +37,19 @@ class DisclosureRepository:
         ))
         return disclosure_id
 
-    def for_participant(self, participant_id: str) -> list[dict[str, Any]]:
-        """A participant's disclosures, oldest first, JSON-ready."""
-        rows = self.session.execute(
-            select(disclosures).where(disclosures.c.participant_id == participant_id)
-            .order_by(disclosures.c.at, disclosures.c.ledger_seq)
-        ).mappings()
+    def for_participant(self, participant_id: str, *, after: tuple[datetime, int] | None = None,
+                        limit: int | None = None) -> list[dict[str, Any]]:
+        """A participant's disclosures, oldest first, JSON-ready; strictly after the
+        ``(at, ledger_seq)`` position ``after``, at most ``limit``."""
+        c = disclosures.c
+        query = select(disclosures).where(c.participant_id == participant_id)
+        if after is not None:
+            at, seq = after
+            query = query.where(or_(c.at > at, and_(c.at == at, c.ledger_seq > seq)))
+        query = query.order_by(c.at, c.ledger_seq)
+        if limit is not None:
+            query = query.limit(limit)
+        rows = self.session.execute(query).mappings()
         return [{
             "at": format_instant(row["at"]), "recipient": row["recipient"],
             "recipient_kind": row["recipient_kind"], "discloser": row["discloser"],

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from services.consent.adapters import checkpoints, ledger_rows
@@ -64,8 +64,12 @@ class LedgerRepository:
         return entry
 
     def entries(self, *, participant_id: str | None = None, since: str | None = None,
+                until: str | None = None, actor: str | None = None, agency: str | None = None,
+                action: str | None = None, involving: str | None = None,
                 after_seq: int | None = None, limit: int = 100) -> list[LedgerEntry]:
-        """Entries in seq order; ``since`` is a ``ledger_time`` text (the column compares as text)."""
+        """Entries in seq order; ``since``/``until`` are ``ledger_time`` texts (the column compares
+        as text). ``actor`` is the ``by`` of the details; ``agency`` the agency that acted;
+        ``involving`` keeps the rows an agency acted in or received a disclosure by."""
         query = select(ledger).order_by(ledger.c.seq)
         if after_seq is not None:
             query = query.where(ledger.c.seq > after_seq)
@@ -73,6 +77,16 @@ class LedgerRepository:
             query = query.where(ledger.c.participant_id == participant_id)
         if since is not None:
             query = query.where(ledger.c.at >= since)
+        if until is not None:
+            query = query.where(ledger.c.at < until)
+        if agency is not None:
+            query = query.where(ledger.c.actor == agency)
+        if action is not None:
+            query = query.where(ledger.c.action == action)
+        if actor is not None:
+            query = query.where(_details_say("by", actor))
+        if involving is not None:
+            query = query.where(or_(ledger.c.actor == involving, _details_say("recipient", involving)))
         rows = self.session.execute(query.limit(limit))
         return [ledger_rows.to_entry(row) for row in rows]
 
@@ -95,6 +109,12 @@ class LedgerRepository:
 
     def count(self) -> int:
         return self.session.execute(select(func.count()).select_from(ledger)).scalar_one()
+
+
+def _details_say(key: str, value: str):
+    """The details (canonical JSON: sorted keys, no spaces) hold ``"key":"value"``."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return ledger.c.details.like(f'%"{key}":"{escaped}"%', escape="\\")
 
 
 def verify_stream(reading: Callable[[], AbstractContextManager[LedgerReader]], keys: LedgerKeyPair, *,

@@ -95,3 +95,12 @@ disclosures = Table(
     Column("ledger_seq", Integer, nullable=False, unique=True),
     Index("ix_disclosures_participant", "participant_id", "at"),
 )
+
+# When each agency joined the network (ledgered as ``agency.created``): a class consent covers
+# an agency admitted after its signature only with ``include_later_members``.
+admissions = Table(
+    "admissions", metadata,
+    Column("agency_id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("admitted_at", UTCDateTime, nullable=False),
+)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.consent.adapters.accounting import DisclosureRepository
+from services.consent.adapters.admissions import AdmissionRepository
 from services.consent.adapters.consents import ConsentRepository
 from services.consent.adapters.ledger_store import LedgerRepository
 from services.kit.creations import Creations
@@ -26,4 +27,5 @@ def consent_repositories(session: Session, ring: KeyRing | None) -> dict[str, An
         "ledger": LedgerRepository(session),
         "disclosures": DisclosureRepository(session),
         "creations": Creations(session),
+        "admissions": AdmissionRepository(session),
     }

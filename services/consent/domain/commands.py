@@ -1,8 +1,8 @@
 """What callers ask of the consent service, as small imperative messages.
 
 What an agency asks carries the kit's ``Caller`` first (``CallerCommand``): handlers read the
-asking agency as ``caller.agency_id``, and a network administrator (``caller.is_admin``) may read
-any consent and any accounting of disclosures. The decision point's requests and the timers carry
+asking agency as ``caller.agency_id``; no agency, administrators included, reads consents or
+accountings that do not name it. The decision point's requests and the timers carry
 no caller: their discloser and recipient are data of another service's request.
 """
 
@@ -102,18 +102,29 @@ class RecordAccess:
 
 @dataclass(frozen=True)
 class ListDisclosures(CallerCommand):
-    """The accounting of disclosures about one participant."""
+    """A page of the accounting of disclosures about one participant, after the ``(at,
+    ledger_seq)`` position ``after``."""
 
     participant_id: str
+    after: tuple[datetime, int] | None = None
+    limit: int = 100
 
 
 @dataclass(frozen=True)
-class ReadLedger:
-    """A page of entries in seq order after ``after_seq``, at or after ``since``."""
+class ReadLedger(CallerCommand):
+    """A page of entries in seq order after ``after_seq``, at or after ``since`` and before
+    ``until``, optionally only one ``actor`` (``key:<name>``), acting ``agency`` or ``action``.
 
-    limit: int
+    The operator reads every row; any other caller only the rows about its own agency.
+    """
+
+    limit: int = 100
     participant_id: str | None = None
     since: datetime | None = None
+    until: datetime | None = None
+    actor: str | None = None
+    agency: str | None = None
+    action: str | None = None
     after_seq: int | None = None
 
 
@@ -125,6 +136,16 @@ class ExportLedger:
     limit: int = EXPORT_PAGE_LIMIT
     after_seq: int | None = None
     up_to: int | None = None
+
+
+@dataclass(frozen=True)
+class RecordChange(CallerCommand):
+    """Ledger an administrative change made outside this service (an agency, a key):
+    ``action`` on ``subject``, with ``details`` free of personal data."""
+
+    action: str
+    subject: str
+    details: Mapping[str, Any]
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,8 @@ class Consent:
         self.revoked_at = _instant_or_none(state["revoked_at"])
         self.revocation_reason: str | None = state["revocation_reason"]
         self.expired_at = _instant_or_none(state["expired_at"])
+        # Snapshots from before the term existed: a class covered only its members of the time.
+        self.include_later_members: bool = bool(state.get("include_later_members", False))
         self._versions = versions if versions is not None else [self.snapshot()]
         self.events: list[ConsentEvent] = []
 
@@ -82,6 +84,7 @@ class Consent:
             "expires_on": terms.expires_on, "signature": terms.signature.as_dict(),
             "revocation_statement": REVOCATION_STATEMENT, "granted_at": now, "changed_at": now,
             "revoked_at": None, "revocation_reason": None, "expired_at": None,
+            "include_later_members": terms.include_later_members,
         }
         personal = {"participant": terms.participant, "signer_name": terms.signature.signer_name}
         consent = cls(state, personal)
@@ -126,6 +129,7 @@ class Consent:
             "revoked_at": format_instant(self.revoked_at),
             "revocation_reason": self.revocation_reason,
             "expired_at": format_instant(self.expired_at),
+            "include_later_members": self.include_later_members,
         }
 
     def personal(self) -> dict[str, Any]:

@@ -28,10 +28,11 @@ RECIPIENT_NOT_COVERED = "recipient_not_covered"
 REVOKED_FOR_RECIPIENT = "revoked_for_recipient"
 PURPOSE_NOT_COVERED = "purpose_not_covered"
 DATA_CLASS_NOT_COVERED = "data_class_not_covered"
+ADMITTED_AFTER_CONSENT = "admitted_after_consent"
 DENY_REASONS = (
     CONSENT_NOT_FOUND, PARTICIPANT_MISMATCH, REVOKED_REASON, EXPIRED_REASON, NOT_YET_VALID,
     DISCLOSER_NOT_COVERED, RECIPIENT_NOT_COVERED, REVOKED_FOR_RECIPIENT, PURPOSE_NOT_COVERED,
-    DATA_CLASS_NOT_COVERED,
+    DATA_CLASS_NOT_COVERED, ADMITTED_AFTER_CONSENT,
 )
 PEER_GROUP = "peer_group"
 
@@ -56,11 +57,15 @@ def authorize(
     data_classes: Sequence[str],
     participant_id: str,
     now: datetime,
+    admitted_at: datetime | None = None,
 ) -> Decision:
     """Decide one disclosure against one consent (``None`` when none was found).
 
     ``recipient`` is ``{"agency_id", "kind"}`` for an agency, or ``{"class": kind}`` for
     the network acting as intermediary toward some agency of that kind the consent covers.
+    ``admitted_at`` is when the recipient agency joined the network (None: before admissions
+    were recorded): a class covers an agency admitted after the signature only when the consent
+    says ``include_later_members``.
     Raises ``InvalidRequest`` for a malformed recipient, empty ``data_classes`` or a naive
     ``now``; every other doubt is a deny with its reason.
     """
@@ -87,7 +92,7 @@ def authorize(
         return deny(NOT_YET_VALID)
     if discloser not in consent.disclosers:
         return deny(DISCLOSER_NOT_COVERED)
-    recipient_reason = _recipient_reason(consent, recipient)
+    recipient_reason = _recipient_reason(consent, recipient, admitted_at)
     if recipient_reason != COVERED:
         return deny(recipient_reason)
     if purpose not in consent.purposes:
@@ -97,7 +102,8 @@ def authorize(
     return Decision(True, COVERED, consent.id)
 
 
-def _recipient_reason(consent: Consent, recipient: Mapping[str, str]) -> str:
+def _recipient_reason(consent: Consent, recipient: Mapping[str, str],
+                      admitted_at: datetime | None) -> str:
     current, revoked = consent.recipients, consent.revoked
     if "class" in recipient:
         kind = recipient["class"]
@@ -114,7 +120,8 @@ def _recipient_reason(consent: Consent, recipient: Mapping[str, str]) -> str:
         # A named agency whose kind does not match what the caller says is a doubt: deny.
         return COVERED if named_kind == kind else RECIPIENT_NOT_COVERED
     if kind in current.classes:
-        return COVERED
+        joined_later = admitted_at is not None and admitted_at > consent.signature.signed_at
+        return ADMITTED_AFTER_CONSENT if joined_later and not consent.include_later_members else COVERED
     return REVOKED_FOR_RECIPIENT if kind in revoked.classes else RECIPIENT_NOT_COVERED
 
 

@@ -28,7 +28,7 @@ from services.kit.vocabulary import AGENCY_KINDS, DATA_CLASSES, PURPOSES, is_ema
 
 REQUEST_FIELDS = (
     "participant", "disclosers", "recipients", "purposes", "data_classes",
-    "valid_from", "valid_until", "expires_on", "signature",
+    "valid_from", "valid_until", "expires_on", "signature", "include_later_members",
 )
 REQUIRED_PARTICIPANT = ("given_name", "family_name", "birth_date", "preferred_language")
 OPTIONAL_PARTICIPANT = ("phone", "email")
@@ -52,6 +52,9 @@ class GrantTerms:
     valid_until: datetime | None
     expires_on: str | None
     signature: Signature
+    # Whether a class of recipients ("peer groups of this network") also covers agencies admitted
+    # to the network after the consent was signed; without it, only those admitted by then.
+    include_later_members: bool = False
 
 
 def read_grant_request(request: Any, *, participant_id: str, now: datetime) -> GrantTerms:
@@ -72,11 +75,14 @@ def read_grant_request(request: Any, *, participant_id: str, now: datetime) -> G
     data_classes = p.choices(request, "data_classes", DATA_CLASSES)
     valid_from, valid_until, expires_on = _period(p, request, now)
     signature = _signature(p, request.get("signature"), now)
+    later = request.get("include_later_members", False)
+    if not isinstance(later, bool):
+        p.add("include_later_members", "must be true or false")
     if p.errors:
         raise InvalidRequest("the consent is missing or has invalid elements", errors=p.errors)
     return GrantTerms(
         participant_id, participant, disclosers, recipients, purposes, data_classes,
-        valid_from, valid_until, expires_on, signature,
+        valid_from, valid_until, expires_on, signature, later is True,
     )
 
 

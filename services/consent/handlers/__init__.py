@@ -12,6 +12,7 @@ from services.consent.handlers.audit import (
     export_ledger,
     ledger,
     public_key,
+    record_change,
     verify_ledger,
 )
 from services.consent.handlers.consents import end_treatment, get, grant, revoke
@@ -21,6 +22,6 @@ from services.consent.handlers.expiry import expire_due
 
 __all__ = [
     "authorize", "checkpoint", "covered_classes", "disclose", "disclosures", "end_treatment",
-    "expire_due", "export_ledger", "get", "grant", "ledger", "public_key", "record_access", "revoke",
-    "verify_ledger",
+    "expire_due", "export_ledger", "get", "grant", "ledger", "public_key", "record_access",
+    "record_change", "revoke", "verify_ledger",
 ]

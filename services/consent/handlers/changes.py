@@ -11,14 +11,18 @@ from services.consent.ledger_keys import LedgerKeyPair
 SERVICE_ACTOR = "consent-service"
 
 
-def record_changes(uow, keys: LedgerKeyPair, consent: Consent, *, actor: str, now: datetime) -> None:
+def record_changes(uow, keys: LedgerKeyPair, consent: Consent, *, actor: str, now: datetime,
+                   by: str | None = None) -> None:
     """Ledger each event the consent recorded and stage it in the outbox, in the current
-    transaction; the consent's events are cleared. Raises ``ContractError`` when an event does
-    not fit the catalog (nothing is committed then)."""
+    transaction; the consent's events are cleared. ``actor`` is the agency, ``by`` who acted in
+    it (``key:<name>``, ``person:<id>``), kept in the row's details. Raises ``ContractError``
+    when an event does not fit the catalog (nothing is committed then)."""
     for event in consent.events:
         payload = event.payload()
         details = {k: v for k, v in payload.items() if k not in ("consent_id", "participant_id")}
         details["version"] = consent.version
+        if by and by != actor:
+            details["by"] = by
         if event.type == "consent.revoked":
             # The reason is sealed with the consent; the ledger, which is never erased, says only
             # that one was given.

@@ -44,7 +44,8 @@ def grant(command: GrantConsent, uow, keys: LedgerKeyPair, now: datetime) -> dic
         with uow:
             record_creation(uow, command.creation, consent.id, now)
             uow.consents.add(consent, command.caller.agency_id, now)
-            record_changes(uow, keys, consent, actor=command.caller.agency_id, now=now)
+            record_changes(uow, keys, consent, actor=command.caller.agency_id, now=now,
+                           by=command.caller.actor)
             uow.commit()
     except CreatedMeanwhile:
         return _consent_made_by_key(command, uow)
@@ -85,7 +86,8 @@ def revoke(command: RevokeConsent, uow, keys: LedgerKeyPair, now: datetime) -> d
             return consent_view(consent, stored.holder)
         consent.revoke(at=now, reason=command.reason, recipients=command.recipients)
         uow.consents.save(stored, now)
-        record_changes(uow, keys, consent, actor=command.caller.agency_id, now=now)
+        record_changes(uow, keys, consent, actor=command.caller.agency_id, now=now,
+                       by=command.caller.actor)
         uow.commit()
     log.info("consent %s revoked (version %d, status %s)", consent.id, consent.version, consent.status)
     return consent_view(consent, stored.holder)
@@ -110,7 +112,8 @@ def end_treatment(command: EndTreatment, uow, keys: LedgerKeyPair, now: datetime
         if not consent.expiring_event_occurred(END_OF_TREATMENT, now):
             raise Conflict(f"consent {consent.id} is {consent.status}")
         uow.consents.save(stored, now)
-        record_changes(uow, keys, consent, actor=command.caller.agency_id, now=now)
+        record_changes(uow, keys, consent, actor=command.caller.agency_id, now=now,
+                       by=command.caller.actor)
         uow.commit()
     log.info("consent %s expired at the end of treatment", consent.id)
     return consent_view(consent, stored.holder)
@@ -122,7 +125,7 @@ def _visible(stored: StoredConsent | None, caller: Caller) -> StoredConsent:
         consent = stored.consent
         named = {stored.holder, *consent.disclosers, *consent.recipients.agency_ids,
                  *consent.revoked.agency_ids}
-        if caller.is_admin or caller.agency_id in named:
+        if caller.agency_id in named:
             return stored
     raise NotFound("No such consent.")
 

@@ -54,6 +54,7 @@ def authorize(command: AuthorizeDisclosure, uow, keys: LedgerKeyPair, now: datet
     """
     with uow:
         decided = _decide(uow, keys, command, now)
+        allowed = _allowed(uow, decided.consent) if decided.decision.permit else NO_PEER_GROUPS
         uow.commit()
     decision = decided.decision
     return {
@@ -61,8 +62,18 @@ def authorize(command: AuthorizeDisclosure, uow, keys: LedgerKeyPair, now: datet
         "reason": decision.reason,
         "consent_id": decision.consent_id,
         "decision_id": decided.decision_id,
-        "allowed": allowed_peer_groups(decided.consent) if decision.permit else NO_PEER_GROUPS,
+        "allowed": allowed,
     }
+
+
+def _allowed(uow, consent) -> dict[str, list[str]]:
+    """The peer groups the consent covers; a class without ``include_later_members`` leaves out
+    (``excluded``) those admitted after the signature, so matching never proposes them."""
+    allowed = allowed_peer_groups(consent)
+    if allowed["classes"] and not consent.include_later_members:
+        later = uow.admissions.admitted_after(consent.signature.signed_at, "peer_group")
+        allowed["excluded"] = sorted(set(allowed["excluded"]) | set(later))
+    return allowed
 
 
 def disclose(command: Disclose, uow, keys: LedgerKeyPair, now: datetime) -> dict[str, Any]:
@@ -105,8 +116,10 @@ def record_access(command: RecordAccess, uow, keys: LedgerKeyPair, now: datetime
 # -- deciding -----------------------------------------------------------------------------
 
 def _decide(uow, keys: LedgerKeyPair, question: Question, now: datetime) -> Decided:
+    agency_id = question.recipient.get("agency_id")
+    admitted_at = uow.admissions.admitted_at(agency_id) if agency_id else None
     args = (question.discloser, question.recipient, question.purpose, question.data_classes,
-            question.participant_id, now)
+            question.participant_id, now, admitted_at)
     if question.consent_id is not None:
         stored = uow.consents.get(question.consent_id)
         consent = stored.consent if stored else None

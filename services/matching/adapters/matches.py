@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Row, insert, select, text, update
+from sqlalchemy import Row, and_, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from services.matching.adapters.orm import LIVE_STATUSES, matches
@@ -66,14 +66,21 @@ class MatchRepository:
         m = matches.c
         return self._many(select(matches).where(m.mentor_id == mentor_id, m.status.in_(LIVE_STATUSES)))
 
-    def of_agency(self, agency_id: str | None, status: str | None = None) -> list[Match]:
-        """Matches of one agency's mentors (or all), newest first."""
+    def of_agency(self, agency_id: str | None, status: str | None = None, *,
+                  after: tuple[datetime, str] | None = None, limit: int | None = None) -> list[Match]:
+        """Matches of one agency's mentors (or all), newest first, strictly after the
+        ``(proposed_at, id)`` position ``after``."""
         m = matches.c
         query = select(matches).order_by(m.proposed_at.desc(), m.id)
         if agency_id is not None:
             query = query.where(m.mentor_agency_id == agency_id)
         if status is not None:
             query = query.where(m.status == status)
+        if after is not None:
+            at, last_id = after
+            query = query.where(or_(m.proposed_at < at, and_(m.proposed_at == at, m.id > last_id)))
+        if limit is not None:
+            query = query.limit(limit)
         return self._many(query)
 
     def due(self, now: datetime, limit: int) -> list[Match]:

@@ -18,7 +18,7 @@ from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, or_, select, update
+from sqlalchemy import Row, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -71,11 +71,21 @@ class MentorRepository:
         row = self._row(mentor_id)
         return None if row is None else registered_from_row(row)
 
-    def of_agency(self, agency_id: str | None) -> list[RegisteredMentor]:
-        """One agency's mentors, or every mentor (``None``), oldest first."""
-        query = select(mentors).order_by(mentors.c.created_at, mentors.c.id)
+    def of_agency(self, agency_id: str | None, *, active: bool | None = None,
+                  after: tuple[datetime, str] | None = None,
+                  limit: int | None = None) -> list[RegisteredMentor]:
+        """One agency's mentors, or every mentor (``None``), oldest first; only those ``active``
+        (or not) when given; strictly after the ``(created_at, id)`` position ``after``."""
+        c = mentors.c
+        query = select(mentors).order_by(c.created_at, c.id)
         if agency_id is not None:
-            query = query.where(mentors.c.agency_id == agency_id)
+            query = query.where(c.agency_id == agency_id)
+        if active is not None:
+            query = query.where(c.active == active)
+        if after is not None:
+            query = query.where(or_(c.created_at > after[0], and_(c.created_at == after[0], c.id > after[1])))
+        if limit is not None:
+            query = query.limit(limit)
         return [registered_from_row(row) for row in self.session.execute(query)]
 
     def change(self, mentor: Mentor, changed: Collection[str], now: datetime) -> bool:

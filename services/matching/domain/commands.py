@@ -7,6 +7,7 @@ their object checks with it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from services.kit.creations import Creation
@@ -28,12 +29,21 @@ class UpdateMentor(CallerCommand):
 
 @dataclass(frozen=True)
 class ListMentors(CallerCommand):
-    """The mentors the caller may see."""
+    """A page of the mentors the caller may see (``active`` ones only, or inactive, when given),
+    after the ``(created_at, id)`` position ``after``."""
+
+    active: bool | None = None
+    after: tuple[datetime, str] | None = None
+    limit: int = 100
 
 
 @dataclass(frozen=True)
 class ListMatches(CallerCommand):
+    """A page of the matches of the caller's mentors, after the ``(proposed_at, id)`` position."""
+
     status: str | None = None
+    after: tuple[datetime, str] | None = None
+    limit: int = 100
 
 
 @dataclass(frozen=True)

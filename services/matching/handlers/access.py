@@ -15,12 +15,11 @@ def require_coordinator(caller: Caller) -> None:
         raise Forbidden("Only a peer group's coordinators manage mentors and matches.")
 
 
-def readable_agency(caller: Caller) -> str | None:
-    """Whose objects the caller lists: all (None) for an administrator, else its own agency's.
-    Raises ``Forbidden`` for anyone else."""
-    if caller.is_admin:
-        return None
-    require_coordinator(caller)
+def readable_agency(caller: Caller) -> str:
+    """Whose objects the caller lists: always its own agency's (an agency's administrator reads
+    its own agency's, never another's). Raises ``Forbidden`` for anyone else."""
+    if not caller.is_admin:
+        require_coordinator(caller)
     return caller.agency_id
 
 

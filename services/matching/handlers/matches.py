@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.kit.errors import Conflict, InvalidRequest
+from services.kit.pages import write_cursor
 from services.matching.adapters.registry_cache import CachedRegistry
 from services.matching.domain.commands import AcceptMatch, DeclineMatch, ListMatches
 from services.matching.domain.match import ACCEPTED, DECLINED, Match, MatchNotOpen
@@ -17,12 +18,16 @@ from services.matching.handlers.access import own_match, readable_agency
 from services.matching.handlers.matchmaker import Matchmaker, store
 
 
-def list_matches(query: ListMatches, uow) -> list[Match]:
-    """Matches of the caller's mentors (all for an administrator), newest first; ``Forbidden``
-    for anyone but a coordinator or an administrator."""
+def list_matches(query: ListMatches, uow) -> tuple[list[Match], str | None]:
+    """A page of the matches of the caller's agency's mentors, newest first, and the next page's
+    cursor (None on the last); ``Forbidden`` for anyone but its coordinators and its admin."""
     agency_id = readable_agency(query.caller)
     with uow:
-        return uow.matches.of_agency(agency_id, query.status)
+        found = uow.matches.of_agency(agency_id, query.status, after=query.after,
+                                      limit=query.limit + 1)
+    shown = found[:query.limit]
+    more = len(found) > query.limit
+    return shown, (write_cursor(shown[-1].proposed_at, shown[-1].id) if more else None)
 
 
 def accept_match(command: AcceptMatch, uow, now: datetime) -> Match:

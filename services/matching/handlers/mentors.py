@@ -13,6 +13,7 @@ from typing import Any
 
 from services.kit.creations import CreatedMeanwhile, earlier_object, record_creation
 from services.kit.errors import Conflict, InvalidRequest
+from services.kit.pages import write_cursor
 from services.matching.domain import Mentor, exclusion_reasons
 from services.matching.domain.commands import CreateMentor, ListMentors, UpdateMentor
 from services.matching.domain.encoding import MAX_TAGS
@@ -84,12 +85,16 @@ def update_mentor(command: UpdateMentor, uow, policy: MatchingPolicy, now: datet
     return view
 
 
-def list_mentors(query: ListMentors, uow) -> list[dict[str, Any]]:
-    """The caller's agency's mentors (every mentor for an administrator); ``Forbidden`` for
-    anyone but a coordinator or an administrator."""
+def list_mentors(query: ListMentors, uow) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the caller's agency's mentors, oldest first, and the next page's cursor (None on
+    the last); ``Forbidden`` for anyone but its coordinators and its admin."""
     agency_id = readable_agency(query.caller)
     with uow:
-        return [mentor.view() for mentor in uow.mentors.of_agency(agency_id)]
+        found = uow.mentors.of_agency(agency_id, active=query.active, after=query.after,
+                                      limit=query.limit + 1)
+    shown = found[:query.limit]
+    more = len(found) > query.limit
+    return [m.view() for m in shown], (write_cursor(shown[-1].created_at, shown[-1].id) if more else None)
 
 
 def _check_vocabulary(uow, mentor: Mentor) -> None:

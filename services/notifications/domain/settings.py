@@ -76,7 +76,8 @@ class AgencySettings:
 
     @property
     def is_network_admin(self) -> bool:
-        return "admin" in self.roles
+        """The network operator: it hears of urgent proposals nobody answered (ids only)."""
+        return "operator" in self.roles
 
     @property
     def timezone(self) -> str:

@@ -62,8 +62,8 @@ def apply_settings(
     ``InvalidRequest`` with ``errors={field: [messages]}`` naming every bad field.
     """
     errors: dict[str, list[str]] = {}
-    if agency_kind not in v.AGENCY_KINDS:
-        errors.setdefault("agency_kind", []).append(f"must be one of {', '.join(v.AGENCY_KINDS)}")
+    if agency_kind not in v.CALLER_KINDS:
+        errors.setdefault("agency_kind", []).append(f"must be one of {', '.join(v.CALLER_KINDS)}")
     for role in roles:
         if role not in v.ROLES:
             errors.setdefault("roles", []).append(f"unknown role {role!r}")

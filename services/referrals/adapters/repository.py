@@ -23,8 +23,8 @@ from services.kit.creations import Creations
 from services.kit.crypto import KeyRing
 from services.kit.encrypted import seal, unseal
 from services.kit.errors import Conflict
+from services.kit.pages import read_cursor, write_cursor
 from services.kit.vocabulary import FINAL_REFERRAL_STATUSES
-from services.referrals.adapters.cursor import read_cursor, write_cursor
 from services.referrals.adapters.integrity import readable, unseal_or_alert
 from services.referrals.adapters.orm import handoff_packets, referral_history, referrals
 from services.referrals.domain import HistoryEntry, MatchInfo, Referral

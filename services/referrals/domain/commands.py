@@ -1,8 +1,7 @@
 """What callers ask of the referrals service, as small imperative messages.
 
 Each carries the kit's ``Caller`` first (``CallerCommand``): handlers read the asking agency as
-``caller.agency_id`` and, when reading or listing, a network administrator's oversight as
-``caller.is_admin``.
+``caller.agency_id``; no agency, administrators included, reads another agency's referrals.
 """
 
 from __future__ import annotations
@@ -58,12 +57,12 @@ class OpenHandoff(ReferralCommand):
 
 @dataclass(frozen=True)
 class ReadReferral(ReferralCommand):
-    """Read one referral's trail; a network administrator (``caller.is_admin``) may read any."""
+    """Read one referral's trail: its referrer's or its assigned peer group's."""
 
 
 @dataclass(frozen=True)
 class ListReferrals(CallerCommand):
-    """One page of the referrals an agency sent or was assigned (all of them for an administrator)."""
+    """One page of the referrals an agency sent or was assigned."""
 
     status: str | None = None
     cursor: str | None = None

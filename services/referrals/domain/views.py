@@ -8,20 +8,18 @@ from services.referrals.domain.model import Referral
 from services.referrals.domain.unreadable import UnreadableReferral
 
 
-def referral_view(referral: Referral | UnreadableReferral, agency_id: str, *,
-                  oversight: bool = False) -> dict[str, Any]:
+def referral_view(referral: Referral | UnreadableReferral, agency_id: str) -> dict[str, Any]:
     """The referral as ``agency_id`` may see it.
 
     The clinician's reason and the exact needs are shown to the referrer only; the assigned peer
     group receives participant details through the handoff, which is a recorded disclosure.
-    ``oversight`` is for network administrators: statuses and history, never reason or needs.
+    No agency oversees another's referrals: an agency's administrator sees what its agency sees.
     A history entry shows its reason code to everyone and its words only to the agency that
     wrote them.
     An ``UnreadableReferral`` shows its plain columns only, marked ``"integrity": "unreadable"``.
     Raises ``NotFound`` for an agency that may not see the referral.
     """
-    if not oversight:
-        referral.ensure_visible_to(agency_id)
+    referral.ensure_visible_to(agency_id)
     if isinstance(referral, UnreadableReferral):
         return unreadable_view(referral)
     view: dict[str, Any] = {

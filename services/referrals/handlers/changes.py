@@ -25,14 +25,13 @@ def save(uow, referral: Referral) -> None:
     publish_events(uow, referral)
 
 
-def visible_referral(uow, referral_id: str, agency_id: str, *, oversight: bool = False) -> Referral:
-    """The referral, if ``agency_id`` may see it (any, with ``oversight``).
+def visible_referral(uow, referral_id: str, agency_id: str) -> Referral:
+    """The referral, if ``agency_id`` may see it.
 
     Raises ``NotFound`` for an unknown id and for agencies that neither referred nor were assigned.
     """
     referral = uow.referrals.get(referral_id)
     if referral is None:
         raise NotFound("No such referral.")
-    if not oversight:
-        referral.ensure_visible_to(agency_id)
+    referral.ensure_visible_to(agency_id)
     return referral

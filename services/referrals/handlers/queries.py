@@ -10,14 +10,14 @@ from services.referrals.handlers.changes import visible_referral
 
 
 def read_referral(query: ReadReferral, uow) -> dict[str, Any]:
-    """The referral as the agency may see it (any referral for an administrator).
+    """The referral as the agency may see it: the referrer's or the assigned peer group's.
 
     Raises ``NotFound`` for strangers and unknown ids.
     """
     caller = query.caller
     with uow:
-        referral = visible_referral(uow, query.referral_id, caller.agency_id, oversight=caller.is_admin)
-    return referral_view(referral, caller.agency_id, oversight=caller.is_admin)
+        referral = visible_referral(uow, query.referral_id, caller.agency_id)
+    return referral_view(referral, caller.agency_id)
 
 
 def list_referrals(query: ListReferrals, uow, page_size: int) -> dict[str, Any]:
@@ -28,7 +28,7 @@ def list_referrals(query: ListReferrals, uow, page_size: int) -> dict[str, Any]:
     caller = query.caller
     with uow:
         items, next_page = uow.referrals.page(
-            agency_id=None if caller.is_admin else caller.agency_id, status=query.status,
+            agency_id=caller.agency_id, status=query.status,
             cursor=query.cursor, limit=page_size)
-    return {"items": [referral_view(r, caller.agency_id, oversight=caller.is_admin) for r in items],
+    return {"items": [referral_view(r, caller.agency_id) for r in items],
             "next_page": next_page}

@@ -14,7 +14,9 @@ from tests.support import EventTap
 HOSPITAL = {"agency_id": "hospital-1", "kind": "hospital", "roles": ["referrer"]}
 OTHER_HOSPITAL = {"agency_id": "hospital-7", "kind": "hospital", "roles": ["referrer"]}
 PEERS = {"agency_id": "peer-1", "kind": "peer_group", "roles": ["coordinator"]}
-ADMIN = {"agency_id": "admin-1", "kind": "clinic", "roles": ["admin"]}
+ADMIN = {"agency_id": "admin-1", "kind": "clinic", "roles": ["admin"]}  # another clinic's admin
+HOLDERS_ADMIN = {"agency_id": "hospital-1", "kind": "hospital", "roles": ["admin"], "actor": "key:audit"}
+OPERATOR = {"agency_id": "operator-1", "kind": "operator", "roles": ["operator"], "actor": "key:ops"}
 PEER_1 = {"agency_id": "peer-1", "kind": "peer_group"}
 PEER_2 = {"agency_id": "peer-2", "kind": "peer_group"}  # covered by class only
 CLINIC_2 = {"agency_id": "clinic-2", "kind": "clinic"}

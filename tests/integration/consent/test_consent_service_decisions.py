@@ -12,8 +12,10 @@ from services.kit.errors import ConsentRequired, Forbidden, InvalidRequest, NotF
 from tests.integration.consent.support import (
     ADMIN,
     CLINIC_2,
+    HOLDERS_ADMIN,
     HOSPITAL,
     NETWORK,
+    OPERATOR,
     OTHER_HOSPITAL,
     PEER_1,
     PEER_2,
@@ -29,7 +31,7 @@ NOBODY = "00000000-0000-4000-8000-000000000001"
 
 
 def decisions_in_ledger(consent) -> list[dict]:
-    return [e for e in consent.ledger({"limit": 1000})["items"] if e["action"] == "decision"]
+    return [e for e in consent.ledger(OPERATOR, {"limit": 1000})["items"] if e["action"] == "decision"]
 
 
 def test_each_deny_reason_and_the_permit_are_answered_and_ledgered(start_service, config, clock_file):
@@ -104,7 +106,10 @@ def test_partial_revocation_denies_the_removed_recipient_and_keeps_the_others(co
 def test_only_the_holder_revokes_and_strangers_cannot_even_see_the_consent(consent):
     granted = consent.grant(HOSPITAL, grant_request())
     assert consent.get(PEERS, granted["id"])["id"] == granted["id"]  # a named recipient reads it
-    assert consent.get(ADMIN, granted["id"])["status"] == "active"
+    assert consent.get(HOLDERS_ADMIN, granted["id"])["status"] == "active"
+    for outsider in (ADMIN, OPERATOR):  # another agency's admin, the network operator
+        with pytest.raises(NotFound):
+            consent.get(outsider, granted["id"])
     with pytest.raises(Forbidden):
         consent.revoke(PEERS, granted["id"], {"reason": "not ours to revoke"})
     for call in (lambda: consent.get(OTHER_HOSPITAL, granted["id"]),
@@ -140,11 +145,12 @@ def test_disclose_releases_only_the_permitted_fields_and_is_accounted(consent):
         ("peer-1", ["contact"], "peer-support-referral", granted["id"]),
         ("clinic-2", ["demographics"], "peer-support-referral", granted["id"]),
     ]
-    assert consent.disclosures(ADMIN, pid) == consent.disclosures(HOSPITAL, pid)
-    for stranger, participant in ((OTHER_HOSPITAL, pid), (PEERS, pid), (ADMIN, NOBODY)):
+    assert consent.disclosures(HOLDERS_ADMIN, pid) == consent.disclosures(HOSPITAL, pid)
+    for stranger, participant in ((OTHER_HOSPITAL, pid), (PEERS, pid), (ADMIN, pid), (OPERATOR, pid),
+                                  (HOLDERS_ADMIN, NOBODY)):
         with pytest.raises(NotFound):
             consent.disclosures(stranger, participant)
-    actions = [e["action"] for e in consent.ledger({"participant": pid})["items"]]
+    actions = [e["action"] for e in consent.ledger(OPERATOR, {"participant": pid})["items"]]
     assert actions == ["consent.granted", "decision", "disclosure", "decision", "disclosure", "decision"]
 
 
@@ -152,9 +158,28 @@ def test_record_access_ledgers_a_read_and_refuses_free_text(consent):
     granted = consent.grant(HOSPITAL, grant_request())
     seq = consent.record_access(actor="peer-1", participant_id=granted["participant_id"],
                                 what="handoff:ref-123")["seq"]
-    entry = consent.ledger({"participant": granted["participant_id"]})["items"][-1]
+    entry = consent.ledger(OPERATOR, {"participant": granted["participant_id"]})["items"][-1]
     assert (entry["seq"], entry["action"], entry["actor"], entry["subject"]) == (
         seq, "access", "peer-1", "handoff:ref-123")
     with pytest.raises(InvalidRequest):
         consent.record_access(actor="peer-1", participant_id=granted["participant_id"],
                               what="read Ana's file")
+
+
+@pytest.mark.parametrize("later_members", [False, True])
+def test_a_peer_group_admitted_after_the_signature_is_covered_only_with_include_later_members(
+        consent, later_members):
+    granted = consent.grant(HOSPITAL, grant_request(include_later_members=later_members))
+    consent.record_change(OPERATOR, {"action": "agency.created", "subject": "peer-9",
+                                     "details": {"kind": "peer_group", "roles": ["coordinator"]}})
+    newcomer = {"agency_id": "peer-9", "kind": "peer_group"}
+
+    answer = consent.authorize(**ask(granted, recipient=newcomer))
+    network = consent.authorize(**ask(granted, recipient=NETWORK))
+
+    assert answer["permit"] is later_members
+    assert answer["reason"] == ("covered" if later_members else "admitted_after_consent")
+    assert ("peer-9" in network["allowed"]["excluded"]) is not later_members
+    assert consent.authorize(**ask(granted, recipient=PEER_2))["permit"] is True  # a founding member
+    admitted = consent.ledger(OPERATOR, {"action": "agency.created"})["items"]
+    assert [(row["subject"], row["actor"]) for row in admitted] == [("peer-9", "key:ops")]

@@ -18,7 +18,7 @@ from services.consent.adapters.orm import ledger, ledger_checkpoints
 from services.kit.cli import main as cli_main
 from services.kit.db import make_engine
 from services.kit.errors import InvalidRequest
-from tests.integration.consent.support import HOSPITAL, PEER_2, ask, grant_request
+from tests.integration.consent.support import HOSPITAL, OPERATOR, PEER_2, ask, grant_request
 from tests.support import wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -156,14 +156,37 @@ def test_the_ledger_reads_in_pages_by_participant_and_since_a_time(consent):
 
     pages, page = [], None
     while True:
-        answer = consent.ledger({"limit": 3, **({"page": page} if page else {})})
+        answer = consent.ledger(OPERATOR, {"limit": 3, **({"page": page} if page else {})})
         pages.append([e["seq"] for e in answer["items"]])
         if not (page := answer["next_page"]):
             break
     assert pages == [[1, 2, 3], [4, 5, 6], [7]]
-    assert [e["action"] for e in consent.ledger({"participant": second["participant_id"]})["items"]] == [
-        "consent.granted"]
-    assert consent.ledger({"since": "2999-01-01T00:00:00+00:00"})["items"] == []
-    assert len(consent.ledger({"since": first["granted_at"]})["items"]) == 7
+    theirs = consent.ledger(OPERATOR, {"participant": second["participant_id"]})["items"]
+    assert [e["action"] for e in theirs] == ["consent.granted"]
+    assert consent.ledger(OPERATOR, {"since": "2999-01-01T00:00:00+00:00"})["items"] == []
+    assert len(consent.ledger(OPERATOR, {"since": first["granted_at"]})["items"]) == 7
     with pytest.raises(InvalidRequest):
-        consent.ledger({"page": "not-a-page"})
+        consent.ledger(OPERATOR, {"page": "not-a-page"})
+
+
+def test_administrative_changes_are_ledgered_and_filtered_by_actor_agency_and_action(consent):
+    clinic = {"agency_id": "clinic-2", "kind": "clinic", "roles": ["admin"], "actor": "key:rotation-bot"}
+    consent.record_change(OPERATOR, {"action": "agency.created", "subject": "clinic-2",
+                                     "details": {"kind": "clinic", "roles": ["admin"]}})
+    consent.record_change(clinic, {"action": "key.revoked", "subject": "k-1",
+                                   "details": {"agency_id": "clinic-2", "key_name": "old"}})
+    consent.grant(HOSPITAL, grant_request())
+
+    def subjects(caller=OPERATOR, **filters) -> list[str]:
+        return [e["subject"] for e in consent.ledger(caller, filters)["items"]]
+
+    assert subjects(actor="key:ops") == ["clinic-2"]
+    assert subjects(actor="key:rotation_bot") == []  # "_" matches itself only
+    assert subjects(agency="clinic-2") == ["k-1"]
+    assert subjects(action="agency.created") == ["clinic-2"]
+    assert subjects(clinic) == ["k-1"]  # an agency reads the rows about itself only
+    [row] = consent.ledger(clinic, {})["items"]
+    assert (row["agency_id"], row["actor"], row["action"]) == ("clinic-2", "key:rotation-bot", "key.revoked")
+    with pytest.raises(InvalidRequest):
+        consent.record_change(clinic, {"action": "key.revoked", "subject": "k-1",
+                                       "details": {"name": "Ana Ruiz"}})  # personal keys never

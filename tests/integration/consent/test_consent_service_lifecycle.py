@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.kit.errors import Conflict, InvalidRequest
-from tests.integration.consent.support import HOSPITAL, ask, grant_request
+from tests.integration.consent.support import HOSPITAL, OPERATOR, ask, grant_request
 from tests.support import settle, wait_for
 
 
@@ -65,7 +65,7 @@ def test_revocation_is_published_once_when_retried_or_handled_twice(consent, eve
     settle(0.6)  # time for any duplicate to arrive
     for granted in (retried, raced, partial):
         assert len(events.of_type("consent.revoked", granted["id"])) == 1
-    revocations = [e for e in consent.ledger({"limit": 1000})["items"] if e["action"] == "consent.revoked"]
+    revocations = consent.ledger(OPERATOR, {"limit": 1000, "action": "consent.revoked"})["items"]
     assert len(revocations) == 3
     with pytest.raises(Conflict):  # a revoked consent cannot be narrowed any further
         consent.revoke(HOSPITAL, retried["id"], {"reason": "x", "recipients": {"classes": ["clinic"]}})

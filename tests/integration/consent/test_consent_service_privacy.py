@@ -10,9 +10,10 @@ import pytest
 from services.kit.errors import ConsentRequired, InvalidRequest
 from services.kit.logs import PersonalDataFilter
 from tests.integration.consent.support import (
-    ADMIN,
     CLINIC_2,
+    HOLDERS_ADMIN,
     HOSPITAL,
+    OPERATOR,
     ask,
     grant_request,
     unfiltered_lines,
@@ -56,8 +57,8 @@ def test_no_personal_detail_or_reason_is_published_logged_or_stored_in_clear(
     with pytest.raises(InvalidRequest) as refused:
         consent.grant(HOSPITAL, grant_request(participant={**PARTICIPANT, "phone": "Quillfeather-4417",
                                                            "email": "Zephyrine"}))
-    reads = [consent.get(HOSPITAL, granted["id"]), consent.get(ADMIN, granted["id"]),
-             consent.disclosures(ADMIN, pid), consent.ledger({"participant": pid}),
+    reads = [consent.get(HOSPITAL, granted["id"]), consent.get(HOLDERS_ADMIN, granted["id"]),
+             consent.disclosures(HOLDERS_ADMIN, pid), consent.ledger(OPERATOR, {"participant": pid}),
              consent.verify_ledger()]
     wait_for(lambda: events.of_type("consent.revoked", granted["id"])
              and len(events.of_type("consent.revoked", granted["id"])) == 2)

@@ -1,27 +1,39 @@
-"""A running gateway (real HTTP, real RabbitMQ) with an admin agency, for the gateway's tests."""
+"""A running gateway (real HTTP, real RabbitMQ) with the network operator, for the gateway's
+tests; the consent service (which keeps the ledger) only for the tests that ask for it."""
 
 from __future__ import annotations
 
-import secrets
+import base64
+import os
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 import requests
-from sqlalchemy.orm import sessionmaker
 
-from gateway.adapters.stores import create_agency
 from gateway.service import GatewayService
 from network.processes import free_port
-from services.kit.db import make_engine
+from services.consent.service import ConsentService
+from services.kit.crypto import generate_key
+from tests.integration.gateway.agencies import PEPPER, insert_agency
 from tests.integration.migrated import migrated
-
-PEPPER = secrets.token_hex(32)
-
-
 
 
 @pytest.fixture
-def gateway_config(rabbit_config, database_url):
+def gateway_clock(tmp_path) -> Callable[[datetime], None]:
+    """Sets the gateway's time (config ``CLOCK_FILE``); real time until it is first set."""
+    path = tmp_path / "gateway-clock"
+
+    def set_time(at: datetime) -> None:
+        path.write_text(at.isoformat())
+
+    set_time.path = str(path)  # type: ignore[attr-defined]
+    return set_time
+
+
+@pytest.fixture
+def gateway_config(rabbit_config, database_url, gateway_clock):
     return {
         **rabbit_config,
         "DATABASE_URL": migrated("gateway", database_url),
@@ -29,7 +41,26 @@ def gateway_config(rabbit_config, database_url):
         "API_KEY_PEPPER": PEPPER,
         "RPC_TIMEOUT_SECONDS": 2,
         "OUTBOX_POLL_SECONDS": 0.5,
+        "CLOCK_FILE": gateway_clock.path,
     }
+
+
+@pytest.fixture
+def ledger_service(container_factory, rabbit_config, tmp_path):
+    """The consent service on the gateway's broker, so changes to agencies and keys are ledgered."""
+    def secret() -> str:
+        return base64.b64encode(os.urandom(32)).decode()
+
+    container = container_factory(ConsentService, {
+        **rabbit_config,
+        "DATABASE_URL": migrated("consent", f"sqlite:///{tmp_path / 'consent.db'}"),
+        "FIELD_ENCRYPTION_KEYS": f"k1:{generate_key()}",
+        "LEDGER_HMAC_KEY": secret(), "LEDGER_SIGNING_KEY": secret(),
+        "OUTBOX_POLL_SECONDS": 0.2, "EXPIRY_CHECK_SECONDS": 3600, "LEDGER_CHECKPOINT_SECONDS": 3600,
+        "LEDGER_CHECKPOINT_LOG": str(tmp_path / "ledger-checkpoints.jsonl"),
+    })
+    container.start()
+    return container
 
 
 class Api:
@@ -60,13 +91,5 @@ def gateway(container_factory, gateway_config):
 
 @pytest.fixture
 def admin_key(gateway, gateway_config) -> str:
-    """The first admin, created the way `referral-network agency create` does."""
-    engine = make_engine(gateway_config["DATABASE_URL"])
-    try:
-        with sessionmaker(engine)() as session:
-            _, key = create_agency(session, PEPPER.encode(), name="Network Admin", kind="clinic",
-                                   roles=["admin"])
-            session.commit()
-    finally:
-        engine.dispose()
-    return key
+    """The network operator's key, created the way `referral-network agency create` does."""
+    return insert_agency(gateway_config, "Network Operations", "operator", ["operator"])[1]

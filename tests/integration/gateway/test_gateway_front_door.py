@@ -25,7 +25,7 @@ def assert_problem(response, status: int, code: str) -> dict:
     return body
 
 
-def test_admin_creates_an_agency_whose_key_works_once_shown(gateway, admin_key):
+def test_the_operator_creates_an_agency_whose_key_works_once_shown(gateway, admin_key, ledger_service):
     created = gateway.create("/v1/agencies", admin_key, json=HOSPITAL)
     assert created.status_code == 201, created.text
     agency = created.json()
@@ -69,7 +69,7 @@ def test_bad_bodies_are_clear_problems_and_create_nothing(gateway, admin_key):
 
 
 def test_idempotency_key_replays_the_agency_without_its_key_and_refuses_another_body(
-        gateway, admin_key, gateway_config):
+        gateway, admin_key, gateway_config, ledger_service):
     headers = {"Idempotency-Key": "create-st-mary-1"}
     first = gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL, headers=headers)
     again = gateway.call("POST", "/v1/agencies", admin_key, json=HOSPITAL, headers=headers)

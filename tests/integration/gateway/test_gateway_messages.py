@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.gateway.agencies import insert_agency
+
 PARTICIPANT = "3f2b8e0a-6c1d-4e5f-9a7b-1c2d3e4f5a6b"
 CONSENT = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
 
 
 @pytest.fixture
-def keys(gateway, admin_key) -> dict[str, str]:
+def keys(gateway, gateway_config) -> dict[str, str]:
     """A referrer's and a coordinator's API keys."""
     specs = {"referrer": ("Lakeside Clinic", "clinic"), "coordinator": ("Bridge Peers", "peer_group")}
-    return {role: gateway.create("/v1/agencies", admin_key,
-                               json={"name": name, "kind": kind, "roles": [role]}).json()["api_key"]
+    return {role: insert_agency(gateway_config, name, kind, [role])[1]
             for role, (name, kind) in specs.items()}
 
 

@@ -34,7 +34,7 @@ def test_keys_rotate_moves_a_services_sealed_cells_to_the_new_key(database_url, 
 
     config = tmp_path / "notifications.yml"
     config.write_text(f"DATABASE_URL: {database_url}\nFIELD_ENCRYPTION_KEYS: {_ring_spec(old, new)}\n")
-    assert cli_main(["keys", "rotate", "notifications", "--config", str(config)]) == 0
+    assert cli_main(["field-keys", "rotate", "notifications", "--config", str(config)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report == {"service": "notifications", "key": "k2", "rewritten": 30 * 3, "left": 0}
 

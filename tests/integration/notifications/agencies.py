@@ -2,4 +2,4 @@
 
 PEERS = {"agency_id": "ag-peers", "kind": "peer_group", "roles": ["coordinator"]}
 HOSPITAL = {"agency_id": "ag-hospital", "kind": "hospital", "roles": ["referrer"]}
-NETWORK_ADMIN = {"agency_id": "ag-network", "kind": "clinic", "roles": ["admin"]}
+NETWORK_ADMIN = {"agency_id": "ag-network", "kind": "operator", "roles": ["operator"]}

@@ -15,7 +15,8 @@ HOSPITAL = {"agency_id": "agency-hospital", "kind": "hospital", "roles": ["refer
 CLINIC = {"agency_id": "agency-clinic", "kind": "clinic", "roles": ["referrer"]}
 HARBOR = {"agency_id": "agency-harbor", "kind": "peer_group", "roles": ["coordinator"]}
 BEACON = {"agency_id": "agency-beacon", "kind": "peer_group", "roles": ["coordinator"]}
-ADMIN = {"agency_id": "agency-network-admin", "kind": "clinic", "roles": ["admin"]}
+ADMIN = {"agency_id": "agency-network-admin", "kind": "clinic", "roles": ["admin"]}  # another clinic's
+OPERATOR = {"agency_id": "agency-operator", "kind": "operator", "roles": ["operator"]}
 
 # Canaries: none of these may ever be found in clear outside the sealed columns.
 PARTICIPANT = {"given_name": "Zeferina", "family_name": "Quillfeather", "birth_date": "1988-02-29",

@@ -15,18 +15,27 @@ from services.consent.domain import Consent
 from services.consent.domain.commands import GrantConsent
 from services.consent.ledger_keys import LedgerKeyPair
 from services.kit.messages import Caller
-from tests.unit.consent.fakes import ConsentUnitOfWork, FakeConsents, FakeDisclosures, FakeLedger
+from tests.unit.consent.fakes import (
+    ConsentUnitOfWork,
+    FakeAdmissions,
+    FakeConsents,
+    FakeDisclosures,
+    FakeLedger,
+)
 
 NOW = datetime(2026, 11, 1, 11, 0, tzinfo=UTC)
 
 # The kind of agency each test agency's name starts with.
-_KINDS = {"hospital": "hospital", "clinic": "clinic", "peer": "peer_group", "admin": "clinic"}
+_KINDS = {"hospital": "hospital", "clinic": "clinic", "peer": "peer_group", "admin": "clinic",
+          "operator": "operator"}
 
 
 def asking(agency_id: str, *, admin: bool = False) -> Caller:
-    """The caller an agency of these tests is (a network administrator with ``admin``)."""
-    roles = frozenset({"admin"} if admin else {"referrer"})
-    return Caller(agency_id, _KINDS[agency_id.split("-")[0]], roles)
+    """The caller an agency of these tests is (its own administrator with ``admin``; the
+    network operator for ``operator-*``)."""
+    kind = _KINDS[agency_id.split("-")[0]]
+    roles = frozenset({"operator"} if kind == "operator" else {"admin"} if admin else {"referrer"})
+    return Caller(agency_id, kind, roles, "key:default")
 
 COMPLETE_REQUEST = {
     "participant": {
@@ -97,7 +106,8 @@ def disclosures() -> FakeDisclosures:
 
 @pytest.fixture
 def uow(consents, ledger, disclosures) -> ConsentUnitOfWork:
-    return ConsentUnitOfWork(consents=consents, ledger=ledger, disclosures=disclosures)
+    return ConsentUnitOfWork(consents=consents, ledger=ledger, disclosures=disclosures,
+                             admissions=FakeAdmissions())
 
 
 @pytest.fixture

@@ -135,10 +135,16 @@ class FakeLedger(Transactional):
         return entry
 
     def entries(self, *, participant_id: str | None = None, since: str | None = None,
+                until: str | None = None, actor: str | None = None, agency: str | None = None,
+                action: str | None = None, involving: str | None = None,
                 after_seq: int | None = None, limit: int = 100) -> list[LedgerEntry]:
         found = [e for e in self.rows if (after_seq is None or e.seq > after_seq)
                  and (participant_id is None or e.participant_id == participant_id)
-                 and (since is None or e.at >= since)]
+                 and (since is None or e.at >= since) and (until is None or e.at < until)
+                 and (actor is None or e.details.get("by") == actor)
+                 and (agency is None or e.actor == agency)
+                 and (action is None or e.action == action)
+                 and (involving is None or involving in (e.actor, e.details.get("recipient")))]
         return found[:limit]
 
     def after(self, seq: int | None, limit: int | None = None) -> list[LedgerEntry]:
@@ -179,7 +185,28 @@ class FakeDisclosures(Transactional):
         })
         return f"disclosure-{len(self.state)}"
 
-    def for_participant(self, participant_id: str) -> list[dict[str, Any]]:
+    def for_participant(self, participant_id: str, *, after=None,
+                        limit: int | None = None) -> list[dict[str, Any]]:
         rows = [r for r in self.state if r["participant_id"] == participant_id]
-        return [{k: v for k, v in row.items() if k != "participant_id"}
-                for row in sorted(rows, key=lambda r: (r["at"], r["ledger_seq"]))]
+        found = [{k: v for k, v in row.items() if k != "participant_id"}
+                 for row in sorted(rows, key=lambda r: (r["at"], r["ledger_seq"]))]
+        if after is not None:
+            found = [r for r in found if (datetime.fromisoformat(r["at"]), r["ledger_seq"]) > after]
+        return found[:limit]
+
+
+class FakeAdmissions(Transactional):
+    """When agencies were admitted, by agency id."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+
+    def admit(self, agency_id: str, kind: str, at: datetime) -> None:
+        self.state.setdefault(agency_id, (kind, at))
+
+    def admitted_after(self, at: datetime, kind: str) -> list[str]:
+        return [agency for agency, (k, when) in self.state.items() if k == kind and when > at]
+
+    def admitted_at(self, agency_id: str) -> datetime | None:
+        kind_and_time = self.state.get(agency_id)
+        return kind_and_time[1] if kind_and_time else None

@@ -57,7 +57,12 @@ def test_another_agencys_consent_is_not_found(uow, granted):
         handlers.get(ReadConsent(asking("hospital-7"), consent_id), uow)
     with pytest.raises(NotFound):
         handlers.get(ReadConsent(asking("hospital-1"), "no-such-consent"), uow)
-    assert handlers.get(ReadConsent(asking("admin-1", admin=True), consent_id), uow)["id"] == consent_id
+    # No administrator reads a consent that does not name its agency: not another agency's
+    # admin, not the network operator; the holder's own admin does.
+    for stranger in (asking("admin-1", admin=True), asking("operator-1")):
+        with pytest.raises(NotFound):
+            handlers.get(ReadConsent(stranger, consent_id), uow)
+    assert handlers.get(ReadConsent(asking("hospital-1", admin=True), consent_id), uow)["id"] == consent_id
 
 
 def test_full_revocation_is_saved_ledgered_and_published(uow, ledger, granted, ledger_keys):

@@ -13,10 +13,13 @@ from services.consent.domain.commands import (
     AuthorizeDisclosure,
     CoveredClasses,
     Disclose,
+    ReadConsent,
     RecordAccess,
+    RecordChange,
     RevokeConsent,
 )
 from services.kit.errors import ConsentRequired
+from services.kit.messages import Caller
 from tests.unit.consent.conftest import NOW, asking
 
 ASKED_AT = NOW + timedelta(hours=1)
@@ -157,3 +160,39 @@ def test_covered_classes_names_what_the_consent_covers_and_ledgers_nothing(uow, 
     stranger = handlers.covered_classes(
         CoveredClasses(**{**asked.__dict__, "discloser": "clinic-9"}), uow, ASKED_AT)
     assert stranger["covered"] == [] and stranger["allowed"]["agencies"] == []
+
+
+def admit(uow, ledger_keys, agency_id: str, at) -> None:
+    operator = Caller("operator-1", "operator", frozenset({"operator"}), "key:ops")
+    handlers.record_change(RecordChange(operator, "agency.created", agency_id, {"kind": "peer_group"}),
+                           uow, ledger_keys, at)
+
+
+@pytest.mark.parametrize("later_members,expected", [(False, (False, "admitted_after_consent")),
+                                                    (True, (True, "covered"))])
+def test_a_class_covers_a_peer_group_admitted_after_the_signature_only_when_the_consent_says_so(
+        uow, ledger, granted, ledger_keys, later_members, expected):
+    consent = granted(include_later_members=later_members)
+    admit(uow, ledger_keys, "peer-9", NOW + timedelta(minutes=30))  # after the signature
+    newcomer = {"agency_id": "peer-9", "kind": "peer_group"}
+
+    answer = handlers.authorize(question(consent, recipient=newcomer), uow, ledger_keys, ASKED_AT)
+
+    assert (answer["permit"], answer["reason"]) == expected
+    network = handlers.authorize(question(consent, recipient={"class": "peer_group"}), uow, ledger_keys,
+                                 ASKED_AT)
+    # Matching is told not to propose the newcomer's mentors unless the consent covers it.
+    assert ("peer-9" in network["allowed"]["excluded"]) is not later_members
+    assert handlers.get(ReadConsent(asking("hospital-1"), consent["id"]), uow)[
+        "include_later_members"] is later_members
+    assert [e.action for e in ledger.rows if e.subject == "peer-9"] == ["agency.created"]
+
+
+def test_peer_groups_admitted_before_the_signature_or_before_admissions_were_kept_stay_covered(
+        uow, granted, ledger_keys):
+    admit(uow, ledger_keys, "peer-5", NOW - timedelta(days=30))
+    consent = granted()
+    for peer in ("peer-5", "peer-2"):  # admitted earlier; a founding member with no admission row
+        recipient = {"agency_id": peer, "kind": "peer_group"}
+        answer = handlers.authorize(question(consent, recipient=recipient), uow, ledger_keys, ASKED_AT)
+        assert (answer["permit"], answer["reason"]) == (True, "covered")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from gateway.auth import (
@@ -18,6 +21,7 @@ from gateway.auth import (
 from gateway.exceptions import Unauthenticated
 
 PEPPER = pepper_from_setting("a server pepper that is long enough to count")
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 class Keys:
@@ -30,7 +34,7 @@ class Keys:
 
 def stored(issued: IssuedKey, revoked: bool = False) -> StoredKey:
     return StoredKey(issued.key_id, issued.digest, "agency-1", "hospital",
-                     frozenset({"referrer"}), revoked)
+                     frozenset({"referrer"}), revoked, name="intake-system")
 
 
 def test_an_issued_key_round_trips_to_its_agency():
@@ -38,10 +42,11 @@ def test_an_issued_key_round_trips_to_its_agency():
     assert issued.api_key.startswith(f"rn_{issued.key_id}_")
     assert parse_api_key(issued.api_key) == (issued.key_id, issued.api_key.split("_", 2)[2])
     assert verify_api_key(issued.api_key, issued.digest, PEPPER)
-    principal = authenticate(f"Bearer {issued.api_key}", Keys(stored(issued)), PEPPER)
-    assert principal == Principal("agency-1", "hospital", frozenset({"referrer"}), issued.key_id)
+    principal = authenticate(f"Bearer {issued.api_key}", Keys(stored(issued)), PEPPER, NOW)
+    assert principal == Principal("agency-1", "hospital", frozenset({"referrer"}), issued.key_id,
+                                  actor="key:intake-system")
     assert principal.as_caller() == {"agency_id": "agency-1", "kind": "hospital",
-                                     "roles": ["referrer"]}
+                                     "roles": ["referrer"], "actor": "key:intake-system"}
 
 
 def test_the_stored_digest_reveals_nothing_of_the_secret():
@@ -66,17 +71,30 @@ def test_a_digest_copied_to_another_key_id_does_not_verify():
     assert not verify_api_key(f"rn_{second.key_id}_{secret}", first.digest, PEPPER)
 
 
-@pytest.mark.parametrize("case", ["wrong secret", "unknown key id", "revoked"])
+@pytest.mark.parametrize("case", ["wrong secret", "unknown key id", "revoked", "overlap ended",
+                                  "agency deactivated"])
 def test_bad_keys_all_get_the_same_answer(case):
     issued = issue_api_key(PEPPER)
     key_id, secret = parse_api_key(issued.api_key)
-    keys = Keys(stored(issued, revoked=(case == "revoked")))
+    row = stored(issued, revoked=(case == "revoked"))
+    if case == "overlap ended":
+        row = dataclasses.replace(row, expires_at=NOW)
+    if case == "agency deactivated":
+        row = dataclasses.replace(row, agency_active=False)
     api_key = {"wrong secret": f"rn_{key_id}_{'x' * 43}",
-               "unknown key id": f"rn_{'0' * 16}_{secret}",
-               "revoked": issued.api_key}[case]
+               "unknown key id": f"rn_{'0' * 16}_{secret}"}.get(case, issued.api_key)
     with pytest.raises(Unauthenticated) as caught:
-        authenticate(f"Bearer {api_key}", keys, PEPPER)
+        authenticate(f"Bearer {api_key}", Keys(row), PEPPER, NOW)
     assert caught.value.detail == "The API key is not valid."
+
+
+def test_a_rotated_key_works_until_its_overlap_ends():
+    issued = issue_api_key(PEPPER)
+    rotating = dataclasses.replace(stored(issued), expires_at=NOW + timedelta(hours=24))
+    assert authenticate(f"Bearer {issued.api_key}", Keys(rotating), PEPPER,
+                        NOW + timedelta(hours=23, minutes=59)).key_id == issued.key_id
+    with pytest.raises(Unauthenticated):
+        authenticate(f"Bearer {issued.api_key}", Keys(rotating), PEPPER, NOW + timedelta(hours=24))
 
 
 @pytest.mark.parametrize("header", [
@@ -86,7 +104,7 @@ def test_bad_keys_all_get_the_same_answer(case):
 ])
 def test_malformed_authorization_headers_are_unauthenticated(header):
     with pytest.raises(Unauthenticated):
-        authenticate(header, Keys(), PEPPER)
+        authenticate(header, Keys(), PEPPER, NOW)
 
 
 def test_the_bearer_scheme_is_case_insensitive():

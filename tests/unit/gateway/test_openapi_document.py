@@ -23,7 +23,12 @@ API_ROUTES = {
     ("get", "/v1/notification-settings"),
     ("get", "/v1/notifications"), ("get", "/v1/participants/{id}/disclosures"),
     ("get", "/v1/audit/ledger"), ("get", "/v1/audit/verify"), ("get", "/v1/audit/ledger/export"),
-    ("get", "/v1/audit/public-key"), ("get", "/health"), ("get", "/ready"), ("get", "/openapi.json"),
+    ("get", "/v1/audit/public-key"),
+    ("get", "/v1/agencies"), ("post", "/v1/agencies/{id}/deactivate"),
+    ("post", "/v1/agencies/{id}/reactivate"), ("get", "/v1/agencies/{id}/keys"),
+    ("post", "/v1/agencies/{id}/keys"), ("post", "/v1/agencies/{id}/keys/{key_id}/rotate"),
+    ("post", "/v1/agencies/{id}/keys/{key_id}/revoke"), ("get", "/v1/dead-letters"),
+    ("get", "/health"), ("get", "/ready"), ("get", "/openapi.json"),
 }
 CREATING = {("post", "/v1/agencies"), ("post", "/v1/consents"), ("post", "/v1/referrals"),
             ("post", "/v1/mentors")}

@@ -12,15 +12,21 @@ from services.kit.errors import Forbidden
 HOSPITAL = Principal("a-hospital", "hospital", frozenset({"referrer"}))
 PEER_GROUP = Principal("a-peers", "peer_group", frozenset({"coordinator"}))
 ADMIN = Principal("a-admin", "clinic", frozenset({"admin"}))
+OPERATOR = Principal("a-operator", "operator", frozenset({"operator"}))
 
 REFERRER_OPS = {"grant_consent", "get_consent", "revoke_consent", "create_referral",
                 "list_referrals", "get_referral", "cancel_referral", "list_disclosures",
-                "put_notification_settings", "get_notification_settings", "list_notifications"}
+                "put_notification_settings", "get_notification_settings", "list_notifications",
+                "list_agencies"}
 COORDINATOR_OPS = {"create_mentor", "list_mentors", "update_mentor", "list_matches",
                    "accept_match", "decline_match", "report_referral_status", "get_handoff",
                    "list_referrals", "get_referral", "put_notification_settings",
-                   "get_notification_settings", "list_notifications"}
-ADMIN_WRITES = {"create_agency", "put_notification_settings"}
+                   "get_notification_settings", "list_notifications", "list_agencies"}
+ADMIN_WRITES = {"put_notification_settings", "create_key", "rotate_key", "revoke_key"}
+OPERATOR_OPS = {"create_agency", "list_agencies", "deactivate_agency", "reactivate_agency",
+                "list_keys", "create_key", "rotate_key", "revoke_key", "get_ledger", "verify_ledger",
+                "put_notification_settings", "get_notification_settings", "list_notifications",
+                "list_dead_letters", "export_ledger"}
 PROTECTED = [r.operation for r in ROUTES if not is_public(r.operation)]
 
 
@@ -44,12 +50,26 @@ def test_a_peer_group_coordinator_calls_exactly_its_routes(operation):
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if not is_public(r.operation)],
                          ids=lambda r: r.operation)
-def test_an_admin_reads_everything_but_the_handoff_and_writes_only_agencies(route):
+def test_an_agency_admin_reads_its_agency_and_manages_only_its_keys_and_settings(route):
     if route.method == "GET":
-        expected = route.operation != "get_handoff"
+        expected = route.operation not in {"get_handoff", "verify_ledger", "export_ledger",
+                                           "list_dead_letters"}
     else:
         expected = route.operation in ADMIN_WRITES
     assert bool(acting_roles(ADMIN, route.operation)) is expected
+
+
+@pytest.mark.parametrize("operation", PROTECTED)
+def test_the_operator_manages_agencies_and_the_ledger_and_reaches_no_participant_data(operation):
+    assert bool(acting_roles(OPERATOR, operation)) is (operation in OPERATOR_OPS)
+
+
+def test_the_operator_role_counts_only_for_an_operator_agency():
+    pretender = Principal("a-clinic", "clinic", frozenset({"operator", "admin"}))
+    with pytest.raises(Forbidden):
+        authorize(pretender, "create_agency")
+    assert roles_unfit_for_kind(["operator"], "clinic") == ["operator"]
+    assert roles_unfit_for_kind(["admin"], "operator") == ["admin"]
 
 
 def test_a_role_that_does_not_fit_the_agency_kind_counts_for_nothing():

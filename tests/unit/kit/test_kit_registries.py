@@ -143,9 +143,9 @@ def _help(capsys) -> str:
 
 def test_the_cli_lists_every_registered_command_that_is_installed(capsys):
     names = {ep.name for ep in registry.registered(registry.COMMANDS)}
-    assert {"deadletters", "topology", "keys", "agency", "ledger", "migrate"} <= names
+    assert {"deadletters", "topology", "keys", "field-keys", "agency", "ledger", "migrate"} <= names
     installed = set(cli.registered_commands())
-    assert {"deadletters", "topology", "keys", "agency"} <= installed
+    assert {"deadletters", "topology", "keys", "field-keys", "agency"} <= installed
     listed = _help(capsys)
     for name in installed:
         assert name in listed
@@ -172,9 +172,9 @@ def test_key_rotation_is_offered_for_the_registered_sealed_services_only():
     parser = argparse.ArgumentParser()
     keys_command.register(parser.add_subparsers(dest="command"))
     for service in ("consent", "referrals", "notifications"):
-        assert parser.parse_args(["keys", "rotate", service]).service == service
+        assert parser.parse_args(["field-keys", "rotate", service]).service == service
     with pytest.raises(SystemExit):
-        parser.parse_args(["keys", "rotate", "matching"])
+        parser.parse_args(["field-keys", "rotate", "matching"])
 
 
 def test_every_sealed_module_names_its_tables_and_encrypted_columns():

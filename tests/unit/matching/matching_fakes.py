@@ -50,12 +50,16 @@ class FakeMatches:
     def live_of_mentor(self, mentor_id: str) -> list[Match]:
         return [self._out(m) for m in self.rows.values() if m.mentor_id == mentor_id and m.status in LIVE]
 
-    def of_agency(self, agency_id: str | None, status: str | None = None) -> list[Match]:
+    def of_agency(self, agency_id: str | None, status: str | None = None, *,
+                  after=None, limit: int | None = None) -> list[Match]:
         found = [m for m in self.rows.values() if agency_id in (None, m.mentor_agency_id)
                  and status in (None, m.status)]
         found.sort(key=lambda m: m.id)
         found.sort(key=lambda m: m.proposed_at, reverse=True)
-        return [self._out(m) for m in found]
+        if after is not None:
+            found = [m for m in found if m.proposed_at < after[0]
+                     or (m.proposed_at == after[0] and m.id > after[1])]
+        return [self._out(m) for m in found[:limit]]
 
     def due(self, now: datetime, limit: int) -> list[Match]:
         found = sorted((m for m in self.rows.values() if m.is_due(now)), key=lambda m: (m.expires_at, m.id))
@@ -89,8 +93,13 @@ class FakeMentors:
     def get(self, mentor_id: str) -> RegisteredMentor | None:
         return self.rows.get(mentor_id)
 
-    def of_agency(self, agency_id: str | None) -> list[RegisteredMentor]:
-        return [r for r in self.rows.values() if agency_id in (None, r.agency_id)]
+    def of_agency(self, agency_id: str | None, *, active: bool | None = None, after=None,
+                  limit: int | None = None) -> list[RegisteredMentor]:
+        found = sorted((r for r in self.rows.values() if agency_id in (None, r.agency_id)
+                        and active in (None, r.mentor.active)), key=lambda r: (r.created_at, r.id))
+        if after is not None:
+            found = [r for r in found if (r.created_at, r.id) > after]
+        return found[:limit]
 
     def change(self, mentor: Mentor, changed, now: datetime) -> bool:
         stored = self.rows[mentor.id]

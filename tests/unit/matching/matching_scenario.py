@@ -16,7 +16,8 @@ POLICY = MatchingPolicy()
 BRIDGE = "agency-bridge-peers"
 COORDINATOR = Caller(HARBOR, "peer_group", frozenset({"coordinator"}))
 OTHER_COORDINATOR = Caller(BRIDGE, "peer_group", frozenset({"coordinator"}))
-ADMIN = Caller("agency-network-admin", "clinic", frozenset({"admin"}))
+ADMIN = Caller("agency-network-admin", "clinic", frozenset({"admin"}))  # a clinic's admin
+HARBOR_ADMIN = Caller(HARBOR, "peer_group", frozenset({"admin"}))
 REFERRER = Caller("agency-st-mary", "hospital", frozenset({"referrer"}))
 
 

@@ -8,7 +8,16 @@ from datetime import timedelta
 
 import pytest
 from matching_fakes import NOW
-from matching_scenario import ADMIN, BRIDGE, COORDINATOR, OTHER_COORDINATOR, POLICY, Network, requested
+from matching_scenario import (
+    ADMIN,
+    BRIDGE,
+    COORDINATOR,
+    HARBOR_ADMIN,
+    OTHER_COORDINATOR,
+    POLICY,
+    Network,
+    requested,
+)
 
 from services.kit.errors import Conflict, Forbidden, NotFound
 from services.kit.messages import Caller
@@ -60,11 +69,13 @@ def test_another_agencys_match_is_not_found_and_only_coordinators_decide():
             attempt(network, "no-such-match")
         with pytest.raises(Forbidden):
             attempt(network, match_id, ADMIN)
-    assert handlers.list_matches(ListMatches(OTHER_COORDINATOR), network.uow) == []
-    proposed = handlers.list_matches(ListMatches(COORDINATOR, "proposed"), network.uow)
+    assert handlers.list_matches(ListMatches(OTHER_COORDINATOR), network.uow) == ([], None)
+    proposed, _ = handlers.list_matches(ListMatches(COORDINATOR, "proposed"), network.uow)
     assert [m.id for m in proposed] == [match_id]
-    assert [m.id for m in handlers.list_matches(ListMatches(ADMIN), network.uow)] == [match_id]
-    assert handlers.list_matches(ListMatches(COORDINATOR, "accepted"), network.uow) == []
+    # An agency's admin reads its own agency's matches only.
+    assert [m.id for m in handlers.list_matches(ListMatches(HARBOR_ADMIN), network.uow)[0]] == [match_id]
+    assert handlers.list_matches(ListMatches(ADMIN), network.uow) == ([], None)
+    assert handlers.list_matches(ListMatches(COORDINATOR, "accepted"), network.uow) == ([], None)
     assert network.live("referral-1").status == "proposed"
 
 

@@ -12,6 +12,7 @@ from matching_scenario import (
     ADMIN,
     BRIDGE,
     COORDINATOR,
+    HARBOR_ADMIN,
     OTHER_COORDINATOR,
     POLICY,
     REFERRER,
@@ -20,6 +21,7 @@ from matching_scenario import (
 )
 
 from services.kit.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from services.kit.pages import read_cursor
 from services.matching import handlers
 from services.matching.domain.commands import CreateMentor, ListMentors, UpdateMentor
 from services.matching.handlers.matchmaker import Matchmaker
@@ -68,7 +70,7 @@ def test_only_coordinators_register_and_list_mentors_and_a_refused_mentor_publis
     assert [m.id for m in network.mentors.of_agency(None)] == ["polyglot"]
 
 
-def test_another_agencys_mentor_is_not_found_and_an_administrator_lists_every_mentor():
+def test_another_agencys_mentor_is_not_found_and_an_admin_lists_only_its_own_agencys():
     network = Network()
     network.mentor(id="harbor-1")
     network.mentor(id="bridge-1", agency_id=BRIDGE)
@@ -80,10 +82,26 @@ def test_another_agencys_mentor_is_not_found_and_an_administrator_lists_every_me
                                POLICY, NOW)
     assert network.mentors.get("harbor-1").mentor.capacity == 3
 
-    bridge = handlers.list_mentors(ListMentors(OTHER_COORDINATOR), network.uow)
+    bridge, _ = handlers.list_mentors(ListMentors(OTHER_COORDINATOR), network.uow)
     assert [m["id"] for m in bridge] == ["bridge-1"]
-    every = handlers.list_mentors(ListMentors(ADMIN), network.uow)
-    assert {m["id"] for m in every} == {"harbor-1", "bridge-1"}
+    own, _ = handlers.list_mentors(ListMentors(HARBOR_ADMIN), network.uow)
+    assert [m["id"] for m in own] == ["harbor-1"]
+    assert handlers.list_mentors(ListMentors(ADMIN), network.uow) == ([], None)  # a clinic's admin
+
+
+def test_mentors_come_in_pages_of_at_most_the_limit_with_a_cursor_to_the_next():
+    network = Network()
+    for n in range(5):
+        network.mentor(id=f"m-{n}")
+    seen, after = [], None
+    while True:
+        page, cursor = handlers.list_mentors(ListMentors(COORDINATOR, after=after, limit=2), network.uow)
+        assert len(page) <= 2
+        seen += [m["id"] for m in page]
+        if cursor is None:
+            break
+        after = read_cursor(cursor)
+    assert sorted(seen) == [f"m-{n}" for n in range(5)] and len(seen) == 5
 
 
 def test_a_mentor_who_stops_hands_proposals_on_and_capacity_never_drops_below_caseload():

@@ -94,8 +94,10 @@ def test_subscriptions_can_narrow_a_channel():
     assert s.channels_for("consent.revoked") == ["webhook", "email"]
 
 
-def test_roles_from_the_gateway_decide_network_admins():
-    assert put(BODY, roles=("admin",)).settings.is_network_admin
+def test_the_network_operator_is_the_network_admin_and_an_agency_admin_is_not():
+    operator = apply_settings("ag-operator", "operator", ("operator",), BODY, None)
+    assert operator.settings.is_network_admin
+    assert not put(BODY, roles=("admin",)).settings.is_network_admin
     assert not put(BODY).settings.is_network_admin
     with pytest.raises(InvalidRequest):
         put(BODY, roles=("overlord",))

@@ -47,7 +47,7 @@ def statuses(uow, agency_id=PEERS):
 
 
 def test_an_urgent_proposal_unanswered_for_half_an_hour_escalates_once_to_network_admins():
-    uow = unit_of_work(agency(ADMIN, agency_kind="clinic", roles=("admin",)))
+    uow = unit_of_work(agency(ADMIN, agency_kind="operator", roles=("operator",)))
     proposed(uow, "urgent", minutes_ago=31)
     proposed(uow, "routine", minutes_ago=31, match_id="mt-routine")
     proposed(uow, "urgent", minutes_ago=5, match_id="mt-recent")
@@ -59,7 +59,7 @@ def test_an_urgent_proposal_unanswered_for_half_an_hour_escalates_once_to_networ
 
 
 def test_an_answered_proposal_never_escalates():
-    uow = unit_of_work(agency(ADMIN, agency_kind="clinic", roles=("admin",)))
+    uow = unit_of_work(agency(ADMIN, agency_kind="operator", roles=("operator",)))
     proposed(uow, "urgent", minutes_ago=40)
     uow.handle(event("match.declined", match_payload(urgency="urgent")), notify, NOW)
     assert escalate(uow, NOW, HALF_HOUR) == 0

@@ -156,7 +156,6 @@ def test_the_reason_and_exact_needs_are_shown_to_the_referrer_only():
     assert [h["status"] for h in theirs["history"]] == ["requested", "accepted", "in-progress"]
 
 
-def test_oversight_shows_the_trail_without_the_clinical_words():
-    view = referral_view(referral_in("on-hold"), STRANGER, oversight=True)
-    assert view["status"] == "on-hold" and len(view["history"]) == 3
-    assert "reason" not in view and "needs" not in view
+def test_no_agency_outside_the_referral_sees_it():
+    with pytest.raises(NotFound):
+        referral_view(referral_in("on-hold"), STRANGER)
