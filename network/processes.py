@@ -29,6 +29,12 @@ PROCESSES = {
 }
 
 
+def command(name: str) -> list[str]:
+    """The command line that runs process ``name`` (``nameko run --config <config> <module>``)."""
+    config, module = PROCESSES[name]
+    return [str(BIN / "nameko"), "run", "--config", config, module]
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
@@ -44,11 +50,10 @@ class Network:
     running: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def start(self, name: str) -> None:
-        config, module = PROCESSES[name]
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
         self.running[name] = subprocess.Popen(
-            [str(BIN / "nameko"), "run", "--config", config, module],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            command(name), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
 
     def migrate(self) -> None:
         """``referral-network migrate``: every database at its head revision, as services require."""
