@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import eventlet
-from nameko.rpc import rpc
 
 from services.consent import handlers
 from services.consent import schemas as s
@@ -19,7 +18,7 @@ from services.consent.adapters.repositories import consent_repositories
 from services.consent.dependencies import LedgerKeys
 from services.consent.domain import commands as c
 from services.kit.dependencies import Clock, Database
-from services.kit.entrypoints import every
+from services.kit.entrypoints import every, rpc
 from services.kit.messages import load, load_caller
 
 
@@ -33,6 +32,11 @@ class ConsentService:
     @rpc
     def ping(self) -> str:
         return "ok"
+
+    @rpc
+    def health(self) -> dict[str, str]:
+        """This process's view of its database, for ``GET /ready``: ``{"database": "ok"}``."""
+        return {"database": self.db.check()}
 
     # -- consents ---------------------------------------------------------------------------
 

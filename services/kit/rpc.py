@@ -16,16 +16,23 @@ from __future__ import annotations
 from typing import Any
 
 import eventlet
+from amqp.exceptions import RecoverableConnectionError
+from kombu.exceptions import OperationalError
 from nameko.rpc import RpcProxy
 
+from services.kit.broker import SurvivingReplyListener
 from services.kit.errors import ServiceUnavailable
 
 # The context-data key (AMQP header ``nameko.request_id``) of the gateway's request id.
 REQUEST_ID = "request_id"
+# What publishing a request raises when the broker cannot be reached (after kombu's retries).
+_UNREACHABLE = (OSError, OperationalError, RecoverableConnectionError)
 
 
 class ServiceClient(RpcProxy):
-    """Like ``RpcProxy``, but every call raises ``ServiceUnavailable`` past its deadline."""
+    """Like ``RpcProxy``, but a call raises ``ServiceUnavailable`` past its deadline or without a broker."""
+
+    rpc_reply_listener = SurvivingReplyListener()
 
     def __init__(self, target_service: str, timeout_key: str = "RPC_TIMEOUT_SECONDS", **options: Any) -> None:
         super().__init__(target_service, **options)
@@ -42,11 +49,13 @@ class _TimedService:
 
     def __getattr__(self, method: str):
         def call(*args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
-            reply = getattr(self._proxy, method).call_async(*args, **kwargs)
+            # Publishing is inside the deadline too: without a broker it would retry for longer.
             try:
                 with eventlet.Timeout(timeout or self.timeout):
-                    return reply.result()
+                    return getattr(self._proxy, method).call_async(*args, **kwargs).result()
             except eventlet.Timeout:
                 raise ServiceUnavailable(f"The {self._name} service did not answer in time.") from None
+            except _UNREACHABLE as exc:  # the request could not be published
+                raise ServiceUnavailable(f"The {self._name} service cannot be reached.") from exc
 
         return call

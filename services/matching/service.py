@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
-
 from services.kit.contract import Event
 from services.kit.dependencies import Clock, Database
-from services.kit.entrypoints import every, subscribe
+from services.kit.entrypoints import every, rpc, subscribe
 from services.kit.messages import load, load_caller
 from services.matching import handlers
 from services.matching import schemas as s
@@ -35,6 +33,11 @@ class MatchingService:
     @rpc
     def ping(self) -> str:
         return "ok"
+
+    @rpc
+    def health(self) -> dict[str, str]:
+        """This process's view of its database, for ``GET /ready``: ``{"database": "ok"}``."""
+        return {"database": self.db.check()}
 
     @rpc
     def create_mentor(self, caller: dict, request: dict) -> dict[str, Any]:

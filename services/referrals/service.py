@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 
 from services.kit.dependencies import Clock, Database
-from services.kit.entrypoints import subscribe
+from services.kit.entrypoints import rpc, subscribe
 from services.kit.messages import load, load_caller
 from services.kit.rpc import ServiceClient
 from services.referrals import schemas as s
@@ -43,6 +42,11 @@ class ReferralsService:
     @rpc
     def ping(self) -> str:
         return "ok"
+
+    @rpc
+    def health(self) -> dict[str, str]:
+        """This process's view of its database, for ``GET /ready``: ``{"database": "ok"}``."""
+        return {"database": self.db.check()}
 
     @rpc
     def create(self, caller: dict, request: dict) -> dict[str, Any]:
