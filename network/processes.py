@@ -76,6 +76,8 @@ class Network:
 
     def stop(self, name: str) -> None:
         process = self.running.pop(name)
+        if process.poll() is not None:
+            return  # it exited by itself (a test reports that); nothing left to stop
         os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)

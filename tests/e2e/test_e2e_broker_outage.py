@@ -1,9 +1,12 @@
 """The broker goes away under load and comes back: every process lives on, nothing is lost or doubled.
 
 The services reach RabbitMQ through a proxy of this test's own, which resets every connection and
-refuses new ones for ten seconds while referrals keep arriving (the shared broker is never
-stopped). Afterwards every process is the one that started, every queue has its consumer and is
-drained, every accepted referral is proposed or waitlisted once, and capacity holds.
+refuses new ones for twenty seconds while referrals keep arriving (the shared broker is never
+stopped). One referral is caught mid-way on purpose: its service's database is stalled while it
+is being created, the broker goes away, and the database comes back, so that service finishes the
+work with no broker to reply to (what used to stop the process). Afterwards every process is the
+one that started, every queue has its consumer and is drained, every referral is proposed or
+waitlisted once, and capacity holds.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from tests.e2e.test_e2e_resilience import live_proposals
 from tests.harness.journeys import grant_consent, mentor, referral, referral_request, wait
 from tests.harness.network import register_agencies, running_network
 from tests.harness.proxy import tcp_proxy
+from tests.harness.stall import stalled_postgres
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fault]
-OUTAGE_SECONDS = 10
+OUTAGE_SECONDS = 20
 PLACES = 6 * 4  # six mentors of capacity four
 
 
@@ -72,7 +76,7 @@ def queues_drained_and_consumed(rabbit_manager, vhost: str) -> list[str]:
     return wrong
 
 
-def test_every_process_survives_a_broker_outage_under_load(network, proxy, rabbit_manager, agencies):
+def test_every_process_survives_a_broker_outage_under_load(request, network, proxy, rabbit_manager, agencies):
     clinic, peers = agencies["clinic"], [agencies["peers_a"], agencies["peers_b"]]
     for n in range(6):
         peers[n % 2].ok("POST", "/v1/mentors", mentor(700 + n, languages=("de",), capacity=4))
@@ -87,14 +91,19 @@ def test_every_process_survives_a_broker_outage_under_load(network, proxy, rabbi
 
     answers = list(pool.imap(send, range(12)))
     connections_before = proxy.connections_made
-    proxy.cut()
-    cut_at = time.monotonic()
-    during: list[tuple[int, str | None]] = []
+    with stalled_postgres(request.config.getoption("--postgres-url"), network.env["REFERRALS_DATABASE_URL"]):
+        caught = eventlet.spawn(send, 0)  # referrals authorizes it, then waits on its database
+        eventlet.sleep(1.5)
+        proxy.cut()
+        cut_at = time.monotonic()
+        eventlet.sleep(1)
+    during: list[tuple[int, str | None]] = [caught.wait()]
     while time.monotonic() - cut_at < OUTAGE_SECONDS:
         during += pool.imap(send, range(4))
     proxy.restore()
     network.wait_ready(timeout=120)
-    answers += during + list(pool.imap(send, range(12)))
+    after = list(pool.imap(send, range(16)))
+    answers += during + after
 
     assert {status for status, _ in during} <= {201, 503}
     assert any(status == 503 for status, _ in during), "the outage was not felt"
@@ -102,8 +111,8 @@ def test_every_process_survives_a_broker_outage_under_load(network, proxy, rabbi
     # Every process is the one that started: none died and none was restarted.
     assert {name: p.pid for name, p in network.running.items() if p.poll() is None} == started
 
+    assert {status for status, _ in after} <= {201, 503}
     accepted = [referral_id for status, referral_id in answers if status == 201]
-    assert len(accepted) >= 24
 
     def outcome(referral_id: str) -> str | None:
         view = referral(clinic, referral_id)
@@ -113,7 +122,7 @@ def test_every_process_survives_a_broker_outage_under_load(network, proxy, rabbi
          "every accepted referral to be proposed or waitlisted", timeout=180, interval=1)
     # A 503 may still have created its referral (its request reached the broker): it is handled too.
     existing = [r["id"] for r in every_referral(clinic)]
-    assert set(accepted) <= set(existing)
+    assert set(accepted) <= set(existing) and len(existing) > PLACES
     wait(lambda: all(outcome(r) in ("proposed", "waitlisted") for r in existing),
          "every referral to be proposed or waitlisted", timeout=120, interval=1)
     live = live_proposals(peers)

@@ -30,7 +30,8 @@ def test_quorum_queues_carry_a_delivery_limit_and_dead_letter_at_least_once():
     assert delay["x-dead-letter-exchange"] == topology.REQUEUE.name and "x-delivery-limit" not in delay
 
 
-@pytest.mark.parametrize("config", [{"QUEUE_TYPE": "stream"}, {"QUEUE_DELIVERY_LIMIT": "-1"}, {"QUEUE_DELIVERY_LIMIT": 0}])
+@pytest.mark.parametrize("config", [{"QUEUE_TYPE": "stream"}, {"QUEUE_DELIVERY_LIMIT": "-1"},
+                                    {"QUEUE_DELIVERY_LIMIT": 0}])
 def test_an_unknown_queue_type_or_a_limit_below_one_is_refused(config):
     with pytest.raises(ValueError, match="QUEUE_"):
         QueueOptions.from_config(config)
