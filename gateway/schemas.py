@@ -65,7 +65,7 @@ class HealthSchema(Schema):
 
 
 class ComponentStateSchema(Schema):
-    broker = fields.String(metadata={"description": "ok, or unavailable: no answer over the broker in 1 s"})
+    broker = fields.String(metadata={"description": "ok, or unavailable: no answer over the broker in 2 s"})
     database = fields.String(required=True, metadata={"description": "ok, unavailable, or unknown"})
 
 

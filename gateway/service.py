@@ -98,9 +98,9 @@ class GatewayService:
                              status=200 if healthy else 503)
 
     def _health(self, service: str) -> tuple[str, dict[str, str]]:
-        """A service's broker and database state; no answer within a second: broker "unavailable"."""
+        """A service's broker and database state; no answer within 2 s: broker "unavailable"."""
         try:
-            reply = getattr(self, service).health(timeout=1.0)
+            reply = getattr(self, service).health(timeout=2.0)
         except Exception:  # noqa: BLE001 - any failure means "not ready"
             return service, {"broker": "unavailable", "database": "unknown"}
         return service, {"broker": "ok", "database": str(reply.get("database", "unknown"))}

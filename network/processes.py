@@ -49,10 +49,16 @@ class Network:
     base_url: str
     running: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def start(self, name: str) -> None:
-        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
-        self.running[name] = subprocess.Popen(
-            command(name), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+    def start(self, name: str, replica: int = 1) -> None:
+        """Start process ``name``; ``replica`` 2, 3, ... run as ``<name>-<n>`` beside the first.
+
+        Only the first replica of a service runs its timers (``TIMERS_ENABLED``), as deployed.
+        """
+        process = name if replica == 1 else f"{name}-{replica}"
+        env = self.env if replica == 1 else {**self.env, "TIMERS_ENABLED": "false"}
+        log = open(self.logs / f"{process}.log", "ab")  # noqa: SIM115 - owned by the process
+        self.running[process] = subprocess.Popen(
+            command(name), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
 
     def migrate(self) -> None:
@@ -62,10 +68,12 @@ class Network:
         if done.returncode != 0:
             raise RuntimeError(f"migrate failed:\n{done.stdout}{done.stderr}")
 
-    def start_all(self) -> None:
+    def start_all(self, replicas: int = 1) -> None:
+        """Migrate, then start the gateway and ``replicas`` processes of every service."""
         self.migrate()
         for name in PROCESSES:
-            self.start(name)
+            for replica in range(1, (1 if name == "gateway" else replicas) + 1):
+                self.start(name, replica)
         self.wait_ready()
 
     def kill(self, name: str) -> None:

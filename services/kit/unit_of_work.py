@@ -139,7 +139,7 @@ class UnitOfWork:
             setattr(self, name, repository)
         self._repository_names = tuple(made)
 
-    def check(self, within: float = 0.8) -> str:
+    def check(self, within: float = 1.0) -> str:
         """``"ok"`` when the database answers a trivial query within ``within`` seconds, else
         ``"unavailable"``. For readiness checks: never raises, never waits longer."""
         saved, self._wait_seconds = self._wait_seconds, within
