@@ -132,7 +132,8 @@ def test_make_run_restarts_a_killed_process_and_keeps_the_network_serving(isolat
 
 
 def child_processes(parent: int) -> dict[int, str]:
-    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(parent)], capture_output=True, text=True)
+    out = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(parent)],  # -ww: whole lines
+                         capture_output=True, text=True)
     return {int(pid): args for pid, args in (line.strip().split(" ", 1) for line in out.stdout.splitlines())}
 
 
