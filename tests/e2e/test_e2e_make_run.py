@@ -100,6 +100,7 @@ def test_make_run_on_postgres_after_sqlite_has_its_own_demo_keys_and_databases(i
     assert "Reusing the demo network" in again
 
 
+@pytest.mark.fault
 def test_make_run_restarts_a_killed_process_and_keeps_the_network_serving(isolated_env):
     env, _ = isolated_env
     port = free_port()

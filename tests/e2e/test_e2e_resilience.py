@@ -24,6 +24,7 @@ def live_proposals(coordinators) -> Counter:
     return per_referral
 
 
+@pytest.mark.fault
 def test_kill_9_of_matching_during_a_burst_loses_and_doubles_nothing(network, agencies):
     clinic, peers = agencies["clinic"], [agencies["peers_a"], agencies["peers_b"]]
     for n in range(10):
