@@ -79,9 +79,9 @@ class UnitOfWork:
                     self._gate_cm.__exit__(None, None, None)
                     raise
             except BaseException as exc:
+                unavailable = self._unavailable(exc)
                 self._cancel_timer()
                 self.session = None
-                unavailable = self._unavailable(exc)
                 if unavailable is None:
                     raise
                 raise unavailable from None
@@ -116,11 +116,12 @@ class UnitOfWork:
         """The ``DatabaseUnavailable`` that ``exc`` amounts to, or None if it is something else."""
         # The driver may raise its own error while cleaning up after the timeout (a pre-ping cut
         # short leaves psycopg mid-transaction): the timeout is then further down the chain.
-        seen = exc
-        while seen is not None:
+        seen, visited = exc, set()
+        while seen is not None and id(seen) not in visited:
             if seen is self._timer and self._timer is not None:
                 return DatabaseUnavailable(f"The {self.source} database did not answer within "
                                            f"{self._wait_seconds:g} s.")
+            visited.add(id(seen))
             seen = seen.__cause__ or seen.__context__
         if isinstance(exc, OperationalError):
             return DatabaseUnavailable(f"The {self.source} database is unavailable or too slow.")
