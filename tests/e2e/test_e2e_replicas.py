@@ -9,6 +9,7 @@ exactly the mentors' capacity with no referral proposed twice.
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -24,7 +25,7 @@ from tests.e2e.test_e2e_story import (  # noqa: F401 - fixtures and journeys, ru
     test_revocation_mid_flight_cancels_and_tells_the_peer_group,
     test_several_referrals_close_the_loop,
 )
-from tests.harness.journeys import wait
+from tests.harness.journeys import grant_consent, referral_request, wait
 from tests.harness.network import register_agencies, running_network
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -69,3 +70,15 @@ def test_every_service_runs_twice_on_quorum_queues_both_replicas_consuming(netwo
     queues = {q["name"]: q for q in rabbit_manager.get_queues(vhost)}
     assert {queues[name]["type"] for name in consumers.subscriptions()} == {"quorum"}
     assert queues[topology.DEAD_LETTERS.name]["type"] == "quorum"
+
+
+def test_a_retried_creation_is_answered_with_the_first_result_whichever_replica_serves_it(agencies):
+    clinic = agencies["clinic"]
+    consent = grant_consent(clinic, tag="Replicas")
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = clinic.request("POST", "/v1/referrals", referral_request(consent), headers=key)
+    answers = [clinic.request("POST", "/v1/referrals", referral_request(consent), headers=key)
+               for _ in range(4)]
+    assert first.status_code == 201, first.text
+    assert {a.json()["id"] for a in answers} == {first.json()["id"]}
+    assert all(a.headers.get("Idempotent-Replayed") == "true" for a in answers)
