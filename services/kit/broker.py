@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -184,6 +185,17 @@ class SurvivingQueueConsumer(QueueConsumer):
     message back to the queue when the connection died, so it is delivered again after the
     consumer reconnects: there is nothing left to do but say so.
     """
+
+    # Retry every 1, 2, ... up to 5 s while the broker is away (kombu's default grows to 30 s), so
+    # consumers are back within seconds of the broker, however long it was gone.
+    reconnect_interval_max = 5.0
+
+    @contextmanager
+    def establish_connection(self):
+        with self.create_connection() as conn:
+            conn.ensure_connection(self.on_connection_error, self.connect_max_retries, interval_start=1,
+                                   interval_step=1, interval_max=self.reconnect_interval_max)
+            yield conn
 
     def ack_message(self, message) -> None:
         self._settle(message, "acknowledge", message.ack)
