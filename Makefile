@@ -4,11 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help venv infra deploy-tools test test-fast lint run bench bench-smoke clean
+.PHONY: help venv infra deploy-tools test test-fast test-faults lint run bench bench-smoke clean
 
 help:
 	@echo "make run    start the whole network with a demo (SQLite under var/)"
 	@echo "make test   install, start RabbitMQ/PostgreSQL if needed, run every test"
+	@echo "make test-faults   only the fault suite (broker cut, database stalls, crashes)"
 	@echo "make bench  measure the network (docs/performance.md); bench-smoke: the same, tiny"
 
 $(BIN)/python:
@@ -39,6 +40,10 @@ test: venv infra deploy-tools
 
 test-fast: venv
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+# The fault suite alone (also part of `make test`): killed processes, a cut broker, stalled databases.
+test-faults: venv infra
+	$(BIN)/python -m pytest -m fault $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check services gateway network tests bench

@@ -19,17 +19,21 @@ import uuid
 from functools import partial
 from typing import Any
 
+import eventlet
 from eventlet.event import Event
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from gateway.exceptions import ServiceUnavailable
 from gateway.problems import EXPECTED_EXCEPTIONS, problem_response
 from gateway.routes import ROUTES_BY_OPERATION, Route
 from services.kit.rpc import REQUEST_ID
 
 REQUEST_ID_HEADER = "X-Request-Id"
+# The longest a request may take before it is answered 503 (config GATEWAY_DEADLINE_SECONDS).
+DEFAULT_DEADLINE_SECONDS = 10.0
 _WELL_FORMED_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 
@@ -86,26 +90,39 @@ class ApiRoute(HttpRequestHandler):
     # Failures are logged once, by ``problem_response`` with the request id (see services.kit.logs).
     logs_own_errors = True
 
-    def __init__(self, operation: str, **kwargs: Any) -> None:
+    def __init__(self, operation: str, *, deadline: float | None = None, **kwargs: Any) -> None:
         self.route: Route = ROUTES_BY_OPERATION[operation]
+        self.deadline = deadline  # None: GATEWAY_DEADLINE_SECONDS
         super().__init__(self.route.method, self.route.url_rule,
                          expected_exceptions=EXPECTED_EXCEPTIONS, **kwargs)
 
     def handle_request(self, request: Request) -> Response:
-        """Run the route in a worker whose context carries the request id; answer with that id."""
+        """Run the route in a worker whose context carries the request id; answer with that id.
+
+        A request not finished within the deadline is answered 503 then (the worker carries on
+        and its own bounds end it): whatever a database or service does, no caller hangs.
+        """
         request.shallow = False
         request_id = request_id_of(request)
         try:
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             done = Event()
-            self.container.spawn_worker(self, args, kwargs, context_data={REQUEST_ID: request_id},
-                                        handle_result=partial(self.handle_result, done))
-            response = self.response_from_result(done.wait())
+            with eventlet.Timeout(self._deadline(), ServiceUnavailable(
+                    "The request did not finish in time; retry later.")):
+                self.container.spawn_worker(self, args, kwargs, context_data={REQUEST_ID: request_id},
+                                            handle_result=partial(self.handle_result, done))
+                result = done.wait()
+            response = self.response_from_result(result)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a problem response
             response = problem_response(exc, request_id)
         response.headers[REQUEST_ID_HEADER] = request_id
         return response
+
+    def _deadline(self) -> float:
+        if self.deadline is not None:
+            return self.deadline
+        return float(self.container.config.get("GATEWAY_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS))
 
     def response_from_result(self, result: Any) -> Response:
         if isinstance(result, Response):

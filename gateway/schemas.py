@@ -137,5 +137,11 @@ class HealthSchema(Schema):
     status = fields.String(required=True)
 
 
+class ComponentStateSchema(Schema):
+    broker = fields.String(metadata={"description": "ok, or unavailable: no answer over the broker in 2 s"})
+    database = fields.String(required=True, metadata={"description": "ok, unavailable, or unknown"})
+
+
 class ReadinessSchema(Schema):
-    services = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    services = fields.Dict(keys=fields.String(), values=fields.Nested(ComponentStateSchema), required=True)
+    gateway = fields.Nested(ComponentStateSchema, required=True)

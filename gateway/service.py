@@ -38,6 +38,7 @@ SERVICES = ("consent", "referrals", "matching", "notifications")
 # A claimed Idempotency-Key's lease, in gateway deadlines (RPC_TIMEOUT_SECONDS): long enough for
 # an attempt that is really running, short enough that a crashed gateway's keys free up soon.
 LEASE_DEADLINES = 3
+_HEALTHY = {"broker": "ok", "database": "ok"}
 
 
 class Pepper(DependencyProvider):
@@ -145,15 +146,19 @@ class GatewayService:
     @api("ready")
     def ready(self, request):
         pool = eventlet.GreenPool(len(SERVICES))
-        states = dict(pool.imap(self._ping, SERVICES))
-        status = 200 if all(state == "ok" for state in states.values()) else 503
-        return json_response(ROUTES_BY_OPERATION["ready"], {"services": states}, status=status)
+        services = dict(pool.imap(self._health, SERVICES))
+        gateway = {"database": self.db.check()}
+        healthy = gateway["database"] == "ok" and all(state == _HEALTHY for state in services.values())
+        return json_response(ROUTES_BY_OPERATION["ready"], {"services": services, "gateway": gateway},
+                             status=200 if healthy else 503)
 
-    def _ping(self, service: str) -> tuple[str, str]:
+    def _health(self, service: str) -> tuple[str, dict[str, str]]:
+        """A service's broker and database state; no answer within 2 s: broker "unavailable"."""
         try:
-            return service, getattr(self, service).ping(timeout=1.0)
+            reply = getattr(self, service).health(timeout=2.0)
         except Exception:  # noqa: BLE001 - any failure means "not ready"
-            return service, "unavailable"
+            return service, {"broker": "unavailable", "database": "unknown"}
+        return service, {"broker": "ok", "database": str(reply.get("database", "unknown"))}
 
     @api("openapi")
     def openapi(self, request):
@@ -338,7 +343,7 @@ class GatewayService:
         filters = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in query.items()}
         return self.consent.ledger(caller.as_caller(), filters)
 
-    @api("verify_ledger")
+    @api("verify_ledger", deadline=65)
     def verify_ledger(self, request):
         self._caller(request, "verify_ledger")
         return self.consent.verify_ledger(timeout=60)

@@ -33,6 +33,12 @@ IDEMPOTENCY_KEY = "Idempotency-Key"
 CREATING_PATHS = frozenset({"/v1/agencies", "/v1/consents", "/v1/referrals", "/v1/mentors"})
 
 
+def command(name: str) -> list[str]:
+    """The command line that runs process ``name`` (``nameko run --config <config> <module>``)."""
+    config, module = PROCESSES[name]
+    return [str(BIN / "nameko"), "run", "--config", config, module]
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
@@ -47,12 +53,17 @@ class Network:
     base_url: str
     running: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def start(self, name: str) -> None:
-        config, module = PROCESSES[name]
-        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
-        self.running[name] = subprocess.Popen(
-            [str(BIN / "nameko"), "run", "--config", config, module],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    def start(self, name: str, replica: int = 1) -> None:
+        """Start process ``name``; ``replica`` 2, 3, ... run as ``<name>-<n>`` beside the first.
+
+        Only the first replica of a service runs its timers (``TIMERS_ENABLED``), as deployed.
+        """
+        process = name if replica == 1 else f"{name}-{replica}"
+        env = self.env if replica == 1 else {**self.env, "TIMERS_ENABLED": "false"}
+        log = open(self.logs / f"{process}.log", "ab")  # noqa: SIM115 - owned by the process
+        self.running[process] = subprocess.Popen(
+            command(name), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
 
     def migrate(self) -> None:
         """``referral-network migrate``: every database at its head revision, as services require."""
@@ -61,10 +72,12 @@ class Network:
         if done.returncode != 0:
             raise RuntimeError(f"migrate failed:\n{done.stdout}{done.stderr}")
 
-    def start_all(self) -> None:
+    def start_all(self, replicas: int = 1) -> None:
+        """Migrate, then start the gateway and ``replicas`` processes of every service."""
         self.migrate()
         for name in PROCESSES:
-            self.start(name)
+            for replica in range(1, (1 if name == "gateway" else replicas) + 1):
+                self.start(name, replica)
         self.wait_ready()
 
     def kill(self, name: str) -> None:
@@ -75,6 +88,8 @@ class Network:
 
     def stop(self, name: str) -> None:
         process = self.running.pop(name)
+        if process.poll() is not None:
+            return  # it exited by itself (a test reports that); nothing left to stop
         os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)

@@ -2,7 +2,8 @@
 
     python -m network.run [--database sqlite|postgres] [--port 8000] [--no-demo]
 
-Processes run under honcho (Procfile); Ctrl-C stops them all. Data lives in var/
+Processes run under ``network.supervisor``: one that exits is started again (with backoff, each
+restart logged), so one crash never stops the network; Ctrl-C stops them all. Data lives in var/
 (SQLite files, or databases <DATABASE_PREFIX><service>, rn_<service> by default, on the
 local PostgreSQL), so a second run finds the same agencies, mentors and referrals. The demo
 keys are kept per database backend (var/demo-credentials.json for SQLite,
@@ -23,6 +24,8 @@ from pathlib import Path
 import requests
 
 from network import demo, secrets
+from network.processes import PROCESSES, command
+from network.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 # Where SQLite files, development secrets and demo credentials live (tests point it elsewhere).
@@ -78,11 +81,9 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_until_ready(base_url: str, honcho: subprocess.Popen, timeout: float = 90) -> None:
+def wait_until_ready(base_url: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if honcho.poll() is not None:
-            raise SystemExit("a process exited during start-up; see the output above")
         try:
             ready = requests.get(f"{base_url}/ready", timeout=3)
             if ready.status_code == 200:
@@ -115,12 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     # Each database to its head schema revision first: a service refuses to start on any other.
     subprocess.run([sys.executable, "-m", "services.kit.cli", "migrate"], env=env, check=True, cwd=ROOT)
     print(f"Starting the network ({args.database}) …", flush=True)
-    # "-e /dev/null": honcho would otherwise load a docker-compose .env over our environment.
-    honcho = subprocess.Popen([str(Path(sys.executable).parent / "honcho"), "-e", "/dev/null", "start",
-                               "-f", "Procfile"],
-                              env=env, cwd=ROOT, start_new_session=True)
+    supervisor = Supervisor({name: command(name) for name in PROCESSES}, env=env, cwd=ROOT)
+    supervisor.start()
     try:
-        wait_until_ready(base_url, honcho)
+        wait_until_ready(base_url)
         credentials = demo.seed(base_url, credentials_file(args.database), env)
         if not args.no_demo:
             demo.walk(base_url, credentials)
@@ -128,16 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  curl {base_url}/ready\n  curl {base_url}/openapi.json\nCtrl-C stops everything.")
         if args.exit_after_demo:
             return 0
-        return honcho.wait()
+        signal.pause()  # until Ctrl-C or SIGTERM; crashed processes are restarted meanwhile
+        return 0
     except KeyboardInterrupt:
         return 0
     finally:
-        if honcho.poll() is None:
-            os.killpg(honcho.pid, signal.SIGINT)
-            try:
-                honcho.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(honcho.pid, signal.SIGKILL)
+        supervisor.stop()
 
 
 if __name__ == "__main__":

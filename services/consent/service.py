@@ -19,11 +19,10 @@ from services.consent.dependencies import LedgerKeys
 from services.consent.domain import commands as c
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
-from services.kit.entrypoints import every
+from services.kit.entrypoints import every, rpc
 from services.kit.errors import InvalidRequest
 from services.kit.messages import load, load_caller
 from services.kit.pages import MAX_PAGE_SIZE, read_cursor
-from services.kit.rpc import rpc
 
 
 class ConsentService:
@@ -36,6 +35,11 @@ class ConsentService:
     @rpc
     def ping(self) -> str:
         return "ok"
+
+    @rpc
+    def health(self) -> dict[str, str]:
+        """This process's view of its database, for ``GET /ready``: ``{"database": "ok"}``."""
+        return {"database": self.db.check()}
 
     # -- consents ---------------------------------------------------------------------------
 

@@ -2,11 +2,20 @@
 
 Only JSON is ever read: event consumers (``RawQueueConsumer``) get each delivery undecoded
 and ``read_json`` reads it; kombu's pickle, YAML and msgpack decoders are removed outright.
+
+A process survives the broker going away: every consumer (events, RPC requests, RPC replies)
+runs in kombu's consumer loop, which reconnects and consumes again; an acknowledgement that
+cannot reach the broker because its connection died is dropped with a warning
+(``SurvivingQueueConsumer``), since the broker puts every unacknowledged message back and
+delivers it again (the consumers' inbox makes that harmless). nameko's own consumer lets such
+a failure escape and kill the whole process.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -16,6 +25,7 @@ from kombu.exceptions import SerializerNotInstalled
 from kombu.pools import producers
 from kombu.serialization import registry as serializers
 from nameko.messaging import QueueConsumer
+from nameko.rpc import ReplyListener
 
 ATTEMPT = "x-rn-attempt"
 CONSUMER = "x-rn-consumer"
@@ -24,7 +34,7 @@ PARKED_AT = "x-rn-parked-at"
 UNREADABLE = "x-rn-unreadable"  # on a dead letter whose body could not be read; it is kept raw
 JSON = "application/json"
 _UTF8 = {"utf-8", "utf8"}
-
+log = logging.getLogger(__name__)
 
 
 def _remove_unsafe_serializers() -> None:
@@ -166,7 +176,50 @@ class RawConsumer(KombuConsumer):
         self.on_message(message)
 
 
-class RawQueueConsumer(QueueConsumer):
+class SurvivingQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, but a lost acknowledgement never kills the process.
+
+    An ack or requeue fails when the message's connection died (``ConnectionResetError``,
+    py-amqp's ``RecoverableConnectionError``, a closed channel); nameko catches only one of
+    those and the rest escape the worker and stop the container. The broker already gave the
+    message back to the queue when the connection died, so it is delivered again after the
+    consumer reconnects: there is nothing left to do but say so.
+    """
+
+    # Retry every 1, 2, ... up to 5 s while the broker is away (kombu's default grows to 30 s), so
+    # consumers are back within seconds of the broker, however long it was gone.
+    reconnect_interval_max = 5.0
+
+    @contextmanager
+    def establish_connection(self):
+        with self.create_connection() as conn:
+            conn.ensure_connection(self.on_connection_error, self.connect_max_retries, interval_start=1,
+                                   interval_step=1, interval_max=self.reconnect_interval_max)
+            yield conn
+
+    def ack_message(self, message) -> None:
+        self._settle(message, "acknowledge", message.ack)
+
+    def requeue_message(self, message) -> None:
+        self._settle(message, "requeue", message.requeue)
+
+    def _settle(self, message, what: str, settle) -> None:
+        if not message.channel.connection:
+            return  # the connection is gone: the broker has the message back already
+        try:
+            settle()
+        except Exception as exc:  # noqa: BLE001 - any failure here means the channel is gone
+            log.warning("could not %s a message (%s: %s); the broker will deliver it again",
+                        what, type(exc).__name__, exc)
+
+
+class SurvivingReplyListener(ReplyListener):
+    """nameko's RPC reply listener on a ``SurvivingQueueConsumer``: a lost ack never stops the process."""
+
+    queue_consumer = SurvivingQueueConsumer()
+
+
+class RawQueueConsumer(SurvivingQueueConsumer):
     """Consumes event queues handing each provider the raw message (kombu decodes nothing).
 
     kombu's decoder would ack and drop a message it cannot decode, and with a wide

@@ -79,7 +79,7 @@ def register_topology(sub: argparse._SubParsersAction) -> None:
 def _declare_topology(args: argparse.Namespace) -> int:
     subscriptions = consumers.subscriptions()
     with broker.connect(amqp_uri(args)) as conn:
-        topology.declare(conn, subscriptions)
+        topology.declare(conn, subscriptions, options=topology.QueueOptions.from_config(os.environ))
     for queue, event_types in subscriptions.items():
         print(json.dumps({"queue": queue, "events": list(event_types)}))
     print(f"declared {len(subscriptions)} consumer queues", file=sys.stderr)

@@ -13,7 +13,9 @@ import os
 os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 
 import threading  # noqa: E402
+from collections.abc import Mapping  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 
 from sqlalchemy import (  # noqa: E402
@@ -30,6 +32,9 @@ from sqlalchemy import (  # noqa: E402
 )
 from sqlalchemy.pool import NullPool  # noqa: E402
 from sqlalchemy.types import TypeDecorator  # noqa: E402
+
+# SQLite's wait for a lock when no ``DatabaseTimeouts`` are given (command-line tools, migrations).
+_CLI_BUSY_TIMEOUT_MS = 10000
 
 
 class UTCDateTime(TypeDecorator):
@@ -96,7 +101,46 @@ def owner_only_database_file(path: str) -> None:
         os.close(fd)
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """How long a service's database may keep one of its workers waiting.
+
+    On PostgreSQL the server ends a statement after ``statement_ms`` and a wait for a row or
+    table lock after ``lock_ms``, and a new connection gives up after ``connect_seconds``. A
+    server that stops answering altogether (its backend stalled) is bounded by ``wait_seconds``,
+    a client-side limit on a whole unit of work (``services.kit.unit_of_work``). On SQLite,
+    ``busy_ms`` bounds the wait for another writer's lock; keep it short, because that wait
+    blocks the whole process.
+    """
+
+    connect_seconds: float = 5.0
+    statement_ms: int = 15000
+    lock_ms: int = 5000
+    busy_ms: int = 5000
+    wait_seconds: float = 30.0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, object]) -> DatabaseTimeouts:
+        """From ``DATABASE_CONNECT_TIMEOUT_SECONDS``, ``DATABASE_STATEMENT_TIMEOUT_MS``,
+        ``DATABASE_LOCK_TIMEOUT_MS``, ``DATABASE_BUSY_TIMEOUT_MS`` and ``DATABASE_WAIT_SECONDS``.
+
+        Raises ``ValueError`` when one is not a positive number.
+        """
+        default = cls()
+        values = {
+            "connect_seconds": float(config.get("DATABASE_CONNECT_TIMEOUT_SECONDS", default.connect_seconds)),
+            "statement_ms": int(config.get("DATABASE_STATEMENT_TIMEOUT_MS", default.statement_ms)),
+            "lock_ms": int(config.get("DATABASE_LOCK_TIMEOUT_MS", default.lock_ms)),
+            "busy_ms": int(config.get("DATABASE_BUSY_TIMEOUT_MS", default.busy_ms)),
+            "wait_seconds": float(config.get("DATABASE_WAIT_SECONDS", default.wait_seconds)),
+        }
+        wrong = [name for name, value in values.items() if value <= 0]
+        if wrong:
+            raise ValueError(f"database timeouts must be positive: {', '.join(wrong)}")
+        return cls(**values)
+
+
+def make_engine(url: str, *, pool_size: int = 5, timeouts: DatabaseTimeouts | None = None) -> Engine:
     """An engine tuned for the service: WAL and foreign keys on SQLite, pre-ping on PostgreSQL.
 
     A SQLite file is created (or made) readable and writable by its owner only.
@@ -104,24 +148,34 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     ``hide_parameters``: a database error must not carry row values (personal details)
     into logs or into the error text of a dead letter. The PostgreSQL pool holds up to
     ``2 × pool_size`` connections: five processes must fit a server's default 100.
+    With ``timeouts`` (services), every session carries them; without (migrations and
+    command-line tools, whose statements may rightly run long), only SQLite's lock wait is set.
     """
     if is_sqlite(url):
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             owner_only_database_file(url[len("sqlite:///"):])
         engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False},
                                hide_parameters=True)
+        busy_ms = timeouts.busy_ms if timeouts is not None else _CLI_BUSY_TIMEOUT_MS
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
             cursor.close()
 
         return engine
+    connect_args = {}
+    if timeouts is not None:
+        connect_args = {
+            "connect_timeout": max(int(round(timeouts.connect_seconds)), 1),
+            "options": f"-c statement_timeout={timeouts.statement_ms} -c lock_timeout={timeouts.lock_ms}",
+        }
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         hide_parameters=True)
+                         hide_parameters=True, connect_args=connect_args,
+                         pool_timeout=timeouts.wait_seconds if timeouts is not None else 30)
 
 
 class WriterGate:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from amqp.exceptions import NotFound
 from kombu import Connection
 
 from services.kit import broker, topology
@@ -77,8 +78,12 @@ def _as_dead_letter(message) -> DeadLetter:
 def _walk(connection: Connection, visit: Callable[[Any, DeadLetter], None]) -> None:
     channel = connection.channel()
     try:
-        topology.DEAD_LETTERS(channel).declare()
+        # Whatever its type (classic or quorum), the queue is read as it is: declared passively.
         queue = topology.DEAD_LETTERS(channel)
+        try:
+            queue.queue_declare(passive=True)
+        except NotFound:
+            return  # never declared: nothing was ever parked
         # ``get`` does not decode; the body is read by ``_as_dead_letter`` alone.
         while (message := queue.get(no_ack=False, accept=[broker.JSON])) is not None:
             visit(message, _as_dead_letter(message))

@@ -16,11 +16,12 @@ from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.kit.crypto import KeyRing
-from services.kit.db import WriterGate, is_sqlite, make_engine
+from services.kit.db import DatabaseTimeouts, WriterGate, is_sqlite, make_engine
 from services.kit.encrypted import ring_from_config
 from services.kit.migrations import require_head
 from services.kit.outbox import OutboxRelay
 from services.kit.retry import RetryPolicy
+from services.kit.topology import QueueOptions
 from services.kit.unit_of_work import UnitOfWork
 
 # What a service's ``repositories`` function receives: the session, and the key ring when the
@@ -45,7 +46,9 @@ class Database(DependencyProvider):
 
     The database must be migrated first (``referral-network migrate <service>``); ``setup`` checks it.
     Config: ``DATABASE_URL`` (SQLite file or PostgreSQL), ``DATABASE_POOL_SIZE`` (default 5),
-    ``OUTBOX_POLL_SECONDS``; with ``sealed``, ``FIELD_ENCRYPTION_KEYS`` for the repositories.
+    ``OUTBOX_POLL_SECONDS``, the ``DATABASE_*_TIMEOUT*`` and ``DATABASE_WAIT_SECONDS`` bounds
+    (``services.kit.db.DatabaseTimeouts``); with ``sealed``, ``FIELD_ENCRYPTION_KEYS`` for the
+    repositories.
     ``repositories(session, ring)`` names the repositories every unit of work carries.
     """
 
@@ -63,7 +66,9 @@ class Database(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         url = config[self.url_key]
-        self.engine = make_engine(url, pool_size=int(config.get("DATABASE_POOL_SIZE", 5)))
+        self.timeouts = DatabaseTimeouts.from_config(config)
+        self.engine = make_engine(url, pool_size=int(config.get("DATABASE_POOL_SIZE", 5)),
+                                  timeouts=self.timeouts)
         try:
             self.verify_schema(self.engine)
         except Exception:
@@ -83,6 +88,7 @@ class Database(DependencyProvider):
             source=self.container.service_name,
             poll_seconds=float(config.get("OUTBOX_POLL_SECONDS", 1.0)),
             delays_ms=RetryPolicy.from_config(config).delays_ms,
+            queue_options=QueueOptions.from_config(config),
         )
 
     def verify_schema(self, engine: Engine) -> None:
@@ -120,6 +126,7 @@ class Database(DependencyProvider):
             on_commit=self.relay.wake,
             consumer=consumer,
             repositories=self._repositories_of,
+            wait_seconds=self.timeouts.wait_seconds,
         )
 
     def _repositories_of(self, session: Session) -> Mapping[str, Any]:

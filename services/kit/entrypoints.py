@@ -1,4 +1,4 @@
-"""``@subscribe(...)``: the event consumer every service uses.
+"""``@subscribe(...)``: the event consumer every service uses; ``@rpc``: nameko's RPC, surviving the broker.
 
 - The queue is ``<service>.<method>``, durable, bound to the given event types.
 - Messages are read by the kit, never by kombu's decoder: anything that is not
@@ -10,6 +10,10 @@
   backoff (``EVENT_RETRY``: ``max_attempts``, ``base_delay_ms``); after the last
   attempt the event is parked with its error. The original is acked only after
   its retry or dead letter is confirmed by the broker, so nothing is lost.
+
+``@rpc`` is nameko's RPC entrypoint on a ``SurvivingQueueConsumer``: a reply that cannot be
+sent because the broker is gone is logged, not fatal (the caller's deadline answers it), and
+the request is acknowledged as done if the connection still allows.
 """
 
 from __future__ import annotations
@@ -18,8 +22,18 @@ import logging
 from datetime import UTC, datetime
 from functools import partial
 
+from nameko.amqp.publish import Publisher
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY,
+    AMQP_URI_CONFIG_KEY,
+    DEFAULT_SERIALIZER,
+    LOGIN_METHOD_CONFIG_KEY,
+    NON_PERSISTENT,
+    SERIALIZER_CONFIG_KEY,
+)
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
+from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 from nameko.timer import Timer
 
 from services.kit import broker, topology
@@ -41,11 +55,12 @@ class EventSubscriber(Consumer):
 
     def setup(self) -> None:
         self.queue_name = f"{self.container.service_name}.{self.method_name}"
-        self.queue = topology.consumer_queue(self.queue_name, self.event_types)
+        options = topology.QueueOptions.from_config(self.container.config)
+        self.queue = topology.consumer_queue(self.queue_name, self.event_types, options)
         self.policy = RetryPolicy.from_config(self.container.config)
         self.amqp_uri = self.container.config["AMQP_URI"]
         with broker.connect(self.amqp_uri) as conn:
-            topology.declare(conn, {self.queue_name: self.event_types}, self.policy.delays_ms)
+            topology.declare(conn, {self.queue_name: self.event_types}, self.policy.delays_ms, options)
         super().setup()
 
     def handle_raw_message(self, message) -> None:
@@ -135,6 +150,48 @@ class EventSubscriber(Consumer):
 
 
 subscribe = EventSubscriber.decorator
+
+
+class _TransientPublisher(Publisher):
+    delivery_mode = NON_PERSISTENT
+
+
+class _TransientResponder(Responder):
+    """Replies carry participant details too, so they never rest on the broker's disk."""
+
+    publisher_cls = _TransientPublisher
+
+
+class SurvivingRpcConsumer(RpcConsumer):
+    """nameko's ``rpc-<service>`` consumer, whose replies are transient (delivery mode 1) and
+    whose lost replies and acks do not stop the process."""
+
+    queue_consumer = broker.SurvivingQueueConsumer()
+
+    def handle_result(self, message, result, exc_info):
+        try:
+            config = self.container.config
+            responder = _TransientResponder(
+                config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config),
+                config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
+                ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+            result, exc_info = responder.send_response(result, exc_info)
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
+        except Exception as exc:  # noqa: BLE001 - the reply could not be published
+            # The work is done; only its answer is lost. The caller's deadline answers the
+            # caller (503), and acking keeps the request from running a second time.
+            log.warning("%s could not send an RPC reply (%s: %s); the caller will time out",
+                        self.container.service_name, type(exc).__name__, exc)
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
+
+
+class SurvivingRpc(Rpc):
+    rpc_consumer = SurvivingRpcConsumer()
+
+
+rpc = SurvivingRpc.decorator
 
 
 class ConfiguredTimer(Timer):

@@ -78,3 +78,10 @@ class ServiceUnavailable(NetworkError):
     """A service the request needs did not answer in time (or is not running)."""
 
     code = "service_unavailable"
+
+
+@_registered
+class DatabaseUnavailable(ServiceUnavailable):
+    """A service's database did not answer within its bound, or refused the connection."""
+
+    code = "service_unavailable"

@@ -41,6 +41,7 @@ class OutboxRelay:
         poll_seconds: float = 1.0,
         subscriptions: Mapping[str, Iterable[str]] | None = None,  # None: every registered consumer
         delays_ms: Iterable[int] = (),
+        queue_options: topology.QueueOptions = topology.CLASSIC,
     ) -> None:
         self._session_factory = session_factory
         self._outbox = metadata.tables["outbox"]
@@ -51,6 +52,7 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._subscriptions = subscriptions
         self._delays_ms = list(delays_ms)
+        self._queue_options = queue_options
         self._connection: Connection | None = None
         self._wakeup = GreenEvent()
         self._running = False
@@ -61,7 +63,7 @@ class OutboxRelay:
         if self._connection is None:
             conn = broker.connect(self._amqp_uri)
             conn.ensure_connection(max_retries=3)
-            topology.declare(conn, self._subscriptions, self._delays_ms)
+            topology.declare(conn, self._subscriptions, self._delays_ms, self._queue_options)
             self._connection = conn
         return self._connection
 

@@ -20,8 +20,8 @@ in a queue rests on the broker's disk in clear. Losing one (only a broker restar
 transient message) is no worse than the timeout every call already has: the caller's deadline
 turns it into ``ServiceUnavailable`` (503) and the client retries under its ``Idempotency-Key``.
 A lost request changed nothing; a lost reply is the same case as a reply that came too late.
-Services declare their entrypoints with this module's ``rpc``, whose replies are transient
-too; events, which carry ids only, stay persistent.
+Services declare their entrypoints with ``services.kit.entrypoints.rpc``, whose replies are
+transient too; events, which carry ids only, stay persistent.
 """
 
 from __future__ import annotations
@@ -29,25 +29,24 @@ from __future__ import annotations
 from typing import Any
 
 import eventlet
-from nameko.amqp.publish import Publisher
-from nameko.constants import (
-    AMQP_SSL_CONFIG_KEY,
-    AMQP_URI_CONFIG_KEY,
-    DEFAULT_SERIALIZER,
-    LOGIN_METHOD_CONFIG_KEY,
-    NON_PERSISTENT,
-    SERIALIZER_CONFIG_KEY,
-)
-from nameko.rpc import Responder, Rpc, RpcProxy, get_rpc_exchange
+from amqp.exceptions import RecoverableConnectionError
+from kombu.exceptions import OperationalError
+from nameko.constants import NON_PERSISTENT
+from nameko.rpc import RpcProxy
 
+from services.kit.broker import SurvivingReplyListener
 from services.kit.errors import ServiceUnavailable
 
 # The context-data key (AMQP header ``nameko.request_id``) of the gateway's request id.
 REQUEST_ID = "request_id"
+# What publishing a request raises when the broker cannot be reached (after kombu's retries).
+_UNREACHABLE = (OSError, OperationalError, RecoverableConnectionError)
 
 
 class ServiceClient(RpcProxy):
-    """Like ``RpcProxy``, but every call raises ``ServiceUnavailable`` past its deadline."""
+    """Like ``RpcProxy``, but a call raises ``ServiceUnavailable`` past its deadline or without a broker."""
+
+    rpc_reply_listener = SurvivingReplyListener()
 
     def __init__(self, target_service: str, timeout_key: str = "RPC_TIMEOUT_SECONDS", **options: Any) -> None:
         options.setdefault("delivery_mode", NON_PERSISTENT)  # never on the broker's disk (above)
@@ -66,38 +65,15 @@ class _TimedService:
     def __getattr__(self, method: str):
         def call(*args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
             deadline = timeout or self.timeout
-            proxy = getattr(self._proxy, method)  # a new method proxy, with its own publisher
-            proxy.publisher.expiration = deadline  # seconds; kombu sends the TTL in ms
-            reply = proxy.call_async(*args, **kwargs)
+            # Publishing is inside the deadline too: without a broker it would retry for longer.
             try:
                 with eventlet.Timeout(deadline):
-                    return reply.result()
+                    proxy = getattr(self._proxy, method)  # a new method proxy, with its own publisher
+                    proxy.publisher.expiration = deadline  # seconds; kombu sends the TTL in ms
+                    return proxy.call_async(*args, **kwargs).result()
             except eventlet.Timeout:
                 raise ServiceUnavailable(f"The {self._name} service did not answer in time.") from None
+            except _UNREACHABLE as exc:  # the request could not be published
+                raise ServiceUnavailable(f"The {self._name} service cannot be reached.") from exc
 
         return call
-
-
-class _TransientPublisher(Publisher):
-    delivery_mode = NON_PERSISTENT
-
-
-class _TransientResponder(Responder):
-    publisher_cls = _TransientPublisher
-
-
-class TransientRpc(Rpc):
-    """nameko's ``@rpc`` entrypoint whose replies are transient (delivery mode 1)."""
-
-    def handle_result(self, message, worker_ctx, result, exc_info):
-        config = self.container.config
-        responder = _TransientResponder(
-            config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config),
-            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
-            ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
-        result, exc_info = responder.send_response(result, exc_info)
-        self.rpc_consumer.queue_consumer.ack_message(message)
-        return result, exc_info
-
-
-rpc = TransientRpc.decorator

@@ -8,6 +8,12 @@ Business code never publishes. It calls ``uow.publish(...)``, which validates th
 event against the contract and adds an outbox row to the same transaction;
 ``commit`` writes both or neither. A relay publishes committed rows afterwards.
 
+A unit of work is bounded: with ``wait_seconds`` it raises ``DatabaseUnavailable`` once it has
+been open that long (a database that stopped answering cannot hold a worker forever), and a
+database error that means "unreachable or too slow" (SQLAlchemy's ``OperationalError``: a
+refused connection, a statement or lock timeout, SQLite's lock wait) leaves it as
+``DatabaseUnavailable`` too, so callers answer 503 and event handlers retry.
+
 Consumers go through ``handle_once``, which records ``(consumer, event id)`` in
 the same transaction as the handler's effect, so a redelivered event is skipped.
 """
@@ -18,12 +24,14 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+import eventlet
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.kit.contract import Event, new_event
 from services.kit.db import WriterGate, utcnow
+from services.kit.errors import DatabaseUnavailable
 
 Repositories = Callable[[Session], Mapping[str, Any]]
 
@@ -39,8 +47,11 @@ class UnitOfWork:
         gate: WriterGate | None = None,
         on_commit: Callable[[int], None] | None = None,
         repositories: Repositories | None = None,
+        wait_seconds: float | None = None,
     ) -> None:
         self._session_factory = session_factory
+        self._wait_seconds = wait_seconds
+        self._timer: eventlet.Timeout | None = None
         self._repositories = repositories
         self._repository_names: tuple[str, ...] = ()
         self._gate = gate or WriterGate(serialise=False)
@@ -54,28 +65,72 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         if self._depth == 0:
-            self._gate_cm = self._gate.held()
-            self._gate_cm.__enter__()
-            self.session = self._session_factory()
-            self._staged = 0
-            self._open_repositories()
+            # A Timeout (not an Exception) is what SQLAlchemy treats as "drop this connection":
+            # a connection cut off mid-statement is invalidated, never reused.
+            self._timer = eventlet.Timeout(self._wait_seconds) if self._wait_seconds else None
+            try:
+                self._gate_cm = self._gate.held()
+                self._gate_cm.__enter__()
+                try:
+                    self.session = self._session_factory()
+                    self._staged = 0
+                    self._open_repositories()
+                except BaseException:
+                    self._gate_cm.__exit__(None, None, None)
+                    raise
+            except BaseException as exc:
+                unavailable = self._unavailable(exc)
+                self._cancel_timer()
+                self.session = None
+                if unavailable is None:
+                    raise
+                raise unavailable from None
         self._depth += 1
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         self._depth -= 1
         if self._depth:
             return
         try:
-            self.session.rollback()
-            self.session.close()
+            try:
+                self.session.rollback()
+                self.session.close()
+            except BaseException as closing:
+                if self._unavailable(closing) is None:
+                    raise
+                exc = exc or closing  # the connection is gone: report why, as below
+            unavailable = self._unavailable(exc) if exc is not None else None
         finally:
+            self._cancel_timer()
             for name in self._repository_names:
                 delattr(self, name)
             self._repository_names = ()
             self.session = None
             self.cause = None
             self._gate_cm.__exit__(None, None, None)
+        if unavailable is not None:
+            raise unavailable from (None if isinstance(exc, eventlet.Timeout) else exc)
+
+    def _unavailable(self, exc: BaseException) -> DatabaseUnavailable | None:
+        """The ``DatabaseUnavailable`` that ``exc`` amounts to, or None if it is something else."""
+        # The driver may raise its own error while cleaning up after the timeout (a pre-ping cut
+        # short leaves psycopg mid-transaction): the timeout is then further down the chain.
+        seen, visited = exc, set()
+        while seen is not None and id(seen) not in visited:
+            if seen is self._timer and self._timer is not None:
+                return DatabaseUnavailable(f"The {self.source} database did not answer within "
+                                           f"{self._wait_seconds:g} s.")
+            visited.add(id(seen))
+            seen = seen.__cause__ or seen.__context__
+        if isinstance(exc, OperationalError):
+            return DatabaseUnavailable(f"The {self.source} database is unavailable or too slow.")
+        return None
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _open_repositories(self) -> None:
         if self._repositories is None:
@@ -84,6 +139,19 @@ class UnitOfWork:
         for name, repository in made.items():
             setattr(self, name, repository)
         self._repository_names = tuple(made)
+
+    def check(self, within: float = 1.0) -> str:
+        """``"ok"`` when the database answers a trivial query within ``within`` seconds, else
+        ``"unavailable"``. For readiness checks: never raises, never waits longer."""
+        saved, self._wait_seconds = self._wait_seconds, within
+        try:
+            with self:
+                self.session.execute(text("SELECT 1")).scalar()
+            return "ok"
+        except Exception:  # noqa: BLE001 - whatever the failure, the database is not serving
+            return "unavailable"
+        finally:
+            self._wait_seconds = saved
 
     def commit(self) -> None:
         self.session.commit()

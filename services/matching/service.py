@@ -13,10 +13,9 @@ from typing import Any
 from services.kit.contract import Event
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
-from services.kit.entrypoints import every, subscribe
+from services.kit.entrypoints import every, rpc, subscribe
 from services.kit.messages import load, load_caller
 from services.kit.pages import MAX_PAGE_SIZE, read_cursor
-from services.kit.rpc import rpc
 from services.kit.vocabulary import OTHER_REASON as OTHER
 from services.matching import handlers
 from services.matching import schemas as s
@@ -37,6 +36,11 @@ class MatchingService:
     @rpc
     def ping(self) -> str:
         return "ok"
+
+    @rpc
+    def health(self) -> dict[str, str]:
+        """This process's view of its database, for ``GET /ready``: ``{"database": "ok"}``."""
+        return {"database": self.db.check()}
 
     @rpc
     def create_mentor(self, caller: dict, request: dict,

@@ -10,9 +10,8 @@ from typing import Any
 
 from services.kit.contract import Event
 from services.kit.dependencies import Clock, Database
-from services.kit.entrypoints import every, subscribe
+from services.kit.entrypoints import every, rpc, subscribe
 from services.kit.messages import load, load_caller
-from services.kit.rpc import rpc
 from services.notifications.adapters.orm import metadata
 from services.notifications.adapters.outbound import OutboundChannels
 from services.notifications.adapters.repository import notification_repositories
@@ -54,6 +53,11 @@ class NotificationsService:
     @rpc
     def ping(self) -> str:
         return "ok"
+
+    @rpc
+    def health(self) -> dict[str, str]:
+        """This process's view of its database, for ``GET /ready``: ``{"database": "ok"}``."""
+        return {"database": self.db.check()}
 
     @rpc
     def put_settings(self, caller: dict, request: Any) -> dict:

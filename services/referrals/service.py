@@ -12,9 +12,9 @@ from nameko.dependency_providers import Config
 
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
-from services.kit.entrypoints import subscribe
+from services.kit.entrypoints import rpc, subscribe
 from services.kit.messages import load, load_caller
-from services.kit.rpc import ServiceClient, rpc
+from services.kit.rpc import ServiceClient
 from services.referrals import schemas as s
 from services.referrals.adapters.consent import ConsentClient
 from services.referrals.adapters.orm import metadata
@@ -43,6 +43,11 @@ class ReferralsService:
     @rpc
     def ping(self) -> str:
         return "ok"
+
+    @rpc
+    def health(self) -> dict[str, str]:
+        """This process's view of its database, for ``GET /ready``: ``{"database": "ok"}``."""
+        return {"database": self.db.check()}
 
     @rpc
     def create(self, caller: dict, request: dict, idempotency_key: str | None = None) -> dict[str, Any]:

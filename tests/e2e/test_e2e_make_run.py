@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+import requests
 
 from network.processes import ROOT, free_port
+from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
 STEPS = [f"{n}. " for n in range(1, 10)]
@@ -94,3 +98,46 @@ def test_make_run_on_postgres_after_sqlite_has_its_own_demo_keys_and_databases(i
 
     again = run_network(env, "--database", "postgres")
     assert "Reusing the demo network" in again
+
+
+@pytest.mark.fault
+def test_make_run_restarts_a_killed_process_and_keeps_the_network_serving(isolated_env):
+    env, _ = isolated_env
+    port = free_port()
+    run = subprocess.Popen([sys.executable, "-m", "network.run", "--no-demo", "--port", str(port)],
+                           cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(run.stdout), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: any("The network is running" in line for line in lines), timeout=240,
+                 what="make run to be up")
+        consent = child_running(run.pid, "services.consent.service")
+        os.kill(consent, signal.SIGKILL)
+        wait_for(lambda: any("consent exited with code -9" in line for line in lines), what="a logged crash")
+        wait_for(lambda: any("consent started again" in line for line in lines), what="the restart")
+        wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 200,
+                 timeout=90, interval=1, what="the network ready again")
+        assert child_running(run.pid, "services.consent.service") != consent
+        assert run.poll() is None  # one crash never stops the network
+        supervised = child_processes(run.pid)
+        assert len(supervised) == 5, supervised
+    finally:
+        os.killpg(run.pid, signal.SIGTERM)
+        assert run.wait(timeout=60) == 0
+    reader.join(timeout=10)
+    for pid in supervised:  # stopping make run stops every process it supervised
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def child_processes(parent: int) -> dict[int, str]:
+    out = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(parent)],  # -ww: whole lines
+                         capture_output=True, text=True)
+    return {int(pid): args for pid, args in (line.strip().split(" ", 1) for line in out.stdout.splitlines())}
+
+
+def child_running(parent: int, module: str) -> int:
+    (pid,) = [pid for pid, args in child_processes(parent).items() if args.endswith(module)]
+    return pid

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -55,11 +55,13 @@ def network_environment(amqp_uri: str, port: int) -> dict[str, str]:
 
 @contextmanager
 def running_network(amqp: str, rabbit_manager, database_url: Callable[[str], str], logs: Path,
-                    vhost_prefix: str = "rn_e2e") -> Iterator[Network]:
+                    vhost_prefix: str = "rn_e2e", *, replicas: int = 1,
+                    settings: Mapping[str, str] | None = None) -> Iterator[Network]:
     """Start the five processes on a fresh vhost of ``amqp``; stop them and drop the vhost after.
 
-    Raises ``RuntimeError`` (with the log tail) when a process exits or the gateway never
-    reports ready.
+    ``replicas`` processes of every service share its queues and database (PostgreSQL only);
+    ``settings`` are extra environment variables for every process. Raises ``RuntimeError``
+    (with the log tail) when a process exits or the gateway never reports ready.
     """
     vhost = f"{vhost_prefix}_{uuid.uuid4().hex[:10]}"
     rabbit_manager.create_vhost(vhost)
@@ -68,11 +70,12 @@ def running_network(amqp: str, rabbit_manager, database_url: Callable[[str], str
     port = free_port()
     env = network_environment(urlunsplit((parts.scheme, parts.netloc, f"/{vhost}", "", "")), port)
     env["LEDGER_CHECKPOINT_LOG"] = str(logs / "ledger-checkpoints.jsonl")
+    env.update(settings or {})
     for name in PROCESSES:
         env[f"{name.upper()}_DATABASE_URL"] = database_url(name)
     net = Network(env=env, logs=logs, base_url=f"http://127.0.0.1:{port}")
     try:
-        net.start_all()
+        net.start_all(replicas)
         yield net
     finally:
         net.stop_all()

@@ -113,8 +113,10 @@ def test_health_is_up_and_ready_names_the_services_that_do_not_answer(gateway):
     assert gateway.call("GET", "/health").json() == {"status": "ok"}
     ready = gateway.call("GET", "/ready")
     assert ready.status_code == 503
-    assert ready.json() == {"services": {s: "unavailable" for s in
-                                         ("consent", "referrals", "matching", "notifications")}}
+    unanswered = {"broker": "unavailable", "database": "unknown"}
+    assert ready.json() == {"services": {s: unanswered for s in
+                                         ("consent", "referrals", "matching", "notifications")},
+                            "gateway": {"database": "ok"}}
 
 
 def test_openapi_document_lists_every_route_of_the_contract(gateway):
