@@ -121,8 +121,8 @@ def test_deactivating_an_agency_refuses_its_keys_at_once_until_it_is_reactivated
 
 def test_the_directory_shows_names_and_kinds_and_the_operator_also_status_and_roles(
         gateway, admin_key, clinic, ledger_service):
-    ok(gateway.call("POST", "/v1/agencies", admin_key,
-                    json={"name": "Bridge Peers", "kind": "peer_group", "roles": ["coordinator"]}), 201)
+    ok(gateway.create("/v1/agencies", admin_key,
+                      json={"name": "Bridge Peers", "kind": "peer_group", "roles": ["coordinator"]}), 201)
     ok(gateway.call("POST", f"/v1/agencies/{clinic['id']}/deactivate", admin_key))
 
     seen = ok(gateway.call("GET", "/v1/agencies", admin_key))["items"]
