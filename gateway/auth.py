@@ -33,16 +33,21 @@ _NO_SUCH_DIGEST = "0" * 64
 
 @dataclass(frozen=True)
 class Principal:
-    """The agency a request acts for, as established by its API key."""
+    """The agency a request acts for, as established by its API key or a person's session.
+
+    ``actor`` names who acted within the agency, e.g. ``person:<id>`` for a signed-in person.
+    """
 
     agency_id: str
     kind: str
     roles: frozenset[str]
     key_id: str | None = None
+    actor: str = ""
 
     def as_caller(self) -> dict[str, Any]:
         """The JSON-friendly form passed to services with each RPC."""
-        return {"agency_id": self.agency_id, "kind": self.kind, "roles": sorted(self.roles)}
+        return {"agency_id": self.agency_id, "kind": self.kind, "roles": sorted(self.roles),
+                "actor": self.actor}
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,13 @@ import werkzeug.exceptions
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from gateway.exceptions import MalformedBody, PayloadTooLarge, ServiceUnavailable, Unauthenticated
+from gateway.exceptions import (
+    MalformedBody,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    SignInRefused,
+    Unauthenticated,
+)
 from services.kit.errors import (
     Conflict,
     ConsentRequired,
@@ -66,6 +72,7 @@ PROBLEMS: dict[type[BaseException], ProblemKind] = {
     ConsentRequired: ProblemKind(403, "consent_required", "Consent required"),
     Conflict: ProblemKind(409, "conflict", "Conflict"),
     Unauthenticated: ProblemKind(401, "unauthorized", "Unauthorized"),
+    SignInRefused: ProblemKind(401, "sign_in_refused", "Sign-in refused"),
     MalformedBody: ProblemKind(400, "invalid_request", "Invalid request"),
     PayloadTooLarge: ProblemKind(413, "payload_too_large", "Payload too large"),
     ServiceUnavailable: ProblemKind(503, "service_unavailable", "Service unavailable"),

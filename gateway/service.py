@@ -13,19 +13,23 @@ import eventlet
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request, Response
 
-from gateway import handlers, policy
+from gateway import handlers, people, policy, sessions
 from gateway.adapters.orm import metadata
+from gateway.adapters.people_store import SqlPeople
 from gateway.adapters.stores import SqlIdempotencyStore, SqlKeyStore
-from gateway.auth import Principal, authenticate, pepper_from_setting
+from gateway.auth import Principal, authenticate, bearer_token, pepper_from_setting
 from gateway.bodies import load_query, read_json
+from gateway.credentials import is_session_token
 from gateway.entrypoint import api, json_response, render
 from gateway.idempotency import HEADER, RecordedResponse, run_once
 from gateway.openapi import openapi_json
 from gateway.routes import ROUTES_BY_OPERATION
-from services.kit.dependencies import Database
+from services.kit.dependencies import Clock, Database
+from services.kit.errors import Forbidden
 from services.kit.rpc import ServiceClient
 
 SERVICES = ("consent", "referrals", "matching", "notifications")
+PEOPLE_PAGE_SIZE = 100
 
 
 class Pepper(DependencyProvider):
@@ -38,11 +42,28 @@ class Pepper(DependencyProvider):
         return self.pepper
 
 
+class SessionSettings(DependencyProvider):
+    """How long people's sessions, invitations and lockouts last (``gateway.sessions.SessionRules``)."""
+
+    def setup(self) -> None:
+        self.rules = sessions.SessionRules.from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx) -> sessions.SessionRules:
+        return self.rules
+
+
+def _repositories(session, ring) -> dict:
+    return {"people": SqlPeople(session, ring)}
+
+
 class GatewayService:
     name = "gateway"
 
-    db = Database(metadata)
+    # Sealed with the gateway's own key ring: people's names and emails (never the services' keys).
+    db = Database(metadata, repositories=_repositories, sealed=True)
     pepper = Pepper()
+    session_rules = SessionSettings()
+    clock = Clock()
     consent = ServiceClient("consent")
     referrals = ServiceClient("referrals")
     matching = ServiceClient("matching")
@@ -51,9 +72,24 @@ class GatewayService:
     # -- plumbing shared by the routes --------------------------------------------------
 
     def _caller(self, request: Request, operation: str) -> Principal:
-        principal = authenticate(request.headers.get("Authorization"), SqlKeyStore(self.db), self.pepper)
+        principal = self._principal(request.headers.get("Authorization"))
         policy.authorize(principal, operation)
         return principal
+
+    def _principal(self, authorization: str | None) -> Principal:
+        """The agency (and person) behind an API key or a person's session token."""
+        token = bearer_token(authorization)
+        if is_session_token(token):
+            return sessions.principal_of(self.db, self.pepper, self.session_rules, self.clock(), token)
+        return authenticate(authorization, SqlKeyStore(self.db), self.pepper)
+
+    def _session_token(self, request: Request, operation: str) -> str:
+        """The bearer token of a route about the caller's own session; an API key is 403."""
+        self._caller(request, operation)
+        token = bearer_token(request.headers.get("Authorization"))
+        if not is_session_token(token):
+            raise Forbidden("Only a person's session can be read or ended here.")
+        return token
 
     def _body(self, request: Request, operation: str) -> dict[str, Any]:
         """The JSON body, validated by the route's schema (errors: 400, 413, 422)."""
@@ -110,6 +146,54 @@ class GatewayService:
     def create_agency(self, request):
         return self._create(request, "create_agency",
                             lambda caller, body: handlers.create_agency(self.db, self.pepper, body))
+
+    # -- people and their sessions ---------------------------------------------------------
+
+    @api("invite_person")
+    def invite_person(self, request, id):
+        caller = self._caller(request, "invite_person")
+        body = self._body(request, "invite_person")
+        return people.invite_person(self.db, self.pepper, self.clock(), self.session_rules.invitation,
+                                    caller, id, body)
+
+    @api("list_people")
+    def list_people(self, request, id):
+        caller = self._caller(request, "list_people")
+        query = self._query(request, "list_people")
+        return people.list_people(self.db, caller, id, query.get("page"), PEOPLE_PAGE_SIZE)
+
+    @api("update_person")
+    def update_person(self, request, id, person_id):
+        caller = self._caller(request, "update_person")
+        body = self._body(request, "update_person")
+        return people.update_person(self.db, self.clock(), caller, id, person_id, body)
+
+    @api("accept_invitation")
+    def accept_invitation(self, request):
+        body = self._body(request, "accept_invitation")
+        return sessions.accept_invitation(self.db, self.pepper, self.clock(), body["invitation_token"],
+                                          body["password"])
+
+    @api("confirm_totp")
+    def confirm_totp(self, request):
+        body = self._body(request, "confirm_totp")
+        return sessions.confirm_enrolment(self.db, self.pepper, self.session_rules, self.clock(), body)
+
+    @api("sign_in")
+    def sign_in(self, request):
+        body = self._body(request, "sign_in")
+        return sessions.sign_in(self.db, self.pepper, self.session_rules, self.clock(), body)
+
+    @api("get_session")
+    def get_session(self, request):
+        token = self._session_token(request, "get_session")
+        return sessions.describe(self.db, self.pepper, self.session_rules, self.clock(), token)
+
+    @api("sign_out")
+    def sign_out(self, request):
+        token = self._session_token(request, "sign_out")
+        sessions.sign_out(self.db, self.pepper, self.session_rules, self.clock(), token)
+        return Response(status=204)
 
     # -- consents -------------------------------------------------------------------------
 

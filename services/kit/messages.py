@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from services.kit import vocabulary as v
 from services.kit.errors import InvalidRequest
@@ -46,6 +46,7 @@ class Caller:
     agency_id: str
     kind: str
     roles: frozenset[str]
+    actor: str = ""  # who acted within the agency, e.g. "person:<id>"; "" when not named
 
     @property
     def is_admin(self) -> bool:
@@ -71,6 +72,7 @@ class CallerSchema(Schema):
     agency_id = v.identifier(required=True)
     kind = v.one_of(v.AGENCY_KINDS, required=True)
     roles = fields.List(v.one_of(v.ROLES), load_default=list)
+    actor = fields.String(load_default="", validate=validate.Length(max=200))
 
 
 def page_of(item: type[Schema], name: str) -> type[Schema]:
@@ -125,4 +127,4 @@ def load(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:
 def load_caller(raw: Any) -> Caller:
     """The ``caller`` argument; raises ``InvalidRequest`` naming ``caller.<field>``."""
     data = load(CallerSchema(), raw, "caller")
-    return Caller(data["agency_id"], data["kind"], frozenset(data["roles"]))
+    return Caller(data["agency_id"], data["kind"], frozenset(data["roles"]), data["actor"])

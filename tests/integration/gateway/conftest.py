@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 import pytest
@@ -15,7 +16,7 @@ from services.kit.db import make_engine
 from tests.integration.migrated import migrated
 
 PEPPER = secrets.token_hex(32)
-
+FIELD_KEYS = f"g1:{base64.b64encode(secrets.token_bytes(32)).decode()}"
 
 
 
@@ -26,6 +27,7 @@ def gateway_config(rabbit_config, database_url):
         "DATABASE_URL": migrated("gateway", database_url),
         "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
         "API_KEY_PEPPER": PEPPER,
+        "FIELD_ENCRYPTION_KEYS": FIELD_KEYS,
         "RPC_TIMEOUT_SECONDS": 2,
         "OUTBOX_POLL_SECONDS": 0.5,
     }

@@ -41,7 +41,7 @@ def test_an_issued_key_round_trips_to_its_agency():
     principal = authenticate(f"Bearer {issued.api_key}", Keys(stored(issued)), PEPPER)
     assert principal == Principal("agency-1", "hospital", frozenset({"referrer"}), issued.key_id)
     assert principal.as_caller() == {"agency_id": "agency-1", "kind": "hospital",
-                                     "roles": ["referrer"]}
+                                     "roles": ["referrer"], "actor": ""}
 
 
 def test_the_stored_digest_reveals_nothing_of_the_secret():

@@ -15,12 +15,14 @@ ADMIN = Principal("a-admin", "clinic", frozenset({"admin"}))
 
 REFERRER_OPS = {"grant_consent", "get_consent", "revoke_consent", "create_referral",
                 "list_referrals", "get_referral", "cancel_referral", "list_disclosures",
-                "put_notification_settings", "get_notification_settings", "list_notifications"}
+                "put_notification_settings", "get_notification_settings", "list_notifications",
+                "get_session", "sign_out"}
 COORDINATOR_OPS = {"create_mentor", "list_mentors", "update_mentor", "list_matches",
                    "accept_match", "decline_match", "report_referral_status", "get_handoff",
                    "list_referrals", "get_referral", "put_notification_settings",
-                   "get_notification_settings", "list_notifications"}
-ADMIN_WRITES = {"create_agency", "put_notification_settings"}
+                   "get_notification_settings", "list_notifications", "get_session", "sign_out"}
+# An admin also manages its own agency's people, and a signed-in admin may sign out.
+ADMIN_WRITES = {"create_agency", "put_notification_settings", "invite_person", "update_person", "sign_out"}
 PROTECTED = [r.operation for r in ROUTES if not is_public(r.operation)]
 
 
@@ -44,7 +46,7 @@ def test_a_peer_group_coordinator_calls_exactly_its_routes(operation):
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if not is_public(r.operation)],
                          ids=lambda r: r.operation)
-def test_an_admin_reads_everything_but_the_handoff_and_writes_only_agencies(route):
+def test_an_admin_reads_everything_but_the_handoff_and_writes_only_agencies_and_people(route):
     if route.method == "GET":
         expected = route.operation != "get_handoff"
     else:
