@@ -104,6 +104,30 @@ def invite_person(uow, pepper: bytes, now: datetime, valid_for: timedelta, calle
             "invitation_expires_at": person.invitation_expires_at}
 
 
+def reinvite_person(uow, pepper: bytes, now: datetime, valid_for: timedelta, caller: Principal,
+                    agency_id: str, person_id: str) -> dict[str, Any]:
+    """A new invitation for someone who has not finished enrolling (a lost or expired one).
+
+    Any earlier invitation, password and TOTP secret of theirs stop working. Raises ``NotFound``
+    for another agency's person and ``Conflict`` for someone already active or deactivated.
+    """
+    invitation = issue_token(INVITATION_PREFIX, pepper)
+    with uow:
+        agency = _own_agency(uow, caller, agency_id)
+        person = uow.people.get(person_id)
+        if person is None or person.agency_id != agency.id:
+            raise NotFound("No such person.")
+        if person.status not in (INVITED, ENROLLING):
+            raise Conflict("Only a person who has not finished enrolling can be invited again.")
+        person = replace(person, status=INVITED, invitation_digest=invitation.digest,
+                         invitation_expires_at=now + valid_for, password_hash=None, totp_secret=None,
+                         failed_sign_ins=0, locked_until=None)
+        uow.people.save(person)
+        uow.commit()
+    return {**person.shown(), "invitation_token": invitation.token,
+            "invitation_expires_at": person.invitation_expires_at}
+
+
 def list_people(uow, caller: Principal, agency_id: str, page: str | None, size: int) -> dict[str, Any]:
     """One page of the agency's people in the order they were invited. ``NotFound`` for another agency."""
     with uow:

@@ -35,6 +35,7 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "invite_person": frozenset({ADMIN}),
     "list_people": frozenset({ADMIN}),
     "update_person": frozenset({ADMIN}),
+    "reinvite_person": frozenset({ADMIN}),
     # Signing in is how a person gets a session: their credentials are checked by the route.
     "accept_invitation": PUBLIC,
     "confirm_totp": PUBLIC,

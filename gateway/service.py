@@ -168,6 +168,12 @@ class GatewayService:
         body = self._body(request, "update_person")
         return people.update_person(self.db, self.clock(), caller, id, person_id, body)
 
+    @api("reinvite_person")
+    def reinvite_person(self, request, id, person_id):
+        caller = self._caller(request, "reinvite_person")
+        return people.reinvite_person(self.db, self.pepper, self.clock(), self.session_rules.invitation,
+                                      caller, id, person_id)
+
     @api("accept_invitation")
     def accept_invitation(self, request):
         body = self._body(request, "accept_invitation")

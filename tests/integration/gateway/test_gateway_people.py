@@ -269,3 +269,28 @@ def test_the_gateway_database_holds_no_name_email_secret_or_token_in_clear(
                    token.split("_", 2)[2]):
         assert secret not in stored
     assert stored.count("$argon2id$") == 1
+
+
+def test_someone_who_lost_their_enrolment_is_invited_again_and_the_old_secret_stops_working(
+        gateway, clock, clinic):
+    first = invite(gateway, clinic, clinic["api_key"])
+    lost = gateway.call("POST", "/v1/sessions/accept-invitation", json={
+        "invitation_token": first["invitation_token"], "password": PASSWORD}).json()
+    again = gateway.call("POST", f"/v1/agencies/{clinic['id']}/people/{first['id']}/invitation",
+                         clinic["api_key"])
+    assert again.status_code == 201, again.text
+    assert again.json()["status"] == "invited"
+    stale = pyotp.TOTP(lost["totp_secret"]).at(clock.now)
+    assert_problem(gateway.call("POST", "/v1/sessions/totp", json={
+        "email": EMAIL, "password": PASSWORD, "code": stale}), 401, "sign_in_refused")
+    accepted = gateway.call("POST", "/v1/sessions/accept-invitation", json={
+        "invitation_token": again.json()["invitation_token"], "password": PASSWORD})
+    assert accepted.status_code == 200, accepted.text
+    person = Person(gateway, clock, EMAIL, accepted.json()["totp_secret"], first["id"])
+    clock.advance(seconds=30)
+    assert gateway.call("POST", "/v1/sessions/totp", json={
+        "email": EMAIL, "password": PASSWORD, "code": person.code()}).status_code == 200
+    assert person.sign_in().status_code == 201
+    # Once enrolled, there is nothing to invite again.
+    assert_problem(gateway.call("POST", f"/v1/agencies/{clinic['id']}/people/{first['id']}/invitation",
+                                clinic["api_key"]), 409, "conflict")

@@ -25,7 +25,8 @@ API_ROUTES = {
     ("get", "/v1/audit/ledger"), ("get", "/v1/audit/verify"),
     ("get", "/health"), ("get", "/ready"), ("get", "/openapi.json"),
     ("post", "/v1/agencies/{id}/people"), ("get", "/v1/agencies/{id}/people"),
-    ("patch", "/v1/agencies/{id}/people/{person_id}"), ("post", "/v1/sessions/accept-invitation"),
+    ("patch", "/v1/agencies/{id}/people/{person_id}"),
+    ("post", "/v1/agencies/{id}/people/{person_id}/invitation"), ("post", "/v1/sessions/accept-invitation"),
     ("post", "/v1/sessions/totp"), ("post", "/v1/sessions"), ("get", "/v1/sessions/current"),
     ("delete", "/v1/sessions/current"),
 }

@@ -22,7 +22,8 @@ COORDINATOR_OPS = {"create_mentor", "list_mentors", "update_mentor", "list_match
                    "list_referrals", "get_referral", "put_notification_settings",
                    "get_notification_settings", "list_notifications", "get_session", "sign_out"}
 # An admin also manages its own agency's people, and a signed-in admin may sign out.
-ADMIN_WRITES = {"create_agency", "put_notification_settings", "invite_person", "update_person", "sign_out"}
+ADMIN_WRITES = {"create_agency", "put_notification_settings", "invite_person", "update_person",
+                "reinvite_person", "sign_out"}
 PROTECTED = [r.operation for r in ROUTES if not is_public(r.operation)]
 
 
