@@ -51,6 +51,7 @@ def compose_env() -> dict[str, str]:
         "LEDGER_HMAC_KEY": random_key(),
         "LEDGER_SIGNING_KEY": random_key(),
         "API_KEY_PEPPER": random_key(),
+        "GATEWAY_FIELD_ENCRYPTION_KEYS": field_encryption_keys(),
         "RABBITMQ_PASSWORD": password(),
         "POSTGRES_PASSWORD": password(),
         "DATABASE_PASSWORD": password(),
@@ -67,6 +68,7 @@ def kubernetes_secrets() -> dict[str, dict[str, str]]:
         "field-encryption": {"field-encryption-keys": field_encryption_keys()},
         "consent-ledger": {"ledger-hmac-key": random_key(), "ledger-signing-key": random_key()},
         "gateway-api-keys": {"api-key-pepper": random_key()},
+        "gateway-field-encryption": {"field-encryption-keys": field_encryption_keys()},
         "notifications-providers": {
             key: os.environ.get(variable, "") for key, variable in PROVIDER_VARIABLES.items()
         },

@@ -37,10 +37,11 @@ _NO_SUCH_DIGEST = "0" * 64
 
 @dataclass(frozen=True)
 class Principal:
-    """The agency a request acts for, and who acted: established by its API key.
+    """The agency a request acts for, and who acted: established by its API key or a person's
+    session.
 
-    ``actor`` is a plain label, ``key:<key name>`` for a machine key (``person:<id>`` for a person
-    signed in); with ``agency_id`` it is what the ledger and audit listings name.
+    ``actor`` is a plain label, ``key:<key name>`` for a machine key, ``person:<id>`` for a person
+    signed in; with ``agency_id`` it is what the ledger and audit listings name.
     """
 
     agency_id: str

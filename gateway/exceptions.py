@@ -16,6 +16,16 @@ class Unauthenticated(NetworkError):
     code = "unauthorized"
 
 
+class SignInRefused(Unauthenticated):
+    """A sign-in, enrolment or invitation that does not check out; one answer for every reason."""
+
+    code = "sign_in_refused"
+
+    def __init__(self, detail: str = "", **extra: object) -> None:
+        super().__init__(detail or "The email, password or code is not right, or sign-in is "
+                         "locked for a while after too many failures.", **extra)
+
+
 class MalformedBody(NetworkError):
     """The body is not JSON, or not a JSON object."""
 

@@ -32,7 +32,8 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str]] = {
     400: ("BadRequest", "The body is not a JSON object, or not sent as application/json "
                         "(code invalid_request); a creating POST without an Idempotency-Key "
                         "(code idempotency_key_required)."),
-    401: ("Unauthorized", "No valid API key (code unauthorized)."),
+    401: ("Unauthorized", "No valid API key or session (code unauthorized), or a sign-in that "
+                          "does not check out (code sign_in_refused)."),
     403: ("Forbidden", "The agency's roles do not allow this (code forbidden), or no valid "
                        "consent covers it (code consent_required)."),
     404: ("NotFound", "No such object, or one of another agency (code not_found)."),
@@ -78,6 +79,8 @@ def _error_statuses(route: Route) -> list[int]:
     statuses = [500, 503]
     if not policy.is_public(route.operation):
         statuses += [401, 403, 429]  # 429: the agency's rate limit (gateway/limits.py)
+    if route.checks_credentials:
+        statuses.append(401)
     if route.path_params:
         # The owning service checks an id's shape (422) before looking it up (404).
         statuses += [404, 422]
@@ -99,9 +102,9 @@ def _json(schema: Any) -> dict[str, Any]:
 def _operation(route: Route) -> dict[str, Any]:
     roles = sorted(policy.ROUTE_ROLES[route.operation])
     success: dict[str, Any] = {"description": route.summary}
-    if route.media_type == "application/json":
+    if route.media_type == "application/json" and route.status != 204:
         success["content"] = _json(route.response if route.response else {"type": "object"})
-    else:  # text: a PEM file, or JSON lines each shaped as the response schema
+    elif route.status != 204:  # text: a PEM file, or JSON lines each shaped as the response schema
         success["content"] = {route.media_type: {"schema": {"type": "string"}}}
         if route.response:
             success["description"] += f" (each line: {_line_schema_name(route)})"
@@ -150,7 +153,8 @@ def _build() -> APISpec:
                    security=[{SECURITY_SCHEME: []}])
     spec.components.security_scheme(SECURITY_SCHEME, {
         "type": "http", "scheme": "bearer", "bearerFormat": "rn_<key id>_<secret>",
-        "description": "The agency's API key, issued once by POST /v1/agencies."})
+        "description": "The agency's API key, issued once by POST /v1/agencies, or a person's "
+                       "session token (rs_<id>_<secret>), issued by POST /v1/sessions."})
     spec.components.schema("Problem", schema=ProblemSchema)
     for name, description in PROBLEM_RESPONSES.values():
         spec.components.response(name, {"description": description, "content": {

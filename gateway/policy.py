@@ -48,6 +48,17 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "create_key": KEY_MANAGERS,
     "rotate_key": KEY_MANAGERS,
     "revoke_key": KEY_MANAGERS,
+    # An agency's admin manages the agency's own people (other agencies answer 404).
+    "invite_person": frozenset({ADMIN}),
+    "list_people": frozenset({ADMIN}),
+    "update_person": frozenset({ADMIN}),
+    "reinvite_person": frozenset({ADMIN}),
+    # Signing in is how a person gets a session: their credentials are checked by the route.
+    "accept_invitation": PUBLIC,
+    "confirm_totp": PUBLIC,
+    "sign_in": PUBLIC,
+    "get_session": EVERY_ROLE,
+    "sign_out": EVERY_ROLE,
     "grant_consent": frozenset({REFERRER}),
     "get_consent": frozenset({REFERRER, ADMIN}),
     "revoke_consent": frozenset({REFERRER}),

@@ -31,6 +31,7 @@ from gateway.exceptions import (
     PayloadTooLarge,
     RateLimited,
     ServiceUnavailable,
+    SignInRefused,
     Unauthenticated,
 )
 from services.kit.errors import (
@@ -78,6 +79,7 @@ PROBLEMS: dict[type[BaseException], ProblemKind] = {
     KeyInFlight: ProblemKind(409, "idempotency_key_in_flight", "Request in progress"),
     IdempotencyKeyRequired: ProblemKind(400, "idempotency_key_required", "Idempotency-Key required"),
     Unauthenticated: ProblemKind(401, "unauthorized", "Unauthorized"),
+    SignInRefused: ProblemKind(401, "sign_in_refused", "Sign-in refused"),
     MalformedBody: ProblemKind(400, "invalid_request", "Invalid request"),
     PayloadTooLarge: ProblemKind(413, "payload_too_large", "Payload too large"),
     RateLimited: ProblemKind(429, "rate_limited", "Too many requests"),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from marshmallow import Schema
 
+from gateway import people_schemas as people
 from gateway import schemas as g
 from services.consent import schemas as consent
 from services.matching import schemas as matching
@@ -38,6 +39,8 @@ class Route:
     response: type[Schema] | None = None
     creates: bool = False  # takes an Idempotency-Key
     conflicts: bool = False  # may answer 409 when the object's state does not allow it
+    # Public, but checks a person's credentials itself: may answer 401 ``sign_in_refused``.
+    checks_credentials: bool = False
     # Non-problem bodies for error statuses (e.g. /ready names the services that are down).
     other_responses: tuple[tuple[int, type[Schema]], ...] = ()
     # What a success answers when it is not one JSON document (a PEM file, JSON lines).
@@ -74,6 +77,30 @@ ROUTES: tuple[Route, ...] = (
           g.KeyRotateRequest, response=g.KeyIssuedSchema, conflicts=True),
     Route("revoke_key", "POST", "/v1/agencies/{id}/keys/{key_id}/revoke",
           "Revoke a key at once", "keys", response=g.KeySchema),
+    Route("invite_person", "POST", "/v1/agencies/{id}/people",
+          "Invite a person to the caller's agency (the invitation token is shown once)", "people", 201,
+          people.PersonInviteRequest, response=people.PersonInvitedSchema, conflicts=True),
+    Route("list_people", "GET", "/v1/agencies/{id}/people", "List the people of the caller's agency",
+          "people", query=people.PeopleListQuery, response=people.PersonPageSchema),
+    Route("update_person", "PATCH", "/v1/agencies/{id}/people/{person_id}",
+          "Change a person's roles, deactivate or reactivate them", "people",
+          request=people.PersonPatchRequest, response=people.PersonSchema, conflicts=True),
+    Route("reinvite_person", "POST", "/v1/agencies/{id}/people/{person_id}/invitation",
+          "Invite again someone who has not finished enrolling (the new token is shown once)", "people",
+          201, response=people.PersonInvitedSchema, conflicts=True),
+    Route("accept_invitation", "POST", "/v1/sessions/accept-invitation",
+          "Set a password with an invitation and receive a TOTP secret to enrol", "sessions",
+          request=people.AcceptInvitationRequest, response=people.EnrolmentSchema,
+          checks_credentials=True),
+    Route("confirm_totp", "POST", "/v1/sessions/totp",
+          "Finish enrolling with the password and a first TOTP code", "sessions",
+          request=people.SignInRequest, response=people.PersonSchema, checks_credentials=True),
+    Route("sign_in", "POST", "/v1/sessions", "Sign a person in with password and TOTP code",
+          "sessions", 201, people.SignInRequest, response=people.SessionCreatedSchema,
+          checks_credentials=True),
+    Route("get_session", "GET", "/v1/sessions/current", "The signed-in person and when the session ends",
+          "sessions", response=people.SessionSchema),
+    Route("sign_out", "DELETE", "/v1/sessions/current", "Sign out: end this session", "sessions", 204),
     Route("grant_consent", "POST", "/v1/consents", "Record a participant's written consent",
           "consents", 201, consent.ConsentCreateRequest, response=consent.ConsentSchema, creates=True),
     Route("get_consent", "GET", "/v1/consents/{id}", "Read a consent", "consents",

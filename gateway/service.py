@@ -17,11 +17,13 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request, Response
 
-from gateway import handlers, keys, policy
+from gateway import handlers, keys, people, policy, sessions
 from gateway.adapters.orm import metadata
+from gateway.adapters.people_store import SqlPeople
 from gateway.adapters.stores import SqlIdempotencyStore, SqlKeyStore, gateway_repositories
-from gateway.auth import Principal, authenticate, pepper_from_setting
+from gateway.auth import Principal, authenticate, bearer_token, pepper_from_setting
 from gateway.bodies import load_query, read_json
+from gateway.credentials import is_session_token
 from gateway.entrypoint import api, json_response, render
 from gateway.idempotency import HEADER, REPLAY_HEADER, Created, run_once
 from gateway.limits import TokenBuckets
@@ -30,6 +32,7 @@ from gateway.routes import NDJSON, PEM, ROUTES_BY_OPERATION
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every
+from services.kit.errors import Forbidden
 from services.kit.rpc import ServiceClient
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ SERVICES = ("consent", "referrals", "matching", "notifications")
 # an attempt that is really running, short enough that a crashed gateway's keys free up soon.
 LEASE_DEADLINES = 3
 _HEALTHY = {"broker": "ok", "database": "ok"}
+PEOPLE_PAGE_SIZE = 100
 
 
 class Pepper(DependencyProvider):
@@ -64,12 +68,28 @@ class RateLimits(DependencyProvider):
         return self.buckets
 
 
+class SessionSettings(DependencyProvider):
+    """How long people's sessions, invitations and lockouts last (``gateway.sessions.SessionRules``)."""
+
+    def setup(self) -> None:
+        self.rules = sessions.SessionRules.from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx) -> sessions.SessionRules:
+        return self.rules
+
+
+def _repositories(session, ring) -> dict:
+    return {**gateway_repositories(session, ring), "people": SqlPeople(session, ring)}
+
+
 class GatewayService:
     name = "gateway"
 
-    db = Database(metadata, repositories=gateway_repositories)
+    # Sealed with the gateway's own key ring: people's names and emails (never the services' keys).
+    db = Database(metadata, repositories=_repositories, sealed=True)
     pepper = Pepper()
     limits = RateLimits()
+    session_rules = SessionSettings()
     clock = Clock()
     config = Config()
     consent = ServiceClient("consent")
@@ -83,16 +103,32 @@ class GatewayService:
         """The authenticated caller, within its agency's rate limit and allowed ``operation``."""
         store = SqlKeyStore(self.db)
         now = self.clock()
-        principal = authenticate(request.headers.get("Authorization"), store, self.pepper, now)
+        principal = self._principal(request.headers.get("Authorization"), store, now)
         self.limits.take(principal.agency_id, time.monotonic())
         policy.authorize(principal, operation)
-        store.mark_used(principal.key_id, now)
+        if principal.key_id is not None:
+            store.mark_used(principal.key_id, now)
         return principal
 
     def _ledger(self, caller: Principal) -> keys.Ledger:
         """Ledger a change ``caller`` makes (the consent service keeps the ledger)."""
         return lambda action, subject, details: self.consent.record_change(
             caller.as_caller(), {"action": action, "subject": subject, "details": details})
+
+    def _principal(self, authorization: str | None, store: SqlKeyStore, now: datetime) -> Principal:
+        """The agency (and person) behind an API key or a person's session token."""
+        token = bearer_token(authorization)
+        if is_session_token(token):
+            return sessions.principal_of(self.db, self.pepper, self.session_rules, now, token)
+        return authenticate(authorization, store, self.pepper, now)
+
+    def _session_token(self, request: Request, operation: str) -> str:
+        """The bearer token of a route about the caller's own session; an API key is 403."""
+        self._caller(request, operation)
+        token = bearer_token(request.headers.get("Authorization"))
+        if not is_session_token(token):
+            raise Forbidden("Only a person's session can be read or ended here.")
+        return token
 
     def _body(self, request: Request, operation: str) -> dict[str, Any]:
         """The JSON body, validated by the route's schema (errors: 400, 413, 422)."""
@@ -217,6 +253,60 @@ class GatewayService:
     def revoke_key(self, request, id, key_id):
         caller = self._caller(request, "revoke_key")
         return keys.revoke_key(self.db, self._ledger(caller), caller, id, key_id, self.clock())
+
+    # -- people and their sessions ---------------------------------------------------------
+
+    @api("invite_person")
+    def invite_person(self, request, id):
+        caller = self._caller(request, "invite_person")
+        body = self._body(request, "invite_person")
+        return people.invite_person(self.db, self.pepper, self.clock(), self.session_rules.invitation,
+                                    caller, id, body)
+
+    @api("list_people")
+    def list_people(self, request, id):
+        caller = self._caller(request, "list_people")
+        query = self._query(request, "list_people")
+        return people.list_people(self.db, caller, id, query.get("page"), PEOPLE_PAGE_SIZE)
+
+    @api("update_person")
+    def update_person(self, request, id, person_id):
+        caller = self._caller(request, "update_person")
+        body = self._body(request, "update_person")
+        return people.update_person(self.db, self.clock(), caller, id, person_id, body)
+
+    @api("reinvite_person")
+    def reinvite_person(self, request, id, person_id):
+        caller = self._caller(request, "reinvite_person")
+        return people.reinvite_person(self.db, self.pepper, self.clock(), self.session_rules.invitation,
+                                      caller, id, person_id)
+
+    @api("accept_invitation")
+    def accept_invitation(self, request):
+        body = self._body(request, "accept_invitation")
+        return sessions.accept_invitation(self.db, self.pepper, self.clock(), body["invitation_token"],
+                                          body["password"])
+
+    @api("confirm_totp")
+    def confirm_totp(self, request):
+        body = self._body(request, "confirm_totp")
+        return sessions.confirm_enrolment(self.db, self.pepper, self.session_rules, self.clock(), body)
+
+    @api("sign_in")
+    def sign_in(self, request):
+        body = self._body(request, "sign_in")
+        return sessions.sign_in(self.db, self.pepper, self.session_rules, self.clock(), body)
+
+    @api("get_session")
+    def get_session(self, request):
+        token = self._session_token(request, "get_session")
+        return sessions.describe(self.db, self.pepper, self.session_rules, self.clock(), token)
+
+    @api("sign_out")
+    def sign_out(self, request):
+        token = self._session_token(request, "sign_out")
+        sessions.sign_out(self.db, self.pepper, self.session_rules, self.clock(), token)
+        return Response(status=204)
 
     # -- consents -------------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from services.kit.config import read_env_file
 
-NAMES = ("FIELD_ENCRYPTION_KEYS", "LEDGER_HMAC_KEY", "LEDGER_SIGNING_KEY", "API_KEY_PEPPER")
+NAMES = ("FIELD_ENCRYPTION_KEYS", "LEDGER_HMAC_KEY", "LEDGER_SIGNING_KEY", "API_KEY_PEPPER",
+         "GATEWAY_FIELD_ENCRYPTION_KEYS")
 
 
 def fresh() -> dict[str, str]:
@@ -27,6 +28,7 @@ def fresh() -> dict[str, str]:
         "LEDGER_HMAC_KEY": key(),
         "LEDGER_SIGNING_KEY": key(),
         "API_KEY_PEPPER": key(),
+        "GATEWAY_FIELD_ENCRYPTION_KEYS": f"g1:{key()}",
     }
 
 
@@ -38,4 +40,9 @@ def load_or_create(path: Path) -> dict[str, str]:
         with os.fdopen(fd, "w") as out:
             out.writelines(f"{name}={value}\n" for name, value in fresh().items())
     stored = read_env_file(path)
+    missing = {name: value for name, value in fresh().items() if name not in stored}
+    if missing:  # a file from before a secret existed: add only the new ones, keep the rest
+        with path.open("a") as out:
+            out.writelines(f"{name}={value}\n" for name, value in missing.items())
+        stored.update(missing)
     return {name: os.environ.get(name, stored[name]) for name in NAMES}

@@ -23,6 +23,11 @@ from services.kit.entrypoints import every, rpc
 from services.kit.errors import InvalidRequest
 from services.kit.messages import load, load_caller
 from services.kit.pages import MAX_PAGE_SIZE, read_cursor
+from services.kit.rpc import CallingService, verified_rpc
+
+# Only the referrals service discloses participant details and ledgers reads of them; the broker
+# vouches for the caller (RPC_CALLER_USERS, services/kit/rpc.py).
+DECISION_CALLERS = ("referrals",)
 
 
 class ConsentService:
@@ -31,6 +36,7 @@ class ConsentService:
     db = Database(metadata, repositories=consent_repositories, sealed=True)
     clock = Clock()
     ledger_keys = LedgerKeys()
+    calling = CallingService()
 
     @rpc
     def ping(self) -> str:
@@ -74,19 +80,21 @@ class ConsentService:
 
     # -- the decision point -----------------------------------------------------------------
 
-    @rpc
+    @verified_rpc
     def authorize(self, discloser: str, recipient: dict, purpose: str, data_classes: list,
                   participant_id: str, consent_id: str | None = None) -> dict[str, Any]:
         """``{"permit", "reason", "consent_id", "decision_id", "allowed"}``; always ledgered."""
+        self.calling.require(*DECISION_CALLERS)
         command = c.AuthorizeDisclosure(**load(s.DecisionRequest(), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
             "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id}))
         return handlers.authorize(command, self.db, self.ledger_keys, self.clock())
 
-    @rpc
+    @verified_rpc
     def disclose(self, discloser: str, recipient: dict, purpose: str, data_classes: list,
                  participant_id: str, consent_id: str | None = None) -> dict[str, Any]:
         """The permitted participant details, summary and notice; ``ConsentRequired`` on deny."""
+        self.calling.require(*DECISION_CALLERS)
         command = c.Disclose(**load(s.DecisionRequest(), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
             "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id}))
@@ -102,8 +110,9 @@ class ConsentService:
             "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id})
         return handlers.covered_classes(c.CoveredClasses(**found), self.db, self.clock())
 
-    @rpc
+    @verified_rpc
     def record_access(self, actor: str, participant_id: str, what: str) -> dict[str, int]:
+        self.calling.require(*DECISION_CALLERS)
         command = c.RecordAccess(**load(s.AccessRequest(), {
             "actor": actor, "participant_id": participant_id, "what": what}))
         return handlers.record_access(command, self.db, self.ledger_keys, self.clock())

@@ -31,7 +31,8 @@ def isolated_env(request, rabbit_manager, tmp_path):
     parts = urlsplit(amqp)
     env = {**os.environ, "AMQP_URI": urlunsplit((parts.scheme, parts.netloc, f"/{vhost}", "", "")),
            "REFERRAL_NETWORK_VAR": str(tmp_path / "var")}
-    for name in ("FIELD_ENCRYPTION_KEYS", "LEDGER_HMAC_KEY", "LEDGER_SIGNING_KEY", "API_KEY_PEPPER"):
+    for name in ("FIELD_ENCRYPTION_KEYS", "LEDGER_HMAC_KEY", "LEDGER_SIGNING_KEY", "API_KEY_PEPPER",
+                 "GATEWAY_FIELD_ENCRYPTION_KEYS"):
         env.pop(name, None)  # make run generates its own development secrets
     yield env, tmp_path / "var"
     rabbit_manager.delete_vhost(vhost)

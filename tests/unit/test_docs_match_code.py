@@ -40,7 +40,7 @@ def _rpc_names(service: str) -> list[str]:
     tree = ast.parse(_text(ROOT / "services" / service / "service.py"))
     return [node.name for node in ast.walk(tree)
             if isinstance(node, ast.FunctionDef)
-            and any(isinstance(d, ast.Name) and d.id == "rpc" for d in node.decorator_list)]
+            and any(isinstance(d, ast.Name) and d.id in ("rpc", "verified_rpc") for d in node.decorator_list)]
 
 
 def _route_row(route) -> list[str]:

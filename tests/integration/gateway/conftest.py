@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import secrets
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -18,6 +19,9 @@ from services.consent.service import ConsentService
 from services.kit.crypto import generate_key
 from tests.integration.gateway.agencies import PEPPER, insert_agency
 from tests.integration.migrated import migrated
+
+FIELD_KEYS = f"g1:{base64.b64encode(secrets.token_bytes(32)).decode()}"
+
 
 
 @pytest.fixture
@@ -39,6 +43,7 @@ def gateway_config(rabbit_config, database_url, gateway_clock):
         "DATABASE_URL": migrated("gateway", database_url),
         "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
         "API_KEY_PEPPER": PEPPER,
+        "FIELD_ENCRYPTION_KEYS": FIELD_KEYS,
         "RPC_TIMEOUT_SECONDS": 2,
         "OUTBOX_POLL_SECONDS": 0.5,
         "CLOCK_FILE": gateway_clock.path,

@@ -13,7 +13,8 @@ from nameko.rpc import RPC_QUEUE_TEMPLATE
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.kit.errors import ServiceUnavailable
-from services.kit.rpc import ServiceClient, rpc
+from services.kit.entrypoints import rpc
+from services.kit.rpc import ServiceClient
 from tests.support import wait_for
 
 CANARY = {"given_name": "Canary", "email": "canary@example.org"}

@@ -17,16 +17,19 @@ OPERATOR = Principal("a-operator", "operator", frozenset({"operator"}))
 REFERRER_OPS = {"grant_consent", "get_consent", "revoke_consent", "create_referral",
                 "list_referrals", "get_referral", "cancel_referral", "list_disclosures",
                 "put_notification_settings", "get_notification_settings", "list_notifications",
-                "list_agencies"}
+                "list_agencies", "get_session", "sign_out"}
 COORDINATOR_OPS = {"create_mentor", "list_mentors", "update_mentor", "list_matches",
                    "accept_match", "decline_match", "report_referral_status", "get_handoff",
                    "list_referrals", "get_referral", "put_notification_settings",
-                   "get_notification_settings", "list_notifications", "list_agencies"}
-ADMIN_WRITES = {"put_notification_settings", "create_key", "rotate_key", "revoke_key"}
+                   "get_notification_settings", "list_notifications", "list_agencies", "get_session",
+                   "sign_out"}
+# An admin also manages its own agency's people, and a signed-in admin may sign out.
+ADMIN_WRITES = {"put_notification_settings", "create_key", "rotate_key", "revoke_key", "invite_person",
+                "update_person", "reinvite_person", "sign_out"}
 OPERATOR_OPS = {"create_agency", "list_agencies", "deactivate_agency", "reactivate_agency",
                 "list_keys", "create_key", "rotate_key", "revoke_key", "get_ledger", "verify_ledger",
                 "put_notification_settings", "get_notification_settings", "list_notifications",
-                "list_dead_letters", "export_ledger"}
+                "list_dead_letters", "export_ledger", "get_session", "sign_out"}
 PROTECTED = [r.operation for r in ROUTES if not is_public(r.operation)]
 
 

@@ -73,3 +73,15 @@ def test_referral_network_var_moves_the_development_file(project_root, monkeypat
     assert development_secrets_file() == elsewhere / "secrets.env"
     stored = secrets.load_or_create(elsewhere / "secrets.env")
     assert substitute("${LEDGER_HMAC_KEY}") == stored["LEDGER_HMAC_KEY"]
+
+
+def test_a_secrets_file_from_before_a_secret_existed_gains_only_the_new_one(project_root):
+    path = project_root / "var" / "secrets.env"
+    new = "GATEWAY_FIELD_ENCRYPTION_KEYS"
+    older = {name: value for name, value in secrets.fresh().items() if name != new}
+    path.parent.mkdir()
+    path.write_text("".join(f"{name}={value}\n" for name, value in older.items()))
+    loaded = secrets.load_or_create(path)
+    assert {name: loaded[name] for name in older} == older
+    assert loaded[new].startswith("g1:")
+    assert secrets.load_or_create(path) == loaded
