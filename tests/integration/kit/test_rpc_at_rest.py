@@ -12,8 +12,8 @@ from nameko.constants import NON_PERSISTENT
 from nameko.rpc import RPC_QUEUE_TEMPLATE
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from services.kit.errors import ServiceUnavailable
 from services.kit.entrypoints import rpc
+from services.kit.errors import ServiceUnavailable
 from services.kit.rpc import ServiceClient
 from tests.support import wait_for
 
