@@ -16,7 +16,7 @@ from services.consent import handlers
 from services.consent import schemas as s
 from services.consent.adapters.orm import metadata
 from services.consent.adapters.repositories import consent_repositories
-from services.consent.dependencies import LedgerKeys
+from services.consent.dependencies import EndOfTreatmentLifetime, LedgerKeys
 from services.consent.domain import commands as c
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every
@@ -29,6 +29,7 @@ class ConsentService:
     db = Database(metadata, repositories=consent_repositories, sealed=True)
     clock = Clock()
     ledger_keys = LedgerKeys()
+    end_of_treatment_lifetime = EndOfTreatmentLifetime()
 
     @rpc
     def ping(self) -> str:
@@ -40,7 +41,8 @@ class ConsentService:
     def grant(self, caller: dict, request: dict) -> dict[str, Any]:
         """The new consent, held by the caller's agency; ``InvalidRequest`` names what is missing."""
         command = c.GrantConsent(load_caller(caller), request)
-        return handlers.grant(command, self.db, self.ledger_keys, self.clock())
+        return handlers.grant(command, self.db, self.ledger_keys, self.clock(),
+                              end_of_treatment_lifetime=self.end_of_treatment_lifetime)
 
     @rpc
     def get(self, caller: dict, consent_id: str) -> dict[str, Any]:
@@ -56,8 +58,14 @@ class ConsentService:
         return handlers.revoke(command, self.db, self.ledger_keys, self.clock())
 
     @rpc
+    def attest(self, caller: dict, consent_id: str) -> dict[str, Any]:
+        """The calling agency, a named discloser, confirms the consent: it is covered from now."""
+        command = c.AttestConsent(load_caller(caller), _id(consent_id))
+        return handlers.attest(command, self.db, self.ledger_keys, self.clock())
+
+    @rpc
     def end_treatment(self, caller: dict, consent_id: str) -> dict[str, Any]:
-        """A consent that expires at the end of treatment expires now."""
+        """A consent that expires at the end of treatment expires now (its holder says so)."""
         command = c.EndTreatment(load_caller(caller), _id(consent_id))
         return handlers.end_treatment(command, self.db, self.ledger_keys, self.clock())
 
@@ -65,20 +73,25 @@ class ConsentService:
 
     @rpc
     def authorize(self, discloser: str, recipient: dict, purpose: str, data_classes: list,
-                  participant_id: str, consent_id: str | None = None) -> dict[str, Any]:
-        """``{"permit", "reason", "consent_id", "decision_id", "allowed"}``; always ledgered."""
-        command = c.AuthorizeDisclosure(**load(s.DecisionRequest(), {
+                  participant_id: str, consent_id: str | None = None, asking: str | None = None,
+                  read: str | None = None) -> dict[str, Any]:
+        """``{"permit", "reason", "refusal", "consent_id", "decision_id", "allowed"}``; always
+        ledgered, with the read of ``read`` on a permit."""
+        command = c.AuthorizeDisclosure(**load(s.AuthorizeRequest(), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
-            "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id}))
+            "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id,
+            "asking": asking, "read": read}))
         return handlers.authorize(command, self.db, self.ledger_keys, self.clock())
 
     @rpc
     def disclose(self, discloser: str, recipient: dict, purpose: str, data_classes: list,
-                 participant_id: str, consent_id: str | None = None) -> dict[str, Any]:
+                 participant_id: str, consent_id: str | None = None,
+                 asking: str | None = None) -> dict[str, Any]:
         """The permitted participant details, summary and notice; ``ConsentRequired`` on deny."""
         command = c.Disclose(**load(s.DecisionRequest(), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
-            "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id}))
+            "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id,
+            "asking": asking}))
         return handlers.disclose(command, self.db, self.ledger_keys, self.clock())
 
     @rpc

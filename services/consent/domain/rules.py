@@ -28,11 +28,17 @@ RECIPIENT_NOT_COVERED = "recipient_not_covered"
 REVOKED_FOR_RECIPIENT = "revoked_for_recipient"
 PURPOSE_NOT_COVERED = "purpose_not_covered"
 DATA_CLASS_NOT_COVERED = "data_class_not_covered"
+# The stored terms differ from those the ledger bound to the consent: someone changed them.
+TERMS_ALTERED = "terms_altered"
 DENY_REASONS = (
     CONSENT_NOT_FOUND, PARTICIPANT_MISMATCH, REVOKED_REASON, EXPIRED_REASON, NOT_YET_VALID,
     DISCLOSER_NOT_COVERED, RECIPIENT_NOT_COVERED, REVOKED_FOR_RECIPIENT, PURPOSE_NOT_COVERED,
-    DATA_CLASS_NOT_COVERED,
+    DATA_CLASS_NOT_COVERED, TERMS_ALTERED,
 )
+# What the agency holding the consent is told of a refusal (``refusal_shown``): the ledger
+# keeps the precise reason; a tampered consent is, to its holder, no consent at all.
+SHOWN_REASONS = {REVOKED_FOR_RECIPIENT: REVOKED_REASON, TERMS_ALTERED: CONSENT_NOT_FOUND}
+REFUSAL_REASONS = tuple(r for r in DENY_REASONS if r not in SHOWN_REASONS)
 PEER_GROUP = "peer_group"
 
 
@@ -85,7 +91,8 @@ def authorize(
         return deny(EXPIRED_REASON)
     if now < consent.in_force_from:
         return deny(NOT_YET_VALID)
-    if discloser not in consent.disclosers:
+    # A named discloser is covered once it attested (the recording agency is at once).
+    if discloser not in consent.attested or discloser not in consent.disclosers:
         return deny(DISCLOSER_NOT_COVERED)
     recipient_reason = _recipient_reason(consent, recipient)
     if recipient_reason != COVERED:
@@ -95,6 +102,14 @@ def authorize(
     if any(dc not in consent.data_classes for dc in data_classes):
         return deny(DATA_CLASS_NOT_COVERED)
     return Decision(True, COVERED, consent.id)
+
+
+def refusal_shown(reason: str, *, asking: str | None, holder: str | None) -> str:
+    """The refusal code for the agency ``asking``: the reason when it holds the consent,
+    ``consent_not_found`` for anyone else, so a refusal never reveals another agency's consent."""
+    if asking is None or holder is None or asking != holder:
+        return CONSENT_NOT_FOUND
+    return SHOWN_REASONS.get(reason, reason)
 
 
 def _recipient_reason(consent: Consent, recipient: Mapping[str, str]) -> str:
@@ -123,7 +138,8 @@ def _check_recipient(recipient: Any) -> None:
         if set(recipient) == {"class"} and recipient["class"] in AGENCY_KINDS:
             return
         if (set(recipient) == {"agency_id", "kind"} and recipient["kind"] in AGENCY_KINDS
-                and isinstance(recipient["agency_id"], str) and recipient["agency_id"]):
+                and isinstance(recipient["agency_id"], str)
+                and 0 < len(recipient["agency_id"]) <= 64 and "\x00" not in recipient["agency_id"]):
             return
     raise InvalidRequest(
         "recipient must be {agency_id, kind} or {class}",

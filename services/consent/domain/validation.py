@@ -28,7 +28,7 @@ from services.kit.vocabulary import AGENCY_KINDS, DATA_CLASSES, PURPOSES, is_ema
 
 REQUEST_FIELDS = (
     "participant", "disclosers", "recipients", "purposes", "data_classes",
-    "valid_from", "valid_until", "expires_on", "signature",
+    "valid_from", "valid_until", "expires_on", "signature", "agency_names",
 )
 REQUIRED_PARTICIPANT = ("given_name", "family_name", "birth_date", "preferred_language")
 OPTIONAL_PARTICIPANT = ("phone", "email")
@@ -52,6 +52,7 @@ class GrantTerms:
     valid_until: datetime | None
     expires_on: str | None
     signature: Signature
+    agency_names: dict[str, str]
 
 
 def read_grant_request(request: Any, *, participant_id: str, now: datetime) -> GrantTerms:
@@ -72,12 +73,29 @@ def read_grant_request(request: Any, *, participant_id: str, now: datetime) -> G
     data_classes = p.choices(request, "data_classes", DATA_CLASSES)
     valid_from, valid_until, expires_on = _period(p, request, now)
     signature = _signature(p, request.get("signature"), now)
+    agency_names = _agency_names(p, request.get("agency_names"))
     if p.errors:
         raise InvalidRequest("the consent is missing or has invalid elements", errors=p.errors)
     return GrantTerms(
         participant_id, participant, disclosers, recipients, purposes, data_classes,
-        valid_from, valid_until, expires_on, signature,
+        valid_from, valid_until, expires_on, signature, agency_names,
     )
+
+
+def _agency_names(p: FieldErrors, value: Any) -> dict[str, str]:
+    """``{agency id: registered name}``, as the gateway adds them (optional)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        p.add("agency_names", "must map agency ids to names")
+        return {}
+    names = {}
+    for agency_id, name in value.items():
+        if not isinstance(agency_id, str) or not isinstance(name, str) or not name.strip():
+            p.add("agency_names", "must map agency ids to names")
+            continue
+        names[agency_id] = name.strip()
+    return names
 
 
 def _participant(p: FieldErrors, data: Any, now: datetime) -> dict[str, str]:

@@ -7,11 +7,11 @@ entered, and opens its own transaction, so a deny can be committed to the ledger
 """
 
 from services.consent.handlers.audit import checkpoint, disclosures, ledger, verify_ledger
-from services.consent.handlers.consents import end_treatment, get, grant, revoke
+from services.consent.handlers.consents import attest, end_treatment, get, grant, revoke
 from services.consent.handlers.decisions import authorize, disclose, record_access
 from services.consent.handlers.expiry import expire_due
 
 __all__ = [
-    "authorize", "checkpoint", "disclose", "disclosures", "end_treatment", "expire_due", "get",
+    "attest", "authorize", "checkpoint", "disclose", "disclosures", "end_treatment", "expire_due", "get",
     "grant", "ledger", "record_access", "revoke", "verify_ledger",
 ]

@@ -26,12 +26,13 @@ from services.referrals.handlers.consent_terms import ConsentClient, handoff_req
 def create_referral(command: RequestReferral, uow, consent: ConsentClient, now: datetime) -> dict[str, Any]:
     """Authorize with consent, then record the referral and stage ``referral.requested``.
 
-    Raises ``ConsentRequired`` (with consent's deny ``reason``) and ``InvalidRequest``.
+    Raises ``ConsentRequired`` (with the refusal consent lets the referrer see as ``reason``)
+    and ``InvalidRequest``.
     """
     decision = consent.authorize(**referral_request(
         command.caller.agency_id, command.participant_id, command.consent_id))
     if not decision.get("permit"):
-        raise ConsentRequired("No consent in force covers this referral.", reason=decision.get("reason"))
+        raise ConsentRequired("No consent in force covers this referral.", reason=decision.get("refusal"))
     referral = Referral.request(
         referrer_agency_id=command.caller.agency_id, participant_id=command.participant_id,
         consent_id=command.consent_id, reason=command.reason, urgency=command.urgency,
@@ -75,7 +76,8 @@ def open_handoff(command: OpenHandoff, uow, consent: ConsentClient) -> dict[str,
     """The handoff packet, for the assigned peer group while its handoff is open.
 
     Consent is asked afresh (a revocation may not have reached us yet) and the read is ledgered
-    before the packet is returned, so no read goes unrecorded. Raises ``NotFound`` (strangers),
+    with that permit, in its transaction, before the packet is returned: no read goes
+    unrecorded and none is recorded after a revocation. Raises ``NotFound`` (strangers),
     ``Forbidden`` (the referrer), ``Conflict`` (closed) and ``ConsentRequired``.
     """
     with uow:
@@ -84,11 +86,10 @@ def open_handoff(command: OpenHandoff, uow, consent: ConsentClient) -> dict[str,
         packet = uow.referrals.handoff(referral.id)
     if packet is None or packet["agency_id"] != command.caller.agency_id:
         raise Conflict("No handoff has been disclosed for this referral.")
-    decision = consent.authorize(**handoff_request(referral))
+    decision = consent.authorize(**handoff_request(referral), asking=command.caller.agency_id,
+                                 read=f"handoff:{referral.id}")
     if not decision.get("permit"):
-        raise ConsentRequired("The consent no longer covers this handoff.", reason=decision.get("reason"))
-    consent.record_access(actor=command.caller.agency_id, participant_id=referral.participant_id,
-                          what=f"handoff:{referral.id}")
+        raise ConsentRequired("The consent no longer covers this handoff.", reason=decision.get("refusal"))
     return {"referral_id": referral.id, "participant": packet["participant"],
             "consent": packet["consent"], "redisclosure_notice": packet["redisclosure_notice"],
             "disclosed_at": packet["disclosed_at"].isoformat()}

@@ -25,7 +25,7 @@ def referral_request(referrer_agency_id: str, participant_id: str, consent_id: s
     """What consent is asked before a referral's reason may be held for some peer group."""
     return {"discloser": referrer_agency_id, "recipient": {"class": "peer_group"}, "purpose": PURPOSE,
             "data_classes": REFERRAL_DATA_CLASSES, "participant_id": participant_id,
-            "consent_id": consent_id}
+            "consent_id": consent_id, "asking": referrer_agency_id}
 
 
 def handoff_request(referral: Referral, agency_id: str | None = None) -> dict[str, Any]:

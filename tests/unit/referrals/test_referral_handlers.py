@@ -38,7 +38,7 @@ def test_create_asks_consent_for_the_peer_group_class_then_stages_referral_reque
     [ask] = consent.named("authorize")
     assert ask == {"discloser": REFERRER, "recipient": {"class": "peer_group"},
                    "purpose": "peer-support-referral", "data_classes": ["referral-reason"],
-                   "participant_id": "participant-1", "consent_id": "consent-1"}
+                   "participant_id": "participant-1", "consent_id": "consent-1", "asking": REFERRER}
     [event] = published(uow)
     assert event["type"] == "referral.requested"
     assert event["payload"]["allowed"] == consent.allowed
