@@ -104,10 +104,13 @@ def authorize(
     return Decision(True, COVERED, consent.id)
 
 
-def refusal_shown(reason: str, *, asking: str | None, holder: str | None) -> str:
-    """The refusal code for the agency ``asking``: the reason when it holds the consent,
+def refusal_shown(reason: str, *, asking: str | None, holder: str | None,
+                  consent: Consent | None = None) -> str:
+    """The refusal code for the agency ``asking``: the reason when it holds the consent (or is
+    named in it as a discloser, and so reads it anyway and must learn it has to attest),
     ``consent_not_found`` for anyone else, so a refusal never reveals another agency's consent."""
-    if asking is None or holder is None or asking != holder:
+    parties = {holder, *(consent.disclosers if consent is not None else ())}
+    if asking is None or holder is None or asking not in parties:
         return CONSENT_NOT_FOUND
     return SHOWN_REASONS.get(reason, reason)
 

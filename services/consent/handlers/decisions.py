@@ -52,7 +52,8 @@ class Decided:
         """The refusal code ``asking`` may see (None for a permit)."""
         if self.decision.permit:
             return None
-        return refusal_shown(self.decision.reason, asking=asking, holder=self.holder)
+        return refusal_shown(self.decision.reason, asking=asking, holder=self.holder,
+                             consent=self.consent)
 
 
 def authorize(command: AuthorizeDisclosure, uow, keys: LedgerKeyPair, now: datetime) -> dict[str, Any]:
@@ -150,7 +151,7 @@ def _decide(uow, keys: LedgerKeyPair, question: Question, now: datetime) -> Deci
     if not decision.permit:
         log.info("decision %s: deny (%s)", decision_id, decision.reason)
     return Decided(decision, decision_id, consent if decision.consent_id else None,
-                   stored.holder if stored is not None else None)
+                   stored.holder if stored is not None and decision.consent_id else None)
 
 
 def _best_of(uow, keys: LedgerKeyPair, candidates: list[StoredConsent],

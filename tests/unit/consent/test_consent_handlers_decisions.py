@@ -215,3 +215,15 @@ def test_a_denied_read_is_not_ledgered_as_a_read(uow, ledger, granted, ledger_ke
                        uow, ledger_keys, ASKED_AT)
 
     assert [e.action for e in ledger.rows][-1] == "decision"
+
+
+def test_a_named_discloser_that_has_not_attested_is_told_so(uow, granted, ledger_keys):
+    consent = granted(disclosers=["hospital-1", "clinic-2"])
+
+    named = handlers.authorize(question(consent, discloser="clinic-2", asking="clinic-2"),
+                               uow, ledger_keys, ASKED_AT)
+    stranger = handlers.authorize(question(consent, discloser="hospital-7", asking="hospital-7"),
+                                  uow, ledger_keys, ASKED_AT)
+
+    assert named["refusal"] == "discloser_not_covered"
+    assert (stranger["reason"], stranger["refusal"]) == ("discloser_not_covered", "consent_not_found")
