@@ -13,7 +13,8 @@ HOSPITAL = Principal("a-hospital", "hospital", frozenset({"referrer"}))
 PEER_GROUP = Principal("a-peers", "peer_group", frozenset({"coordinator"}))
 ADMIN = Principal("a-admin", "clinic", frozenset({"admin"}))
 
-REFERRER_OPS = {"grant_consent", "get_consent", "revoke_consent", "attest_consent", "end_treatment", "create_referral",
+REFERRER_OPS = {"grant_consent", "get_consent", "revoke_consent", "attest_consent", "end_treatment",
+                "create_referral",
                 "list_referrals", "get_referral", "cancel_referral", "list_disclosures",
                 "put_notification_settings", "get_notification_settings", "list_notifications"}
 COORDINATOR_OPS = {"create_mentor", "list_mentors", "update_mentor", "list_matches",
