@@ -1,7 +1,7 @@
 """Revoking a consent while coordinators accept, peer groups read handoffs and the referrer keeps
-referring, on real processes and PostgreSQL, several rounds: once the revocation is ledgered
-nothing more is permitted under it, once it is answered no handoff is readable, and no match of
-a cancelled referral stays accepted."""
+referring (and cancels an accepted referral), on real processes and PostgreSQL, several rounds:
+once the revocation is ledgered nothing more is permitted under it, once it is answered no
+handoff is readable, and no match of a cancelled referral stays accepted."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ ACCEPTED, PROPOSED = 3, 3
 
 @dataclass(frozen=True)
 class Attempt:
-    kind: str  # "handoff", "accept" or "refer"
+    kind: str  # "handoff", "accept", "cancel" or "refer"
     started: float  # time.monotonic() when the request was sent
     status: int
     body: dict
@@ -108,6 +108,11 @@ class Race:
         own = Client(coordinator.base_url, coordinator.agency)
         self.attempt(own, "accept", "POST", f"/v1/matches/{match['id']}/accept")
 
+    def cancel(self, hospital: Client, referral_id: str) -> None:
+        own = Client(hospital.base_url, hospital.agency)
+        self.attempt(own, "cancel", "POST", f"/v1/referrals/{referral_id}/cancel",
+                     {"reason": "the participant moved away"})
+
     def keep_referring(self, hospital: Client, consent: dict) -> None:
         own = Client(hospital.base_url, hospital.agency)
         while not self.stop.is_set():
@@ -148,6 +153,7 @@ def test_nothing_is_permitted_under_a_revocation_however_the_race_falls(
     race.run(race.keep_referring, hospital, consent)
     for coordinator, match in open_proposals:
         race.run(race.accept, coordinator, match)
+    race.run(race.cancel, hospital, readable[0][1])  # the referrer withdraws an accepted one
 
     time.sleep(0.2 * (round_ % 3))  # the revocation lands at a different point each round
     hospital.ok("POST", f"/v1/consents/{consent['id']}/revoke", {"reason": "participant asked"})
@@ -155,8 +161,9 @@ def test_nothing_is_permitted_under_a_revocation_however_the_race_falls(
     time.sleep(1.0)
     race.join()
 
-    # Accepting touches matching only; what it may lead to is checked in the ledger below.
-    after = [a for a in race.attempts if a.started > answered and a.kind != "accept"]
+    # Accepting and cancelling touch matching and referrals only; what they lead to is checked
+    # in the ledger and in matching below.
+    after = [a for a in race.attempts if a.started > answered and a.kind in ("handoff", "refer")]
     assert any(a.kind == "handoff" for a in after), "the readers kept reading after the revocation"
     for attempt in after:
         assert attempt.status >= 400, attempt
