@@ -30,7 +30,7 @@ from services.consent.domain.events import (
 )
 from services.consent.domain.revocation import read_revoked_recipients
 from services.consent.domain.validation import read_grant_request
-from services.kit.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from services.kit.errors import Conflict, Forbidden, NotFound
 
 ACTIVE, REVOKED, EXPIRED = "active", "revoked", "expired"
 STATUSES = (ACTIVE, REVOKED, EXPIRED)
@@ -83,10 +83,7 @@ class Consent:
         Raises ``InvalidRequest`` naming every missing or invalid element at once.
         """
         now = parse_instant(now)  # a naive clock is a programming error: ValueError
-        terms = read_grant_request(request, participant_id=participant_id, now=now)
-        if holder not in terms.disclosers:
-            raise InvalidRequest("the recording agency must be one of the disclosers",
-                                 errors={"disclosers": ["must include the agency recording the consent"]})
+        terms = read_grant_request(request, participant_id=participant_id, now=now, holder=holder)
         valid_until = terms.valid_until
         if terms.expires_on == END_OF_TREATMENT and end_of_treatment_lifetime is not None:
             valid_until = terms.valid_from + end_of_treatment_lifetime

@@ -32,6 +32,7 @@ REQUEST_FIELDS = (
 )
 REQUIRED_PARTICIPANT = ("given_name", "family_name", "birth_date", "preferred_language")
 OPTIONAL_PARTICIPANT = ("phone", "email")
+HOLDER_NOT_DISCLOSER = "must include the agency recording the consent"
 # Clinic clocks and ours disagree a little; a signature from further ahead is an error.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -55,8 +56,10 @@ class GrantTerms:
     agency_names: dict[str, str]
 
 
-def read_grant_request(request: Any, *, participant_id: str, now: datetime) -> GrantTerms:
-    """Validate a grant request (docs/api.md ``POST /v1/consents`` body, agencies as ``{id, kind}``).
+def read_grant_request(request: Any, *, participant_id: str, now: datetime,
+                       holder: str | None = None) -> GrantTerms:
+    """Validate a grant request (docs/api.md ``POST /v1/consents`` body, agencies as ``{id, kind}``);
+    ``holder``, the agency recording it, must be one of the disclosers.
 
     Raises ``InvalidRequest`` whose ``errors`` name every missing or invalid element.
     """
@@ -68,6 +71,8 @@ def read_grant_request(request: Any, *, participant_id: str, now: datetime) -> G
         p.add("participant_id", MISSING)
     participant = _participant(p, request.get("participant"), now)
     disclosers = _disclosers(p, request.get("disclosers"))
+    if holder is not None and disclosers and holder not in disclosers:
+        p.add("disclosers", HOLDER_NOT_DISCLOSER)
     recipients = _recipients(p, request.get("recipients"))
     purposes = p.choices(request, "purposes", PURPOSES)
     data_classes = p.choices(request, "data_classes", DATA_CLASSES)

@@ -209,3 +209,10 @@ def test_a_consent_ending_with_treatment_ends_after_the_maximum_lifetime(uow, re
     assert (view["expires_on"], view["valid_until"]) == ("end-of-treatment", "2026-12-01T00:00:00Z")
     assert handlers.expire_due(ExpireDueConsents(), uow, ledger_keys, NOW + timedelta(days=29)) == 0
     assert handlers.expire_due(ExpireDueConsents(), uow, ledger_keys, NOW + timedelta(days=31)) == 1
+
+
+def test_a_holder_outside_the_disclosers_is_named_with_every_other_problem(uow, granted):
+    with pytest.raises(InvalidRequest) as refused:
+        granted(holder="clinic-2", purposes=None)
+
+    assert set(refused.value.errors) == {"disclosers", "purposes"}
