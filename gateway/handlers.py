@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.adapters import directory
-from gateway.adapters.stores import agency_kinds, find_agency
+from gateway.adapters.stores import agency_kinds, agency_names, find_agency
 from gateway.adapters.stores import create_agency as insert_agency
 from gateway.auth import Principal
 from gateway.keys import Ledger
@@ -87,16 +87,19 @@ def set_agency_status(uow, ledger: Ledger, caller: Principal, agency_id: str, st
 
 
 def with_recipient_kinds(uow, body: dict[str, Any]) -> dict[str, Any]:
-    """The consent request with each recipient agency as ``{"id", "kind"}``.
+    """The consent request with each recipient agency as ``{"id", "kind"}``, and the
+    registered names of the agencies it names (``agency_names``).
 
     The consent service decides coverage by class too (e.g. every peer group), so it
-    needs each named agency's kind. Raises ``InvalidRequest`` naming unknown agencies.
+    needs each named agency's kind; the summary sent with each disclosure names them.
+    Raises ``InvalidRequest`` naming unknown agencies.
     """
     recipients = dict(body.get("recipients") or {})
     named = list(recipients.get("agencies") or [])
     disclosers = list(body.get("disclosers") or [])
     with uow:
         kinds = agency_kinds(uow.session, named + disclosers)
+        names = agency_names(uow.session, named + disclosers)
     errors: dict[str, list[str]] = {}
     unknown = [agency for agency in named if agency not in kinds]
     if unknown:
@@ -107,7 +110,7 @@ def with_recipient_kinds(uow, body: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise InvalidRequest("Some agencies named in the consent are not registered.", errors=errors)
     recipients["agencies"] = [{"id": agency, "kind": kinds[agency]} for agency in named]
-    return {**body, "recipients": recipients}
+    return {**body, "recipients": recipients, "agency_names": names}
 
 
 # Ledger entries per ``export_ledger`` call: a page is a few hundred KiB on the wire.

@@ -62,6 +62,8 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "grant_consent": frozenset({REFERRER}),
     "get_consent": frozenset({REFERRER, ADMIN}),
     "revoke_consent": frozenset({REFERRER}),
+    "attest_consent": frozenset({REFERRER}),
+    "end_treatment": frozenset({REFERRER}),
     "create_referral": frozenset({REFERRER}),
     "list_referrals": frozenset({REFERRER, COORDINATOR, ADMIN}),
     "get_referral": frozenset({REFERRER, COORDINATOR, ADMIN}),

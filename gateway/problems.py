@@ -34,6 +34,7 @@ from gateway.exceptions import (
     SignInRefused,
     Unauthenticated,
 )
+from services.consent.schemas import REFUSAL_REASONS
 from services.kit.errors import (
     Conflict,
     ConsentRequired,
@@ -142,7 +143,16 @@ def problem_body(exc: BaseException) -> dict[str, Any]:
                             "status": kind.status, "detail": detail, "code": kind.code}
     if kind.status == 422:
         body["errors"] = field_errors(exc) or {}
+    if isinstance(exc, ConsentRequired):
+        body["reason"] = refusal_reason(exc)
     return body
+
+
+def refusal_reason(exc: ConsentRequired) -> str:
+    """The refusal code a consent refusal carries; ``consent_not_found`` when it names none
+    the API knows (the consent service already chose what the caller may be told)."""
+    reason = exc.extra.get("reason")
+    return reason if reason in REFUSAL_REASONS else "consent_not_found"
 
 
 def problem_response(exc: BaseException, request_id: str | None = None) -> Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gateway.policy import roles_unfit_for_kind
+from services.consent.schemas import REFUSAL_REASONS
 from services.kit import vocabulary as v
 from services.kit.messages import StrictSchema, page_of
 
@@ -131,6 +132,9 @@ class ProblemSchema(Schema):
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
                          metadata={"description": "field → messages, with 422 only"})
     request_id = fields.String(metadata={"description": "this request's id, as in X-Request-Id"})
+    reason = fields.String(validate=validate.OneOf(REFUSAL_REASONS), metadata={
+        "description": "with consent_required only: why no consent covers this. The agency holding "
+                       "the consent is told the reason; any other agency consent_not_found"})
 
 
 class HealthSchema(Schema):

@@ -324,6 +324,14 @@ class GatewayService:
         caller = self._caller(request, "revoke_consent")
         return self.consent.revoke(caller.as_caller(), id, self._body(request, "revoke_consent"))
 
+    @api("attest_consent")
+    def attest_consent(self, request, id):
+        return self.consent.attest(self._caller(request, "attest_consent").as_caller(), id)
+
+    @api("end_treatment")
+    def end_treatment(self, request, id):
+        return self.consent.end_treatment(self._caller(request, "end_treatment").as_caller(), id)
+
     # -- referrals ------------------------------------------------------------------------
 
     @api("create_referral")

@@ -51,6 +51,15 @@ def agency_kinds(session: Session, agency_ids: Iterable[str]) -> dict[str, str]:
     return dict(rows.all())
 
 
+def agency_names(session: Session, agency_ids: Iterable[str]) -> dict[str, str]:
+    """``{agency id: registered name}`` for the ids that exist."""
+    ids = list(set(agency_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(agencies.c.id, agencies.c.name).where(agencies.c.id.in_(ids)))
+    return dict(rows.all())
+
+
 class SqlKeyStore:
     """Reads each key afresh on every request: no cache, so revocation takes effect at once.
 

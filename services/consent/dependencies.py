@@ -1,18 +1,23 @@
-"""The consent service's own nameko dependency: the ledger keys, and the checkpoint at shutdown."""
+"""The consent service's own nameko dependencies: the ledger keys (and the checkpoint at
+shutdown) and its consent rules."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import Session
 
 from services.consent.adapters import checkpoints
 from services.consent.ledger_keys import LedgerKeyPair, load_ledger_keys
+from services.kit.config import ConfigError
 from services.kit.db import make_engine
 
 log = logging.getLogger(__name__)
+
+# A year: long enough for a course of treatment, short enough that a forgotten consent ends.
+DEFAULT_END_OF_TREATMENT_DAYS = 365
 
 
 class LedgerKeys(DependencyProvider):
@@ -51,3 +56,24 @@ def checkpoint_at_shutdown(url: str, keys: LedgerKeyPair) -> int | None:
     finally:
         engine.dispose()
     return None if signed is None else signed.count
+
+
+class EndOfTreatmentLifetime(DependencyProvider):
+    """``END_OF_TREATMENT_MAX_DAYS`` from config: how long a consent that ends with treatment
+    lasts at most (from its ``valid_from``) when nobody says treatment ended.
+
+    A value that is not a positive whole number stops the service at start (``ConfigError``).
+    """
+
+    def setup(self) -> None:
+        raw = self.container.config.get("END_OF_TREATMENT_MAX_DAYS", DEFAULT_END_OF_TREATMENT_DAYS)
+        try:
+            days = int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError("END_OF_TREATMENT_MAX_DAYS must be a whole number of days") from None
+        if days < 1:
+            raise ConfigError("END_OF_TREATMENT_MAX_DAYS must be at least 1")
+        self.lifetime = timedelta(days=days)
+
+    def get_dependency(self, worker_ctx) -> timedelta:
+        return self.lifetime

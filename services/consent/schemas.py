@@ -17,6 +17,7 @@ from services.consent.domain import Consent
 from services.consent.domain.commands import EXPORT_PAGE_LIMIT
 from services.consent.domain.elements import EXPIRING_EVENTS, format_instant
 from services.consent.domain.ledger import PERSONAL_KEYS
+from services.consent.domain.rules import REFUSAL_REASONS as REFUSAL_REASONS
 from services.kit import vocabulary as v
 from services.kit.messages import StrictSchema, page_of
 
@@ -125,6 +126,14 @@ class DecisionRequest(StrictSchema):
     data_classes = v.many_of(v.DATA_CLASSES, required=True, validate=validate.Length(min=1))
     participant_id = v.uuid_id(required=True)
     consent_id = v.uuid_id(load_default=None, allow_none=True)
+    # The agency whose request this is: told a refusal's reason only if it holds the consent.
+    asking = v.identifier(load_default=None, allow_none=True)
+
+
+class AuthorizeRequest(DecisionRequest):
+    """``authorize``: a decision, and on a permit the read it allows (``handoff:<id>``)."""
+
+    read = fields.String(load_default=None, allow_none=True, validate=ACCESS_WHAT)
 
 
 class CoverageRequest(DecisionRequest):
@@ -217,6 +226,9 @@ class ConsentSchema(Schema):
     participant_id = fields.String(required=True)
     status = v.one_of(CONSENT_STATUSES, required=True)
     disclosers = fields.List(fields.String())
+    attested_disclosers = fields.List(fields.String(), metadata={
+        "description": "the disclosers the consent covers: the recording agency, and each other "
+                       "discloser once it attested (POST /v1/consents/{id}/attestations)"})
     recipients = fields.Nested(RecipientsView)
     purposes = fields.List(fields.String())
     data_classes = fields.List(fields.String())
@@ -293,6 +305,7 @@ def consent_view(consent: Consent, holder: str) -> dict[str, Any]:
         "version": consent.version,
         "holder": holder,
         "disclosers": list(consent.disclosers),
+        "attested_disclosers": [d for d in consent.disclosers if d in consent.attested],
         "recipients": recipients,
         "revoked": revoked,
         "include_later_members": consent.include_later_members,

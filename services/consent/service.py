@@ -15,7 +15,7 @@ from services.consent import handlers
 from services.consent import schemas as s
 from services.consent.adapters.orm import metadata
 from services.consent.adapters.repositories import consent_repositories
-from services.consent.dependencies import LedgerKeys
+from services.consent.dependencies import EndOfTreatmentLifetime, LedgerKeys
 from services.consent.domain import commands as c
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
@@ -37,6 +37,7 @@ class ConsentService:
     clock = Clock()
     ledger_keys = LedgerKeys()
     calling = CallingService()
+    end_of_treatment_lifetime = EndOfTreatmentLifetime()
 
     @rpc
     def ping(self) -> str:
@@ -57,7 +58,8 @@ class ConsentService:
         """
         asking = load_caller(caller)
         command = c.GrantConsent(asking, request, creation_of(asking.agency_id, idempotency_key, request))
-        return handlers.grant(command, self.db, self.ledger_keys, self.clock())
+        return handlers.grant(command, self.db, self.ledger_keys, self.clock(),
+                              end_of_treatment_lifetime=self.end_of_treatment_lifetime)
 
     @rpc
     def get(self, caller: dict, consent_id: str) -> dict[str, Any]:
@@ -73,8 +75,14 @@ class ConsentService:
         return handlers.revoke(command, self.db, self.ledger_keys, self.clock())
 
     @rpc
+    def attest(self, caller: dict, consent_id: str) -> dict[str, Any]:
+        """The calling agency, a named discloser, confirms the consent: it is covered from now."""
+        command = c.AttestConsent(load_caller(caller), _id(consent_id))
+        return handlers.attest(command, self.db, self.ledger_keys, self.clock())
+
+    @rpc
     def end_treatment(self, caller: dict, consent_id: str) -> dict[str, Any]:
-        """A consent that expires at the end of treatment expires now."""
+        """A consent that expires at the end of treatment expires now (its holder says so)."""
         command = c.EndTreatment(load_caller(caller), _id(consent_id))
         return handlers.end_treatment(command, self.db, self.ledger_keys, self.clock())
 
@@ -82,22 +90,27 @@ class ConsentService:
 
     @verified_rpc
     def authorize(self, discloser: str, recipient: dict, purpose: str, data_classes: list,
-                  participant_id: str, consent_id: str | None = None) -> dict[str, Any]:
-        """``{"permit", "reason", "consent_id", "decision_id", "allowed"}``; always ledgered."""
+                  participant_id: str, consent_id: str | None = None, asking: str | None = None,
+                  read: str | None = None) -> dict[str, Any]:
+        """``{"permit", "reason", "refusal", "consent_id", "decision_id", "allowed"}``; always
+        ledgered, with the read of ``read`` on a permit."""
         self.calling.require(*DECISION_CALLERS)
-        command = c.AuthorizeDisclosure(**load(s.DecisionRequest(), {
+        command = c.AuthorizeDisclosure(**load(s.AuthorizeRequest(), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
-            "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id}))
+            "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id,
+            "asking": asking, "read": read}))
         return handlers.authorize(command, self.db, self.ledger_keys, self.clock())
 
     @verified_rpc
     def disclose(self, discloser: str, recipient: dict, purpose: str, data_classes: list,
-                 participant_id: str, consent_id: str | None = None) -> dict[str, Any]:
+                 participant_id: str, consent_id: str | None = None,
+                 asking: str | None = None) -> dict[str, Any]:
         """The permitted participant details, summary and notice; ``ConsentRequired`` on deny."""
         self.calling.require(*DECISION_CALLERS)
         command = c.Disclose(**load(s.DecisionRequest(), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
-            "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id}))
+            "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id,
+            "asking": asking}))
         return handlers.disclose(command, self.db, self.ledger_keys, self.clock())
 
     @rpc

@@ -146,10 +146,34 @@ class HandoffParticipant(Schema):
     preferred_language = fields.String()
 
 
-class HandoffConsent(Schema):
-    """What a handoff says about the consent it was disclosed under."""
+class SummaryAgency(Schema):
+    """An agency a consent names, as registered when the consent was recorded."""
 
     id = fields.String(required=True)
+    name = fields.String(allow_none=True)
+    kind = fields.String(metadata={"description": "for recipients"})
+
+
+class SummaryRecipients(Schema):
+    agencies = fields.List(fields.Nested(SummaryAgency), metadata={"description": "by name"})
+    classes = fields.List(fields.String(), metadata={"description": "by class, e.g. peer_group"})
+
+
+class ConsentPeriod(Schema):
+    start = v.Timestamp(required=True)
+    end = v.Timestamp(allow_none=True, metadata={"description": "the consent ends then at the latest"})
+    ends_with = fields.String(allow_none=True, metadata={"description": "an expiring event, e.g. "
+                                                                        "end-of-treatment"})
+
+
+class HandoffConsent(Schema):
+    """What a handoff says about the consent it was disclosed under: the scope the recipient
+    must respect (42 CFR 2.32)."""
+
+    id = fields.String(required=True)
+    disclosers = fields.List(fields.Nested(SummaryAgency), metadata={"description": "who may disclose"})
+    recipients = fields.Nested(SummaryRecipients)
+    period = fields.Nested(ConsentPeriod)
     purposes = fields.List(fields.String())
     data_classes = fields.List(fields.String())
     valid_from = v.Timestamp()

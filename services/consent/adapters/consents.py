@@ -14,13 +14,16 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from services.consent.adapters import ledger_rows
 from services.consent.adapters.orm import (
     PERSONAL_FIELDS,
     consent_personal,
     consent_versions,
     consents,
+    ledger,
 )
-from services.consent.domain import ACTIVE, Consent
+from services.consent.domain import ACTIVE, Consent, chain_hash
+from services.consent.domain.terms import TERMS_ACTIONS
 from services.kit.crypto import KeyRing
 from services.kit.encrypted import seal, unseal
 from services.kit.errors import Conflict
@@ -110,13 +113,35 @@ class ConsentRepository:
         row = self.session.execute(query).mappings().first()
         return None if row is None else self._load(row)
 
-    def for_participant(self, participant_id: str) -> list[StoredConsent]:
-        """Every consent of a participant, newest grant first."""
-        rows = self.session.execute(
-            select(consents).where(consents.c.participant_id == participant_id)
-            .order_by(consents.c.granted_at.desc(), consents.c.id)
-        ).mappings().all()
+    def for_participant(self, participant_id: str, *, for_update: bool = False) -> list[StoredConsent]:
+        """Every consent of a participant, newest grant first; ``for_update`` locks them all
+        (in that order, as every locker takes them) until the transaction ends."""
+        query = (select(consents).where(consents.c.participant_id == participant_id)
+                 .order_by(consents.c.granted_at.desc(), consents.c.id))
+        if for_update:
+            query = query.with_for_update()
+        rows = self.session.execute(query).mappings().all()
         return [self._load(row) for row in rows]
+
+    def recorded_terms(self, consent: Consent, hmac_key: bytes) -> dict[str, Any] | None:
+        """The details of the latest ledger entry recording a version of this consent's terms,
+        or None when there is none or that entry's own hash does not check out.
+
+        Read by the consent's participant (an indexed column) and checked against the chain
+        key, so neither an edited consent row nor an edited ledger row can vouch for itself.
+        """
+        row = self.session.execute(
+            select(ledger).where(ledger.c.participant_id == consent.participant_id,
+                                 ledger.c.subject == consent.id,
+                                 ledger.c.action.in_(TERMS_ACTIONS))
+            .order_by(ledger.c.seq.desc()).limit(1)
+        ).first()
+        if row is None:
+            return None
+        entry = ledger_rows.to_entry(row)
+        if chain_hash(hmac_key, entry.prev_hash, entry.content()) != entry.hash:
+            return None
+        return entry.details
 
     def holders_for_participant(self, participant_id: str) -> set[str]:
         """Agencies holding a consent of this participant (empty: no such participant)."""

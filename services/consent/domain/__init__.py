@@ -14,6 +14,7 @@ from services.consent.domain.elements import (
     parse_instant,
 )
 from services.consent.domain.events import (
+    ConsentAttested,
     ConsentEvent,
     ConsentExpired,
     ConsentGranted,
@@ -42,7 +43,7 @@ from services.consent.domain.rules import (
 __all__ = [
     "ACTIVE", "COVERED", "DENY_REASONS", "END_OF_TREATMENT", "EXPIRED", "EXPIRING_EVENTS",
     "GENESIS_HASH", "REDISCLOSURE_NOTICE", "REVOCATION_STATEMENT", "REVOKED",
-    "SIGNATURE_METHODS", "SIGNERS", "STATUSES", "AgencyRecipient", "ChainVerifier",
+    "SIGNATURE_METHODS", "SIGNERS", "STATUSES", "AgencyRecipient", "ChainVerifier", "ConsentAttested",
     "Checkpoint", "Consent", "ConsentEvent", "ConsentExpired", "ConsentGranted",
     "ConsentRevoked", "Decision", "LedgerEntry", "Recipients", "Signature", "VerifyResult",
     "allowed_peer_groups", "authorize", "chain_hash", "consent_summary", "format_instant",

@@ -63,7 +63,9 @@ class AuthorizeDisclosure:
     """May ``discloser`` give ``data_classes`` about the participant to ``recipient`` for ``purpose``?
 
     ``recipient`` is ``{"agency_id", "kind"}`` or ``{"class"}``; without ``consent_id`` every
-    consent of the participant is considered.
+    consent of the participant is considered. ``asking`` is the agency on whose request the
+    question is put (it is told a refusal's reason only if it holds the consent); ``read``
+    names what it reads on a permit (``handoff:<id>``), ledgered with the decision.
     """
 
     discloser: str
@@ -72,6 +74,8 @@ class AuthorizeDisclosure:
     data_classes: Sequence[str]
     participant_id: str
     consent_id: str | None = None
+    asking: str | None = None
+    read: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,11 @@ class CoveredClasses:
     data_classes: Sequence[str]
     participant_id: str
     consent_id: str
+
+
+@dataclass(frozen=True)
+class AttestConsent(ConsentCommand):
+    """A discloser named in the consent confirms it discloses under it."""
 
 
 @dataclass(frozen=True)

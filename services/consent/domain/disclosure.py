@@ -35,16 +35,28 @@ REDISCLOSURE_NOTICE = (
 def consent_summary(consent: Consent) -> dict[str, Any]:
     """The scope of a consent as a recipient sees it in a handoff packet (JSON-ready).
 
-    Lists the recipients still in force; never the participant's or signer's details.
+    The scope a recipient must respect (2.32(a)(2)): who may disclose (the disclosers the
+    consent covers, by id and registered name), to whom (agencies by name, or agency classes),
+    for which purposes, which data classes, and for what period. Lists the recipients still in
+    force; never the participant's or signer's details.
     """
+    names = consent.agency_names
     return {
         "consent_id": consent.id,
         "version": consent.version,
         "status": consent.status,
-        "disclosers": list(consent.disclosers),
-        "recipients": consent.recipients.as_dict(),
+        "disclosers": [{"id": agency_id, "name": names.get(agency_id)}
+                       for agency_id in consent.disclosers if agency_id in consent.attested],
+        "recipients": {
+            "agencies": [{**agency.as_dict(), "name": names.get(agency.id)}
+                         for agency in consent.recipients.agencies],
+            "classes": list(consent.recipients.classes),
+        },
         "purposes": list(consent.purposes),
         "data_classes": list(consent.data_classes),
+        "period": {"start": format_instant(consent.valid_from),
+                   "end": format_instant(consent.valid_until),
+                   "ends_with": consent.expires_on},
         "valid_from": format_instant(consent.valid_from),
         "valid_until": format_instant(consent.valid_until),
         "expires_on": consent.expires_on,

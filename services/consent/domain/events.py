@@ -22,6 +22,8 @@ class ConsentEvent:
     """
 
     type: ClassVar[str]
+    # False for what is ledgered but not published (no other service acts on it).
+    published: ClassVar[bool] = True
 
     consent_id: str
     participant_id: str
@@ -75,4 +77,19 @@ class ConsentRevoked(ConsentEvent):
 class ConsentExpired(ConsentEvent):
     type: ClassVar[str] = "consent.expired"
 
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class ConsentAttested(ConsentEvent):
+    """A named discloser confirmed it discloses under the consent: it is covered from now on.
+
+    Ledgered, not published: what other services act on (recipients, purposes, dates) is
+    unchanged, and ``authorize`` decides who may disclose.
+    """
+
+    type: ClassVar[str] = "consent.attested"
+    published: ClassVar[bool] = False
+
+    discloser: str
     occurred_at: datetime

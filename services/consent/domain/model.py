@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.consent.domain.elements import (
+    END_OF_TREATMENT,
     REVOCATION_STATEMENT,
     Recipients,
     Signature,
@@ -21,6 +22,7 @@ from services.consent.domain.elements import (
     parse_instant,
 )
 from services.consent.domain.events import (
+    ConsentAttested,
     ConsentEvent,
     ConsentExpired,
     ConsentGranted,
@@ -28,7 +30,7 @@ from services.consent.domain.events import (
 )
 from services.consent.domain.revocation import read_revoked_recipients
 from services.consent.domain.validation import read_grant_request
-from services.kit.errors import Conflict, NotFound
+from services.kit.errors import Conflict, Forbidden, NotFound
 
 ACTIVE, REVOKED, EXPIRED = "active", "revoked", "expired"
 STATUSES = (ACTIVE, REVOKED, EXPIRED)
@@ -46,6 +48,11 @@ class Consent:
         self.version: int = state["version"]
         self.status: str = state["status"]
         self.disclosers: tuple[str, ...] = tuple(state["disclosers"])
+        # Disclosers that confirmed they disclose under this consent: the agency that recorded
+        # it, and each other named discloser once it attested. Only these are covered.
+        self.attested: tuple[str, ...] = tuple(state.get("attested", ()))
+        # Agency names as registered when the consent was recorded, for the 2.32 summary.
+        self.agency_names: dict[str, str] = dict(state.get("agency_names") or {})
         self.recipients = Recipients.from_dict(state["recipients"])
         self.revoked = Recipients.from_dict(state["revoked"])
         self.purposes: tuple[str, ...] = tuple(state["purposes"])
@@ -68,19 +75,27 @@ class Consent:
     # -- creating and loading -----------------------------------------------------------------
 
     @classmethod
-    def grant(cls, request: Any, *, consent_id: str, participant_id: str, now: datetime) -> Consent:
-        """A new active consent at version 1 from a request; records ``ConsentGranted``.
+    def grant(cls, request: Any, *, consent_id: str, participant_id: str, holder: str,
+              now: datetime, end_of_treatment_lifetime: timedelta | None = None) -> Consent:
+        """A new active consent at version 1, recorded by ``holder``; records ``ConsentGranted``.
 
+        The holder must be one of the disclosers and is the only one covered at once; the
+        others are covered once they ``attest``. A consent that lasts until the end of
+        treatment ends after ``end_of_treatment_lifetime`` anyway (its ``valid_until``).
         Raises ``InvalidRequest`` naming every missing or invalid element at once.
         """
         now = parse_instant(now)  # a naive clock is a programming error: ValueError
-        terms = read_grant_request(request, participant_id=participant_id, now=now)
+        terms = read_grant_request(request, participant_id=participant_id, now=now, holder=holder)
+        valid_until = terms.valid_until
+        if terms.expires_on == END_OF_TREATMENT and end_of_treatment_lifetime is not None:
+            valid_until = terms.valid_from + end_of_treatment_lifetime
         state = {
             "id": consent_id, "participant_id": terms.participant_id, "version": 1,
-            "status": ACTIVE, "disclosers": terms.disclosers,
+            "status": ACTIVE, "disclosers": terms.disclosers, "attested": (holder,),
+            "agency_names": terms.agency_names,
             "recipients": terms.recipients.as_dict(), "revoked": Recipients().as_dict(),
             "purposes": terms.purposes, "data_classes": terms.data_classes,
-            "valid_from": terms.valid_from, "valid_until": terms.valid_until,
+            "valid_from": terms.valid_from, "valid_until": valid_until,
             "expires_on": terms.expires_on, "signature": terms.signature.as_dict(),
             "revocation_statement": REVOCATION_STATEMENT, "granted_at": now, "changed_at": now,
             "revoked_at": None, "revocation_reason": None, "expired_at": None,
@@ -119,6 +134,7 @@ class Consent:
         return {
             "id": self.id, "participant_id": self.participant_id, "version": self.version,
             "status": self.status, "disclosers": list(self.disclosers),
+            "attested": list(self.attested), "agency_names": dict(self.agency_names),
             "recipients": self.recipients.as_dict(), "revoked": self.revoked.as_dict(),
             "purposes": list(self.purposes), "data_classes": list(self.data_classes),
             "valid_from": format_instant(self.valid_from),
@@ -174,6 +190,22 @@ class Consent:
         event = ConsentRevoked(self.id, self.participant_id, taken.as_ids(), remaining.as_ids(), full, at)
         self._changed(at, event)
         return event
+
+    def attest(self, agency_id: str, *, at: datetime) -> bool:
+        """A named discloser confirms it discloses under this consent; True if it changed.
+
+        Raises ``Forbidden`` when the agency is not a named discloser and ``Conflict`` when the
+        consent is no longer active.
+        """
+        at = parse_instant(at)
+        if agency_id not in self.disclosers:
+            raise Forbidden("Only an agency named as discloser may attest to this consent.")
+        if agency_id in self.attested:
+            return False
+        self._require_active(at)
+        self.attested = (*self.attested, agency_id)
+        self._changed(at, ConsentAttested(self.id, self.participant_id, agency_id, at))
+        return True
 
     def expire_if_due(self, now: datetime) -> bool:
         """Mark an active consent expired once ``valid_until`` has passed; True if it changed."""

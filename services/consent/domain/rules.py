@@ -29,11 +29,18 @@ REVOKED_FOR_RECIPIENT = "revoked_for_recipient"
 PURPOSE_NOT_COVERED = "purpose_not_covered"
 DATA_CLASS_NOT_COVERED = "data_class_not_covered"
 ADMITTED_AFTER_CONSENT = "admitted_after_consent"
+# The stored terms differ from those the ledger bound to the consent: someone changed them.
+TERMS_ALTERED = "terms_altered"
 DENY_REASONS = (
     CONSENT_NOT_FOUND, PARTICIPANT_MISMATCH, REVOKED_REASON, EXPIRED_REASON, NOT_YET_VALID,
     DISCLOSER_NOT_COVERED, RECIPIENT_NOT_COVERED, REVOKED_FOR_RECIPIENT, PURPOSE_NOT_COVERED,
-    DATA_CLASS_NOT_COVERED, ADMITTED_AFTER_CONSENT,
+    DATA_CLASS_NOT_COVERED, ADMITTED_AFTER_CONSENT, TERMS_ALTERED,
 )
+# What the agency holding the consent is told of a refusal (``refusal_shown``): the ledger
+# keeps the precise reason; a tampered consent is, to its holder, no consent at all.
+SHOWN_REASONS = {REVOKED_FOR_RECIPIENT: REVOKED_REASON, TERMS_ALTERED: CONSENT_NOT_FOUND,
+                 ADMITTED_AFTER_CONSENT: RECIPIENT_NOT_COVERED}
+REFUSAL_REASONS = tuple(r for r in DENY_REASONS if r not in SHOWN_REASONS)
 PEER_GROUP = "peer_group"
 
 
@@ -90,7 +97,8 @@ def authorize(
         return deny(EXPIRED_REASON)
     if now < consent.in_force_from:
         return deny(NOT_YET_VALID)
-    if discloser not in consent.disclosers:
+    # A named discloser is covered once it attested (the recording agency is at once).
+    if discloser not in consent.attested or discloser not in consent.disclosers:
         return deny(DISCLOSER_NOT_COVERED)
     recipient_reason = _recipient_reason(consent, recipient, admitted_at)
     if recipient_reason != COVERED:
@@ -100,6 +108,17 @@ def authorize(
     if any(dc not in consent.data_classes for dc in data_classes):
         return deny(DATA_CLASS_NOT_COVERED)
     return Decision(True, COVERED, consent.id)
+
+
+def refusal_shown(reason: str, *, asking: str | None, holder: str | None,
+                  consent: Consent | None = None) -> str:
+    """The refusal code for the agency ``asking``: the reason when it holds the consent (or is
+    named in it as a discloser, and so reads it anyway and must learn it has to attest),
+    ``consent_not_found`` for anyone else, so a refusal never reveals another agency's consent."""
+    parties = {holder, *(consent.disclosers if consent is not None else ())}
+    if asking is None or holder is None or asking not in parties:
+        return CONSENT_NOT_FOUND
+    return SHOWN_REASONS.get(reason, reason)
 
 
 def _recipient_reason(consent: Consent, recipient: Mapping[str, str],
@@ -130,7 +149,8 @@ def _check_recipient(recipient: Any) -> None:
         if set(recipient) == {"class"} and recipient["class"] in AGENCY_KINDS:
             return
         if (set(recipient) == {"agency_id", "kind"} and recipient["kind"] in AGENCY_KINDS
-                and isinstance(recipient["agency_id"], str) and recipient["agency_id"]):
+                and isinstance(recipient["agency_id"], str)
+                and 0 < len(recipient["agency_id"]) <= 64 and "\x00" not in recipient["agency_id"]):
             return
     raise InvalidRequest(
         "recipient must be {agency_id, kind} or {class}",

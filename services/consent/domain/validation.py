@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -28,10 +28,11 @@ from services.kit.vocabulary import AGENCY_KINDS, DATA_CLASSES, PURPOSES, is_ema
 
 REQUEST_FIELDS = (
     "participant", "disclosers", "recipients", "purposes", "data_classes",
-    "valid_from", "valid_until", "expires_on", "signature", "include_later_members",
+    "valid_from", "valid_until", "expires_on", "signature", "include_later_members", "agency_names",
 )
 REQUIRED_PARTICIPANT = ("given_name", "family_name", "birth_date", "preferred_language")
 OPTIONAL_PARTICIPANT = ("phone", "email")
+HOLDER_NOT_DISCLOSER = "must include the agency recording the consent"
 # Clinic clocks and ours disagree a little; a signature from further ahead is an error.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -55,10 +56,13 @@ class GrantTerms:
     # Whether a class of recipients ("peer groups of this network") also covers agencies admitted
     # to the network after the consent was signed; without it, only those admitted by then.
     include_later_members: bool = False
+    agency_names: dict[str, str] = field(default_factory=dict)
 
 
-def read_grant_request(request: Any, *, participant_id: str, now: datetime) -> GrantTerms:
-    """Validate a grant request (docs/api.md ``POST /v1/consents`` body, agencies as ``{id, kind}``).
+def read_grant_request(request: Any, *, participant_id: str, now: datetime,
+                       holder: str | None = None) -> GrantTerms:
+    """Validate a grant request (docs/api.md ``POST /v1/consents`` body, agencies as ``{id, kind}``);
+    ``holder``, the agency recording it, must be one of the disclosers.
 
     Raises ``InvalidRequest`` whose ``errors`` name every missing or invalid element.
     """
@@ -70,6 +74,8 @@ def read_grant_request(request: Any, *, participant_id: str, now: datetime) -> G
         p.add("participant_id", MISSING)
     participant = _participant(p, request.get("participant"), now)
     disclosers = _disclosers(p, request.get("disclosers"))
+    if holder is not None and disclosers and holder not in disclosers:
+        p.add("disclosers", HOLDER_NOT_DISCLOSER)
     recipients = _recipients(p, request.get("recipients"))
     purposes = p.choices(request, "purposes", PURPOSES)
     data_classes = p.choices(request, "data_classes", DATA_CLASSES)
@@ -78,12 +84,29 @@ def read_grant_request(request: Any, *, participant_id: str, now: datetime) -> G
     later = request.get("include_later_members", False)
     if not isinstance(later, bool):
         p.add("include_later_members", "must be true or false")
+    agency_names = _agency_names(p, request.get("agency_names"))
     if p.errors:
         raise InvalidRequest("the consent is missing or has invalid elements", errors=p.errors)
     return GrantTerms(
         participant_id, participant, disclosers, recipients, purposes, data_classes,
-        valid_from, valid_until, expires_on, signature, later is True,
+        valid_from, valid_until, expires_on, signature, later is True, agency_names,
     )
+
+
+def _agency_names(p: FieldErrors, value: Any) -> dict[str, str]:
+    """``{agency id: registered name}``, as the gateway adds them (optional)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        p.add("agency_names", "must map agency ids to names")
+        return {}
+    names = {}
+    for agency_id, name in value.items():
+        if not isinstance(agency_id, str) or not isinstance(name, str) or not name.strip():
+            p.add("agency_names", "must map agency ids to names")
+            continue
+        names[agency_id] = name.strip()
+    return names
 
 
 def _participant(p: FieldErrors, data: Any, now: datetime) -> dict[str, str]:

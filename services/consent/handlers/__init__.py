@@ -15,13 +15,13 @@ from services.consent.handlers.audit import (
     record_change,
     verify_ledger,
 )
-from services.consent.handlers.consents import end_treatment, get, grant, revoke
+from services.consent.handlers.consents import attest, end_treatment, get, grant, revoke
 from services.consent.handlers.coverage import covered_classes
 from services.consent.handlers.decisions import authorize, disclose, record_access
 from services.consent.handlers.expiry import expire_due
 
 __all__ = [
-    "authorize", "checkpoint", "covered_classes", "disclose", "disclosures", "end_treatment",
-    "expire_due", "export_ledger", "get", "grant", "ledger", "public_key", "record_access",
-    "record_change", "revoke", "verify_ledger",
+    "attest", "authorize", "checkpoint", "covered_classes", "disclose", "disclosures",
+    "end_treatment", "expire_due", "export_ledger", "get", "grant", "ledger", "public_key",
+    "record_access", "record_change", "revoke", "verify_ledger",
 ]

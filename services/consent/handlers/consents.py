@@ -11,12 +11,18 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.consent.adapters.consents import StoredConsent
 from services.consent.domain import END_OF_TREATMENT, EXPIRED, REVOKED, Consent
-from services.consent.domain.commands import EndTreatment, GrantConsent, ReadConsent, RevokeConsent
+from services.consent.domain.commands import (
+    AttestConsent,
+    EndTreatment,
+    GrantConsent,
+    ReadConsent,
+    RevokeConsent,
+)
 from services.consent.handlers.changes import record_changes
 from services.consent.ledger_keys import LedgerKeyPair
 from services.consent.schemas import consent_view
@@ -27,19 +33,23 @@ from services.kit.messages import Caller
 log = logging.getLogger(__name__)
 
 
-def grant(command: GrantConsent, uow, keys: LedgerKeyPair, now: datetime) -> dict[str, Any]:
+def grant(command: GrantConsent, uow, keys: LedgerKeyPair, now: datetime, *,
+          end_of_treatment_lifetime: timedelta | None = None) -> dict[str, Any]:
     """Record a consent held by the asking agency; ledger it and stage ``consent.granted``.
 
-    With an Idempotency-Key (``command.creation``) one consent is recorded per key: a repeat, or
-    an attempt that loses the race to a concurrent one, answers the consent the key recorded.
-    Raises ``InvalidRequest`` naming every missing or invalid element, and ``Conflict`` for a
-    key used with another request.
+    The asking agency must be a discloser; other disclosers are covered once they attest. A
+    consent ending with treatment ends after ``end_of_treatment_lifetime`` at the latest. With an
+    Idempotency-Key (``command.creation``) one consent is recorded per key: a repeat, or an
+    attempt that loses the race to a concurrent one, answers the consent the key recorded.
+    Raises ``InvalidRequest`` naming every missing or invalid element, and ``Conflict`` for a key
+    used with another request.
     """
     earlier = _consent_made_by_key(command, uow)
     if earlier is not None:
         return earlier
     consent = Consent.grant(command.request, consent_id=str(uuid.uuid4()),
-                            participant_id=str(uuid.uuid4()), now=now)
+                            participant_id=str(uuid.uuid4()), holder=command.caller.agency_id,
+                            now=now, end_of_treatment_lifetime=end_of_treatment_lifetime)
     try:
         with uow:
             record_creation(uow, command.creation, consent.id, now)
@@ -93,18 +103,35 @@ def revoke(command: RevokeConsent, uow, keys: LedgerKeyPair, now: datetime) -> d
     return consent_view(consent, stored.holder)
 
 
-def end_treatment(command: EndTreatment, uow, keys: LedgerKeyPair, now: datetime) -> dict[str, Any]:
-    """Treatment ended: a consent that expires on that event expires now.
+def attest(command: AttestConsent, uow, keys: LedgerKeyPair, now: datetime) -> dict[str, Any]:
+    """A discloser the consent names confirms it: from now on the consent covers it.
 
-    The holder or a discloser may say so. Raises ``NotFound``, ``Forbidden`` and ``Conflict``
-    (the consent ends on a date, or is revoked).
+    Ledgered (``consent.attested``, with the new version's terms). Raises ``NotFound``,
+    ``Forbidden`` (not a named discloser) and ``Conflict`` (no longer active).
     """
     with uow:
         stored = _visible(uow.consents.get(command.consent_id, for_update=True), command.caller)
         consent = stored.consent
-        asking = command.caller.agency_id
-        if asking != stored.holder and asking not in consent.disclosers:
-            raise Forbidden("Only the holder or a discloser of this consent may end treatment.")
+        if not consent.attest(command.caller.agency_id, at=now):
+            return consent_view(consent, stored.holder)
+        uow.consents.save(stored, now)
+        record_changes(uow, keys, consent, actor=command.caller.agency_id, now=now)
+        uow.commit()
+    log.info("consent %s attested by discloser %s", consent.id, command.caller.agency_id)
+    return consent_view(consent, stored.holder)
+
+
+def end_treatment(command: EndTreatment, uow, keys: LedgerKeyPair, now: datetime) -> dict[str, Any]:
+    """Treatment ended: a consent that expires on that event expires now.
+
+    Only the holder may say so. Raises ``NotFound``, ``Forbidden`` and ``Conflict`` (the
+    consent ends on a date, or is revoked).
+    """
+    with uow:
+        stored = _visible(uow.consents.get(command.consent_id, for_update=True), command.caller)
+        consent = stored.consent
+        if command.caller.agency_id != stored.holder:
+            raise Forbidden("Only the agency that recorded this consent may end it with treatment.")
         if consent.expires_on != END_OF_TREATMENT:
             raise Conflict(f"consent {consent.id} does not end with treatment")
         if consent.status == EXPIRED:

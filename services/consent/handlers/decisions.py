@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.consent.adapters.consents import StoredConsent
 from services.consent.domain import (
     REDISCLOSURE_NOTICE,
     Consent,
@@ -23,6 +24,8 @@ from services.consent.domain import (
 )
 from services.consent.domain import authorize as decide
 from services.consent.domain.commands import AuthorizeDisclosure, Disclose, RecordAccess
+from services.consent.domain.rules import TERMS_ALTERED, refusal_shown
+from services.consent.domain.terms import terms_match
 from services.consent.ledger_keys import LedgerKeyPair
 from services.kit.errors import ConsentRequired
 
@@ -43,23 +46,39 @@ class Decided:
     decision: Decision
     decision_id: str
     consent: Consent | None
+    holder: str | None = None
+
+    def refusal(self, asking: str | None) -> str | None:
+        """The refusal code ``asking`` may see (None for a permit)."""
+        if self.decision.permit:
+            return None
+        return refusal_shown(self.decision.reason, asking=asking, holder=self.holder,
+                             consent=self.consent)
 
 
 def authorize(command: AuthorizeDisclosure, uow, keys: LedgerKeyPair, now: datetime) -> dict[str, Any]:
-    """Permit or deny one disclosure, ledgered either way: ``{"permit", "reason", "consent_id",
-    "decision_id", "allowed"}``.
+    """Permit or deny one disclosure, ledgered either way: ``{"permit", "reason", "refusal",
+    "consent_id", "decision_id", "allowed"}``. ``refusal`` is the deny code the asking agency
+    may be shown (``refusal_shown``).
 
+    With ``command.read``, a permit also ledgers that the asking agency reads what it names, in
+    the same transaction: a read is recorded under a decision no revocation has overtaken.
     An unknown consent is a deny (``consent_not_found``); only a malformed question raises
     (``InvalidRequest``).
     """
     with uow:
         decided = _decide(uow, keys, command, now)
         allowed = _allowed(uow, decided.consent) if decided.decision.permit else NO_PEER_GROUPS
+        if decided.decision.permit and command.read is not None:
+            uow.ledger.append(keys, at=now, actor=command.asking or recipient_label(command.recipient),
+                              action="access", subject=command.read,
+                              participant_id=command.participant_id)
         uow.commit()
     decision = decided.decision
     return {
         "permit": decision.permit,
         "reason": decision.reason,
+        "refusal": decided.refusal(command.asking),
         "consent_id": decision.consent_id,
         "decision_id": decided.decision_id,
         "allowed": allowed,
@@ -88,8 +107,9 @@ def disclose(command: Disclose, uow, keys: LedgerKeyPair, now: datetime) -> dict
             _record_disclosure(uow, keys, command, decided, now)
         uow.commit()
     if not decided.decision.permit:
-        reason = decided.decision.reason
-        raise ConsentRequired(reason, reason=reason, decision_id=decided.decision_id)
+        # ``reason`` is what the asking agency may be shown; the ledger keeps the precise one.
+        raise ConsentRequired("No consent in force covers this disclosure.",
+                              reason=decided.refusal(command.asking), decision_id=decided.decision_id)
     consent = decided.consent
     return {
         "permit": True,
@@ -116,16 +136,19 @@ def record_access(command: RecordAccess, uow, keys: LedgerKeyPair, now: datetime
 # -- deciding -----------------------------------------------------------------------------
 
 def _decide(uow, keys: LedgerKeyPair, question: Question, now: datetime) -> Decided:
+    """Decide under the consent's row lock: a revocation committed first is seen, one that
+    comes later waits for this decision's commit, so no permit is ledgered after it."""
     agency_id = question.recipient.get("agency_id")
     admitted_at = uow.admissions.admitted_at(agency_id) if agency_id else None
     args = (question.discloser, question.recipient, question.purpose, question.data_classes,
             question.participant_id, now, admitted_at)
     if question.consent_id is not None:
-        stored = uow.consents.get(question.consent_id)
-        consent = stored.consent if stored else None
-        decision = decide(consent, *args)
+        found = uow.consents.get(question.consent_id, for_update=True)
+        candidates = [found] if found is not None else []
     else:
-        consent, decision = _best_of(uow.consents.for_participant(question.participant_id), args)
+        candidates = uow.consents.for_participant(question.participant_id, for_update=True)
+    stored, decision = _best_of(uow, keys, candidates, args)
+    consent = stored.consent if stored is not None else None
     decision_id = str(uuid.uuid4())
     uow.ledger.append(
         keys, at=now, actor=question.discloser, action="decision",
@@ -140,19 +163,34 @@ def _decide(uow, keys: LedgerKeyPair, question: Question, now: datetime) -> Deci
     )
     if not decision.permit:
         log.info("decision %s: deny (%s)", decision_id, decision.reason)
-    return Decided(decision, decision_id, consent if decision.consent_id else None)
+    return Decided(decision, decision_id, consent if decision.consent_id else None,
+                   stored.holder if stored is not None and decision.consent_id else None)
 
 
-def _best_of(candidates, args) -> tuple[Consent | None, Decision]:
-    """With no consent named: the first of the participant's consents (newest first) that
-    permits; failing that, the newest one's deny."""
-    first: tuple[Consent | None, Decision] | None = None
+def _best_of(uow, keys: LedgerKeyPair, candidates: list[StoredConsent],
+             args) -> tuple[StoredConsent | None, Decision]:
+    """The first of the candidate consents (newest first) that permits; failing that, the
+    first one's deny."""
+    first: tuple[StoredConsent | None, Decision] | None = None
     for stored in candidates:
-        decision = decide(stored.consent, *args)
+        decision = _bound(uow, keys, stored, decide(stored.consent, *args))
         if decision.permit:
-            return stored.consent, decision
-        first = first or (stored.consent, decision)
+            return stored, decision
+        first = first or (stored, decision)
     return first or (None, decide(None, *args))
+
+
+def _bound(uow, keys: LedgerKeyPair, stored: StoredConsent, decision: Decision) -> Decision:
+    """A permit stands only on terms the ledger bound to the consent; else a loud deny."""
+    if not decision.permit:
+        return decision
+    consent = stored.consent
+    if terms_match(consent, uow.consents.recorded_terms(consent, keys.hmac_key)):
+        return decision
+    # An alert for the operators: the consent tables were changed outside the service.
+    log.error("ALERT consent %s: stored terms (version %d) do not match the terms bound in the "
+              "audit ledger; disclosure denied", consent.id, consent.version)
+    return Decision(False, TERMS_ALTERED, consent.id)
 
 
 def _permitted_fields(consent: Consent, data_classes) -> dict[str, str]:

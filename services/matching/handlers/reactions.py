@@ -17,6 +17,7 @@ from services.matching.domain.policy import MatchingPolicy
 from services.matching.domain.referral import Referral
 from services.matching.handlers.matchmaker import Matchmaker
 
+CANCELLED = "cancelled"
 CONSENT_CODES = {"consent.revoked": "consent_revoked", "consent.expired": "consent_expired"}
 
 
@@ -37,7 +38,12 @@ def on_referral_requested(event, uow, policy: MatchingPolicy, now: datetime,
 def on_referral_status_changed(event, uow, policy: MatchingPolicy, now: datetime,
                                registry: CachedRegistry | None = None) -> None:
     """A referral that ended (cancelled, rejected, completed, failed) is matched no more: its
-    proposal is withdrawn or its mentor's place freed, and the waitlist gets the place."""
+    proposal is withdrawn or its mentor's place freed, and the waitlist gets the place.
+
+    A cancelled referral (by its referrer, or because its consent ended) leaves no match
+    standing: an accepted match is withdrawn too. A completed or failed one keeps its
+    accepted match as the record of who worked with the participant.
+    """
     payload = event.payload
     if payload["to_status"] not in FINAL_REFERRAL_STATUSES:
         return
@@ -48,7 +54,7 @@ def on_referral_status_changed(event, uow, policy: MatchingPolicy, now: datetime
             uow.referrals.add(Referral.tombstone(payload, reason, now))
         return
     matchmaker = Matchmaker(uow, policy, now, registry)
-    matchmaker.close(referral, reason, withdraw_accepted=False)
+    matchmaker.close(referral, reason, withdraw_accepted=payload["to_status"] == CANCELLED)
     matchmaker.fill_waitlist()
 
 

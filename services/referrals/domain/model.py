@@ -73,7 +73,7 @@ class Referral:
                    "excluded": list(allowed.get("excluded") or [])}
         if not allowed["agencies"] and "peer_group" not in allowed["classes"]:
             raise ConsentRequired("The consent does not cover any peer group.",
-                                  reason="no_peer_group_covered")
+                                  reason="recipient_not_covered")
         referral = cls(id=referral_id or str(uuid.uuid4()),
                        referrer_agency_id=referrer_agency_id, participant_id=participant_id,
                        consent_id=consent_id, reason=reason.strip(), urgency=urgency,

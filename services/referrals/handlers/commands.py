@@ -45,7 +45,7 @@ def create_referral(command: RequestReferral, uow, consent: ConsentClient, now: 
     anything is stored or published. With an Idempotency-Key (``command.creation``) the referral
     is made once per key: a repeat, or an attempt that loses the race to a concurrent one, answers
     the referral the key made, as it is now, without asking consent again. Raises
-    ``ConsentRequired`` (with consent's deny ``reason``), ``InvalidRequest``, and ``Conflict`` for
+    ``ConsentRequired`` (with the refusal consent lets the referrer see as ``reason``), ``InvalidRequest``, and ``Conflict`` for
     a key used with another request.
     """
     earlier = _referral_made_by_key(command, uow)
@@ -121,7 +121,8 @@ def open_handoff(command: OpenHandoff, uow, consent: ConsentClient) -> dict[str,
     """The handoff packet, for the assigned peer group while its handoff is open.
 
     Consent is asked afresh (a revocation may not have reached us yet) and the read is ledgered
-    before the packet is returned, so no read goes unrecorded. Raises ``NotFound`` (strangers),
+    with that permit, in its transaction, before the packet is returned: no read goes
+    unrecorded and none is recorded after a revocation. Raises ``NotFound`` (strangers),
     ``Forbidden`` (the referrer), ``Conflict`` (closed) and ``ConsentRequired``.
     """
     with uow:
@@ -131,11 +132,10 @@ def open_handoff(command: OpenHandoff, uow, consent: ConsentClient) -> dict[str,
     if packet is None or packet["agency_id"] != command.caller.agency_id:
         raise Conflict("No handoff has been disclosed for this referral.")
     classes = packet["data_classes"] or HANDOFF_DATA_CLASSES
-    decision = consent.authorize(**handoff_request(referral, data_classes=classes))
+    decision = consent.authorize(**handoff_request(referral, data_classes=classes),
+                                 asking=command.caller.agency_id, read=f"handoff:{referral.id}")
     if not decision.get("permit"):
-        raise ConsentRequired("The consent no longer covers this handoff.", reason=decision.get("reason"))
-    consent.record_access(actor=command.caller.agency_id, participant_id=referral.participant_id,
-                          what=f"handoff:{referral.id}")
+        raise ConsentRequired("The consent no longer covers this handoff.", reason=decision.get("refusal"))
     return {"referral_id": referral.id, "participant": packet["participant"],
             **handoff_extras(referral, classes), "data_classes": list(classes),
             "consent": packet["consent"], "redisclosure_notice": packet["redisclosure_notice"],

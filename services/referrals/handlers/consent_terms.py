@@ -33,7 +33,7 @@ def referral_request(referrer_agency_id: str, participant_id: str, consent_id: s
     that) may be held by the network for some peer group."""
     return {"discloser": referrer_agency_id, "recipient": {"class": "peer_group"}, "purpose": PURPOSE,
             "data_classes": list(data_classes or REFERRAL_DATA_CLASSES), "participant_id": participant_id,
-            "consent_id": consent_id}
+            "consent_id": consent_id, "asking": referrer_agency_id}
 
 
 def handoff_request(referral: Referral, agency_id: str | None = None,
@@ -51,6 +51,7 @@ def covered_of(consent: ConsentClient, question: dict[str, Any], required: list[
     """The classes to disclose for ``question``: ``required`` (even if not covered, so that the
     disclosure is refused and ledgered with its reason) plus each of ``optional`` the consent
     covers; and consent's answer (``allowed`` peer groups among it)."""
-    scope = consent.covered_classes(**{**question, "data_classes": required + optional})
+    asked = {name: value for name, value in question.items() if name != "asking"}
+    scope = consent.covered_classes(**{**asked, "data_classes": required + optional})
     covered = scope.get("covered") or []
     return required + [dc for dc in optional if dc in covered], scope

@@ -181,6 +181,7 @@ def test_progress_to_completion_keeps_history_and_refuses_what_the_lifecycle_for
 
 def test_an_agency_lists_only_referrals_it_sent_or_was_assigned(referrals, consent, referrals_config):
     shared = consent.grant(HOSPITAL, grant_request(disclosers=[HOSPITAL["agency_id"], CLINIC["agency_id"]]))
+    consent.attest(CLINIC, shared["id"])  # a further discloser is covered once it confirms
     mine = [referrals.create(HOSPITAL, referral_request(shared))["id"] for _ in range(2)]
     assigned, _ = accepted_referral(referrals, consent, referrals_config, consent_record=shared)
     theirs = referrals.create(CLINIC, referral_request(shared))["id"]

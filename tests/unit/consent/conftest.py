@@ -76,7 +76,8 @@ def make_consent(request_body):
     def make(**changes) -> Consent:
         body = {**request_body, **changes}
         body = {k: v for k, v in body.items() if v is not None}
-        return Consent.grant(body, consent_id="consent-1", participant_id="participant-1", now=NOW)
+        return Consent.grant(body, consent_id="consent-1", participant_id="participant-1",
+                             holder="hospital-1", now=NOW)
 
     return make
 
@@ -90,13 +91,13 @@ def ledger_keys() -> LedgerKeyPair:
 
 
 @pytest.fixture
-def consents() -> FakeConsents:
-    return FakeConsents()
+def ledger() -> FakeLedger:
+    return FakeLedger()
 
 
 @pytest.fixture
-def ledger() -> FakeLedger:
-    return FakeLedger()
+def consents(ledger) -> FakeConsents:
+    return FakeConsents(ledger)
 
 
 @pytest.fixture

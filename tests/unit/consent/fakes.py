@@ -19,10 +19,12 @@ from services.consent.domain import (
     Checkpoint,
     Consent,
     LedgerEntry,
+    chain_hash,
     format_instant,
     next_entry,
     sign_checkpoint,
 )
+from services.consent.domain.terms import TERMS_ACTIONS
 from services.consent.ledger_keys import LedgerKeyPair
 from services.kit.errors import Conflict
 from tests.unit.fake_unit_of_work import FakeUnitOfWork
@@ -70,10 +72,14 @@ class ConsentUnitOfWork(FakeUnitOfWork):
 
 
 class FakeConsents(Transactional):
-    """Consents by id, kept as their snapshots: a loaded consent is a fresh copy."""
+    """Consents by id, kept as their snapshots: a loaded consent is a fresh copy.
 
-    def __init__(self) -> None:
+    ``ledger`` is the ledger of the same unit of work, where the consents' terms are bound.
+    """
+
+    def __init__(self, ledger: FakeLedger | None = None) -> None:
         super().__init__({})
+        self.ledger = ledger
 
     def add(self, consent: Consent, holder: str, now: datetime) -> StoredConsent:
         self.state[consent.id] = {"holder": holder, "snapshot": consent.snapshot(),
@@ -94,11 +100,24 @@ class FakeConsents(Transactional):
         row = self.state.get(consent_id)
         return None if row is None else self._load(row)
 
-    def for_participant(self, participant_id: str) -> list[StoredConsent]:
+    def for_participant(self, participant_id: str, *, for_update: bool = False) -> list[StoredConsent]:
         rows = [r for r in self.state.values() if r["snapshot"]["participant_id"] == participant_id]
         rows.sort(key=lambda r: r["snapshot"]["id"])
         rows.sort(key=lambda r: r["snapshot"]["granted_at"], reverse=True)
         return [self._load(row) for row in rows]
+
+    def recorded_terms(self, consent: Consent, hmac_key: bytes) -> dict[str, Any] | None:
+        rows = [e for e in (self.ledger.rows if self.ledger else ())
+                if e.participant_id == consent.participant_id and e.subject == consent.id
+                and e.action in TERMS_ACTIONS]
+        if not rows or chain_hash(hmac_key, rows[-1].prev_hash, rows[-1].content()) != rows[-1].hash:
+            return None
+        return rows[-1].details
+
+    def tamper(self, consent_id: str, **terms: Any) -> None:
+        """Change stored terms behind the service's back (as a database writer could)."""
+        self.state[consent_id]["snapshot"].update(terms)
+        self.commit()
 
     def holders_for_participant(self, participant_id: str) -> set[str]:
         return {stored.holder for stored in self.for_participant(participant_id)}

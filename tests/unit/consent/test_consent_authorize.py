@@ -173,14 +173,20 @@ def test_a_peer_group_revoked_by_name_is_excluded_though_the_class_still_covers_
 
 
 def test_summary_describes_the_scope_for_a_handoff(make_consent, now):
-    consent = make_consent()
+    consent = make_consent(agency_names={"hospital-1": "St. Mary Hospital", "peer-1": "Harbor Peers"})
     consent.revoke(at=now, recipients={"agencies": ["clinic-2"]})
 
     summary = consent_summary(consent)
 
     assert summary["version"] == 2 and summary["status"] == "active"
-    assert summary["recipients"] == {"agencies": [{"id": "peer-1", "kind": "peer_group"}],
-                                     "classes": ["peer_group"]}
+    assert summary["disclosers"] == [{"id": "hospital-1", "name": "St. Mary Hospital"}]
+    assert summary["recipients"] == {
+        "agencies": [{"id": "peer-1", "kind": "peer_group", "name": "Harbor Peers"}],
+        "classes": ["peer_group"]}
+    assert summary["purposes"] == ["peer-support-referral", "care-coordination"]
+    assert summary["data_classes"] == ["demographics", "contact", "referral-reason"]
+    assert summary["period"] == {"start": "2026-11-01T00:00:00Z", "end": "2027-11-01T00:00:00Z",
+                                 "ends_with": None}
     assert summary["signed_by"] == "participant"
     assert summary["signed_at"] == "2026-11-01T10:00:00Z"
     assert summary["valid_until"] == "2027-11-01T00:00:00Z"

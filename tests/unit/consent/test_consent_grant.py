@@ -22,7 +22,8 @@ def grant_errors(now):
 
     def errors(body: dict, participant_id: str = "participant-1") -> dict:
         with pytest.raises(InvalidRequest) as caught:
-            Consent.grant(body, consent_id="consent-1", participant_id=participant_id, now=now)
+            Consent.grant(body, consent_id="consent-1", participant_id=participant_id,
+                          holder="hospital-1", now=now)
         return caught.value.errors
 
     return errors
@@ -122,7 +123,7 @@ def test_representative_must_state_their_authority(request_body, grant_errors, n
     assert grant_errors(request_body) == {"signature.authority": ["missing"]}
 
     request_body["signature"]["authority"] = "legal guardian"
-    consent = Consent.grant(request_body, consent_id="c", participant_id="p", now=now)
+    consent = Consent.grant(request_body, consent_id="c", participant_id="p", holder="hospital-1", now=now)
     assert consent.signature.authority == "legal guardian"
 
 

@@ -7,7 +7,15 @@ from datetime import timedelta
 import pytest
 
 from services.consent import handlers
-from services.consent.domain.commands import EndTreatment, ReadConsent, RevokeConsent
+from services.consent.domain.commands import (
+    AttestConsent,
+    AuthorizeDisclosure,
+    EndTreatment,
+    ExpireDueConsents,
+    GrantConsent,
+    ReadConsent,
+    RevokeConsent,
+)
 from services.kit.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from tests.unit.consent.conftest import NOW, asking
 
@@ -146,3 +154,70 @@ def test_end_of_treatment_is_refused_for_a_dated_consent_and_for_recipients(uow,
     with pytest.raises(Forbidden):
         handlers.end_treatment(EndTreatment(asking("peer-1"), ending), uow, ledger_keys, LATER)
     assert uow.types() == ["consent.granted", "consent.granted"]
+
+
+def test_the_recording_agency_must_be_a_discloser(uow, consents, ledger, granted):
+    with pytest.raises(InvalidRequest) as refused:
+        granted(holder="clinic-2")
+
+    assert refused.value.errors == {"disclosers": ["must include the agency recording the consent"]}
+    assert consents.state == {} and ledger.rows == []
+
+
+def handoff_by(discloser: str, consent: dict) -> AuthorizeDisclosure:
+    return AuthorizeDisclosure(discloser, {"agency_id": "peer-1", "kind": "peer_group"},
+                               "peer-support-referral", ["contact"], consent["participant_id"],
+                               consent["id"], asking=discloser)
+
+
+def test_a_further_discloser_is_covered_only_once_it_attests(uow, ledger, granted, ledger_keys):
+    consent = granted(disclosers=["hospital-1", "clinic-2"])
+
+    before = handlers.authorize(handoff_by("clinic-2", consent), uow, ledger_keys, LATER)
+    view = handlers.attest(AttestConsent(asking("clinic-2"), consent["id"]), uow, ledger_keys, LATER)
+    after = handlers.authorize(handoff_by("clinic-2", consent), uow, ledger_keys, LATER)
+
+    assert (before["permit"], before["reason"]) == (False, "discloser_not_covered")
+    assert after["permit"] is True
+    assert view["attested_disclosers"] == ["hospital-1", "clinic-2"] and view["version"] == 2
+    attested = [e for e in ledger.rows if e.action == "consent.attested"]
+    assert [(e.actor, e.details["discloser"]) for e in attested] == [("clinic-2", "clinic-2")]
+    assert uow.types() == ["consent.granted"]  # ledgered, not published
+
+
+def test_only_a_named_discloser_may_attest(uow, granted, ledger_keys):
+    consent = granted(disclosers=["hospital-1", "clinic-2"])
+
+    with pytest.raises(Forbidden):
+        handlers.attest(AttestConsent(asking("peer-1"), consent["id"]), uow, ledger_keys, LATER)
+    with pytest.raises(NotFound):
+        handlers.attest(AttestConsent(asking("hospital-7"), consent["id"]), uow, ledger_keys, LATER)
+    assert handlers.attest(AttestConsent(asking("hospital-1"), consent["id"]), uow, ledger_keys,
+                           LATER)["version"] == 1  # the holder attested by recording it
+
+
+def test_only_the_holder_ends_a_consent_with_treatment(uow, granted, ledger_keys):
+    ending = granted(disclosers=["hospital-1", "clinic-2"], valid_until=None,
+                     expires_on="end-of-treatment")["id"]
+
+    with pytest.raises(Forbidden):
+        handlers.end_treatment(EndTreatment(asking("clinic-2"), ending), uow, ledger_keys, LATER)
+
+
+def test_a_consent_ending_with_treatment_ends_after_the_maximum_lifetime(uow, request_body,
+                                                                          ledger_keys):
+    body = {**request_body, "expires_on": "end-of-treatment"}
+    del body["valid_until"]
+    view = handlers.grant(GrantConsent(asking("hospital-1"), body), uow, ledger_keys, NOW,
+                          end_of_treatment_lifetime=timedelta(days=30))
+
+    assert (view["expires_on"], view["valid_until"]) == ("end-of-treatment", "2026-12-01T00:00:00Z")
+    assert handlers.expire_due(ExpireDueConsents(), uow, ledger_keys, NOW + timedelta(days=29)) == 0
+    assert handlers.expire_due(ExpireDueConsents(), uow, ledger_keys, NOW + timedelta(days=31)) == 1
+
+
+def test_a_holder_outside_the_disclosers_is_named_with_every_other_problem(uow, granted):
+    with pytest.raises(InvalidRequest) as refused:
+        granted(holder="clinic-2", purposes=None)
+
+    assert set(refused.value.errors) == {"disclosers", "purposes"}

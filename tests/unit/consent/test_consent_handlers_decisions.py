@@ -76,7 +76,8 @@ def test_without_a_consent_named_a_permitting_consent_of_the_participant_is_used
     older = granted()
     clinic_only = {"agencies": [{"id": "clinic-2", "kind": "clinic"}], "classes": []}
     newer = Consent.grant({**request_body, "recipients": clinic_only}, consent_id="consent-newer",
-                          participant_id=older["participant_id"], now=NOW + timedelta(minutes=5))
+                          participant_id=older["participant_id"], holder="hospital-1",
+                          now=NOW + timedelta(minutes=5))
     consents.add(newer, "hospital-1", NOW)
     consents.commit()
 
@@ -122,12 +123,14 @@ def test_a_denied_disclosure_raises_after_the_deny_is_committed(
     commits = uow.commits
 
     with pytest.raises(ConsentRequired) as denied:
-        handlers.disclose(question(consent, Disclose, purpose="treatment"), uow, ledger_keys, ASKED_AT)
+        handlers.disclose(question(consent, Disclose, purpose="treatment", asking="hospital-1"),
+                          uow, ledger_keys, ASKED_AT)
 
-    assert (denied.value.detail, denied.value.extra["reason"]) == ("purpose_not_covered",) * 2
+    assert denied.value.extra["reason"] == "purpose_not_covered"
     assert uow.commits == commits + 1
     entry = ledger.rows[-1]
     assert (entry.action, entry.details["permit"]) == ("decision", False)
+    assert entry.details["reason"] == "purpose_not_covered"
     assert entry.details["decision_id"] == denied.value.extra["decision_id"]
     assert disclosures.state == []
 
@@ -196,3 +199,89 @@ def test_peer_groups_admitted_before_the_signature_or_before_admissions_were_kep
         recipient = {"agency_id": peer, "kind": "peer_group"}
         answer = handlers.authorize(question(consent, recipient=recipient), uow, ledger_keys, ASKED_AT)
         assert (answer["permit"], answer["reason"]) == (True, "covered")
+
+
+def test_the_holder_is_told_why_and_anyone_else_is_told_consent_not_found(uow, granted, ledger_keys):
+    consent = granted()
+
+    by_holder = handlers.authorize(question(consent, purpose="treatment", asking="hospital-1"),
+                                   uow, ledger_keys, ASKED_AT)
+    by_recipient = handlers.authorize(question(consent, purpose="treatment", asking="peer-1"),
+                                      uow, ledger_keys, ASKED_AT)
+
+    assert (by_holder["permit"], by_holder["refusal"]) == (False, "purpose_not_covered")
+    assert (by_recipient["permit"], by_recipient["refusal"]) == (False, "consent_not_found")
+    assert by_recipient["reason"] == "purpose_not_covered"  # the service and the ledger know
+
+
+def test_a_recipient_revoked_by_name_is_shown_as_revoked(uow, granted, ledger_keys):
+    consent = granted()
+    handlers.revoke(RevokeConsent(asking("hospital-1"), consent["id"], "asked",
+                                  {"agencies": ["peer-1"]}), uow, ledger_keys, NOW)
+
+    answer = handlers.authorize(question(consent, asking="hospital-1"), uow, ledger_keys, ASKED_AT)
+
+    assert (answer["reason"], answer["refusal"]) == ("revoked_for_recipient", "revoked")
+
+
+@pytest.mark.parametrize("widened", [
+    {"data_classes": ["demographics", "contact", "referral-reason", "substance-use"]},
+    {"recipients": {"agencies": [{"id": "peer-1", "kind": "peer_group"},
+                                 {"id": "hospital-3", "kind": "hospital"}], "classes": ["peer_group"]}},
+    {"valid_until": "2036-11-01T00:00:00Z"},
+])
+def test_terms_widened_in_storage_are_denied_loudly(uow, consents, ledger, granted, ledger_keys,
+                                                    widened, caplog):
+    consent = granted()
+    consents.tamper(consent["id"], **widened)
+
+    answer = handlers.authorize(question(consent, asking="hospital-1"), uow, ledger_keys, ASKED_AT)
+
+    assert (answer["permit"], answer["reason"], answer["refusal"]) == (
+        False, "terms_altered", "consent_not_found")
+    assert ledger.rows[-1].details["reason"] == "terms_altered"
+    alert = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(alert) == 1 and consent["id"] in alert[0].getMessage()
+    assert "Ana" not in alert[0].getMessage()
+
+
+def test_a_consent_changed_only_through_the_service_keeps_permitting(uow, granted, ledger_keys):
+    consent = granted()
+    handlers.revoke(RevokeConsent(asking("hospital-1"), consent["id"], "asked",
+                                  {"agencies": ["clinic-2"]}), uow, ledger_keys, NOW)
+
+    assert handlers.authorize(question(consent), uow, ledger_keys, ASKED_AT)["permit"] is True
+
+
+def test_a_permitted_read_is_ledgered_with_its_decision(uow, ledger, granted, ledger_keys):
+    consent = granted()
+    commits = uow.commits
+
+    answer = handlers.authorize(question(consent, asking="peer-1", read="handoff:r-1"),
+                                uow, ledger_keys, ASKED_AT)
+
+    assert answer["permit"] is True and uow.commits == commits + 1
+    decision, read = ledger.rows[-2:]
+    assert (decision.action, read.action, read.actor, read.subject) == (
+        "decision", "access", "peer-1", "handoff:r-1")
+
+
+def test_a_denied_read_is_not_ledgered_as_a_read(uow, ledger, granted, ledger_keys):
+    consent = granted()
+
+    handlers.authorize(question(consent, purpose="treatment", read="handoff:r-1"),
+                       uow, ledger_keys, ASKED_AT)
+
+    assert [e.action for e in ledger.rows][-1] == "decision"
+
+
+def test_a_named_discloser_that_has_not_attested_is_told_so(uow, granted, ledger_keys):
+    consent = granted(disclosers=["hospital-1", "clinic-2"])
+
+    named = handlers.authorize(question(consent, discloser="clinic-2", asking="clinic-2"),
+                               uow, ledger_keys, ASKED_AT)
+    stranger = handlers.authorize(question(consent, discloser="hospital-7", asking="hospital-7"),
+                                  uow, ledger_keys, ASKED_AT)
+
+    assert named["refusal"] == "discloser_not_covered"
+    assert (stranger["reason"], stranger["refusal"]) == ("discloser_not_covered", "consent_not_found")

@@ -40,6 +40,7 @@ class ConsentHistory(RuleBasedStateMachine):
         self.now = START
         self.consents: dict[str, Consent] = {}
         self.expected: dict[str, Reference] = {}
+        self.named_disclosers: dict[str, list[str]] = {}
 
     @staticmethod
     def recipients_named(expected: Reference) -> list[dict]:
@@ -88,10 +89,12 @@ class ConsentHistory(RuleBasedStateMachine):
         body |= {"expires_on": "end-of-treatment"} if ends is None else {"valid_until": iso(ends)}
         participant = data.draw(st.sampled_from(PARTICIPANTS), label="participant")
         consent_id = f"consent-{len(self.consents) + 1}"
+        holder = body["disclosers"][0]  # the recording agency; the others must attest first
         self.consents[consent_id] = Consent.grant(
-            body, consent_id=consent_id, participant_id=participant, now=self.now)
+            body, consent_id=consent_id, participant_id=participant, holder=holder, now=self.now)
+        self.named_disclosers[consent_id] = list(body["disclosers"])
         self.expected[consent_id] = Reference(
-            participant, set(body["disclosers"]), set(agencies), set(classes),
+            participant, {holder}, set(agencies), set(classes),
             set(body["purposes"]), set(body["data_classes"]), max(valid_from, signed_at), ends,
             ends_with_treatment=ends is None)
 
@@ -126,6 +129,22 @@ class ConsentHistory(RuleBasedStateMachine):
             return
         assert consent.revoke(at=self.now).full
         expected.take(expected.agencies, expected.classes)
+
+    @precondition(lambda self: self.consents)
+    @rule(data=st.data())
+    def a_named_discloser_attests(self, data):
+        consent_id = self.pick(data)
+        consent, expected = self.consents[consent_id], self.expected[consent_id]
+        agency = data.draw(st.sampled_from(self.named_disclosers[consent_id]), label="attesting")
+        if agency in expected.disclosers:
+            assert consent.attest(agency, at=self.now) is False
+        elif not expected.revocable(self.now):
+            with pytest.raises(Conflict):
+                consent.attest(agency, at=self.now)
+        else:
+            assert consent.attest(agency, at=self.now) is True
+            expected.disclosers.add(agency)
+            expected.changes += 1
 
     @rule()
     def expiry_timer_runs(self):

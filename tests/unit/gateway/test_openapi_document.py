@@ -14,7 +14,8 @@ from gateway.routes import ROUTES, ROUTES_BY_OPERATION
 # Written out from docs/api.md, independently of gateway.routes.
 API_ROUTES = {
     ("post", "/v1/agencies"), ("post", "/v1/consents"), ("get", "/v1/consents/{id}"),
-    ("post", "/v1/consents/{id}/revoke"), ("post", "/v1/referrals"), ("get", "/v1/referrals"),
+    ("post", "/v1/consents/{id}/revoke"), ("post", "/v1/consents/{id}/attestations"),
+    ("post", "/v1/consents/{id}/end-of-treatment"), ("post", "/v1/referrals"), ("get", "/v1/referrals"),
     ("get", "/v1/referrals/{id}"), ("post", "/v1/referrals/{id}/cancel"),
     ("post", "/v1/referrals/{id}/status"), ("get", "/v1/referrals/{id}/handoff"),
     ("post", "/v1/mentors"), ("get", "/v1/mentors"), ("patch", "/v1/mentors/{id}"),

@@ -71,6 +71,14 @@ def test_kit_errors_keep_their_meaning_after_crossing_rpc():
     status, body, _ = rendered(crossed)
     assert (status, body["code"], body["detail"]) == (403, "consent_required",
                                                       "No consent covers this.")
+    assert body["reason"] == "revoked"
+
+
+@pytest.mark.parametrize("reason", [None, "revoked_for_recipient", "terms_altered", "Ana Ruiz"])
+def test_a_refusal_never_carries_a_reason_outside_the_published_codes(reason):
+    _, body, _ = rendered(ConsentRequired("No consent covers this.", reason=reason))
+
+    assert body["reason"] == "consent_not_found"
 
 
 def test_unexpected_remote_errors_say_nothing_of_what_happened(caplog):

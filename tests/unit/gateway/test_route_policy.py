@@ -14,7 +14,8 @@ PEER_GROUP = Principal("a-peers", "peer_group", frozenset({"coordinator"}))
 ADMIN = Principal("a-admin", "clinic", frozenset({"admin"}))
 OPERATOR = Principal("a-operator", "operator", frozenset({"operator"}))
 
-REFERRER_OPS = {"grant_consent", "get_consent", "revoke_consent", "create_referral",
+REFERRER_OPS = {"grant_consent", "get_consent", "revoke_consent", "attest_consent", "end_treatment",
+                "create_referral",
                 "list_referrals", "get_referral", "cancel_referral", "list_disclosures",
                 "put_notification_settings", "get_notification_settings", "list_notifications",
                 "list_agencies", "get_session", "sign_out"}

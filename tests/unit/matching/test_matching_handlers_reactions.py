@@ -74,6 +74,24 @@ def test_a_closed_referral_withdraws_its_proposal_and_frees_an_accepted_place():
     assert not network.referrals.get("done-1").is_open and network.referrals.get("done-1").criteria is None
 
 
+def test_a_cancelled_referral_keeps_no_accepted_match_and_frees_its_place_once():
+    network = Network()
+    network.mentor(id="mentor-1", capacity=1)
+    network.handle(requested("cancelled-1"))
+    accept(network, "cancelled-1")
+    network.handle(requested("waiting-1"))
+    assert network.caseload("mentor-1") == 1 and network.live("waiting-1") is None
+
+    network.handle(status_changed("cancelled-1", "cancelled", "accepted"))
+    network.handle(status_changed("cancelled-1", "cancelled", "accepted"))  # another event id
+
+    [withdrawn] = network.events("match.withdrawn", referral_id="cancelled-1")
+    assert withdrawn["reason_code"] == "referral_cancelled"
+    assert network.live("cancelled-1") is None
+    assert network.caseload("mentor-1") == 0  # freed once, not twice
+    assert network.live("waiting-1").mentor_id == "mentor-1"
+
+
 def test_a_cancellation_that_overtakes_its_request_leaves_nothing_to_propose():
     network = Network()
     network.mentor(id="mentor-1")

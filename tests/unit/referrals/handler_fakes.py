@@ -37,12 +37,20 @@ class FakeConsent:
         self.calls.append((method, request))
 
     def authorize(self, **request: Any) -> dict[str, Any]:
+        """As the consent service: ``refusal`` is what the asking agency may see (as if it held
+        the consent), and a permitted ``read`` is ledgered with the decision (``reads``)."""
         self._called("authorize", request)
         if self.deny_with:
-            return {"permit": False, "reason": self.deny_with, "consent_id": request["consent_id"],
-                    "decision_id": "d-1", "allowed": {"agencies": [], "classes": [], "excluded": []}}
-        return {"permit": True, "reason": "covered", "consent_id": request["consent_id"],
-                "decision_id": "d-1", "allowed": self.allowed}
+            return {"permit": False, "reason": self.deny_with, "refusal": self.deny_with,
+                    "consent_id": request["consent_id"], "decision_id": "d-1",
+                    "allowed": {"agencies": [], "classes": [], "excluded": []}}
+        return {"permit": True, "reason": "covered", "refusal": None,
+                "consent_id": request["consent_id"], "decision_id": "d-1", "allowed": self.allowed}
+
+    def reads(self) -> list[dict[str, Any]]:
+        """The reads ledgered with a permit: who read what about whom."""
+        return [{"actor": r["asking"], "participant_id": r["participant_id"], "what": r["read"]}
+                for r in self.named("authorize") if r.get("read") and not self.deny_with]
 
     def covered_classes(self, **request: Any) -> dict[str, Any]:
         self._called("covered_classes", request)

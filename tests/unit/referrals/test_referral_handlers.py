@@ -42,7 +42,8 @@ def test_create_discloses_to_the_network_what_the_consent_covers_then_stages_ref
     [scope] = consent.named("covered_classes")
     assert scope == {**question, "data_classes": ["referral-reason", "substance-use"]}
     [disclosed] = consent.named("disclose")
-    assert disclosed == {**question, "data_classes": ["referral-reason", "substance-use"]}
+    assert disclosed == {**question, "data_classes": ["referral-reason", "substance-use"],
+                         "asking": REFERRER}
     assert consent.named("authorize") == []
     [event] = published(uow)
     assert event["type"] == "referral.requested"

@@ -69,7 +69,7 @@ def test_acceptance_discloses_to_the_mentor_agency_and_opens_its_handoff(uow, co
     assert packet["reason"] == REASON and packet["needs"]["lived_experience"] == ["opioids"]
     [fresh] = to_agencies(consent, "authorize")
     assert fresh["data_classes"] == asked["data_classes"]
-    assert consent.named("record_access") == [
+    assert consent.reads() == [
         {"actor": PEER_GROUP, "participant_id": "participant-1", "what": f"handoff:{referral_id}"}]
     assert stored(uow).handoff(referral_id)["agency_id"] == PEER_GROUP
 
@@ -131,7 +131,7 @@ def test_handoff_is_for_the_assigned_agency_only_and_asks_consent_afresh(uow, co
     consent.deny_with = "revoked"
     with pytest.raises(ConsentRequired):
         handoff(uow, consent, referral_id)
-    assert consent.named("record_access") == []
+    assert consent.reads() == []
 
 
 def test_match_view_follows_proposals_and_ignores_stale_news(uow, consent, referral_id):
