@@ -45,8 +45,8 @@ def create_referral(command: RequestReferral, uow, consent: ConsentClient, now: 
     anything is stored or published. With an Idempotency-Key (``command.creation``) the referral
     is made once per key: a repeat, or an attempt that loses the race to a concurrent one, answers
     the referral the key made, as it is now, without asking consent again. Raises
-    ``ConsentRequired`` (with the refusal consent lets the referrer see as ``reason``), ``InvalidRequest``, and ``Conflict`` for
-    a key used with another request.
+    ``ConsentRequired`` (with the refusal consent lets the referrer see as ``reason``),
+    ``InvalidRequest``, and ``Conflict`` for a key used with another request.
     """
     earlier = _referral_made_by_key(command, uow)
     if earlier is not None:
