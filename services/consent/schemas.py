@@ -137,9 +137,13 @@ class AuthorizeRequest(DecisionRequest):
 
 
 class CoverageRequest(DecisionRequest):
-    """``covered_classes``: as a decision, about one named consent."""
+    """``covered_classes``: as a decision, about one named consent; nobody is told a refusal, so
+    it takes no ``asking``."""
 
     consent_id = v.uuid_id(required=True)
+
+    class Meta:
+        exclude = ("asking",)
 
 
 class AccessRequest(StrictSchema):

@@ -19,6 +19,7 @@ from gateway.service import GatewayService
 from network.processes import free_port
 from services.consent.adapters.checkpoint_log import CheckpointLog
 from services.consent.ledger_export import load_public_key, parse_export_lines, verify_export
+from services.kit.crypto import generate_key
 from services.kit.db import make_engine
 from tests.integration.consent.support import HOSPITAL, PEER_2, ask, grant_request
 from tests.integration.migrated import migrated
@@ -94,13 +95,14 @@ def test_the_gateway_streams_a_ledger_longer_than_a_page_and_publishes_its_key(
         consent.authorize(**ask(granted, recipient=PEER_2))
     pepper = "p" * 64
     gateway_config = {**rabbit_config, "API_KEY_PEPPER": pepper, "RPC_TIMEOUT_SECONDS": 5,
+                      "FIELD_ENCRYPTION_KEYS": f"g1:{generate_key()}",
                       "DATABASE_URL": migrated("gateway", f"sqlite:///{tmp_path / 'gateway.db'}"),
                       "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"}
     container_factory(GatewayService, gateway_config).start()
     engine = make_engine(gateway_config["DATABASE_URL"])
     with sessionmaker(engine)() as session:
-        _, admin_key = create_agency(session, pepper_from_setting(pepper), name="Admin", kind="clinic",
-                                     roles=["admin"])
+        _, admin_key = create_agency(session, pepper_from_setting(pepper), name="Operations",
+                                     kind="operator", roles=["operator"])
         session.commit()
     engine.dispose()
     base = f"http://{gateway_config['WEB_SERVER_ADDRESS']}"

@@ -55,7 +55,7 @@ def timed(call):
 
 
 def test_a_stalled_gateway_database_gives_503_within_the_deadline_and_loses_nothing(
-        gateway, admin_key, gateway_config, postgres_proxy):
+        gateway, admin_key, gateway_config, postgres_proxy, ledger_service):
     agency = {"name": f"Stall House {uuid.uuid4().hex[:6]}", "kind": "sober_living", "roles": ["referrer"]}
     warm = gateway.call("POST", "/v1/agencies", admin_key, json={**agency, "name": "Warm-up"},
                         headers={"Idempotency-Key": str(uuid.uuid4())})

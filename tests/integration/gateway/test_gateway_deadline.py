@@ -7,6 +7,7 @@ import time
 import pytest
 from kombu import Connection, Exchange, Queue
 
+from tests.integration.gateway.agencies import insert_agency
 from tests.integration.gateway.test_gateway_front_door import assert_problem
 
 
@@ -27,9 +28,10 @@ def silent_referrals(rabbit_config):
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_request_past_the_gateway_deadline_is_answered_503_with_retry_after(
-        silent_referrals, gateway, admin_key):
+        silent_referrals, gateway, gateway_config):
+    _, referrer_key = insert_agency(gateway_config, "Lakeside Clinic", "clinic", ["referrer"])
     started = time.monotonic()
-    response = gateway.call("GET", "/v1/referrals", admin_key)
+    response = gateway.call("GET", "/v1/referrals", referrer_key)
     took = time.monotonic() - started
     assert_problem(response, 503, "service_unavailable")
     assert response.headers["Retry-After"]

@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
-from nameko.rpc import rpc
 from sqlalchemy import MetaData, select
 
 from services.kit.db import make_engine
+from services.kit.entrypoints import rpc
 from services.kit.messages import load_caller
+from tests.integration.gateway.agencies import insert_agency
 from tests.integration.gateway.test_gateway_front_door import assert_problem
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -63,12 +64,10 @@ def gateway_config(gateway_config, clock):
 
 
 @pytest.fixture
-def clinic(gateway, admin_key) -> dict:
+def clinic(gateway, gateway_config) -> dict:
     """A clinic that refers and administers itself, holding its own API key."""
-    created = gateway.call("POST", "/v1/agencies", admin_key, json={
-        "name": "Eastside Clinic", "kind": "clinic", "roles": ["referrer", "admin"]})
-    assert created.status_code == 201, created.text
-    return created.json()
+    agency, key = insert_agency(gateway_config, "Eastside Clinic", "clinic", ["referrer", "admin"])
+    return {**agency, "api_key": key}
 
 
 class Person:
@@ -235,9 +234,10 @@ def test_an_invitation_is_used_once_and_expires(gateway, clock, clinic):
         "invitation_token": late["invitation_token"], "password": PASSWORD}), 401, "sign_in_refused")
 
 
-def test_an_agency_manages_only_its_own_people_and_only_with_roles_it_holds(gateway, clinic, admin_key):
-    other = gateway.call("POST", "/v1/agencies", admin_key, json={
-        "name": "Westside Clinic", "kind": "clinic", "roles": ["referrer", "admin"]}).json()
+def test_an_agency_manages_only_its_own_people_and_only_with_roles_it_holds(gateway, clinic,
+                                                                           gateway_config):
+    agency, key = insert_agency(gateway_config, "Westside Clinic", "clinic", ["referrer", "admin"])
+    other = {**agency, "api_key": key}
     person = invite(gateway, clinic, clinic["api_key"])
     assert_problem(gateway.call("GET", f"/v1/agencies/{clinic['id']}/people", other["api_key"]),
                    404, "not_found")

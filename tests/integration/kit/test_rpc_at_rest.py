@@ -30,7 +30,7 @@ class Referrals:
     @rpc
     def create(self) -> str:
         try:
-            self.consent.grant({}, {"participant": CANARY}, timeout=0.5)
+            self.consent.grant({}, {"participant": CANARY}, timeout=5)
         except ServiceUnavailable:
             return "waited"
         return "answered"
@@ -56,9 +56,11 @@ def test_a_request_waiting_for_a_stopped_service_is_transient(container_factory,
     waiting(broker.channel()).declare()  # the consent service's queue, its consumer stopped
     container_factory(Referrals, rabbit_config).start()
     with ServiceRpcProxy("referrals", rabbit_config) as referrals:
-        assert referrals.create() == "waited"
+        pending = referrals.create.call_async()
+        # Read it while it waits: past the caller's deadline the broker drops it (its expiration).
+        message = wait_for(lambda: waiting(broker.channel()).get(no_ack=True), timeout=4)
+        assert pending.result() == "waited"
 
-    message = waiting(broker.channel()).get(no_ack=True)
     assert json.loads(message.body)["args"][1] == {"participant": CANARY}
     assert message.properties["delivery_mode"] == NON_PERSISTENT
 

@@ -66,11 +66,11 @@ def test_substance_use_criteria_travel_only_under_a_consent_covering_substance_u
         assert criteria["lived_experience"] == [] and criteria["pathways"] == ["12-step"]
         assert "opioids" not in json.dumps(event) and "medication-assisted" not in json.dumps(event)
     assert referrals.get(HOSPITAL, referral["id"])["needs"]["lived_experience"] == ["opioids"]
-    [disclosed] = consent.disclosures(ADMIN, record["participant_id"])["items"]
+    [disclosed] = consent.disclosures(HOSPITAL, record["participant_id"])["items"]  # it holds the consent
     assert disclosed["recipient"] == "network:peer_group"
     assert disclosed["data_classes"] == (["referral-reason", "substance-use"] if shared
                                          else ["referral-reason"])
-    ledgered = [e for e in consent.ledger({"participant": record["participant_id"]})["items"]
+    ledgered = [e for e in consent.ledger(OPERATOR, {"participant": record["participant_id"]})["items"]
                 if e["action"] == "disclosure"]
     assert len(ledgered) == 1 and ledgered[0]["seq"] == disclosed["ledger_seq"]
 
@@ -80,13 +80,15 @@ def test_reason_codes_reach_every_party_and_words_only_their_writer(referrals, c
     rid = referral["id"]
     referrals.update_status(HARBOR, rid, "on-hold", "relapsed, readmitted to detox", "unable-to-contact")
     referrals.cancel(HOSPITAL, rid, "Quillfeather-canary moved to Ohio", "referred-elsewhere")
-    views = {who["agency_id"]: referrals.get(who, rid)["history"] for who in (HOSPITAL, HARBOR, ADMIN)}
+    views = {who["agency_id"]: referrals.get(who, rid)["history"] for who in (HOSPITAL, HARBOR)}
     for agency, history in views.items():
         held, cancelled = history[-2], history[-1]
         assert (held["reason_code"], cancelled["reason_code"]) == ("unable-to-contact", "referred-elsewhere")
         assert held["reason"] == ("relapsed, readmitted to detox" if agency == HARBOR["agency_id"] else None)
         assert cancelled["reason"] == (
             "Quillfeather-canary moved to Ohio" if agency == HOSPITAL["agency_id"] else None)
+    with pytest.raises(NotFound):  # no other agency's admin reads the referral at all
+        referrals.get(ADMIN, rid)
 
 
 def test_a_peer_group_revoked_by_name_is_excluded_from_later_referrals(referrals, consent, tap):
