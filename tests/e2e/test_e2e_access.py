@@ -43,7 +43,11 @@ def principals(network, operator, agencies) -> dict[str, Client]:
 
 
 ROLE_OF = {"operator": "operator", "admin": "admin", "referrer": "referrer", "coordinator": "coordinator"}
-PROTECTED_ROUTES = [route for route in ROUTES if ROUTE_ROLES[route.operation]]
+# A person's own session: every role may read or end it, but only with a session token (a key is
+# 403 there, whatever its roles); tests/integration/gateway/test_gateway_people.py covers them.
+SESSION_ROUTES = {"get_session", "sign_out"}
+PROTECTED_ROUTES = [route for route in ROUTES
+                    if ROUTE_ROLES[route.operation] and route.operation not in SESSION_ROUTES]
 
 
 @pytest.mark.parametrize("route", PROTECTED_ROUTES, ids=lambda r: r.operation)
@@ -62,6 +66,14 @@ def test_every_route_admits_exactly_the_roles_of_the_policy(principals, route):
         allowed = ROLE_OF[who] in ROUTE_ROLES[route.operation]
         assert response.status_code != 401, (who, route.operation)
         assert barred is not allowed, (who, route.operation, response.status_code, response.text)
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.operation in SESSION_ROUTES],
+                         ids=lambda r: r.operation)
+def test_a_session_route_refuses_every_api_key(principals, route):
+    for who, client in principals.items():
+        response = client.request(route.method, route.path)
+        assert response.status_code == (403 if who in ROLE_OF else 401), (who, response.text)
 
 
 def test_an_agency_admin_reads_nothing_of_another_agency(world, principals, agencies):

@@ -98,8 +98,8 @@ def walk(request, rabbit_manager, tmp_path_factory) -> Iterator[Walk]:
     canary = Canary()
     with running_network(amqp, rabbit_manager, lambda name: f"sqlite:///{data / name}.db", logs,
                          vhost_prefix="rn_at_rest") as network:
-        admin = Client(network.base_url, network.create_admin())
-        agencies = register_agencies(network, admin)
+        operator = Client(network.base_url, network.create_operator())
+        agencies = register_agencies(network, operator)
         hospital, peers = agencies["hospital"], agencies["peers_a"]
         peers.ok("POST", "/v1/mentors", mentor(1, languages=("en",)))
         seen: list[str] = []

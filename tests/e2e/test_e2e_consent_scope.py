@@ -47,7 +47,7 @@ def requested_event(tap: EventTap, referral_id: str) -> dict:
     return wait(arrived, "referral.requested on the test's own queue")
 
 
-def test_a_referral_without_substance_use_sends_no_substance_criteria(agencies, admin, mentors, tap):
+def test_a_referral_without_substance_use_sends_no_substance_criteria(agencies, mentors, tap):
     hospital, coordinators = agencies["hospital"], [agencies["peers_a"], agencies["peers_b"]]
     consent = grant_consent(hospital, tag="ScopeNoSud")
     made = refer(hospital, consent, **SUBSTANCE_NEEDS)
@@ -63,7 +63,8 @@ def test_a_referral_without_substance_use_sends_no_substance_criteria(agencies, 
     shared = {item["factor"]: item["shared"] for item in match["explanation"]}
     assert shared["lived_experience"] is False and shared["pathway"] is False and shared["age"] is True
 
-    accounted = admin.ok("GET", f"/v1/participants/{consent['participant_id']}/disclosures")["items"]
+    # The hospital holds the consent, so it reads the participant's accounting.
+    accounted = hospital.ok("GET", f"/v1/participants/{consent['participant_id']}/disclosures")["items"]
     assert [(d["recipient"], d["data_classes"]) for d in accounted] == [
         ("network:peer_group", ["referral-reason"])]
 
@@ -96,7 +97,7 @@ def test_the_handoff_carries_the_covered_reason_and_nothing_uncovered(agencies, 
     assert accounted[-1]["data_classes"] == packet["data_classes"]
 
 
-def test_another_agency_sees_a_reason_code_only(agencies, admin, mentors):
+def test_another_agency_sees_a_reason_code_only(agencies, operator, mentors):
     hospital, coordinators = agencies["hospital"], [agencies["peers_a"], agencies["peers_b"]]
     made = refer(hospital, grant_consent(hospital, tag="ScopeReasons"))
     coordinator, _ = accept_proposal(coordinators, hospital, made["id"])
@@ -108,7 +109,11 @@ def test_another_agency_sees_a_reason_code_only(agencies, admin, mentors):
                                            "reason": "CanaryScopeReasons moved to Ohio"})
 
     seen = {name: client.ok("GET", path)["history"][-2:]
-            for name, client in (("referrer", hospital), ("peer group", coordinator), ("admin", admin))}
+            for name, client in (("referrer", hospital), ("peer group", coordinator))}
+    # Nobody else reads the referral at all: the operator is refused, another agency does not see it.
+    assert operator.request("GET", path).status_code == 403
+    stranger = next(c for c in coordinators if c is not coordinator)
+    assert stranger.request("GET", path).status_code == 404
     for name, (held, cancelled) in seen.items():
         assert (held["reason_code"], cancelled["reason_code"]) == ("unable-to-contact", "referred-elsewhere")
         own_hold, own_cancel = name == "peer group", name == "referrer"

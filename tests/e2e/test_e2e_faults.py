@@ -24,9 +24,9 @@ REASON = "Fault burst, key "
 
 
 @pytest.fixture
-def referrer(network, admin) -> Client:
+def referrer(network, operator) -> Client:
     """A referrer of its own, so every referral it holds comes from the test's burst."""
-    return Client(network.base_url, admin.ok("POST", "/v1/agencies", {
+    return Client(network.base_url, operator.ok("POST", "/v1/agencies", {
         "name": f"Fault Clinic {uuid.uuid4().hex[:6]}", "kind": "clinic", "roles": ["referrer"]}))
 
 

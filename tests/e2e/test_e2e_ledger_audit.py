@@ -21,12 +21,12 @@ from tests.harness.journeys import grant_consent, refer
 pytestmark = pytest.mark.e2e
 
 
-def take_audit_copy(network, admin, folder: Path) -> dict[str, Path]:
+def take_audit_copy(network, operator, folder: Path) -> dict[str, Path]:
     """The checkpoint log first, then the export and the public key, as an auditor takes them."""
     files = {"checkpoints": folder / "checkpoints.jsonl", "export": folder / "ledger.jsonl",
              "public_key": folder / "ledger.pem"}
     shutil.copyfile(network.env["LEDGER_CHECKPOINT_LOG"], files["checkpoints"])
-    exported = admin.request("GET", "/v1/audit/ledger/export")
+    exported = operator.request("GET", "/v1/audit/ledger/export")
     assert exported.status_code == 200, exported.text
     assert exported.headers["Content-Type"].startswith("application/x-ndjson")
     files["export"].write_bytes(exported.content)
@@ -58,9 +58,9 @@ def some_ledger_rows(agencies) -> None:
         refer(hospital, grant_consent(hospital, classes=("peer_group",)))
 
 
-def test_the_export_and_public_key_verify_outside_the_network(network, admin, agencies, tmp_path):
+def test_the_export_and_public_key_verify_outside_the_network(network, operator, agencies, tmp_path):
     some_ledger_rows(agencies)
-    files = take_audit_copy(network, admin, tmp_path)
+    files = take_audit_copy(network, operator, tmp_path)
     lines = files["export"].read_text().splitlines()
     assert [json.loads(line)["seq"] for line in lines] == list(range(1, len(lines) + 1))
 
@@ -76,7 +76,7 @@ def test_the_export_and_public_key_verify_outside_the_network(network, admin, ag
 
 
 def test_a_tail_cut_with_its_stored_checkpoints_is_reported_by_the_outside_verifier(
-        network, admin, agencies, tmp_path):
+        network, operator, agencies, tmp_path):
     some_ledger_rows(agencies)
     network.stop("consent")  # a graceful stop: the head is signed into the checkpoint log
     engine = make_engine(network.env["CONSENT_DATABASE_URL"])
@@ -94,10 +94,10 @@ def test_a_tail_cut_with_its_stored_checkpoints_is_reported_by_the_outside_verif
         try:
             network.start("consent")
             network.wait_ready()
-            files = take_audit_copy(network, admin, tmp_path)
+            files = take_audit_copy(network, operator, tmp_path)
             code, result = outside_verify(network, files, tmp_path)
             assert (code, result["kind"], result["first_bad_seq"]) == (1, "truncated", cut_from), result
-            assert admin.ok("GET", "/v1/audit/verify")["ok"] is False  # the service reads the log too
+            assert operator.ok("GET", "/v1/audit/verify")["ok"] is False  # the service reads the log too
         finally:
             network.stop("consent")
             with engine.begin() as conn:  # the network's ledger as it was, for the other tests
@@ -114,7 +114,7 @@ def test_a_tail_cut_with_its_stored_checkpoints_is_reported_by_the_outside_verif
             network.wait_ready()
     finally:
         engine.dispose()
-    assert admin.ok("GET", "/v1/audit/verify") == {"ok": True, "entries": head}
+    assert operator.ok("GET", "/v1/audit/verify") == {"ok": True, "entries": head}
 
 
 def test_only_admins_export_the_ledger(network, agencies):

@@ -50,10 +50,10 @@ def test_make_run_demonstrates_the_loop_and_a_second_run_reuses_the_data(isolate
     env, var = isolated_env
     first = run_network(env)
     assert all(step in first for step in STEPS), first[-2000:]
-    assert "'ok': True" in first  # the admin verified the ledger
+    assert "'ok': True" in first  # the network operator verified the ledger
     credentials = json.loads((var / "demo-credentials.json").read_text())
     kinds = sorted(a["kind"] for a in credentials["agencies"])
-    assert kinds == ["clinic", "hospital", "peer_group", "peer_group", "sober_living"]
+    assert kinds == ["hospital", "operator", "peer_group", "peer_group", "sober_living"]
     assert all({"id", "name", "kind", "roles", "api_key"} <= set(a) for a in credentials["agencies"])
     assert oct((var / "secrets.env").stat().st_mode)[-3:] == "600"
 

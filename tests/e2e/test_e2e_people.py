@@ -19,8 +19,8 @@ PASSWORD = "a long pass phrase for the clinic"
 
 
 @pytest.fixture(scope="module")
-def clinic(network, admin) -> Client:
-    return Client(network.base_url, admin.ok("POST", "/v1/agencies", {
+def clinic(network, operator) -> Client:
+    return Client(network.base_url, operator.ok("POST", "/v1/agencies", {
         "name": "Northside Clinic", "kind": "clinic", "roles": ["referrer", "admin"]}))
 
 

@@ -47,13 +47,13 @@ def network(request, rabbit_manager, postgres_databases, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def admin(network) -> Client:
-    return Client(network.base_url, network.create_admin())
+def operator(network) -> Client:
+    return Client(network.base_url, network.create_operator())
 
 
 @pytest.fixture(scope="module")
-def agencies(network, admin) -> dict[str, Client]:
-    return register_agencies(network, admin)
+def agencies(network, operator) -> dict[str, Client]:
+    return register_agencies(network, operator)
 
 
 def test_every_service_runs_twice_on_quorum_queues_both_replicas_consuming(network, rabbit_manager, agencies):
