@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from bench import steps, workload
 from bench.context import BenchContext
 from bench.load import open_loop
 from bench.rig import product_rig
-from network.processes import PROCESSES, ROOT, Network
+from network.processes import PROCESSES, Network
 
 TOP_FUNCTIONS = 12
 
@@ -31,13 +30,10 @@ TOP_FUNCTIONS = 12
 class SampledNetwork(Network):
     """The product network with every process under ``python -m bench.profiled``."""
 
-    def start(self, name: str) -> None:
+    def command(self, name: str, process: str) -> list[str]:
         config, module = PROCESSES[name]
-        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
-        self.running[name] = subprocess.Popen(
-            [sys.executable, "-m", "bench.profiled", str(self.logs / f"profile-{name}.json"), "run",
-             "--config", config, module],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return [sys.executable, "-m", "bench.profiled", str(self.logs / f"profile-{process}.json"), "run",
+                "--config", config, module]
 
 
 def _database_work(admin_url: str, run_id: str, since: dict | None) -> dict[str, dict[str, float]]:

@@ -62,8 +62,12 @@ class Network:
         env = self.env if replica == 1 else {**self.env, "TIMERS_ENABLED": "false"}
         log = open(self.logs / f"{process}.log", "ab")  # noqa: SIM115 - owned by the process
         self.running[process] = subprocess.Popen(
-            command(name), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            self.command(name, process), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
+
+    def command(self, name: str, process: str) -> list[str]:
+        """The command line of service ``name`` running as ``process`` (a replica's name)."""
+        return command(name)
 
     def migrate(self) -> None:
         """``referral-network migrate``: every database at its head revision, as services require."""
