@@ -98,7 +98,7 @@ def walk(request, rabbit_manager, tmp_path_factory) -> Iterator[Walk]:
     canary = Canary()
     with running_network(amqp, rabbit_manager, lambda name: f"sqlite:///{data / name}.db", logs,
                          vhost_prefix="rn_at_rest") as network:
-        admin = Client(network.base_url, network.create_admin())
+        admin = Client(network.base_url, network.create_operator())
         agencies = register_agencies(network, admin)
         hospital, peers = agencies["hospital"], agencies["peers_a"]
         peers.ok("POST", "/v1/mentors", mentor(1, languages=("en",)))

@@ -49,7 +49,7 @@ def network(request, proxy, rabbit_manager, postgres_databases, tmp_path_factory
 
 @pytest.fixture(scope="module")
 def agencies(network) -> dict[str, Client]:
-    return register_agencies(network, Client(network.base_url, network.create_admin()))
+    return register_agencies(network, Client(network.base_url, network.create_operator()))
 
 
 def every_referral(referrer: Client) -> list[dict]:

@@ -38,7 +38,8 @@ def sqlite_network(request, rabbit_manager, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sqlite_agencies(sqlite_network) -> dict[str, Client]:
-    return register_agencies(sqlite_network, Client(sqlite_network.base_url, sqlite_network.create_admin()))
+    operator = Client(sqlite_network.base_url, sqlite_network.create_operator())
+    return register_agencies(sqlite_network, operator)
 
 
 @pytest.mark.parametrize("stalled_process", ["referrals", "gateway"])

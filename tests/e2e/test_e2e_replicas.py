@@ -48,7 +48,7 @@ def network(request, rabbit_manager, postgres_databases, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def admin(network) -> Client:
-    return Client(network.base_url, network.create_admin())
+    return Client(network.base_url, network.create_operator())
 
 
 @pytest.fixture(scope="module")
