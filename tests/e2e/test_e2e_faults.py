@@ -25,7 +25,7 @@ import pytest
 
 from network.processes import Client
 from tests.harness.checker import KeyedCreations, Verdict, create_until_answered, held_by_key
-from tests.harness.journeys import grant_consent, mentor, referral_request
+from tests.harness.journeys import every_page, grant_consent, mentor, referral_request
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fault]
 BURST = 20
@@ -69,16 +69,6 @@ def send_burst(referrer: Client, consent: dict, log: KeyedCreations, *, on_answe
 
     list(eventlet.GreenPool(10).imap(one, bodies))
     return bodies
-
-
-def every_page(client: Client, path: str) -> list[dict]:
-    items, page = [], None
-    while True:
-        listing = client.ok("GET", path + (f"{'&' if '?' in path else '?'}page={page}" if page else ""))
-        items.extend(listing["items"])
-        page = listing["next_page"]
-        if not page:
-            return items
 
 
 def settled_verdict(log: KeyedCreations, referrer: Client, peers: Client, *,
