@@ -91,19 +91,28 @@ class Network:
         process.wait(timeout=10)
 
     def stop(self, name: str) -> None:
-        process = self.running.pop(name)
-        if process.poll() is not None:
-            return  # it exited by itself (a test reports that); nothing left to stop
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        self._stop([self.running.pop(name)])
 
     def stop_all(self) -> None:
-        for name in list(self.running):
-            self.stop(name)
+        """Stop every process at once: each shuts down in parallel with the others."""
+        processes = list(self.running.values())
+        self.running.clear()
+        self._stop(processes)
+
+    @staticmethod
+    def _stop(processes: list[subprocess.Popen]) -> None:
+        """SIGTERM, then SIGKILL whatever has not exited 20 s later."""
+        # One that exited by itself (a test reports that) has nothing left to stop.
+        alive = [process for process in processes if process.poll() is None]
+        for process in alive:
+            os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in alive:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
 
     def wait_ready(self, timeout: float = 90) -> dict:
         deadline = time.monotonic() + timeout

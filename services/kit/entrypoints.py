@@ -13,12 +13,16 @@
 
 ``@rpc`` is nameko's RPC entrypoint on a ``SurvivingQueueConsumer``: a reply that cannot be
 sent because the broker is gone is logged, not fatal (the caller's deadline answers it), and
-the request is acknowledged as done if the connection still allows.
+the request is acknowledged as done if the connection still allows. A request whose caller's
+deadline (header ``CALLER_DEADLINE``, seconds since the epoch) has passed by the time a worker is
+free for it is acknowledged and dropped, unrun and unanswered: its caller has already answered
+503 and its client will retry, so running it late would only do the work twice.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from functools import partial
 
@@ -42,6 +46,9 @@ from services.kit.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 _ERROR_TEXT_LIMIT = 500
+# The AMQP header in which a caller sends when it stops waiting for an RPC reply (seconds since
+# the epoch). Not a ``nameko.`` header: it is not context data, so it never travels further.
+CALLER_DEADLINE = "x-caller-deadline"
 
 
 class EventSubscriber(Consumer):
@@ -189,6 +196,34 @@ class SurvivingRpcConsumer(RpcConsumer):
 
 class SurvivingRpc(Rpc):
     rpc_consumer = SurvivingRpcConsumer()
+
+    def handle_message(self, body, message) -> None:
+        """Run the request once a worker is free for it, unless its caller has given up by then."""
+        self._wait_for_a_free_worker()
+        if caller_gave_up(message.headers):
+            log.info("%s.%s dropped a request whose caller's deadline had passed",
+                     self.container.service_name, self.method_name)
+            self.rpc_consumer.queue_consumer.ack_message(message)
+            return
+        super().handle_message(body, message)
+
+    def _wait_for_a_free_worker(self) -> None:
+        # nameko's spawn_worker blocks on the pool; waiting here instead lets the deadline be
+        # checked when the request could really start. Nothing yields between this and the
+        # spawn, so the slot freed here is the one the worker takes.
+        with self.container._worker_pool.sem:  # noqa: SLF001 - nameko exposes no other wait
+            pass
+
+
+def caller_gave_up(headers: dict | None, now: float | None = None) -> bool:
+    """Whether an RPC request's ``CALLER_DEADLINE`` header is in the past (no header: never)."""
+    deadline = (headers or {}).get(CALLER_DEADLINE)
+    if deadline is None:
+        return False
+    try:
+        return float(deadline) < (time.time() if now is None else now)
+    except (TypeError, ValueError):
+        return False  # an unreadable deadline is no reason to refuse the work
 
 
 rpc = SurvivingRpc.decorator

@@ -8,7 +8,9 @@ itself so the gateway answers 503.
 
 A request the caller has stopped waiting for must not run later (a referral created ten minutes
 after its client was told 503): each request is published with an AMQP ``expiration`` equal to
-the caller's deadline, so the broker drops it unconsumed once the caller has given up.
+the caller's deadline, so the broker drops it unconsumed once the caller has given up, and with
+that deadline as an absolute time (header ``CALLER_DEADLINE``), so a request already taken off the
+queue but still waiting for a free worker is dropped unrun too (see ``SurvivingRpc``).
 
 The request id the gateway gives each HTTP request travels in the worker's context data under
 ``REQUEST_ID``; nameko sends a worker's context data as headers with every RPC call it makes, so
@@ -33,7 +35,9 @@ method such as consent's ``disclose`` answers ``Forbidden`` to every service but
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -46,7 +50,7 @@ from nameko.rpc import RpcProxy
 
 from services.kit.broker import SurvivingReplyListener
 from services.kit.config import ConfigError
-from services.kit.entrypoints import SurvivingRpc
+from services.kit.entrypoints import CALLER_DEADLINE, SurvivingRpc
 from services.kit.errors import Forbidden, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -93,6 +97,8 @@ class _TimedService:
                 with eventlet.Timeout(deadline):
                     proxy = getattr(self._proxy, method)  # a new method proxy, with its own publisher
                     proxy.publisher.expiration = deadline  # seconds; kombu sends the TTL in ms
+                    proxy.publisher.publish = partial(
+                        proxy.publisher.publish, headers={CALLER_DEADLINE: time.time() + deadline})
                     return proxy.call_async(*args, **kwargs).result()
             except eventlet.Timeout:
                 raise ServiceUnavailable(f"The {self._name} service did not answer in time.") from None

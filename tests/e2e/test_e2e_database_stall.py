@@ -17,6 +17,7 @@ import pytest
 
 from network.processes import Client, Network
 from tests.e2e.test_e2e_resilience import live_proposals
+from tests.harness.checker import KeyedCreations, create_until_answered
 from tests.harness.journeys import grant_consent, mentor, referral, referral_request, wait
 from tests.harness.network import register_agencies, running_network
 from tests.harness.stall import locked_sqlite, stalled_postgres
@@ -66,7 +67,12 @@ def exercise_a_stall(network: Network, agencies: dict[str, Client], stall: Abstr
         peers[n].ok("POST", "/v1/mentors", mentor(800 + n, languages=(language,), capacity=50))
     consent = grant_consent(clinic, tag=f"Stall{stalled_process.title()}")
     body = referral_request(consent, languages=(language,))
-    before = clinic.ok("POST", "/v1/referrals", body, headers={"Idempotency-Key": str(uuid.uuid4())})
+    key = str(uuid.uuid4())
+    # Before the stall; a loaded machine may still answer 503, which the client retries.
+    before_id = create_until_answered(
+        lambda: clinic.request("POST", "/v1/referrals", body, headers={"Idempotency-Key": key}), key,
+        KeyedCreations())
+    assert before_id, "the referral before the stall was refused"
 
     def timed(method: str, path: str, payload=None) -> Answer:
         started = time.monotonic()
@@ -76,7 +82,7 @@ def exercise_a_stall(network: Network, agencies: dict[str, Client], stall: Abstr
         return response.status_code, time.monotonic() - started, created
 
     def one_of_each(_n: int) -> list[Answer]:
-        return [timed("POST", "/v1/referrals", body), timed("GET", f"/v1/referrals/{before['id']}"),
+        return [timed("POST", "/v1/referrals", body), timed("GET", f"/v1/referrals/{before_id}"),
                 timed("GET", "/ready")]
 
     answers: list[Answer] = []
@@ -100,7 +106,7 @@ def exercise_a_stall(network: Network, agencies: dict[str, Client], stall: Abstr
 
     # Back: every referral accepted during the stall is proposed or waitlisted, none twice.
     network.wait_ready()
-    accepted = [before["id"]] + [created for status, _, created in answers if status == 201]
+    accepted = [before_id] + [created for status, _, created in answers if status == 201]
 
     def outcome(referral_id: str) -> str | None:
         view = referral(clinic, referral_id)

@@ -1,33 +1,54 @@
-"""Nothing lost, nothing doubled, nothing wedged: keyed creations while processes are SIGKILLed.
+"""Nothing lost, nothing doubled, nothing wedged: keyed creations while each process is SIGKILLed.
 
-Each test registers its own referrer, sends a small burst of referrals (each under its own
-Idempotency-Key, the key written into the referral's reason so the checker can tell which request
-made what), kills a process mid-burst and starts it again; the client retries every 503, 409 "in
-flight" and dropped connection with the same key, as an integration engine does. At quiescence the
-checker (tests/harness/checker.py) finds nothing lost, doubled or unexpected.
+Each case registers its own referrer and peer group (one mentor, a few places), sends a small
+burst of referrals (each under its own Idempotency-Key, the key written into the referral's
+reason so the checker can tell which request made what), kills one process mid-burst and starts
+it again; the client retries every 503, 409 "in flight" and dropped connection with the same
+key, as an integration engine does. At quiescence the checker (tests/harness/checker.py) finds
+nothing lost (every accepted referral held and proposed or waitlisted), doubled (one referral per
+key, one live match per referral) or unexpected, and every key sent once more answers the one
+referral it made.
+
+The gateway, referrals and consent answer the POST itself: killed, they come back after a
+second while the client retries. Matching and notifications only consume the burst's events:
+they stay down until the burst is over, so the events of every referral made meanwhile wait for
+them in their queues. One network serves every case; each case restarts what it killed.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import eventlet
 import pytest
 
 from network.processes import Client
-from tests.harness.checker import KeyedCreations, create_until_answered, held_by_key
-from tests.harness.journeys import grant_consent, referral_request
+from tests.harness.checker import KeyedCreations, Verdict, create_until_answered, held_by_key
+from tests.harness.journeys import every_page, grant_consent, mentor, referral_request
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fault]
-BURST = 30
+BURST = 20
+KILL_AFTER = BURST // 4  # answers before the kill; ten requests are in flight then
+IN_REQUEST_PATH = ("gateway", "referrals", "consent")  # what a POST /v1/referrals goes through
+CONSUMERS_ONLY = ("matching", "notifications")
+MENTOR_PLACES = 5  # fewer than the burst: some referrals are proposed, the rest waitlisted
+LIVE_MATCH = ("proposed", "accepted")
 REASON = "Fault burst, key "
 
 
 @pytest.fixture
-def referrer(network, operator) -> Client:
-    """A referrer of its own, so every referral it holds comes from the test's burst."""
-    return Client(network.base_url, operator.ok("POST", "/v1/agencies", {
-        "name": f"Fault Clinic {uuid.uuid4().hex[:6]}", "kind": "clinic", "roles": ["referrer"]}))
+def world(network, operator) -> tuple[Client, Client, dict]:
+    """A referrer and a peer group of the case's own, and a consent naming only that group, so
+    every referral and match they hold comes from the case's burst."""
+    tag = uuid.uuid4().hex[:6]
+    referrer = Client(network.base_url, operator.ok("POST", "/v1/agencies", {
+        "name": f"Fault Clinic {tag}", "kind": "clinic", "roles": ["referrer"]}))
+    peers = Client(network.base_url, operator.ok("POST", "/v1/agencies", {
+        "name": f"Fault Peers {tag}", "kind": "peer_group", "roles": ["coordinator"]}))
+    peers.ok("POST", "/v1/mentors", mentor(1, capacity=MENTOR_PLACES))
+    consent = grant_consent(referrer, tag=f"Kill{tag}", agencies=[peers.id], classes=())
+    return referrer, peers, consent
 
 
 def send_burst(referrer: Client, consent: dict, log: KeyedCreations, *, on_answer) -> dict[str, dict]:
@@ -50,60 +71,52 @@ def send_burst(referrer: Client, consent: dict, log: KeyedCreations, *, on_answe
     return bodies
 
 
-def held_referrals(referrer: Client) -> list[tuple[str, str | None]]:
-    """Every referral the referrer holds, with the key its reason names."""
-    items, page = [], None
+def settled_verdict(log: KeyedCreations, referrer: Client, peers: Client, *,
+                    timeout: float = 60) -> tuple[Verdict, int]:
+    """The checker's verdict once every accepted referral is proposed or waitlisted (or the last
+    one after ``timeout`` seconds, which then names what never settled as lost), and how many
+    live matches the peer group holds."""
+    deadline = time.monotonic() + timeout
     while True:
-        listing = referrer.ok("GET", "/v1/referrals" + (f"?page={page}" if page else ""))
-        items.extend(listing["items"])
-        page = listing["next_page"]
-        if not page:
-            break
-    return held_by_key(items, lambda item: (item.get("reason") or "").removeprefix(REASON) or None)
+        referrals = every_page(referrer, "/v1/referrals")
+        settled = [item["id"] for item in referrals
+                   if item.get("waitlisted") or (item.get("match") or {}).get("status") == "proposed"]
+        live = [(match["id"], match["referral_id"]) for match in every_page(peers, "/v1/matches")
+                if match["status"] in LIVE_MATCH]
+        held = held_by_key(referrals, lambda item: (item.get("reason") or "").removeprefix(REASON) or None)
+        verdict = log.verdict(held, settled=settled, live_matches=live)
+        if verdict.ok or time.monotonic() > deadline:
+            return verdict, len(live)
+        time.sleep(0.5)
 
 
-def test_sigkill_of_referrals_mid_burst_makes_exactly_one_referral_per_key(network, referrer):
-    consent = grant_consent(referrer, tag="Kill")
+@pytest.mark.parametrize("killed", IN_REQUEST_PATH + CONSUMERS_ONLY)
+def test_sigkill_of_each_process_mid_burst_loses_and_doubles_nothing(network, world, killed):
+    referrer, peers, consent = world
     log = KeyedCreations()
-    killed = []
+    kills = []
 
-    def kill_referrals_once(answered: int) -> None:
-        if answered == BURST // 3 and not killed:
-            killed.append(True)
-            network.kill("referrals")
-            eventlet.spawn_after(1.0, network.start, "referrals")
+    def kill_once(answered: int) -> None:
+        if answered == KILL_AFTER and not kills:
+            kills.append(killed)
+            network.kill(killed)
+            if killed in IN_REQUEST_PATH:
+                eventlet.spawn_after(1.0, network.start, killed)
 
-    send_burst(referrer, consent, log, on_answer=kill_referrals_once)
-    assert killed
-    assert log.retried(), "the kill interrupted no request: the test proved nothing"
+    bodies = send_burst(referrer, consent, log, on_answer=kill_once)
+    assert kills
+    if killed in IN_REQUEST_PATH:
+        assert log.retried(), "the kill interrupted no request: the case proved nothing"
+    else:
+        network.start(killed)  # the events of the referrals made meanwhile wait in its queues
     network.wait_ready()
-    verdict = log.verdict(held_referrals(referrer))
+    verdict, live_matches = settled_verdict(log, referrer, peers)
     assert verdict.ok, verdict
+    assert live_matches, "nothing was proposed: one live match per referral went unchecked"
     assert len(log.accepted) == BURST
-
-
-def test_a_gateway_killed_with_posts_in_flight_answers_every_key_with_its_referral(network, referrer):
-    consent = grant_consent(referrer, tag="Gate")
-    log = KeyedCreations()
-    killed = []
-
-    def kill_gateway_once(answered: int) -> None:
-        if answered == 3 and not killed:
-            killed.append(True)
-            network.kill("gateway")  # seven more POSTs are on their way through it
-            eventlet.spawn_after(1.0, network.start, "gateway")
-
-    bodies = send_burst(referrer, consent, log, on_answer=kill_gateway_once)
-    assert killed
-    assert log.retried(), "the kill interrupted no request: the test proved nothing"
-    network.wait_ready()
-    held = held_referrals(referrer)
-    verdict = log.verdict(held)
-    assert verdict.ok, verdict
-    # After the restart every key, sent once more, answers the one referral it made.
-    made = dict((key, object_id) for object_id, key in held)
+    # Every key, sent once more, answers the one referral it made (no key wedged by the kill).
     for key, body in bodies.items():
         again = referrer.request("POST", "/v1/referrals", body, headers={"Idempotency-Key": key})
         assert again.status_code == 201, again.text
-        assert again.json()["id"] == made[key]
+        assert again.json()["id"] == log.accepted[key]
         assert again.headers["Idempotent-Replayed"] == "true"

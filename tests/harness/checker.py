@@ -6,8 +6,10 @@ as a clinic's integration engine does. At quiescence it reads back what the netw
 asks ``KeyedCreations.verdict`` for:
 
 - ``lost``: a key the network accepted (answered 2xx) whose object is not held, or not the one
-  it answered;
+  it answered, or (when the test says which objects have settled) never reached its end state,
+  for a referral proposed or waitlisted;
 - ``duplicated``: a key that made more than one object;
+- ``doubled_matches``: an object with more than one live match (when the test reads matches);
 - ``unexpected``: an object held under no key the client sent.
 
 Each held object must say which key made it; the tests put the key in a field they control (a
@@ -35,11 +37,13 @@ class Verdict:
     duplicated: dict[str, list[str]]
     unexpected: list[str]
     unanswered: list[str]
+    doubled_matches: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         """Nothing lost, doubled or made up, and every key finally answered."""
-        return not (self.lost or self.duplicated or self.unexpected or self.unanswered)
+        return not (self.lost or self.duplicated or self.unexpected or self.unanswered
+                    or self.doubled_matches)
 
 
 @dataclass
@@ -63,8 +67,13 @@ class KeyedCreations:
         """The keys that needed more than one attempt, with every answer (0: no HTTP answer)."""
         return {key: list(statuses) for key, statuses in self.answers.items() if len(statuses) > 1}
 
-    def verdict(self, held: Iterable[tuple[str, str | None]]) -> Verdict:
-        """Judge ``held``: every (object id, the key that made it or None) the network holds."""
+    def verdict(self, held: Iterable[tuple[str, str | None]], *, settled: Iterable[str] | None = None,
+                live_matches: Iterable[tuple[str, str]] = ()) -> Verdict:
+        """Judge ``held``: every (object id, the key that made it or None) the network holds.
+
+        ``settled``: the ids of held objects that reached their end state (None: not checked);
+        ``live_matches``: (match id, object id) of every live match the network holds.
+        """
         by_key: dict[str, list[str]] = defaultdict(list)
         unexpected = []
         for object_id, key in held:
@@ -72,11 +81,17 @@ class KeyedCreations:
                 by_key[key].append(object_id)
             else:
                 unexpected.append(object_id)
+        settled_ids = None if settled is None else set(settled)
         lost = {key: object_id for key, object_id in self.accepted.items()
-                if object_id not in by_key.get(key, [])}
+                if object_id not in by_key.get(key, [])
+                or (settled_ids is not None and object_id not in settled_ids)}
         duplicated = {key: ids for key, ids in by_key.items() if len(ids) > 1}
         unanswered = sorted(self.sent - set(self.accepted))
-        return Verdict(lost, duplicated, sorted(unexpected), unanswered)
+        matches: dict[str, list[str]] = defaultdict(list)
+        for match_id, object_id in live_matches:
+            matches[object_id].append(match_id)
+        doubled = {object_id: ids for object_id, ids in matches.items() if len(ids) > 1}
+        return Verdict(lost, duplicated, sorted(unexpected), unanswered, doubled)
 
 
 def create_until_answered(post: Callable[[], requests.Response], key: str, log: KeyedCreations,

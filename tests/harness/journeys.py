@@ -95,5 +95,16 @@ def proposed_match(coordinators: list[Client], referral_id: str) -> tuple[Client
     return None
 
 
+def every_page(client: Client, path: str) -> list[dict]:
+    """Every item of a paged listing (``{"items", "next_page"}``), following ``page``."""
+    items, page = [], None
+    while True:
+        listing = client.ok("GET", path + (f"{'&' if '?' in path else '?'}page={page}" if page else ""))
+        items.extend(listing["items"])
+        page = listing["next_page"]
+        if not page:
+            return items
+
+
 def referral(referrer: Client, referral_id: str) -> dict:
     return referrer.ok("GET", f"/v1/referrals/{referral_id}")

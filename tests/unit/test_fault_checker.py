@@ -22,3 +22,15 @@ def test_a_clean_run_is_ok():
     log.record("k1", 503)
     log.record("k1", 201, "r1")
     assert log.verdict([("r1", "k1")]).ok
+
+
+def test_an_object_that_never_settled_is_lost_and_two_live_matches_are_doubled():
+    log = KeyedCreations()
+    log.record("k1", 201, "r1")
+    log.record("k2", 201, "r2")
+    held = [("r1", "k1"), ("r2", "k2")]
+    verdict = log.verdict(held, settled=["r1"], live_matches=[("m1", "r1"), ("m2", "r1"), ("m3", "r2")])
+    assert verdict.lost == {"k2": "r2"}
+    assert verdict.doubled_matches == {"r1": ["m1", "m2"]}
+    assert not verdict.ok
+    assert log.verdict(held, settled=["r1", "r2"], live_matches=[("m1", "r1")]).ok

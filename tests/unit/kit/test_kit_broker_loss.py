@@ -13,12 +13,16 @@ from services.kit.errors import ServiceUnavailable
 from services.kit.rpc import _TimedService
 
 
+def _publish(self, payload, **kwargs) -> None:
+    raise OperationalError("[Errno 111] Connection refused")
+
+
 class _Unpublishable:
     def __getattr__(self, method: str):
         def call_async(*args, **kwargs):
             raise OperationalError("[Errno 111] Connection refused")
         return type("Method", (), {"call_async": staticmethod(call_async),
-                                   "publisher": type("Publisher", (), {})()})()
+                                   "publisher": type("Publisher", (), {"publish": _publish})()})()
 
 
 def test_a_call_without_a_broker_is_service_unavailable_not_a_crash():

@@ -1,6 +1,9 @@
+import time
+
 import eventlet
 import pytest
 
+from services.kit.entrypoints import CALLER_DEADLINE, caller_gave_up
 from services.kit.errors import ServiceUnavailable
 from services.kit.rpc import _TimedService
 
@@ -15,7 +18,15 @@ class _Reply:
 
 
 class _Publisher:
+    """Like nameko's ``Publisher``: headers given to ``publish`` travel with the message."""
+
     expiration = None
+
+    def __init__(self) -> None:
+        self.headers: dict = {}
+
+    def publish(self, payload, headers=None, **kwargs) -> None:
+        self.headers = dict(headers or {})
 
 
 class _Method:
@@ -26,7 +37,9 @@ class _Method:
         self.publisher = _Publisher()
 
     def call_async(self, *args, **kwargs) -> _Reply:
+        self.publisher.publish({"args": args, "kwargs": kwargs})
         self.sent.append((self.name, self.publisher.expiration))
+        self.headers = self.publisher.headers
         return _Reply(self.seconds, self.name)
 
 
@@ -36,7 +49,8 @@ class _Proxy:
         self.sent: list[tuple[str, float | None]] = []
 
     def __getattr__(self, method: str) -> _Method:
-        return _Method(self.seconds, method, self.sent)
+        self.last = _Method(self.seconds, method, self.sent)
+        return self.last
 
 
 def test_a_call_that_gets_no_answer_gives_up_with_service_unavailable():
@@ -56,3 +70,20 @@ def test_each_request_expires_in_the_broker_when_its_caller_gives_up():
     service.authorize()
     service.ping(timeout=0.5)
     assert proxy.sent == [("authorize", 3), ("ping", 0.5)]
+
+
+def test_each_request_carries_its_callers_deadline_as_an_absolute_time():
+    proxy = _Proxy(seconds=0.01)
+    before = time.time()
+    _TimedService(proxy, "consent", timeout=3).authorize()
+    deadline = proxy.last.headers[CALLER_DEADLINE]
+    assert before + 3 <= deadline <= time.time() + 3
+
+
+def test_a_request_past_its_callers_deadline_is_refused_and_one_without_a_deadline_runs():
+    now = 1_000.0
+    assert caller_gave_up({CALLER_DEADLINE: now - 0.1}, now=now)
+    assert not caller_gave_up({CALLER_DEADLINE: now + 0.1}, now=now)
+    assert not caller_gave_up({}, now=now)
+    assert not caller_gave_up(None, now=now)
+    assert not caller_gave_up({CALLER_DEADLINE: "soon"}, now=now)  # unreadable: do the work
