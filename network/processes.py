@@ -167,7 +167,20 @@ class Client:
             headers["Authorization"] = f"Bearer {token}"
         return self.http.request(method, self.base_url + path, json=body, headers=headers, timeout=30)
 
-    def ok(self, method: str, path: str, body=None, **kwargs) -> dict:
-        response = self.request(method, path, body, **kwargs)
+    def ok(self, method: str, path: str, body=None, *, attempts: int = 4, **kwargs) -> dict:
+        """The JSON of a successful call. A read, or a creating POST under its one
+        ``Idempotency-Key``, answered 503 is sent again after its ``Retry-After`` (at most
+        ``attempts`` times), as the API asks of a client: a retry under the same key never creates
+        twice. Other writes are sent once."""
+        headers = dict(kwargs.pop("headers", None) or {})
+        creating = method == "POST" and path in CREATING_PATHS
+        if creating:
+            headers.setdefault(IDEMPOTENCY_KEY, str(uuid.uuid4()))
+        retried = method == "GET" or (creating and headers.get(IDEMPOTENCY_KEY) is not None)
+        for attempt in range(1, attempts + 1):
+            response = self.request(method, path, body, headers=headers, **kwargs)
+            if response.status_code != 503 or not retried or attempt == attempts:
+                break
+            time.sleep(min(float(response.headers.get("Retry-After") or 1), 2.0))
         assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
         return response.json()
