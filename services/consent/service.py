@@ -91,26 +91,26 @@ class ConsentService:
     @verified_rpc
     def authorize(self, discloser: str, recipient: dict, purpose: str, data_classes: list,
                   participant_id: str, consent_id: str | None = None, asking: str | None = None,
-                  read: str | None = None) -> dict[str, Any]:
+                  read: str | None = None, acting: str | None = None) -> dict[str, Any]:
         """``{"permit", "reason", "refusal", "consent_id", "decision_id", "allowed"}``; always
-        ledgered, with the read of ``read`` on a permit."""
+        ledgered, with the read of ``read`` on a permit, naming ``acting`` (who asked)."""
         self.calling.require(*DECISION_CALLERS)
         command = c.AuthorizeDisclosure(**load(s.AuthorizeRequest(), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
             "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id,
-            "asking": asking, "read": read}))
+            "asking": asking, "read": read, "acting": acting}))
         return handlers.authorize(command, self.db, self.ledger_keys, self.clock())
 
     @verified_rpc
     def disclose(self, discloser: str, recipient: dict, purpose: str, data_classes: list,
                  participant_id: str, consent_id: str | None = None,
-                 asking: str | None = None) -> dict[str, Any]:
+                 asking: str | None = None, acting: str | None = None) -> dict[str, Any]:
         """The permitted participant details, summary and notice; ``ConsentRequired`` on deny."""
         self.calling.require(*DECISION_CALLERS)
         command = c.Disclose(**load(s.DecisionRequest(), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
             "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id,
-            "asking": asking}))
+            "asking": asking, "acting": acting}))
         return handlers.disclose(command, self.db, self.ledger_keys, self.clock())
 
     @rpc
@@ -124,10 +124,11 @@ class ConsentService:
         return handlers.covered_classes(c.CoveredClasses(**found), self.db, self.clock())
 
     @verified_rpc
-    def record_access(self, actor: str, participant_id: str, what: str) -> dict[str, int]:
+    def record_access(self, actor: str, participant_id: str, what: str,
+                      acting: str | None = None) -> dict[str, int]:
         self.calling.require(*DECISION_CALLERS)
         command = c.RecordAccess(**load(s.AccessRequest(), {
-            "actor": actor, "participant_id": participant_id, "what": what}))
+            "actor": actor, "participant_id": participant_id, "what": what, "acting": acting}))
         return handlers.record_access(command, self.db, self.ledger_keys, self.clock())
 
     # -- audit ------------------------------------------------------------------------------
