@@ -48,6 +48,8 @@ def network_environment(amqp_uri: str, port: int) -> dict[str, str]:
         # Fuzzing sends hundreds of requests a second as one agency; the limit has its own tests.
         "RATE_LIMIT_PER_SECOND": "10000",
         "RATE_LIMIT_BURST": "10000",
+        "PERSON_RATE_LIMIT_PER_SECOND": "10000",
+        "PERSON_RATE_LIMIT_BURST": "10000",
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }
