@@ -452,6 +452,16 @@ class GatewayService:
         self._caller(request, "verify_ledger")
         return self.consent.verify_ledger(timeout=60)
 
+    @api("start_verification")
+    def start_verification(self, request):
+        self._caller(request, "start_verification")
+        return self.consent.start_verification()
+
+    @api("get_verification")
+    def get_verification(self, request, id):
+        self._caller(request, "get_verification")
+        return self.consent.verification(id)
+
     @api("export_ledger")
     def export_ledger(self, request):
         self._caller(request, "export_ledger")

@@ -305,6 +305,22 @@ class LedgerVerificationSchema(Schema):
     entries = fields.Integer()
     first_bad_seq = fields.Integer(allow_none=True)
     problem = fields.String(allow_none=True)
+    kind = fields.String(allow_none=True, metadata={
+        "description": "altered, deleted, inserted, reordered, truncated, rewritten, forged_checkpoint"})
+
+
+class LedgerVerificationJobSchema(Schema):
+    """A verification of the ledger run in the background, as ``start_verification`` and
+    ``verification`` answer it."""
+
+    id = fields.String(required=True)
+    state = fields.String(required=True, metadata={"description": "running, done or abandoned"})
+    started_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+    finished_at = fields.String(allow_none=True)
+    checked = fields.Integer(required=True, metadata={"description": "rows verified so far"})
+    result = fields.Nested(LedgerVerificationSchema, allow_none=True,
+                           metadata={"description": "once done: as GET /v1/audit/verify answers"})
 
 
 def consent_view(consent: Consent, holder: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from services.consent import handlers
 from services.consent import schemas as s
 from services.consent.adapters.orm import metadata
 from services.consent.adapters.repositories import consent_repositories
-from services.consent.dependencies import EndOfTreatmentLifetime, LedgerKeys
+from services.consent.dependencies import EndOfTreatmentLifetime, LedgerKeys, Verifications
 from services.consent.domain import commands as c
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
@@ -38,6 +38,7 @@ class ConsentService:
     ledger_keys = LedgerKeys()
     calling = CallingService()
     end_of_treatment_lifetime = EndOfTreatmentLifetime()
+    verifications = Verifications()
 
     @rpc
     def ping(self) -> str:
@@ -181,6 +182,23 @@ class ConsentService:
         # Yield to other greenthreads between chunks: a long check must not stall RPC.
         return handlers.verify_ledger(c.VerifyLedger(), self.db, self.ledger_keys,
                                       between_chunks=lambda _read: eventlet.sleep(0))
+
+    @rpc
+    def start_verification(self) -> dict[str, Any]:
+        """A verification of the whole ledger started in the background, or the one under way
+        (at most one runs): ``{"id", "state", "started_at", "updated_at", "finished_at",
+        "checked", "result"}``."""
+        view, started = handlers.start_verification(self.db, self.clock(), self.verifications.rules)
+        if started:
+            uow, keys, clock, rules = self.db, self.ledger_keys, self.clock, self.verifications.rules
+            self.verifications.spawn(lambda: handlers.run_verification(
+                view["id"], uow, keys, clock, eventlet.sleep, rules))
+        return view
+
+    @rpc
+    def verification(self, verification_id: str) -> dict[str, Any]:
+        """A verification's state, progress (``checked`` rows) and, once done, its ``result``."""
+        return handlers.read_verification(_id(verification_id), self.db)
 
     # -- timers (one designated replica: TIMERS_ENABLED) ------------------------------------
 
