@@ -53,6 +53,9 @@ def compose_env() -> dict[str, str]:
         "API_KEY_PEPPER": random_key(),
         "GATEWAY_FIELD_ENCRYPTION_KEYS": field_encryption_keys(),
         "RABBITMQ_PASSWORD": password(),
+        # Each process's own broker user (deploy/broker_users.py).
+        **{f"{name}_BROKER_PASSWORD": password()
+           for name in ("GATEWAY", "CONSENT", "REFERRALS", "MATCHING", "NOTIFICATIONS")},
         "POSTGRES_PASSWORD": password(),
         "DATABASE_PASSWORD": password(),
     }

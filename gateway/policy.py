@@ -85,6 +85,8 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     # The operator reads the whole ledger; an agency's admin the rows about its own agency.
     "get_ledger": frozenset({ADMIN, OPERATOR}),
     "verify_ledger": frozenset({OPERATOR}),
+    "start_verification": frozenset({OPERATOR}),
+    "get_verification": frozenset({OPERATOR}),
     # The export is the whole network's ledger, for an outside auditor: the operator's.
     "export_ledger": frozenset({OPERATOR}),
     "list_dead_letters": frozenset({OPERATOR}),

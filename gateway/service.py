@@ -26,7 +26,7 @@ from gateway.bodies import load_query, read_json
 from gateway.credentials import is_session_token
 from gateway.entrypoint import api, json_response, render
 from gateway.idempotency import HEADER, REPLAY_HEADER, Created, run_once
-from gateway.limits import TokenBuckets
+from gateway.limits import RequestLimits, TokenBuckets
 from gateway.openapi import openapi_json
 from gateway.routes import NDJSON, PEM, ROUTES_BY_OPERATION
 from services.kit.creations import creation_of
@@ -56,16 +56,21 @@ class Pepper(DependencyProvider):
 
 
 class RateLimits(DependencyProvider):
-    """Per-agency token buckets (``gateway/limits.py``) from config ``RATE_LIMIT_PER_SECOND``
-    (default 50) and ``RATE_LIMIT_BURST`` (default 200), kept by this process."""
+    """Per-agency and per-person token buckets (``gateway/limits.py``) from config
+    ``RATE_LIMIT_PER_SECOND`` (default 50) and ``RATE_LIMIT_BURST`` (default 200) for each agency,
+    ``PERSON_RATE_LIMIT_PER_SECOND`` (default 10) and ``PERSON_RATE_LIMIT_BURST`` (default 40)
+    for each signed-in person; kept by this process."""
 
     def setup(self) -> None:
         config = self.container.config
-        self.buckets = TokenBuckets(float(config.get("RATE_LIMIT_PER_SECOND", 50)),
-                                    int(config.get("RATE_LIMIT_BURST", 200)))
+        self.limits = RequestLimits(
+            TokenBuckets(float(config.get("RATE_LIMIT_PER_SECOND", 50)),
+                         int(config.get("RATE_LIMIT_BURST", 200))),
+            TokenBuckets(float(config.get("PERSON_RATE_LIMIT_PER_SECOND", 10)),
+                         int(config.get("PERSON_RATE_LIMIT_BURST", 40)), whose="person"))
 
-    def get_dependency(self, worker_ctx) -> TokenBuckets:
-        return self.buckets
+    def get_dependency(self, worker_ctx) -> RequestLimits:
+        return self.limits
 
 
 class SessionSettings(DependencyProvider):
@@ -100,11 +105,12 @@ class GatewayService:
     # -- plumbing shared by the routes --------------------------------------------------
 
     def _caller(self, request: Request, operation: str) -> Principal:
-        """The authenticated caller, within its agency's rate limit and allowed ``operation``."""
+        """The authenticated caller, within its own and its agency's rate limits and allowed
+        ``operation``."""
         store = SqlKeyStore(self.db)
         now = self.clock()
         principal = self._principal(request.headers.get("Authorization"), store, now)
-        self.limits.take(principal.agency_id, time.monotonic())
+        self.limits.take(principal.agency_id, principal.actor, time.monotonic())
         policy.authorize(principal, operation)
         if principal.key_id is not None:
             store.mark_used(principal.key_id, now)
@@ -445,6 +451,16 @@ class GatewayService:
     def verify_ledger(self, request):
         self._caller(request, "verify_ledger")
         return self.consent.verify_ledger(timeout=60)
+
+    @api("start_verification")
+    def start_verification(self, request):
+        self._caller(request, "start_verification")
+        return self.consent.start_verification()
+
+    @api("get_verification")
+    def get_verification(self, request, id):
+        self._caller(request, "get_verification")
+        return self.consent.verification(id)
 
     @api("export_ledger")
     def export_ledger(self, request):

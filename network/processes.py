@@ -52,6 +52,8 @@ class Network:
     logs: Path
     base_url: str
     running: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # Settings of one process only, over ``env`` (e.g. each service's own broker user).
+    process_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def start(self, name: str, replica: int = 1) -> None:
         """Start process ``name``; ``replica`` 2, 3, ... run as ``<name>-<n>`` beside the first.
@@ -59,7 +61,9 @@ class Network:
         Only the first replica of a service runs its timers (``TIMERS_ENABLED``), as deployed.
         """
         process = name if replica == 1 else f"{name}-{replica}"
-        env = self.env if replica == 1 else {**self.env, "TIMERS_ENABLED": "false"}
+        env = {**self.env, **self.process_env.get(name, {})}
+        if replica > 1:
+            env["TIMERS_ENABLED"] = "false"
         log = open(self.logs / f"{process}.log", "ab")  # noqa: SIM115 - owned by the process
         self.running[process] = subprocess.Popen(
             self.command(name, process), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -1,15 +1,17 @@
 """The consent service's own nameko dependencies: the ledger keys (and the checkpoint at
-shutdown) and its consent rules."""
+shutdown), its consent rules and the background ledger verifications."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import Session
 
 from services.consent.adapters import checkpoints
+from services.consent.handlers.verification import VerificationRules
 from services.consent.ledger_keys import LedgerKeyPair, load_ledger_keys
 from services.kit.config import ConfigError
 from services.kit.db import make_engine
@@ -77,3 +79,29 @@ class EndOfTreatmentLifetime(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> timedelta:
         return self.lifetime
+
+
+class Verifications(DependencyProvider):
+    """Runs ledger verifications in the background (``handlers.verification``):
+    ``LEDGER_VERIFY_CHUNK_ROWS`` rows a chunk (default 1000), ``LEDGER_VERIFY_PAUSE_SECONDS``
+    between chunks (default 0.05) and ``LEDGER_VERIFY_STALE_SECONDS`` (default 60) without
+    progress before a running one counts as abandoned."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        try:
+            self.rules = VerificationRules(
+                chunk_rows=int(config.get("LEDGER_VERIFY_CHUNK_ROWS", 1000)),
+                pause_seconds=float(config.get("LEDGER_VERIFY_PAUSE_SECONDS", 0.05)),
+                stale_after=timedelta(seconds=float(config.get("LEDGER_VERIFY_STALE_SECONDS", 60))))
+        except (TypeError, ValueError):
+            raise ConfigError("LEDGER_VERIFY_* settings must be numbers") from None
+        if self.rules.chunk_rows < 1 or self.rules.pause_seconds < 0:
+            raise ConfigError("LEDGER_VERIFY_CHUNK_ROWS must be at least 1, the pause not negative")
+
+    def get_dependency(self, worker_ctx) -> Verifications:
+        return self
+
+    def spawn(self, run: Callable[[], object]) -> None:
+        """Run ``run`` in a greenthread of this container, outliving the worker that started it."""
+        self.container.spawn_managed_thread(run, identifier="ledger verification")

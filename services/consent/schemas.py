@@ -128,6 +128,9 @@ class DecisionRequest(StrictSchema):
     consent_id = v.uuid_id(load_default=None, allow_none=True)
     # The agency whose request this is: told a refusal's reason only if it holds the consent.
     asking = v.identifier(load_default=None, allow_none=True)
+    # Who in the asking agency put the question: the ledger rows of the decision name them.
+    acting = fields.String(load_default=None, allow_none=True,
+                           validate=v.Whole(v.ACTOR_LABEL, error="Not an actor of this network."))
 
 
 class AuthorizeRequest(DecisionRequest):
@@ -143,13 +146,15 @@ class CoverageRequest(DecisionRequest):
     consent_id = v.uuid_id(required=True)
 
     class Meta:
-        exclude = ("asking",)
+        exclude = ("asking", "acting")
 
 
 class AccessRequest(StrictSchema):
     actor = v.identifier(required=True)
     participant_id = v.uuid_id(required=True)
     what = fields.String(required=True, validate=ACCESS_WHAT)
+    acting = fields.String(load_default=None, allow_none=True,
+                           validate=v.Whole(v.ACTOR_LABEL, error="Not an actor of this network."))
 
 
 # The administrative changes other parts of the network ledger through ``record_change``.
@@ -272,6 +277,9 @@ class LedgerEntrySchema(Schema):
     recipient = fields.String(allow_none=True)
     purpose = fields.String(allow_none=True)
     data_classes = fields.List(fields.String(), allow_none=True)
+    asking = fields.String(allow_none=True, metadata={
+        "description": "decisions and disclosures: the agency whose person or key asked, when it "
+                       "is not the discloser (a peer group opening its handoff)"})
     hash = fields.String(required=True)
 
 
@@ -297,6 +305,22 @@ class LedgerVerificationSchema(Schema):
     entries = fields.Integer()
     first_bad_seq = fields.Integer(allow_none=True)
     problem = fields.String(allow_none=True)
+    kind = fields.String(allow_none=True, metadata={
+        "description": "altered, deleted, inserted, reordered, truncated, rewritten, forged_checkpoint"})
+
+
+class LedgerVerificationJobSchema(Schema):
+    """A verification of the ledger run in the background, as ``start_verification`` and
+    ``verification`` answer it."""
+
+    id = fields.String(required=True)
+    state = fields.String(required=True, metadata={"description": "running, done or abandoned"})
+    started_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+    finished_at = fields.String(allow_none=True)
+    checked = fields.Integer(required=True, metadata={"description": "rows verified so far"})
+    result = fields.Nested(LedgerVerificationSchema, allow_none=True,
+                           metadata={"description": "once done: as GET /v1/audit/verify answers"})
 
 
 def consent_view(consent: Consent, holder: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from services.consent import handlers
 from services.consent import schemas as s
 from services.consent.adapters.orm import metadata
 from services.consent.adapters.repositories import consent_repositories
-from services.consent.dependencies import EndOfTreatmentLifetime, LedgerKeys
+from services.consent.dependencies import EndOfTreatmentLifetime, LedgerKeys, Verifications
 from services.consent.domain import commands as c
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
@@ -38,6 +38,7 @@ class ConsentService:
     ledger_keys = LedgerKeys()
     calling = CallingService()
     end_of_treatment_lifetime = EndOfTreatmentLifetime()
+    verifications = Verifications()
 
     @rpc
     def ping(self) -> str:
@@ -91,26 +92,26 @@ class ConsentService:
     @verified_rpc
     def authorize(self, discloser: str, recipient: dict, purpose: str, data_classes: list,
                   participant_id: str, consent_id: str | None = None, asking: str | None = None,
-                  read: str | None = None) -> dict[str, Any]:
+                  read: str | None = None, acting: str | None = None) -> dict[str, Any]:
         """``{"permit", "reason", "refusal", "consent_id", "decision_id", "allowed"}``; always
-        ledgered, with the read of ``read`` on a permit."""
+        ledgered, with the read of ``read`` on a permit, naming ``acting`` (who asked)."""
         self.calling.require(*DECISION_CALLERS)
         command = c.AuthorizeDisclosure(**load(s.AuthorizeRequest(), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
             "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id,
-            "asking": asking, "read": read}))
+            "asking": asking, "read": read, "acting": acting}))
         return handlers.authorize(command, self.db, self.ledger_keys, self.clock())
 
     @verified_rpc
     def disclose(self, discloser: str, recipient: dict, purpose: str, data_classes: list,
                  participant_id: str, consent_id: str | None = None,
-                 asking: str | None = None) -> dict[str, Any]:
+                 asking: str | None = None, acting: str | None = None) -> dict[str, Any]:
         """The permitted participant details, summary and notice; ``ConsentRequired`` on deny."""
         self.calling.require(*DECISION_CALLERS)
         command = c.Disclose(**load(s.DecisionRequest(), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
             "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id,
-            "asking": asking}))
+            "asking": asking, "acting": acting}))
         return handlers.disclose(command, self.db, self.ledger_keys, self.clock())
 
     @rpc
@@ -124,10 +125,11 @@ class ConsentService:
         return handlers.covered_classes(c.CoveredClasses(**found), self.db, self.clock())
 
     @verified_rpc
-    def record_access(self, actor: str, participant_id: str, what: str) -> dict[str, int]:
+    def record_access(self, actor: str, participant_id: str, what: str,
+                      acting: str | None = None) -> dict[str, int]:
         self.calling.require(*DECISION_CALLERS)
         command = c.RecordAccess(**load(s.AccessRequest(), {
-            "actor": actor, "participant_id": participant_id, "what": what}))
+            "actor": actor, "participant_id": participant_id, "what": what, "acting": acting}))
         return handlers.record_access(command, self.db, self.ledger_keys, self.clock())
 
     # -- audit ------------------------------------------------------------------------------
@@ -180,6 +182,23 @@ class ConsentService:
         # Yield to other greenthreads between chunks: a long check must not stall RPC.
         return handlers.verify_ledger(c.VerifyLedger(), self.db, self.ledger_keys,
                                       between_chunks=lambda _read: eventlet.sleep(0))
+
+    @rpc
+    def start_verification(self) -> dict[str, Any]:
+        """A verification of the whole ledger started in the background, or the one under way
+        (at most one runs): ``{"id", "state", "started_at", "updated_at", "finished_at",
+        "checked", "result"}``."""
+        view, started = handlers.start_verification(self.db, self.clock(), self.verifications.rules)
+        if started:
+            uow, keys, clock, rules = self.db, self.ledger_keys, self.clock, self.verifications.rules
+            self.verifications.spawn(lambda: handlers.run_verification(
+                view["id"], uow, keys, clock, eventlet.sleep, rules))
+        return view
+
+    @rpc
+    def verification(self, verification_id: str) -> dict[str, Any]:
+        """A verification's state, progress (``checked`` rows) and, once done, its ``result``."""
+        return handlers.read_verification(_id(verification_id), self.db)
 
     # -- timers (one designated replica: TIMERS_ENABLED) ------------------------------------
 

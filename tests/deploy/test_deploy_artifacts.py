@@ -10,6 +10,7 @@ where it fails instead.
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import os
 import re
@@ -320,16 +321,29 @@ def test_compose_runs_every_process_healthy_after_its_dependencies():
     for name in PROCESSES:
         assert " ".join(services[name]["command"]) == COMMANDS[name]
         dependencies = dict(services[name]["depends_on"])
-        # A service starts only on a migrated database: after the one-shot migration succeeded.
+        # A service starts only on a migrated database: after the one-shot migration succeeded,
+        # and once the one-shot that makes its own broker user did.
         assert dependencies.pop("migrate")["condition"] == "service_completed_successfully", name
+        assert dependencies.pop("broker-users")["condition"] == "service_completed_successfully", name
         assert all(dep["condition"] == "service_healthy" for dep in dependencies.values())
     for name, service in services.items():
-        if name != "migrate":
+        if name not in ("migrate", "broker-users"):  # one-shots
             assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
         for key, value in service.get("environment", {}).items():
             if SECRET_NAME.search(key):
                 interpolated = re.fullmatch(r"\$\{\w+:[?-][^}]*\}", str(value))
                 assert interpolated, f"{name}: {key} must come from the environment"
+
+
+def test_compose_runs_each_process_as_its_own_broker_user():
+    services = compose_file()["services"]
+    table = json.loads((ROOT / "deploy" / "broker" / "permissions.json").read_text())["services"]
+    assert set(table) == set(PROCESSES)
+    for name in PROCESSES:
+        uri = services[name]["environment"]["AMQP_URI"]
+        assert uri.startswith(f"pyamqp://{table[name]['user']}:"), name
+    assert services["consent"]["environment"]["RPC_CALLER_USERS"] == f"referrals:{table['referrals']['user']}"
+    assert services["broker-users"]["command"][:2] == ["python", "deploy/broker_users.py"]
 
 
 def test_compose_postgres_creates_one_database_per_process():

@@ -8,17 +8,21 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyotp
 import pytest
 
+from gateway.auth import parse_api_key
 from network.processes import Client, Network
 from tests.harness.journeys import consent_request, mentor, proposed_match, referral, referral_request, wait
 from tests.harness.network import register_agencies, running_network
+from tests.integration.stored import raw_database_text
 
 pytestmark = pytest.mark.e2e
 BROKER_DATA = Path("/var/lib/rabbitmq/mnesia")
@@ -77,6 +81,9 @@ class Walk:
     logs: Path
     handoff: dict
     broker_while_waiting: list[str]
+    # What the gateway issued or was told about its own people: a new key and a person.
+    new_api_key: str = ""
+    person: dict = field(default_factory=dict)
 
 
 def while_waiting(canary: Canary) -> list[str]:
@@ -128,7 +135,28 @@ def walk(request, rabbit_manager, tmp_path_factory) -> Iterator[Walk]:
             assert peers.request("GET", path).status_code == 503
             seen += while_waiting(canary)
         handoff = retried(peers, "GET", path)
-        yield Walk(canary, data, logs, handoff, seen)
+        new_key, staff = staff_of_a_clinic(network, operator, canary)
+        yield Walk(canary, data, logs, handoff, seen, new_key, staff)
+
+
+def staff_of_a_clinic(network: Network, operator: Client, canary: Canary) -> tuple[str, dict]:
+    """A clinic issues itself a new machine key and enrols a person who signs in and reads its
+    referrals: the key's secret and the person's name and e-mail."""
+    clinic = Client(network.base_url, operator.ok("POST", "/v1/agencies", {
+        "name": "Canary Clinic", "kind": "clinic", "roles": ["referrer", "admin"]}))
+    issued = clinic.ok("POST", f"/v1/agencies/{clinic.id}/keys", {"name": "intake", "roles": ["referrer"]})
+    staff = {"name": f"Qzstaff{canary.tag} Person", "email": f"qzstaff{canary.tag}@clinic.example.org"}
+    invited = clinic.ok("POST", f"/v1/agencies/{clinic.id}/people", {**staff, "roles": ["referrer"]})
+    password = f"pass phrase {canary.tag}"
+    enrolment = clinic.ok("POST", "/v1/sessions/accept-invitation", {
+        "invitation_token": invited["invitation_token"], "password": password}, key="")
+    totp = pyotp.TOTP(enrolment["totp_secret"])
+    credentials = {"email": staff["email"], "password": password}
+    clinic.ok("POST", "/v1/sessions/totp", {**credentials, "code": totp.at(time.time())}, key="")
+    session = clinic.ok("POST", "/v1/sessions", {**credentials, "code": totp.at(time.time() + 30)}, key="")
+    Client(network.base_url, {"id": clinic.id, "api_key": session["token"]}).ok("GET", "/v1/referrals")
+    Client(network.base_url, {"id": clinic.id, "api_key": issued["api_key"]}).ok("GET", "/v1/referrals")
+    return issued["api_key"], staff
 
 
 def test_the_canary_really_travelled_to_the_handoff(walk):
@@ -140,6 +168,18 @@ def test_no_database_file_holds_the_canary_in_clear(walk):
     files = [p.name for p in walk.data.iterdir()]
     assert {"consent.db", "referrals.db", "matching.db", "notifications.db", "gateway.db"} <= set(files)
     assert files_holding(walk.data, walk.canary) == []
+
+
+def test_the_gateway_database_holds_no_reason_key_participant_or_person_in_clear(walk):
+    stored = raw_database_text(f"sqlite:///{walk.data / 'gateway.db'}")
+    assert stored  # the gateway's database file was read
+    _, secret = parse_api_key(walk.new_api_key)  # the key id is stored, to look the key up
+    needles = {"reason": f"Qzreason{walk.canary.tag}", "new API key": walk.new_api_key,
+               "new API key's secret": secret,
+               "participant name": walk.canary.participant["given_name"],
+               "participant family name": walk.canary.participant["family_name"],
+               "person's e-mail": walk.person["email"], "person's name": walk.person["name"]}
+    assert [what for what, needle in needles.items() if needle in stored] == []
 
 
 def test_no_log_holds_the_canary(walk):

@@ -48,6 +48,8 @@ def network_environment(amqp_uri: str, port: int) -> dict[str, str]:
         # Fuzzing sends hundreds of requests a second as one agency; the limit has its own tests.
         "RATE_LIMIT_PER_SECOND": "10000",
         "RATE_LIMIT_BURST": "10000",
+        "PERSON_RATE_LIMIT_PER_SECOND": "10000",
+        "PERSON_RATE_LIMIT_BURST": "10000",
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }
@@ -56,11 +58,14 @@ def network_environment(amqp_uri: str, port: int) -> dict[str, str]:
 @contextmanager
 def running_network(amqp: str, rabbit_manager, database_url: Callable[[str], str], logs: Path,
                     vhost_prefix: str = "rn_e2e", *, replicas: int = 1,
-                    settings: Mapping[str, str] | None = None) -> Iterator[Network]:
+                    settings: Mapping[str, str] | None = None,
+                    process_settings: Callable[[str, str], Mapping[str, Mapping[str, str]]] | None = None,
+                    ) -> Iterator[Network]:
     """Start the five processes on a fresh vhost of ``amqp``; stop them and drop the vhost after.
 
     ``replicas`` processes of every service share its queues and database (PostgreSQL only);
-    ``settings`` are extra environment variables for every process. Raises ``RuntimeError``
+    ``settings`` are extra environment variables for every process; ``process_settings(vhost,
+    amqp uri)``, called once the vhost exists, those of each process by name. Raises ``RuntimeError``
     (with the log tail) when a process exits or the gateway never reports ready.
     """
     vhost = f"{vhost_prefix}_{uuid.uuid4().hex[:10]}"
@@ -74,6 +79,9 @@ def running_network(amqp: str, rabbit_manager, database_url: Callable[[str], str
     for name in PROCESSES:
         env[f"{name.upper()}_DATABASE_URL"] = database_url(name)
     net = Network(env=env, logs=logs, base_url=f"http://127.0.0.1:{port}")
+    if process_settings is not None:
+        net.process_env = {name: dict(values) for name, values in
+                           process_settings(vhost, env["AMQP_URI"]).items()}
     try:
         net.start_all(replicas)
         yield net

@@ -69,7 +69,7 @@ class LedgerRepository:
                 after_seq: int | None = None, limit: int = 100) -> list[LedgerEntry]:
         """Entries in seq order; ``since``/``until`` are ``ledger_time`` texts (the column compares
         as text). ``actor`` is the ``by`` of the details; ``agency`` the agency that acted;
-        ``involving`` keeps the rows an agency acted in or received a disclosure by."""
+        ``involving`` keeps the rows an agency acted in, asked or received a disclosure by."""
         query = select(ledger).order_by(ledger.c.seq)
         if after_seq is not None:
             query = query.where(ledger.c.seq > after_seq)
@@ -86,7 +86,8 @@ class LedgerRepository:
         if actor is not None:
             query = query.where(_details_say("by", actor))
         if involving is not None:
-            query = query.where(or_(ledger.c.actor == involving, _details_say("recipient", involving)))
+            query = query.where(or_(ledger.c.actor == involving, _details_say("recipient", involving),
+                                    _details_say("asking", involving)))
         rows = self.session.execute(query.limit(limit))
         return [ledger_rows.to_entry(row) for row in rows]
 

@@ -104,3 +104,18 @@ admissions = Table(
     Column("kind", String(32), nullable=False),
     Column("admitted_at", UTCDateTime, nullable=False),
 )
+
+# Ledger verifications run in the background (``handlers.verification``): their progress and
+# result. ``running`` is 1 for the one verification under way and NULL otherwise; being unique,
+# it lets at most one run at a time across every replica.
+ledger_verifications = Table(
+    "ledger_verifications", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("state", String(16), nullable=False),  # running, done, abandoned
+    Column("running", Integer, nullable=True, unique=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("checked", Integer, nullable=False),
+    Column("result", JSON, nullable=True),
+)

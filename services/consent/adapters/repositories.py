@@ -1,5 +1,6 @@
 """The repositories every consent unit of work carries: ``uow.consents``, ``uow.ledger``,
-``uow.disclosures`` and ``uow.creations``, all in the unit of work's one session and transaction."""
+``uow.disclosures``, ``uow.creations``, ``uow.admissions`` and ``uow.verifications``, all in the
+unit of work's one session and transaction."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from services.consent.adapters.accounting import DisclosureRepository
 from services.consent.adapters.admissions import AdmissionRepository
 from services.consent.adapters.consents import ConsentRepository
 from services.consent.adapters.ledger_store import LedgerRepository
+from services.consent.adapters.verifications import VerificationRepository
 from services.kit.creations import Creations
 from services.kit.crypto import KeyRing
 
@@ -28,4 +30,5 @@ def consent_repositories(session: Session, ring: KeyRing | None) -> dict[str, An
         "disclosures": DisclosureRepository(session),
         "creations": Creations(session),
         "admissions": AdmissionRepository(session),
+        "verifications": VerificationRepository(session),
     }

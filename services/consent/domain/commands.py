@@ -65,7 +65,8 @@ class AuthorizeDisclosure:
     ``recipient`` is ``{"agency_id", "kind"}`` or ``{"class"}``; without ``consent_id`` every
     consent of the participant is considered. ``asking`` is the agency on whose request the
     question is put (it is told a refusal's reason only if it holds the consent); ``read``
-    names what it reads on a permit (``handoff:<id>``), ledgered with the decision.
+    names what it reads on a permit (``handoff:<id>``), ledgered with the decision. ``acting``
+    is who in the asking agency put it (``person:<id>``, ``key:<name>``): the ledger names them.
     """
 
     discloser: str
@@ -76,6 +77,7 @@ class AuthorizeDisclosure:
     consent_id: str | None = None
     asking: str | None = None
     read: str | None = None
+    acting: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,11 +104,13 @@ class AttestConsent(ConsentCommand):
 
 @dataclass(frozen=True)
 class RecordAccess:
-    """``actor`` read personal details of the participant; ``what`` names them by kind and id."""
+    """``actor`` read personal details of the participant; ``what`` names them by kind and id.
+    ``acting`` is who in the agency read them (``person:<id>``, ``key:<name>``)."""
 
     actor: str
     participant_id: str
     what: str
+    acting: str | None = None
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 Each handler takes a command from ``domain/commands.py`` and the kit's unit of work not yet
 entered, and opens its own transaction, so a deny can be committed to the ledger before
-``ConsentRequired`` is raised. The unit of work carries ``consents``, ``ledger`` and
-``disclosures``.
+``ConsentRequired`` is raised. The unit of work carries ``consents``, ``ledger``,
+``disclosures``, ``admissions`` and ``verifications``.
 """
 
 from services.consent.handlers.audit import (
@@ -19,9 +19,15 @@ from services.consent.handlers.consents import attest, end_treatment, get, grant
 from services.consent.handlers.coverage import covered_classes
 from services.consent.handlers.decisions import authorize, disclose, record_access
 from services.consent.handlers.expiry import expire_due
+from services.consent.handlers.verification import (
+    read_verification,
+    run_verification,
+    start_verification,
+)
 
 __all__ = [
     "attest", "authorize", "checkpoint", "covered_classes", "disclose", "disclosures",
     "end_treatment", "expire_due", "export_ledger", "get", "grant", "ledger", "public_key",
-    "record_access", "record_change", "revoke", "verify_ledger",
+    "read_verification", "record_access", "record_change", "revoke", "run_verification",
+    "start_verification", "verify_ledger",
 ]

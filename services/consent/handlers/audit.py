@@ -65,12 +65,13 @@ def ledger(command: ReadLedger, uow) -> dict[str, Any]:
             "next_page": str(shown[-1].seq) if len(rows) > command.limit else None}
 
 
-AUDITED_DETAILS = ("permit", "reason", "recipient", "purpose", "data_classes")
+AUDITED_DETAILS = ("permit", "reason", "recipient", "purpose", "data_classes", "asking")
 
 
 def entry_view(entry: LedgerEntry) -> dict[str, Any]:
     """A ledger row as an auditor reads it: who acted (``actor``, and the ``agency_id`` it acted
-    for), what, and for decisions and disclosures the answer, recipient, purpose and data."""
+    for), what, and for decisions and disclosures the answer, recipient, purpose and data, and
+    ``asking``: the agency whose person or key put the question when it is not the discloser."""
     view = {"seq": entry.seq, "at": entry.at, "agency_id": entry.actor,
             "actor": entry.details.get("by") or entry.actor, "action": entry.action,
             "subject": entry.subject, "participant_id": entry.participant_id, "hash": entry.hash}

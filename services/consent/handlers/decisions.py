@@ -70,9 +70,10 @@ def authorize(command: AuthorizeDisclosure, uow, keys: LedgerKeyPair, now: datet
         decided = _decide(uow, keys, command, now)
         allowed = _allowed(uow, decided.consent) if decided.decision.permit else NO_PEER_GROUPS
         if decided.decision.permit and command.read is not None:
-            uow.ledger.append(keys, at=now, actor=command.asking or recipient_label(command.recipient),
-                              action="access", subject=command.read,
-                              participant_id=command.participant_id)
+            reader = command.asking or recipient_label(command.recipient)
+            uow.ledger.append(keys, at=now, actor=reader, action="access", subject=command.read,
+                              participant_id=command.participant_id,
+                              details=_acted_by(command.acting, reader))
         uow.commit()
     decision = decided.decision
     return {
@@ -128,7 +129,8 @@ def record_access(command: RecordAccess, uow, keys: LedgerKeyPair, now: datetime
     """Ledger a read of personal details (``what`` names it by kind and id); ``{"seq"}``."""
     with uow:
         entry = uow.ledger.append(keys, at=now, actor=command.actor, action="access",
-                                  subject=command.what, participant_id=command.participant_id)
+                                  subject=command.what, participant_id=command.participant_id,
+                                  details=_acted_by(command.acting, command.actor))
         uow.commit()
     return {"seq": entry.seq}
 
@@ -159,12 +161,27 @@ def _decide(uow, keys: LedgerKeyPair, question: Question, now: datetime) -> Deci
             "recipient": recipient_label(question.recipient), "purpose": question.purpose,
             "data_classes": list(question.data_classes),
             "consent_version": consent.version if consent is not None else None,
+            **_asked_by(question),
         },
     )
     if not decision.permit:
         log.info("decision %s: deny (%s)", decision_id, decision.reason)
     return Decided(decision, decision_id, consent if decision.consent_id else None,
                    stored.holder if stored is not None and decision.consent_id else None)
+
+
+def _asked_by(question: Question) -> dict[str, str]:
+    """Who put the question, for its ledger rows: ``by`` the person or key who acted and, when
+    that was not for the discloser (a peer group opening its handoff), ``asking`` their agency."""
+    who = _acted_by(question.acting, question.discloser)
+    if question.asking and question.asking != question.discloser:
+        who["asking"] = question.asking
+    return who
+
+
+def _acted_by(acting: str | None, agency: str) -> dict[str, str]:
+    """``{"by": acting}`` when someone within ``agency`` acted; nothing for the agency itself."""
+    return {"by": acting} if acting and acting != agency else {}
 
 
 def _best_of(uow, keys: LedgerKeyPair, candidates: list[StoredConsent],
@@ -207,7 +224,7 @@ def _record_disclosure(uow, keys: LedgerKeyPair, question: Disclose, decided: De
         subject=consent.id, participant_id=consent.participant_id,
         details={"decision_id": decided.decision_id, "recipient": label,
                  "purpose": question.purpose, "data_classes": list(question.data_classes),
-                 "consent_version": consent.version},
+                 "consent_version": consent.version, **_asked_by(question)},
     )
     uow.disclosures.record(
         at=now, participant_id=consent.participant_id, recipient=label,

@@ -29,6 +29,7 @@ from services.referrals.handlers.consent_terms import (
     REFERRAL_REASON,
     SUBSTANCE_USE,
     ConsentClient,
+    acting_of,
     covered_of,
     handoff_request,
     referral_request,
@@ -51,7 +52,8 @@ def create_referral(command: RequestReferral, uow, consent: ConsentClient, now: 
     earlier = _referral_made_by_key(command, uow)
     if earlier is not None:
         return earlier
-    question = referral_request(command.caller.agency_id, command.participant_id, command.consent_id)
+    question = {**referral_request(command.caller.agency_id, command.participant_id, command.consent_id),
+                **acting_of(command.caller)}
     classes, scope = covered_of(consent, question, REFERRAL_DATA_CLASSES, NETWORK_OPTIONAL_CLASSES)
     covered = REFERRAL_REASON in (scope.get("covered") or [])
     referral = Referral.request(
@@ -133,7 +135,8 @@ def open_handoff(command: OpenHandoff, uow, consent: ConsentClient) -> dict[str,
         raise Conflict("No handoff has been disclosed for this referral.")
     classes = packet["data_classes"] or HANDOFF_DATA_CLASSES
     decision = consent.authorize(**handoff_request(referral, data_classes=classes),
-                                 asking=command.caller.agency_id, read=f"handoff:{referral.id}")
+                                 asking=command.caller.agency_id, read=f"handoff:{referral.id}",
+                                 **acting_of(command.caller))
     if not decision.get("permit"):
         raise ConsentRequired("The consent no longer covers this handoff.", reason=decision.get("refusal"))
     return {"referral_id": referral.id, "participant": packet["participant"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from services.kit.messages import Caller
 from services.referrals.domain import Referral
 
 PURPOSE = "peer-support-referral"
@@ -46,12 +47,17 @@ def handoff_request(referral: Referral, agency_id: str | None = None,
             "participant_id": referral.participant_id, "consent_id": referral.consent_id}
 
 
+def acting_of(caller: Caller) -> dict[str, str]:
+    """``{"acting": who}`` for consent's ledger when a person or key of the agency acted."""
+    return {"acting": caller.actor} if caller.actor != caller.agency_id else {}
+
+
 def covered_of(consent: ConsentClient, question: dict[str, Any], required: list[str],
                optional: list[str]) -> tuple[list[str], dict[str, Any]]:
     """The classes to disclose for ``question``: ``required`` (even if not covered, so that the
     disclosure is refused and ledgered with its reason) plus each of ``optional`` the consent
     covers; and consent's answer (``allowed`` peer groups among it)."""
-    asked = {name: value for name, value in question.items() if name != "asking"}
+    asked = {name: value for name, value in question.items() if name not in ("asking", "acting")}
     scope = consent.covered_classes(**{**asked, "data_classes": required + optional})
     covered = scope.get("covered") or []
     return required + [dc for dc in optional if dc in covered], scope

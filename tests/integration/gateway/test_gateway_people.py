@@ -12,10 +12,13 @@ import pyotp
 import pytest
 from sqlalchemy import MetaData, select
 
+from gateway.service import GatewayService
+from network.processes import free_port
 from services.kit.db import make_engine
 from services.kit.entrypoints import rpc
 from services.kit.messages import load_caller
 from tests.integration.gateway.agencies import insert_agency
+from tests.integration.gateway.conftest import Api
 from tests.integration.gateway.test_gateway_front_door import assert_problem
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -294,3 +297,21 @@ def test_someone_who_lost_their_enrolment_is_invited_again_and_the_old_secret_st
     # Once enrolled, there is nothing to invite again.
     assert_problem(gateway.call("POST", f"/v1/agencies/{clinic['id']}/people/{first['id']}/invitation",
                                 clinic["api_key"]), 409, "conflict")
+
+
+def test_a_person_over_their_own_rate_limit_gets_429_while_their_agency_goes_on(
+        container_factory, gateway_config, clock, tmp_path):
+    config = {**gateway_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
+              "PERSON_RATE_LIMIT_BURST": 2, "PERSON_RATE_LIMIT_PER_SECOND": 0.01}
+    container_factory(GatewayService, config).start()
+    gateway = Api(f"http://{config['WEB_SERVER_ADDRESS']}")
+    agency, key = insert_agency(config, "Westside Clinic", "clinic", ["referrer", "admin"])
+    person = enrol(gateway, clock, agency, key)
+    token = person.session()
+
+    answers = [gateway.call("GET", "/v1/agencies", token) for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert_problem(answers[-1], 429, "rate_limited")
+    assert int(answers[-1].headers["Retry-After"]) >= 1
+    assert gateway.call("GET", "/v1/agencies", key).status_code == 200

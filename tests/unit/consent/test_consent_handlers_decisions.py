@@ -285,3 +285,34 @@ def test_a_named_discloser_that_has_not_attested_is_told_so(uow, granted, ledger
 
     assert named["refusal"] == "discloser_not_covered"
     assert (stranger["reason"], stranger["refusal"]) == ("discloser_not_covered", "consent_not_found")
+
+
+def test_a_read_and_its_decision_name_the_person_of_the_asking_agency(uow, ledger, granted, ledger_keys):
+    consent = granted()
+
+    handlers.authorize(question(consent, asking="peer-1", acting="person:p-7", read="handoff:r-1"),
+                       uow, ledger_keys, ASKED_AT)
+
+    decision, read = ledger.rows[-2:]
+    assert (decision.actor, decision.details["by"], decision.details["asking"]) == (
+        "hospital-1", "person:p-7", "peer-1")
+    assert (read.actor, read.details) == ("peer-1", {"by": "person:p-7"})
+
+
+def test_a_disclosure_names_the_key_of_the_discloser_that_made_it(uow, ledger, granted, ledger_keys):
+    consent = granted()
+
+    handlers.disclose(question(consent, Disclose, asking="hospital-1", acting="key:intake"),
+                      uow, ledger_keys, ASKED_AT)
+
+    decision, disclosure = ledger.rows[-2:]
+    assert [(row.actor, row.details["by"]) for row in (decision, disclosure)] == [
+        ("hospital-1", "key:intake")] * 2
+    assert "asking" not in disclosure.details  # the discloser asked for itself
+
+
+def test_record_access_names_who_read(uow, ledger, ledger_keys):
+    handlers.record_access(RecordAccess("peer-1", "participant-9", "handoff:referral-4", "person:p-2"),
+                           uow, ledger_keys, ASKED_AT)
+
+    assert ledger.rows[-1].details == {"by": "person:p-2"}

@@ -24,6 +24,7 @@ API_ROUTES = {
     ("get", "/v1/notification-settings"),
     ("get", "/v1/notifications"), ("get", "/v1/participants/{id}/disclosures"),
     ("get", "/v1/audit/ledger"), ("get", "/v1/audit/verify"), ("get", "/v1/audit/ledger/export"),
+    ("post", "/v1/audit/verifications"), ("get", "/v1/audit/verifications/{id}"),
     ("get", "/v1/audit/public-key"),
     ("get", "/v1/agencies"), ("post", "/v1/agencies/{id}/deactivate"),
     ("post", "/v1/agencies/{id}/reactivate"), ("get", "/v1/agencies/{id}/keys"),

@@ -30,7 +30,8 @@ ADMIN_WRITES = {"put_notification_settings", "create_key", "rotate_key", "revoke
 OPERATOR_OPS = {"create_agency", "list_agencies", "deactivate_agency", "reactivate_agency",
                 "list_keys", "create_key", "rotate_key", "revoke_key", "get_ledger", "verify_ledger",
                 "put_notification_settings", "get_notification_settings", "list_notifications",
-                "list_dead_letters", "export_ledger", "get_session", "sign_out"}
+                "list_dead_letters", "export_ledger", "get_session", "sign_out",
+                "start_verification", "get_verification"}
 PROTECTED = [r.operation for r in ROUTES if not is_public(r.operation)]
 
 
@@ -57,7 +58,7 @@ def test_a_peer_group_coordinator_calls_exactly_its_routes(operation):
 def test_an_agency_admin_reads_its_agency_and_manages_only_its_keys_and_settings(route):
     if route.method == "GET":
         expected = route.operation not in {"get_handoff", "verify_ledger", "export_ledger",
-                                           "list_dead_letters"}
+                                           "list_dead_letters", "get_verification"}
     else:
         expected = route.operation in ADMIN_WRITES
     assert bool(acting_roles(ADMIN, route.operation)) is expected
