@@ -54,7 +54,10 @@ def files_holding(folder: Path, canary: Canary) -> list[str]:
     """``path: what`` for every file under ``folder`` holding a canary value in clear."""
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # a live broker or database replaced it meanwhile
+            continue
         found += [f"{path}: {what}" for what, needle in canary.needles().items() if needle in data]
     return found
 

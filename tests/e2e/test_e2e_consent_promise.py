@@ -170,8 +170,10 @@ def test_attestations_are_ledgered(agencies, operator):
 
     rows = operator.ok("GET", f"/v1/audit/ledger?participant={consent['participant_id']}")["items"]
 
-    assert [(r["action"], r["actor"]) for r in rows] == [
+    # Each row names the agency that acted and who acted in it (here each agency's machine key).
+    assert [(r["action"], r["agency_id"]) for r in rows] == [
         ("consent.granted", hospital.id), ("consent.attested", clinic.id)]
+    assert all(r["actor"].startswith("key:") for r in rows)
 
 
 # -- 7: terms widened in the database are denied, loudly ---------------------------------------
