@@ -62,6 +62,9 @@ WORKDIR /app
 COPY services ./services
 COPY gateway ./gateway
 COPY deploy/healthcheck.py ./deploy/healthcheck.py
+# The broker-users one-shot (compose service, Kubernetes Job) and its permission table.
+COPY deploy/broker_users.py ./deploy/broker_users.py
+COPY deploy/broker/permissions.json ./deploy/broker/permissions.json
 # Bytecode is compiled now because the root filesystem is read-only at run
 # time. var/ holds SQLite files when no *_DATABASE_URL points at PostgreSQL.
 RUN python -m compileall -q services gateway deploy \

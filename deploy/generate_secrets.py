@@ -23,6 +23,7 @@ import secrets
 import sys
 
 SERVICE_DATABASES = ("consent", "referrals", "matching", "notifications", "gateway")
+BROKER_USERS = ("gateway", "consent", "referrals", "matching", "notifications")
 PROVIDER_VARIABLES = {
     "smtp-username": "SMTP_USERNAME",
     "smtp-password": "SMTP_PASSWORD",
@@ -54,8 +55,7 @@ def compose_env() -> dict[str, str]:
         "GATEWAY_FIELD_ENCRYPTION_KEYS": field_encryption_keys(),
         "RABBITMQ_PASSWORD": password(),
         # Each process's own broker user (deploy/broker_users.py).
-        **{f"{name}_BROKER_PASSWORD": password()
-           for name in ("GATEWAY", "CONSENT", "REFERRALS", "MATCHING", "NOTIFICATIONS")},
+        **{f"{name.upper()}_BROKER_PASSWORD": password() for name in BROKER_USERS},
         "POSTGRES_PASSWORD": password(),
         "DATABASE_PASSWORD": password(),
     }
@@ -64,8 +64,8 @@ def compose_env() -> dict[str, str]:
 def kubernetes_secrets() -> dict[str, dict[str, str]]:
     """Secret name -> data; the names and keys the manifests under deploy/base refer to.
 
-    RabbitMQ's credentials are not here: the cluster operator creates
-    ``rabbitmq-default-user`` itself.
+    The broker's administrator is not here: the cluster operator creates
+    ``rabbitmq-default-user`` itself (the broker-users Job uses it to make the processes' users).
     """
     named = {
         "field-encryption": {"field-encryption-keys": field_encryption_keys()},
@@ -78,6 +78,9 @@ def kubernetes_secrets() -> dict[str, dict[str, str]]:
     }
     for service in SERVICE_DATABASES:
         named[f"postgres-{service}"] = {"password": password()}
+    # Each process's own broker user (deploy/broker_users.py, run by the broker-users Job).
+    for process in BROKER_USERS:
+        named[f"broker-{process}"] = {"password": password()}
     return named
 
 

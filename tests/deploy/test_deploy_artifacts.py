@@ -252,6 +252,50 @@ def test_every_service_has_its_own_postgres_and_the_broker_is_a_cluster_resource
     assert broker["spec"]["replicas"] == (1 if overlay == "dev" else 3)
 
 
+def broker_table() -> dict[str, dict]:
+    return json.loads((ROOT / "deploy" / "broker" / "permissions.json").read_text())["services"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_deployment_connects_as_its_own_broker_user(overlay):
+    docs = render(overlay)[1]
+    table = broker_table()
+    assert set(table) == set(PROCESSES)
+    users = {}
+    for name, deployment in of_kind(docs, "Deployment").items():
+        process = name.removesuffix("-timers")
+        assert process in table, f"{name} has no entry in deploy/broker/permissions.json"
+        env = env_of(containers(deployment)[0])
+        assert env["AMQP_URI"]["value"].startswith("pyamqp://$(AMQP_USER):$(AMQP_PASSWORD)@"), name
+        assert env["AMQP_USER"]["value"] == table[process]["user"], name
+        password = env["AMQP_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert password == {"name": f"broker-{process}", "key": "password"}, name
+        users.setdefault(table[process]["user"], set()).add(process)
+        expected_callers = f"referrals:{table['referrals']['user']}" if process == "consent" else None
+        assert env.get("RPC_CALLER_USERS", {}).get("value") == expected_callers, name
+    assert all(len(processes) == 1 for processes in users.values()), users
+    assert set(users) == {rules["user"] for rules in table.values()}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_broker_users_job_makes_every_user_with_its_deployments_password(overlay):
+    docs = render(overlay)[1]
+    job = of_kind(docs, "Job")["broker-users"]
+    container = containers(job)[0]
+    assert container["command"][:2] == ["python", "/app/deploy/broker_users.py"]
+    env = env_of(container)
+    for process in broker_table():
+        ref = env[f"{process.upper()}_BROKER_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        deployment = of_kind(docs, "Deployment")[process]
+        assert ref == env_of(containers(deployment)[0])["AMQP_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    for variable, key in (("RABBITMQ_ADMIN_USER", "username"), ("RABBITMQ_ADMIN_PASSWORD", "password")):
+        assert env[variable]["valueFrom"]["secretKeyRef"] == {"name": "rabbitmq-default-user", "key": key}
+    pod = job["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod.get("automountServiceAccountToken") is False
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+
+
 def test_production_scales_out_and_survives_drains():
     docs = render("production")[1]
     autoscalers = autoscaler_targets(docs)
@@ -419,6 +463,14 @@ def test_make_run_supervises_the_same_five_commands_the_deployments_run():
     from network.processes import command
 
     assert {name: " ".join(["nameko", *command(name)[1:]]) for name in SUPERVISED} == COMMANDS
+
+
+def test_image_carries_the_broker_users_one_shot_and_its_table():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    allowed = (ROOT / ".dockerignore").read_text().splitlines()
+    for path in ("deploy/broker_users.py", "deploy/broker/permissions.json"):
+        assert f"!{path}" in allowed, path
+        assert re.search(rf"^COPY {re.escape(path)} \./{re.escape(path)}$", dockerfile, re.MULTILINE), path
 
 
 def test_no_committed_deployment_file_holds_a_secret():
