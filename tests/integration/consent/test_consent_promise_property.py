@@ -15,7 +15,7 @@ permits at each moment. After every step:
 - every disclosure has exactly one ``disclosure`` ledger row and one row in the accounting of
   disclosures, every handoff read one ``access`` row; the ledger verifies.
 
-Derandomized: the same runs each time (100 runs of up to 60 steps, over 5,000 steps in all).
+Derandomized: the same runs each time (90 runs of up to 75 steps, over 5,000 steps in all).
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ def peer(agency_id: str) -> dict[str, str]:
 class ConsentPromise(RuleBasedStateMachine):
     consents = Bundle("consents")
     referrals = Bundle("referrals")
+    handoffs = Bundle("handoffs")  # referrals, most of them accepted for a peer group
 
     def __init__(self) -> None:
         super().__init__()
@@ -225,8 +226,12 @@ class ConsentPromise(RuleBasedStateMachine):
         if model.status == "active":
             model.status = "expired"
 
-    @rule(hours=st.sampled_from([1, 12, 24 * 2, 24 * 8]), run_timer=st.booleans())
-    def time_passes(self, hours, run_timer):
+    @rule(hours=st.sampled_from([1, 12, 24 * 2, 24 * 8]), run_timer=st.booleans(), deliver=st.booleans())
+    def time_passes(self, hours, run_timer, deliver):
+        """Time moves on; the expiry timer may run, and consent's events may reach referrals
+        (or stay late: the handoff must not rely on them)."""
+        if deliver:
+            self.referrals_hear_of_consent_changes()
         self.rig.now = self.now + timedelta(hours=hours)
         if run_timer:
             consent_handlers.expire_due(c.ExpireDueConsents(), self.rig.consent.uow(), self.rig.keys,
@@ -235,18 +240,21 @@ class ConsentPromise(RuleBasedStateMachine):
                 if model.status == "active" and self.now >= model.valid_until:
                     model.status = "expired"
 
-    @rule()
-    def referrals_hear_of_consent_changes(self):
+    def referrals_hear_of_consent_changes(self) -> None:
         for event in self.rig.undelivered_consent_events():
             uow = self.rig.referrals.uow("referrals.on_consent_ended")
             uow.handle(event, consent_events.on_consent_ended, self.now)
 
     # -- referrals ----------------------------------------------------------------------------
 
-    @rule(target=referrals, consent_id=consents, referrer=one_in(4).map(lambda s: SECOND if s else HOLDER),
+    @rule(targets=(referrals, handoffs), consent_id=consents,
+          referrer=one_in(4).map(lambda s: SECOND if s else HOLDER),
           lived=st.sets(st.sampled_from(["opioids", "overdose-survivor"])),
-          medication_assisted=st.booleans(), other_participant=one_in(10))
-    def refer(self, consent_id, referrer, lived, medication_assisted, other_participant):
+          medication_assisted=st.booleans(), other_participant=one_in(10),
+          matched_with=st.sampled_from([PEER_A, PEER_B, None]))
+    def refer(self, consent_id, referrer, lived, medication_assisted, other_participant, matched_with):
+        """A referral; matching may accept it at once for ``matched_with``, whose coordinator
+        then opens the handoff (the separate rules interleave these with everything else)."""
         model = self.model[consent_id]
         participant_id = OTHER_PARTICIPANT if other_participant else model.participant_id
         needs = {"languages": ["es"], "pathways": ["12-step"] + (["medication-assisted"]
@@ -274,6 +282,8 @@ class ConsentPromise(RuleBasedStateMachine):
             assert substance, "substance-use criteria left without a consent covering them"
         assert criteria["substance_use_shared"] == substance
         self.referrers[view["id"]] = (referrer, consent_id)
+        if matched_with is not None and self.matched(view["id"], matched_with):
+            self.read(view["id"], matched_with)
         return view["id"]
 
     def requested_events(self) -> list[dict]:
@@ -285,8 +295,19 @@ class ConsentPromise(RuleBasedStateMachine):
     def check_nothing_requested(self) -> None:
         assert self.requested_events() == []
 
-    @rule(referral_id=referrals, agency_id=st.sampled_from([PEER_A, PEER_B]))
-    def accept(self, referral_id, agency_id):
+    @rule(target=handoffs, referral_id=referrals, agency_id=st.sampled_from([PEER_A, PEER_B]),
+          read_at_once=st.booleans())
+    def accept(self, referral_id, agency_id, read_at_once):
+        """Matching's acceptance for ``agency_id`` (covered or not); its coordinator may open
+        the handoff straight away."""
+        if not self.matched(referral_id, agency_id):
+            return multiple()
+        if read_at_once:
+            self.read(referral_id, agency_id)
+        return referral_id
+
+    def matched(self, referral_id: str, agency_id: str) -> bool:
+        """Publish ``match.accepted`` to referrals as matching would; whether it was assigned."""
         referrer, _ = self.referrers[referral_id]
         event = new_event("match.accepted", {
             "match_id": f"match-{referral_id[:8]}-{agency_id}", "referral_id": referral_id,
@@ -295,11 +316,15 @@ class ConsentPromise(RuleBasedStateMachine):
             "explanation": [{"factor": "language", "weight": 0.3, "score": 1.0, "contribution": 0.3}]},
             source="matching")
         match_events.on_match(event, self.rig.referrals.uow("referrals.on_match"), self.consent, self.now)
+        return self.assigned_to(referral_id) == agency_id
 
-    @rule(referral_id=referrals, reader=st.sampled_from([PEER_A, PEER_B, HOLDER]))
-    def read_handoff(self, referral_id, reader):
-        _, consent_id = self.referrers[referral_id]
-        referrer = self.referrers[referral_id][0]
+    @rule(referral_id=handoffs, stranger=one_in(4), reader=st.sampled_from([PEER_A, PEER_B, HOLDER]))
+    def read_handoff(self, referral_id, stranger, reader):
+        """The assigned peer group reads the handoff, or (``stranger``) some agency tries."""
+        self.read(referral_id, reader if stranger else self.assigned_to(referral_id) or PEER_A)
+
+    def read(self, referral_id: str, reader: str) -> None:
+        referrer, consent_id = self.referrers[referral_id]
         try:
             packet = referral_commands.open_handoff(OpenHandoff(caller(reader), referral_id),
                                                     self.rig.referrals.uow(), self.consent)
@@ -316,6 +341,11 @@ class ConsentPromise(RuleBasedStateMachine):
         assert self.permits(consent_id, referrer, peer(reader), sorted(shown)), (
             "a handoff was read without a consent in force for it", sorted(shown))
         self.reads[referral_id] = self.reads.get(referral_id, 0) + 1
+
+    def assigned_to(self, referral_id: str) -> str | None:
+        uow = self.rig.referrals.uow()
+        with uow:
+            return uow.referrals.get(referral_id).assigned_agency_id
 
     @rule(referral_id=referrals)
     def cancel(self, referral_id):
@@ -353,7 +383,7 @@ class ConsentPromise(RuleBasedStateMachine):
 
 
 ConsentPromise.TestCase.settings = settings(
-    max_examples=100, stateful_step_count=60, deadline=None, derandomize=True, database=None,
+    max_examples=90, stateful_step_count=75, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 test_the_consent_promise_holds = ConsentPromise.TestCase
 
