@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, precondition, rule
@@ -62,7 +63,6 @@ PURPOSES = ({PURPOSE}, {PURPOSE, "care-coordination"}, {PURPOSE}, {"care-coordin
 HANDOFF = {"contact", "demographics", REFERRAL_REASON}
 CLASS_SETS = (HANDOFF, HANDOFF | {SUBSTANCE_USE}, HANDOFF | {SUBSTANCE_USE}, {"contact", "demographics"},
               {REFERRAL_REASON, SUBSTANCE_USE}, {"contact", REFERRAL_REASON})
-STEPS = {"examples": 0, "checks": 0}
 
 
 def one_in(n: int) -> st.SearchStrategy[bool]:
@@ -86,7 +86,6 @@ class ConsentPromise(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        STEPS["examples"] += 1
         self.rig = PromiseRig(START)
         for agency_id, at in ADMITTED.items():
             self.rig.admit(agency_id, "peer_group", at)
@@ -361,7 +360,6 @@ class ConsentPromise(RuleBasedStateMachine):
 
     @invariant()
     def every_disclosure_is_ledgered_and_accounted_once(self):
-        STEPS["checks"] += 1
         ledgered = self.rig.ledger_rows("disclosure")
         decisions = sorted(row.details["decision_id"] for row in ledgered)
         assert decisions == sorted(r.answer["decision_id"] for r in self.releases)
@@ -385,5 +383,5 @@ class ConsentPromise(RuleBasedStateMachine):
 ConsentPromise.TestCase.settings = settings(
     max_examples=90, stateful_step_count=75, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-test_the_consent_promise_holds = ConsentPromise.TestCase
+test_the_consent_promise_holds = pytest.mark.slow(ConsentPromise.TestCase)
 
