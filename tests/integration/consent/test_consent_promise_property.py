@@ -15,7 +15,7 @@ permits at each moment. After every step:
 - every disclosure has exactly one ``disclosure`` ledger row and one row in the accounting of
   disclosures, every handoff read one ``access`` row; the ledger verifies.
 
-Derandomized: the same runs each time (80 runs of up to 75 steps, over 5,000 steps in all).
+Derandomized: the same runs each time (80 runs of up to 90 steps, over 5,000 steps in all).
 """
 
 from __future__ import annotations
@@ -391,7 +391,7 @@ class ConsentPromise(RuleBasedStateMachine):
 
 
 ConsentPromise.TestCase.settings = settings(
-    max_examples=80, stateful_step_count=75, deadline=None, derandomize=True, database=None,
+    max_examples=80, stateful_step_count=90, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 test_the_consent_promise_holds = pytest.mark.slow(ConsentPromise.TestCase)
 
