@@ -115,7 +115,8 @@ def attest(command: AttestConsent, uow, keys: LedgerKeyPair, now: datetime) -> d
         if not consent.attest(command.caller.agency_id, at=now):
             return consent_view(consent, stored.holder)
         uow.consents.save(stored, now)
-        record_changes(uow, keys, consent, actor=command.caller.agency_id, now=now)
+        record_changes(uow, keys, consent, actor=command.caller.agency_id, now=now,
+                       by=command.caller.actor)
         uow.commit()
     log.info("consent %s attested by discloser %s", consent.id, command.caller.agency_id)
     return consent_view(consent, stored.holder)

@@ -181,7 +181,9 @@ def test_a_further_discloser_is_covered_only_once_it_attests(uow, ledger, grante
     assert after["permit"] is True
     assert view["attested_disclosers"] == ["hospital-1", "clinic-2"] and view["version"] == 2
     attested = [e for e in ledger.rows if e.action == "consent.attested"]
-    assert [(e.actor, e.details["discloser"]) for e in attested] == [("clinic-2", "clinic-2")]
+    # The row names the agency and who acted in it.
+    assert [(e.actor, e.details["discloser"], e.details["by"]) for e in attested] == [
+        ("clinic-2", "clinic-2", "key:default")]
     assert uow.types() == ["consent.granted"]  # ledgered, not published
 
 
