@@ -11,8 +11,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
 import eventlet
+from nameko.standalone.rpc import ServiceRpcProxy
 
 T = TypeVar("T")
+
+# A test's RPC call that gets no answer (a crashed container, a lost reply) fails the test
+# after this long instead of blocking the whole run.
+RPC_TIMEOUT_SECONDS = 120
+
+
+def service_proxy(service: str, config: dict, **options: Any) -> ServiceRpcProxy:
+    """A standalone RPC proxy to ``service`` that never waits for a reply forever."""
+    options.setdefault("timeout", RPC_TIMEOUT_SECONDS)
+    return ServiceRpcProxy(service, config, **options)
 
 
 def wait_for(probe: Callable[[], T], timeout: float = 30.0, interval: float = 0.05,

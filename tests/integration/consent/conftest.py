@@ -15,6 +15,7 @@ from services.consent.service import ConsentService
 from services.kit.crypto import generate_key
 from tests.integration.consent.support import EventObserver
 from tests.integration.migrated import migrated
+from tests.support import service_proxy
 
 
 def secret() -> str:
@@ -60,7 +61,7 @@ def start_service(container_factory) -> Iterator[Callable[..., Any]]:
         full = {**config, **overrides}
         container = container_factory(ConsentService, full)
         container.start()
-        proxies.append(ServiceRpcProxy("consent", full))
+        proxies.append(service_proxy("consent", full))
         proxy = proxies[-1].start()
         proxy.container = container  # lets a test stop this replica
         return proxy

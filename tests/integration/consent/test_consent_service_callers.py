@@ -16,11 +16,11 @@ import amqp.exceptions
 import pytest
 from kombu import Connection, Exchange
 from nameko.rpc import rpc
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.kit.errors import Forbidden
 from services.kit.rpc import BROKER_USER, ServiceClient
 from tests.integration.consent.support import HOSPITAL, ask, grant_request
+from tests.support import service_proxy
 
 
 def _ctl(*args: str) -> None:
@@ -76,7 +76,7 @@ def probes(container_factory, config, broker_users):
     opened = {}
     for service, cls in (("referrals", ReferralsProbe), ("matching", MatchingProbe)):
         container_factory(cls, {**config, "AMQP_URI": broker_users[service]}).start()
-        opened[service] = ServiceRpcProxy(cls.name, config)
+        opened[service] = service_proxy(cls.name, config)
     yield {service: proxy.start() for service, proxy in opened.items()}
     for proxy in opened.values():
         proxy.stop()
@@ -101,7 +101,7 @@ def test_the_decision_point_answers_only_referrals(granted, probes, method):
 def test_a_service_cannot_pass_for_referrals_by_header_or_by_user_id(granted, config, broker_users):
     pretended = _user(broker_users["referrals"])
     matching = {"AMQP_URI": broker_users["matching"]}
-    with ServiceRpcProxy("consent", matching, context_data={BROKER_USER: pretended}) as consent:
+    with service_proxy("consent", matching, context_data={BROKER_USER: pretended}) as consent:
         with pytest.raises(Forbidden):
             consent.disclose(**ask(granted))
     # The broker itself refuses a message whose user_id is not the connection's own user.

@@ -22,7 +22,7 @@ from tests.integration.consent.support import HOSPITAL, OPERATOR, PEER_2, ask, g
 from tests.support import wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
-WRITERS, APPENDS = 8, 500
+WRITERS, APPENDS = 8, 200
 on_postgres = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 
 
@@ -66,11 +66,17 @@ def test_eight_writer_processes_never_fork_the_chain_on_postgresql(consent, conf
     writers = [subprocess.Popen(
         [sys.executable, "-m", "tests.integration.consent.ledger_writer", url, str(n), str(APPENDS),
          str(tmp_path)], cwd=ROOT, env=env) for n in range(WRITERS)]
-    wait_for(lambda: len(list(tmp_path.glob("ready-*"))) == WRITERS, timeout=60)
-    started = time.monotonic()
-    (tmp_path / "go").touch()
-    assert [writer.wait(timeout=300) for writer in writers] == [0] * WRITERS
-    elapsed = time.monotonic() - started
+    try:
+        wait_for(lambda: len(list(tmp_path.glob("ready-*"))) == WRITERS, timeout=60)
+        started = time.monotonic()
+        (tmp_path / "go").touch()
+        assert [writer.wait(timeout=300) for writer in writers] == [0] * WRITERS
+        elapsed = time.monotonic() - started
+    finally:
+        for writer in writers:  # none is left holding a connection when the test fails
+            if writer.poll() is None:
+                writer.kill()
+                writer.wait()
 
     verified = consent.verify_ledger()
     assert verified == {"ok": True, "entries": WRITERS * APPENDS}

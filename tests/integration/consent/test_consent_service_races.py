@@ -6,20 +6,20 @@ from __future__ import annotations
 import json
 
 import eventlet
-from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import select
 
 from services.consent.adapters.orm import ledger
 from services.kit.db import make_engine
 from services.kit.errors import ConsentRequired
 from tests.integration.consent.support import HOSPITAL, ask, grant_request
+from tests.support import service_proxy
 
 ROUNDS = 5
 QUESTIONS = 16
 
 
 def decide(config: dict, question: dict, disclosing: bool) -> bool:
-    with ServiceRpcProxy("consent", config) as proxy:
+    with service_proxy("consent", config) as proxy:
         if not disclosing:
             return proxy.authorize(**question)["permit"]
         try:
@@ -29,7 +29,7 @@ def decide(config: dict, question: dict, disclosing: bool) -> bool:
 
 
 def revoke(config: dict, consent_id: str) -> None:
-    with ServiceRpcProxy("consent", config) as proxy:
+    with service_proxy("consent", config) as proxy:
         proxy.revoke(HOSPITAL, consent_id, {"reason": "the participant asked"})
 
 

@@ -11,7 +11,6 @@ import json
 import pytest
 from kombu import Connection
 from nameko.exceptions import RemoteError
-from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
@@ -27,7 +26,7 @@ from tests.integration.kit.kit_services import (
     expire_consent,
     producer_metadata,
 )
-from tests.support import settle, wait_for
+from tests.support import service_proxy, settle, wait_for
 
 SINK_QUEUE = "kitsink.on_consent_expired"
 
@@ -53,7 +52,7 @@ def sink_config(config, tmp_path, request):
 
 
 def rpc(config, service):
-    return ServiceRpcProxy(service, config)
+    return service_proxy(service, config)
 
 
 def sink_effects(config) -> dict[str, int]:

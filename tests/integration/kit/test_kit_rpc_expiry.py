@@ -12,6 +12,7 @@ from nameko.rpc import rpc
 
 from services.kit.errors import ServiceUnavailable
 from services.kit.rpc import ServiceClient
+from tests.support import service_proxy
 
 DONE: list[str] = []
 
@@ -37,12 +38,11 @@ class Gateway:
 
 @pytest.fixture
 def gateway(container_factory, rabbit_config):
-    from nameko.standalone.rpc import ServiceRpcProxy
 
     DONE.clear()
     container_factory(Referrals, {**rabbit_config, "max_workers": 1}).start()
     container_factory(Gateway, rabbit_config).start()
-    with ServiceRpcProxy("gateway", rabbit_config, timeout=30) as proxy:
+    with service_proxy("gateway", rabbit_config, timeout=30) as proxy:
         yield proxy
 
 

@@ -16,6 +16,7 @@ from nameko.testing.services import entrypoint_hook
 from services.kit.entrypoints import rpc
 from services.kit.errors import ServiceUnavailable
 from services.kit.rpc import ServiceClient
+from tests.support import service_proxy
 
 DONE: list[str] = []
 
@@ -41,13 +42,12 @@ class Gateway:
 
 @pytest.fixture
 def services(container_factory, rabbit_config):
-    from nameko.standalone.rpc import ServiceRpcProxy
 
     DONE.clear()
     referrals = container_factory(Referrals, {**rabbit_config, "max_workers": 1})
     referrals.start()
     container_factory(Gateway, rabbit_config).start()
-    with ServiceRpcProxy("gateway", rabbit_config, timeout=30) as gateway:
+    with service_proxy("gateway", rabbit_config, timeout=30) as gateway:
         yield referrals, gateway
 
 

@@ -10,12 +10,11 @@ import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.constants import NON_PERSISTENT
 from nameko.rpc import RPC_QUEUE_TEMPLATE
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.kit.entrypoints import rpc
 from services.kit.errors import ServiceUnavailable
 from services.kit.rpc import ServiceClient
-from tests.support import wait_for
+from tests.support import service_proxy, wait_for
 
 CANARY = {"given_name": "Canary", "email": "canary@example.org"}
 RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)
@@ -55,7 +54,7 @@ def test_a_request_waiting_for_a_stopped_service_is_transient(container_factory,
                     durable=True)
     waiting(broker.channel()).declare()  # the consent service's queue, its consumer stopped
     container_factory(Referrals, rabbit_config).start()
-    with ServiceRpcProxy("referrals", rabbit_config) as referrals:
+    with service_proxy("referrals", rabbit_config) as referrals:
         pending = referrals.create.call_async()
         # Read it while it waits: past the caller's deadline the broker drops it (its expiration).
         message = wait_for(lambda: waiting(broker.channel()).get(no_ack=True), timeout=4)

@@ -13,6 +13,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from services.matching.service import MatchingService
 from tests.integration.matching.network import EventLog
 from tests.integration.migrated import migrated
+from tests.support import service_proxy
 
 
 class ClockFile:
@@ -65,7 +66,7 @@ def start_matching(container_factory, events) -> Iterator[Callable[..., Any]]:
 
     def start(config: dict[str, Any]):
         container_factory(MatchingService, config).start()
-        proxies.append(ServiceRpcProxy("matching", config))
+        proxies.append(service_proxy("matching", config))
         return proxies[-1].start()
 
     yield start

@@ -8,7 +8,6 @@ from collections import Counter
 
 import eventlet
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, select
 
 from services.kit.db import make_engine
@@ -24,7 +23,7 @@ from tests.integration.matching.network import (
     requested,
 )
 from tests.integration.migrated import migrated
-from tests.support import wait_for
+from tests.support import service_proxy, wait_for
 
 CONCURRENT_ACCEPTS = 50
 
@@ -45,7 +44,7 @@ def test_fifty_concurrent_accepts_fill_a_mentor_of_capacity_three_exactly(
     matching.update_mentor(HARBOR, mentor["id"], {"capacity": 3})  # the mentor's circumstances changed
 
     def accept(match_id: str) -> str:
-        with ServiceRpcProxy("matching", postgres_config) as proxy:
+        with service_proxy("matching", postgres_config) as proxy:
             try:
                 return proxy.accept(HARBOR, match_id)["status"]
             except Conflict:

@@ -20,6 +20,7 @@ from tests.integration.notifications.receivers import (
     Outcomes,
     Respond,
 )
+from tests.support import service_proxy
 from tests.unit.notifications.notification_servers import Inbox, LocalController
 
 
@@ -98,7 +99,7 @@ def start_service(container_factory) -> Callable[[dict[str, Any]], ServiceRpcPro
 
     def start(config: dict[str, Any]):
         container_factory(NotificationsService, config).start()
-        proxies.append(ServiceRpcProxy("notifications", config))
+        proxies.append(service_proxy("notifications", config))
         return proxies[-1].start()
 
     yield start

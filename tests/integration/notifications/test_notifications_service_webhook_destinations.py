@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import socket
 
-from nameko.standalone.rpc import ServiceRpcProxy
-
 from services.notifications.service import NotificationsService
 from tests.integration.notifications.agencies import PEERS
 from tests.integration.notifications.receivers import answers, publish
-from tests.support import wait_for
+from tests.support import service_proxy, wait_for
 from tests.unit.notifications.notification_builders import match_payload
 
 PUBLIC_LOOKING = "hooks.example.org"
@@ -55,14 +53,14 @@ def test_localhost_saved_while_allowed_is_refused_once_private_hosts_are_not(
     url = hook.url.replace("127.0.0.1", "localhost") + "/hooks"
     saving = container_factory(NotificationsService, config)  # allows private hosts
     saving.start()
-    with ServiceRpcProxy("notifications", config) as notifications:
+    with service_proxy("notifications", config) as notifications:
         notifications.put_settings(PEERS, {"webhook_url": url})
     saving.stop()
 
     container_factory(NotificationsService, {**config, "WEBHOOK_ALLOW_PRIVATE_HOSTS": False}).start()
     publish(config["AMQP_URI"], "match.proposed", match_payload())
 
-    with ServiceRpcProxy("notifications", config) as notifications:
+    with service_proxy("notifications", config) as notifications:
         delivery = wait_for(lambda: only_delivery(notifications, PEERS, "failed"))
     assert attempts_of(delivery) == [("error", "destination_refused")]
     assert hook.received == []

@@ -6,13 +6,13 @@ import base64
 import os
 
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.consent.service import ConsentService
 from services.kit.crypto import generate_key
 from services.referrals.service import ReferralsService
 from tests.integration.migrated import migrated
 from tests.integration.referrals.referral_support import EventTap
+from tests.support import service_proxy
 
 
 @pytest.fixture
@@ -53,12 +53,12 @@ def tap(base_config):
 @pytest.fixture
 def consent(consent_config, container_factory, tap):
     container_factory(ConsentService, consent_config).start()
-    with ServiceRpcProxy("consent", consent_config, timeout=15) as proxy:
+    with service_proxy("consent", consent_config, timeout=15) as proxy:
         yield proxy
 
 
 @pytest.fixture
 def referrals(referrals_config, container_factory, consent):
     container_factory(ReferralsService, referrals_config).start()
-    with ServiceRpcProxy("referrals", referrals_config, timeout=15) as proxy:
+    with service_proxy("referrals", referrals_config, timeout=15) as proxy:
         yield proxy
