@@ -131,7 +131,8 @@ def _operation(route: Route) -> dict[str, Any]:
             "description": "true when the object was created by an earlier request with this key",
             "schema": {"type": "string", "enum": ["true"]}}}
     if route.request:
-        op["requestBody"] = {"required": True, "content": _json(route.request)}
+        op["requestBody"] = {"required": True,
+                             "content": {route.request_media_type: {"schema": route.request}}}
     for status, schema in route.other_responses:
         op["responses"][str(status)] = {"description": route.summary, "content": _json(schema)}
     for status in _error_statuses(route):
