@@ -47,6 +47,7 @@ _HEALTHY = {"broker": "ok", "database": "ok"}
 PEOPLE_PAGE_SIZE = 100
 # The token endpoint's form: an assertion and a few short parameters.
 MAX_TOKEN_FORM_BYTES = 32 * 1024
+TOKEN_PATH = "/fhir/auth/token"
 
 
 class Pepper(DependencyProvider):
@@ -87,16 +88,26 @@ class SessionSettings(DependencyProvider):
         return self.rules
 
 
+def token_url(config) -> str:
+    """The SMART token endpoint's URL, the ``aud`` clients' assertions name: ``SMART_TOKEN_URL``,
+    else ``PUBLIC_BASE_URL`` + ``/fhir/auth/token``, else the gateway's own address. Never the
+    request's Host header, which the client chooses."""
+    if config.get("SMART_TOKEN_URL"):
+        return str(config["SMART_TOKEN_URL"])
+    if config.get("PUBLIC_BASE_URL"):
+        return str(config["PUBLIC_BASE_URL"]).rstrip("/") + TOKEN_PATH
+    host, _, port = str(config.get("WEB_SERVER_ADDRESS") or "127.0.0.1:8000").rpartition(":")
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}{TOKEN_PATH}"
+
+
 class SmartSettings(DependencyProvider):
-    """SMART Backend Services settings: the token endpoint's URL (config ``SMART_TOKEN_URL``, the
-    ``aud`` assertions must name; default ``http://<WEB_SERVER_ADDRESS>/fhir/auth/token``), the
+    """SMART Backend Services settings: the token endpoint's URL (``token_url``), the
     access-token lifetime (``SMART_TOKEN_SECONDS``, at most 300), and the cache of clients' key
     sets (``SMART_JWKS_CACHE_SECONDS``, ``SMART_JWKS_ALLOW_LOOPBACK``), kept by this process."""
 
     def setup(self) -> None:
         config = self.container.config
-        self.token_url = str(config.get("SMART_TOKEN_URL") or
-                             f"http://{config.get('WEB_SERVER_ADDRESS', '127.0.0.1:8000')}/fhir/auth/token")
+        self.token_url = token_url(config)
         self.lifetime = smart.token_lifetime(float(config.get("SMART_TOKEN_SECONDS") or 300))
         self.allow_loopback = str(config.get("SMART_JWKS_ALLOW_LOOPBACK") or "false").strip().lower() \
             in {"true", "1", "yes"}

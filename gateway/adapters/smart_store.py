@@ -7,6 +7,7 @@ another agency's client answers like an unknown one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from gateway.adapters.orm import agencies, smart_assertions, smart_clients, smart_tokens
 from services.kit.errors import Conflict, NotFound
+
+_CLIENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,10 @@ def list_clients(session: Session, agency_id: str, *, after: str | None,
 
 
 def find_agency_client(session: Session, agency_id: str, client_id: str) -> Any:
-    """The agency's client row; ``NotFound`` for an unknown id or another agency's client."""
+    """The agency's client row; ``NotFound`` for an unknown id, one not shaped as a client id,
+    or another agency's client."""
+    if not _CLIENT_ID.fullmatch(client_id):
+        raise NotFound("No such client.")
     row = session.execute(select(smart_clients).where(
         smart_clients.c.client_id == client_id, smart_clients.c.agency_id == agency_id)).first()
     if row is None:
@@ -110,6 +116,8 @@ def _client(row: Any) -> SmartClient:
 
 def find_client(session: Session, client_id: str) -> SmartClient | None:
     """The client ``client_id`` with its agency, or None."""
+    if not _CLIENT_ID.fullmatch(client_id):
+        return None
     row = session.execute(select(*_CLIENT_COLUMNS)
                           .join(agencies, agencies.c.id == smart_clients.c.agency_id)
                           .where(smart_clients.c.client_id == client_id)).first()
