@@ -7,7 +7,6 @@ in the service that owns the object; errors become problem+json in ``gateway.ent
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -337,19 +336,13 @@ class GatewayService:
 
     @api("smart_token")
     def smart_token(self, request):
-        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-        try:
-            form = smart_token_form(request)
-            answer = smart_clients.issue_token(
-                self.db, self.pepper, self.smart_settings.jwks, form,
-                token_url=self.smart_settings.token_url, lifetime=self.smart_settings.lifetime,
-                now=self.clock())
-        except smart.OAuthError as refused:
-            log.info("token request refused: %s", refused.error)
-            return Response(json.dumps(refused.body()), status=refused.status,
-                            mimetype="application/json", headers=headers)
+        # Refusals are ``smart.OAuthError``: OAuth error JSON (``problems.oauth_error_response``).
+        answer = smart_clients.issue_token(
+            self.db, self.pepper, self.smart_settings.jwks, smart_token_form(request),
+            token_url=self.smart_settings.token_url, lifetime=self.smart_settings.lifetime,
+            now=self.clock())
         return Response(render(ROUTES_BY_OPERATION["smart_token"], answer), mimetype="application/json",
-                        headers=headers)
+                        headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     @api("revoke_key")
     def revoke_key(self, request, id, key_id):
