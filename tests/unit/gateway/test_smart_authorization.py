@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from gateway import smart
 from gateway.adapters.jwks import JwksCache, JwksUnavailable, url_problem
 from gateway.auth import Principal
+from gateway.problems import EXPECTED_EXCEPTIONS, problem_response
 from gateway.smart import OAuthError
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -211,3 +212,14 @@ def test_access_tokens_are_opaque_and_stored_as_peppered_digests():
     assert smart.parse_access_token("rn_" + issued.token[3:]) is None
     assert smart.token_lifetime(900) == timedelta(minutes=5)
     assert smart.token_lifetime(60) == timedelta(minutes=1)
+
+
+def test_a_refusal_is_an_oauth_error_body_not_a_problem():
+    response = problem_response(OAuthError("invalid_client", "No such client."), "req-1")
+    assert response.status_code == 401 and response.mimetype == "application/json"
+    assert json.loads(response.get_data()) == {"error": "invalid_client",
+                                               "error_description": "No such client."}
+    assert response.headers["Cache-Control"] == "no-store" and "WWW-Authenticate" in response.headers
+    scope = problem_response(OAuthError("invalid_scope", "Nothing may be granted."))
+    assert scope.status_code == 400 and json.loads(scope.get_data())["error"] == "invalid_scope"
+    assert OAuthError in EXPECTED_EXCEPTIONS
