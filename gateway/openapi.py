@@ -154,8 +154,10 @@ def _build() -> APISpec:
                    security=[{SECURITY_SCHEME: []}])
     spec.components.security_scheme(SECURITY_SCHEME, {
         "type": "http", "scheme": "bearer", "bearerFormat": "rn_<key id>_<secret>",
-        "description": "The agency's API key, issued once by POST /v1/agencies, or a person's "
-                       "session token (rs_<id>_<secret>), issued by POST /v1/sessions."})
+        "description": "The agency's API key, issued once by POST /v1/agencies, a person's "
+                       "session token (rs_<id>_<secret>), issued by POST /v1/sessions, or a SMART "
+                       "back-end client's access token (st_<id>_<secret>), issued by "
+                       "POST /fhir/auth/token."})
     spec.components.schema("Problem", schema=ProblemSchema)
     for name, description in PROBLEM_RESPONSES.values():
         spec.components.response(name, {"description": description, "content": {
