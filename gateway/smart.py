@@ -302,7 +302,7 @@ def _lifetime_checked(claims: Mapping[str, Any], claimed: Assertion, now: dateti
         if claim in claims and _instant(claims[claim], claim) > now + timedelta(seconds=60):
             raise OAuthError("invalid_grant", f"The assertion's {claim} is in the future.")
     jti = claims.get("jti")
-    if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_LENGTH:
+    if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_LENGTH or "\x00" in jti:
         raise OAuthError("invalid_request", "The assertion's jti must be a string of 1-255 characters.")
     return CheckedAssertion(claimed.client_id, jti, exp)
 

@@ -199,6 +199,7 @@ def test_an_assertion_without_exp_jti_or_aud_is_invalid_request():
     refused("invalid_request", checked, assertion(exp=None))
     refused("invalid_request", checked, assertion(aud=None))
     refused("invalid_request", checked, assertion(jti="j" * 256))
+    refused("invalid_request", checked, assertion(jti="j\x00"))
 
 
 def test_access_tokens_are_opaque_and_stored_as_peppered_digests():
