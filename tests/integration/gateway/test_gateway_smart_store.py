@@ -52,12 +52,6 @@ def issue(uow, client_id: str, expires_at: datetime) -> str:
     return issued.token
 
 
-def test_an_assertion_id_is_spent_once_per_client(uow, client_id):
-    assert store.spend_jti(uow, client_id, "jti-1", T0 + timedelta(minutes=5))
-    assert not store.spend_jti(uow, client_id, "jti-1", T0 + timedelta(minutes=5))
-    assert store.spend_jti(uow, str(uuid.uuid4()), "jti-1", T0 + timedelta(minutes=5))
-
-
 def test_a_token_acts_for_its_client_until_it_expires_or_the_client_is_revoked(uow, client_id):
     token = issue(uow, client_id, T0 + timedelta(minutes=5))
     caller = smart_clients.principal_of(uow, PEPPER, T0 + timedelta(minutes=1), token)
@@ -74,12 +68,14 @@ def test_a_token_acts_for_its_client_until_it_expires_or_the_client_is_revoked(u
         smart_clients.principal_of(uow, PEPPER, T0 + timedelta(minutes=3), token)
 
 
-def test_spent_ids_and_expired_tokens_are_purged(uow, client_id):
-    store.spend_jti(uow, client_id, "old", T0 + timedelta(minutes=1))
-    store.spend_jti(uow, client_id, "live", T0 + timedelta(minutes=10))
+def test_an_assertion_id_is_spent_once_per_client_and_forgotten_once_expired(uow, client_id):
+    assert store.spend_jti(uow, client_id, "old", T0 + timedelta(minutes=1))
+    assert not store.spend_jti(uow, client_id, "old", T0 + timedelta(minutes=1))
+    assert store.spend_jti(uow, str(uuid.uuid4()), "old", T0 + timedelta(minutes=1))  # another client's
+    assert store.spend_jti(uow, client_id, "live", T0 + timedelta(minutes=10))
     issue(uow, client_id, T0 + timedelta(minutes=1))
     live = issue(uow, client_id, T0 + timedelta(minutes=10))
-    assert smart_clients.purge(uow, T0 + timedelta(minutes=2)) == 2
+    assert smart_clients.purge(uow, T0 + timedelta(minutes=2)) == 3
     assert store.spend_jti(uow, client_id, "old", T0 + timedelta(minutes=5))  # forgotten, as it expired
     assert not store.spend_jti(uow, client_id, "live", T0 + timedelta(minutes=10))
     assert smart_clients.principal_of(uow, PEPPER, T0 + timedelta(minutes=3), live).agency_id
