@@ -41,7 +41,9 @@ class Principal:
     session.
 
     ``actor`` is a plain label, ``key:<key name>`` for a machine key, ``person:<id>`` for a person
-    signed in; with ``agency_id`` it is what the ledger and audit listings name.
+    signed in, ``smart:<client name>`` for a SMART back-end client's access token; with
+    ``agency_id`` it is what the ledger and audit listings name. ``scopes`` are the SMART system
+    scopes an access token was granted (None for keys and sessions), for ``smart.scope_allows``.
     """
 
     agency_id: str
@@ -49,12 +51,15 @@ class Principal:
     roles: frozenset[str]
     key_id: str | None = None
     actor: str = ""
+    scopes: frozenset[str] | None = None
 
     def as_caller(self) -> dict[str, Any]:
         """The JSON-friendly form passed to services with each RPC."""
         caller = {"agency_id": self.agency_id, "kind": self.kind, "roles": sorted(self.roles)}
         if self.actor:
             caller["actor"] = self.actor
+        if self.scopes is not None:
+            caller["scopes"] = sorted(self.scopes)
         return caller
 
 

@@ -131,7 +131,8 @@ def _operation(route: Route) -> dict[str, Any]:
             "description": "true when the object was created by an earlier request with this key",
             "schema": {"type": "string", "enum": ["true"]}}}
     if route.request:
-        op["requestBody"] = {"required": True, "content": _json(route.request)}
+        op["requestBody"] = {"required": True,
+                             "content": {route.request_media_type: {"schema": route.request}}}
     for status, schema in route.other_responses:
         op["responses"][str(status)] = {"description": route.summary, "content": _json(schema)}
     for status in _error_statuses(route):
@@ -153,8 +154,10 @@ def _build() -> APISpec:
                    security=[{SECURITY_SCHEME: []}])
     spec.components.security_scheme(SECURITY_SCHEME, {
         "type": "http", "scheme": "bearer", "bearerFormat": "rn_<key id>_<secret>",
-        "description": "The agency's API key, issued once by POST /v1/agencies, or a person's "
-                       "session token (rs_<id>_<secret>), issued by POST /v1/sessions."})
+        "description": "The agency's API key, issued once by POST /v1/agencies, a person's "
+                       "session token (rs_<id>_<secret>), issued by POST /v1/sessions, or a SMART "
+                       "back-end client's access token (st_<id>_<secret>), issued by "
+                       "POST /fhir/auth/token."})
     spec.components.schema("Problem", schema=ProblemSchema)
     for name, description in PROBLEM_RESPONSES.values():
         spec.components.response(name, {"description": description, "content": {

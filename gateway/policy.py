@@ -48,6 +48,12 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "create_key": KEY_MANAGERS,
     "rotate_key": KEY_MANAGERS,
     "revoke_key": KEY_MANAGERS,
+    # An agency's admin registers the agency's SMART back-end clients, as it manages its keys.
+    "list_smart_clients": KEY_MANAGERS,
+    "register_smart_client": KEY_MANAGERS,
+    "revoke_smart_client": KEY_MANAGERS,
+    # A back-end client proves itself with its signed assertion, checked by the route.
+    "smart_token": PUBLIC,
     # An agency's admin manages the agency's own people (other agencies answer 404).
     "invite_person": frozenset({ADMIN}),
     "list_people": frozenset({ADMIN}),

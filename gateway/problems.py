@@ -7,6 +7,9 @@ no new entry. ``problem_response`` is the one place that turns an exception into
 What an error shows: the product's own errors carry a ``detail`` written to be shown (ids and
 statuses, never personal data); everything else gets a fixed sentence, so neither a request body,
 a remote traceback nor a driver's message ever reaches a client.
+
+The one exception to problem+json is the SMART token endpoint (``POST /fhir/auth/token``), whose
+refusals are OAuth errors (``smart.OAuthError``) as its clients expect.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from gateway.exceptions import (
     SignInRefused,
     Unauthenticated,
 )
+from gateway.smart import OAuthError
 from services.consent.schemas import REFUSAL_REASONS
 from services.kit.errors import (
     Conflict,
@@ -111,9 +115,10 @@ PROBLEMS: dict[type[BaseException], ProblemKind] = {
     Exception: _INTERNAL,
 }
 
-# For nameko's ``@http(..., expected_exceptions=...)``: everything that is not a bug here.
-EXPECTED_EXCEPTIONS: tuple[type[BaseException], ...] = tuple(
-    cls for cls, kind in PROBLEMS.items() if kind.status < 500 or kind.status == 503)
+# For nameko's ``@http(..., expected_exceptions=...)``: everything that is not a bug here, and the
+# token endpoint's OAuth refusals.
+EXPECTED_EXCEPTIONS: tuple[type[BaseException], ...] = (*(
+    cls for cls, kind in PROBLEMS.items() if kind.status < 500 or kind.status == 503), OAuthError)
 
 
 def lookup(exc: BaseException) -> ProblemKind:
@@ -163,6 +168,8 @@ def problem_response(exc: BaseException, request_id: str | None = None) -> Respo
     traceback. Each line names the request id, which the body repeats as ``request_id``. The
     line names classes and codes only: an exception's text may carry what it was given.
     """
+    if isinstance(exc, OAuthError):
+        return oauth_error_response(exc, request_id)
     body = problem_body(exc)
     if request_id is not None:
         body["request_id"] = request_id
@@ -174,6 +181,17 @@ def problem_response(exc: BaseException, request_id: str | None = None) -> Respo
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if isinstance(exc, KeyInFlight | RateLimited):
         response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def oauth_error_response(exc: OAuthError, request_id: str | None = None) -> Response:
+    """The token endpoint's refusal as RFC 6749 section 5.2 asks: JSON ``{"error",
+    "error_description"}``, not a problem; logged as one INFO line like any client error."""
+    log.info("request %s answered %d %s (OAuthError)", request_id or "-", exc.status, exc.error)
+    response = Response(json.dumps(exc.body()), status=exc.status, mimetype="application/json",
+                        headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="referral-network"'
     return response
 
 

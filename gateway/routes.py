@@ -16,6 +16,7 @@ from marshmallow import Schema
 
 from gateway import people_schemas as people
 from gateway import schemas as g
+from gateway import smart_schemas as smart
 from services.consent import schemas as consent
 from services.matching import schemas as matching
 from services.notifications import schemas as notifications
@@ -24,6 +25,7 @@ from services.referrals import schemas as referrals
 _PATH_PARAM = re.compile(r"{(\w+)}")
 NDJSON = "application/x-ndjson"
 PEM = "application/x-pem-file"
+FORM = "application/x-www-form-urlencoded"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Route:
     other_responses: tuple[tuple[int, type[Schema]], ...] = ()
     # What a success answers when it is not one JSON document (a PEM file, JSON lines).
     media_type: str = "application/json"
+    # How the request body is sent, when it is not JSON (the OAuth token endpoint's form).
+    request_media_type: str = "application/json"
 
     @property
     def path_params(self) -> list[str]:
@@ -77,6 +81,20 @@ ROUTES: tuple[Route, ...] = (
           g.KeyRotateRequest, response=g.KeyIssuedSchema, conflicts=True),
     Route("revoke_key", "POST", "/v1/agencies/{id}/keys/{key_id}/revoke",
           "Revoke a key at once", "keys", response=g.KeySchema),
+    Route("list_smart_clients", "GET", "/v1/agencies/{id}/smart-clients",
+          "The agency's SMART back-end clients", "smart", query=g.PageQuery,
+          response=smart.SmartClientPageSchema),
+    Route("register_smart_client", "POST", "/v1/agencies/{id}/smart-clients",
+          "Register a SMART back-end client with its public keys and the scopes it may be granted",
+          "smart", 201, smart.SmartClientCreateRequest, response=smart.SmartClientSchema, conflicts=True),
+    Route("revoke_smart_client", "POST", "/v1/agencies/{id}/smart-clients/{client_id}/revoke",
+          "Revoke a SMART back-end client: its access tokens are refused at once", "smart",
+          response=smart.SmartClientSchema),
+    Route("smart_token", "POST", "/fhir/auth/token",
+          "Trade a SMART Backend Services client assertion for an access token (OAuth 2.0 "
+          "client_credentials, RFC 7523)", "smart", request=smart.TokenRequestForm,
+          response=smart.AccessTokenSchema, request_media_type=FORM, checks_credentials=True,
+          other_responses=((400, smart.OAuthErrorSchema), (401, smart.OAuthErrorSchema))),
     Route("invite_person", "POST", "/v1/agencies/{id}/people",
           "Invite a person to the caller's agency (the invitation token is shown once)", "people", 201,
           people.PersonInviteRequest, response=people.PersonInvitedSchema, conflicts=True),

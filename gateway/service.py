@@ -17,7 +17,8 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request, Response
 
-from gateway import handlers, keys, people, policy, sessions
+from gateway import handlers, keys, people, policy, sessions, smart, smart_clients
+from gateway.adapters.jwks import JwksCache
 from gateway.adapters.orm import metadata
 from gateway.adapters.people_store import SqlPeople
 from gateway.adapters.stores import SqlIdempotencyStore, SqlKeyStore, gateway_repositories
@@ -28,7 +29,7 @@ from gateway.entrypoint import api, json_response, render
 from gateway.idempotency import HEADER, REPLAY_HEADER, Created, run_once
 from gateway.limits import RequestLimits, TokenBuckets
 from gateway.openapi import openapi_json
-from gateway.routes import NDJSON, PEM, ROUTES_BY_OPERATION
+from gateway.routes import FORM, NDJSON, PEM, ROUTES_BY_OPERATION
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every
@@ -43,6 +44,9 @@ SERVICES = ("consent", "referrals", "matching", "notifications")
 LEASE_DEADLINES = 3
 _HEALTHY = {"broker": "ok", "database": "ok"}
 PEOPLE_PAGE_SIZE = 100
+# The token endpoint's form: an assertion and a few short parameters.
+MAX_TOKEN_FORM_BYTES = 32 * 1024
+TOKEN_PATH = "/fhir/auth/token"
 
 
 class Pepper(DependencyProvider):
@@ -83,6 +87,50 @@ class SessionSettings(DependencyProvider):
         return self.rules
 
 
+def token_url(config) -> str:
+    """The SMART token endpoint's URL, the ``aud`` clients' assertions name: ``SMART_TOKEN_URL``,
+    else ``PUBLIC_BASE_URL`` + ``/fhir/auth/token``, else the gateway's own address. Never the
+    request's Host header, which the client chooses."""
+    if config.get("SMART_TOKEN_URL"):
+        return str(config["SMART_TOKEN_URL"])
+    if config.get("PUBLIC_BASE_URL"):
+        return str(config["PUBLIC_BASE_URL"]).rstrip("/") + TOKEN_PATH
+    host, _, port = str(config.get("WEB_SERVER_ADDRESS") or "127.0.0.1:8000").rpartition(":")
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}{TOKEN_PATH}"
+
+
+class SmartSettings(DependencyProvider):
+    """SMART Backend Services settings: the token endpoint's URL (``token_url``), the
+    access-token lifetime (``SMART_TOKEN_SECONDS``, at most 300), and the cache of clients' key
+    sets (``SMART_JWKS_CACHE_SECONDS``, ``SMART_JWKS_ALLOW_LOOPBACK``), kept by this process."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.token_url = token_url(config)
+        self.lifetime = smart.token_lifetime(float(config.get("SMART_TOKEN_SECONDS") or 300))
+        self.allow_loopback = str(config.get("SMART_JWKS_ALLOW_LOOPBACK") or "false").strip().lower() \
+            in {"true", "1", "yes"}
+        self.jwks = JwksCache(allow_loopback=self.allow_loopback,
+                              ttl=float(config.get("SMART_JWKS_CACHE_SECONDS") or 300))
+
+    def get_dependency(self, worker_ctx) -> SmartSettings:
+        return self
+
+
+def smart_token_form(request: Request) -> dict[str, str]:
+    """The token request's form parameters; ``OAuthError`` ``invalid_request`` when the body is not
+    a form or repeats a parameter (RFC 6749 section 3.2)."""
+    if request.mimetype != FORM:
+        raise smart.OAuthError("invalid_request", f"Send the token request as {FORM}.")
+    request.max_form_memory_size = MAX_TOKEN_FORM_BYTES
+    request.max_content_length = MAX_TOKEN_FORM_BYTES
+    form = request.form
+    repeated = sorted(name for name in form if len(form.getlist(name)) > 1)
+    if repeated:
+        raise smart.OAuthError("invalid_request", f"The parameter {repeated[0][:40]} is repeated.")
+    return {name: form[name] for name in form}
+
+
 def _repositories(session, ring) -> dict:
     return {**gateway_repositories(session, ring), "people": SqlPeople(session, ring)}
 
@@ -95,6 +143,7 @@ class GatewayService:
     pepper = Pepper()
     limits = RateLimits()
     session_rules = SessionSettings()
+    smart_settings = SmartSettings()
     clock = Clock()
     config = Config()
     consent = ServiceClient("consent")
@@ -126,6 +175,8 @@ class GatewayService:
         token = bearer_token(authorization)
         if is_session_token(token):
             return sessions.principal_of(self.db, self.pepper, self.session_rules, now, token)
+        if smart.is_access_token(token):
+            return smart_clients.principal_of(self.db, self.pepper, now, token)
         return authenticate(authorization, store, self.pepper, now)
 
     def _session_token(self, request: Request, operation: str) -> str:
@@ -254,6 +305,44 @@ class GatewayService:
                            int(self.config.get("KEY_ROTATION_OVERLAP_SECONDS", 24 * 3600)))
         return keys.rotate_key(self.db, self.pepper, self._ledger(caller), caller, id, key_id,
                                timedelta(seconds=overlap), self.clock())
+
+    @every("SMART_PURGE_SECONDS", 600)
+    def purge_smart_records(self) -> None:
+        """Forget spent SMART assertion ids and expired access tokens."""
+        purged = smart_clients.purge(self.db, datetime.now(UTC))
+        if purged:
+            log.info("purged %d expired SMART assertion id(s) and token(s)", purged)
+
+    # -- SMART back-end clients -------------------------------------------------------------
+
+    @api("list_smart_clients")
+    def list_smart_clients(self, request, id):
+        caller = self._caller(request, "list_smart_clients")
+        query = self._query(request, "list_smart_clients")
+        return smart_clients.list_clients(self.db, caller, id, query.get("page"))
+
+    @api("register_smart_client")
+    def register_smart_client(self, request, id):
+        caller = self._caller(request, "register_smart_client")
+        body = ROUTES_BY_OPERATION["register_smart_client"].request().load(read_json(request))
+        return smart_clients.register_client(self.db, self._ledger(caller), caller, id, body, self.clock(),
+                                             allow_loopback=self.smart_settings.allow_loopback)
+
+    @api("revoke_smart_client")
+    def revoke_smart_client(self, request, id, client_id):
+        caller = self._caller(request, "revoke_smart_client")
+        return smart_clients.revoke_client(self.db, self._ledger(caller), caller, id, client_id,
+                                           self.clock())
+
+    @api("smart_token")
+    def smart_token(self, request):
+        # Refusals are ``smart.OAuthError``: OAuth error JSON (``problems.oauth_error_response``).
+        answer = smart_clients.issue_token(
+            self.db, self.pepper, self.smart_settings.jwks, smart_token_form(request),
+            token_url=self.smart_settings.token_url, lifetime=self.smart_settings.lifetime,
+            now=self.clock())
+        return Response(render(ROUTES_BY_OPERATION["smart_token"], answer), mimetype="application/json",
+                        headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     @api("revoke_key")
     def revoke_key(self, request, id, key_id):

@@ -1,5 +1,5 @@
 """The gateway's own tables: agencies, their API keys, Idempotency-Key records, and the people
-who sign in for an agency with their sessions.
+who sign in for an agency with their sessions, and SMART back-end clients with their tokens.
 
 An agency is ``active`` or ``deactivated`` (its keys and its people's sessions are refused while
 it is). A key has a name (the ledger names it ``key:<name>``), the roles it may act in (``NULL``:
@@ -91,3 +91,39 @@ person_sessions = Table(
 
 # Sealed columns, for ``referral-network keys rotate gateway``.
 ENCRYPTED = {"people": ("name", "email", "totp_secret")}
+
+# SMART Backend Services (gateway/smart.py): an agency's registered back-end clients with their
+# public keys (inline, or the URL of their key set) and the system scopes they may be granted;
+# the assertion ids (``jti``) already used, kept until the assertion expires; and the access
+# tokens issued, stored only as digests.
+smart_clients = Table(
+    "smart_clients", metadata,
+    Column("client_id", String(36), primary_key=True),
+    Column("agency_id", String(36), ForeignKey("agencies.id"), nullable=False, index=True),
+    Column("name", String(64), nullable=False),
+    Column("jwks", JSON, nullable=True),
+    Column("jwks_uri", String(2048), nullable=True),
+    Column("scopes", JSON, nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+smart_assertions = Table(
+    "smart_assertions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", String(36), nullable=False),
+    Column("jti", String(255), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    UniqueConstraint("client_id", "jti", name="uq_smart_assertion_jti"),
+)
+
+smart_tokens = Table(
+    "smart_tokens", metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("client_id", String(36), ForeignKey("smart_clients.client_id"), nullable=False, index=True),
+    Column("digest", String(64), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)

@@ -159,7 +159,8 @@ class AccessRequest(StrictSchema):
 
 # The administrative changes other parts of the network ledger through ``record_change``.
 CHANGE_ACTIONS = ("agency.created", "agency.deactivated", "agency.reactivated",
-                  "key.created", "key.rotated", "key.revoked")
+                  "key.created", "key.rotated", "key.revoked",
+                  "smart_client.registered", "smart_client.revoked")
 
 
 class ChangeRequest(StrictSchema):
@@ -188,7 +189,7 @@ class LedgerFilters(StrictSchema):
                                  metadata={"description": "rows before this instant"})
     actor = fields.String(load_default=None, allow_none=True,
                           validate=v.Whole(v.ACTOR_LABEL, error="Not an actor of this network."),
-                          metadata={"description": "key:<name> or person:<id>"})
+                          metadata={"description": "key:<name>, person:<id> or smart:<client name>"})
     agency = v.identifier(load_default=None, allow_none=True,
                           metadata={"description": "the agency that acted"})
     action = fields.String(load_default=None, allow_none=True,

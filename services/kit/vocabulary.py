@@ -21,8 +21,8 @@ CALLER_KINDS = (*AGENCY_KINDS, OPERATOR)
 ROLES = ("referrer", "coordinator", "admin", OPERATOR)
 AGENCY_STATUSES = ("active", "deactivated")
 # Who acted: ``key:<key name>`` for a machine key, ``person:<id>`` for a signed-in person,
-# ``cli:<login>`` for the command line.
-ACTOR_LABEL = r"^(key|person|cli):[A-Za-z0-9._-]{1,64}$"
+# ``cli:<login>`` for the command line, ``smart:<client name>`` for a SMART back-end client's token.
+ACTOR_LABEL = r"^(key|person|cli|smart):[A-Za-z0-9._-]{1,64}$"
 PURPOSES = ("peer-support-referral", "care-coordination", "treatment")
 DATA_CLASSES = ("demographics", "contact", "referral-reason", "substance-use", "mental-health")
 PATHWAYS = ("12-step", "secular", "faith-based", "medication-assisted")

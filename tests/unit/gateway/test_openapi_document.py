@@ -36,14 +36,17 @@ API_ROUTES = {
     ("post", "/v1/agencies/{id}/people/{person_id}/invitation"), ("post", "/v1/sessions/accept-invitation"),
     ("post", "/v1/sessions/totp"), ("post", "/v1/sessions"), ("get", "/v1/sessions/current"),
     ("delete", "/v1/sessions/current"),
+    ("get", "/v1/agencies/{id}/smart-clients"), ("post", "/v1/agencies/{id}/smart-clients"),
+    ("post", "/v1/agencies/{id}/smart-clients/{client_id}/revoke"), ("post", "/fhir/auth/token"),
 }
 CREATING = {("post", "/v1/agencies"), ("post", "/v1/consents"), ("post", "/v1/referrals"),
             ("post", "/v1/mentors")}
 PUBLIC = {("get", "/health"), ("get", "/ready"), ("get", "/openapi.json"),
           ("get", "/v1/audit/public-key")}
-# Public too, but they check a person's credentials themselves, so they may answer 401.
+# Public too, but they check a person's (or a SMART client's) credentials themselves, so they may
+# answer 401.
 SIGN_IN = {("post", "/v1/sessions/accept-invitation"), ("post", "/v1/sessions/totp"),
-           ("post", "/v1/sessions")}
+           ("post", "/v1/sessions"), ("post", "/fhir/auth/token")}
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +112,7 @@ def test_each_operation_documents_its_body_success_and_failures(document):
         assert str(route.status) in op["responses"]
         assert {"500", "503"} <= set(op["responses"])
         if route.request:
-            schema = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            schema = op["requestBody"]["content"][route.request_media_type]["schema"]["$ref"]
             assert schema.startswith("#/components/schemas/")
             assert {"400", "413", "422"} <= set(op["responses"])
         if "{id}" in path:
@@ -174,3 +177,15 @@ def test_routes_with_an_id_document_the_422_for_a_malformed_one(document):
     for _, path, op in operations(document):
         if "{id}" in path:
             assert {"404", "422"} <= set(op["responses"]), path
+
+
+def test_the_token_endpoint_takes_a_form_and_answers_oauth_errors(document):
+    op = document["paths"]["/fhir/auth/token"]["post"]
+    assert list(op["requestBody"]["content"]) == ["application/x-www-form-urlencoded"]
+    form = document["components"]["schemas"]["TokenRequestForm"]
+    assert set(form["required"]) == {"grant_type", "client_assertion_type", "client_assertion", "scope"}
+    for status in ("400", "401"):
+        assert op["responses"][status]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/OAuthError"}
+    assert op["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/AccessToken"}

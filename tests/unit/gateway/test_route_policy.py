@@ -26,12 +26,14 @@ COORDINATOR_OPS = {"create_mentor", "list_mentors", "update_mentor", "list_match
                    "sign_out"}
 # An admin also manages its own agency's people, and a signed-in admin may sign out.
 ADMIN_WRITES = {"put_notification_settings", "create_key", "rotate_key", "revoke_key", "invite_person",
-                "update_person", "reinvite_person", "sign_out"}
+                "update_person", "reinvite_person", "sign_out", "register_smart_client",
+                "revoke_smart_client"}
 OPERATOR_OPS = {"create_agency", "list_agencies", "deactivate_agency", "reactivate_agency",
                 "list_keys", "create_key", "rotate_key", "revoke_key", "get_ledger", "verify_ledger",
                 "put_notification_settings", "get_notification_settings", "list_notifications",
                 "list_dead_letters", "export_ledger", "get_session", "sign_out",
-                "start_verification", "get_verification"}
+                "start_verification", "get_verification", "list_smart_clients", "register_smart_client",
+                "revoke_smart_client"}
 PROTECTED = [r.operation for r in ROUTES if not is_public(r.operation)]
 
 

@@ -44,6 +44,7 @@ def test_every_body_and_query_the_gateway_checks_is_the_services_own_or_its_own(
         for schema in (route.request, route.query, route.response):
             if schema is not None:
                 assert schema.__module__ in {"gateway.schemas", "gateway.people_schemas",
+                                             "gateway.smart_schemas",
                                              "services.consent.schemas",
                                              "services.referrals.schemas", "services.matching.schemas",
                                              "services.notifications.schemas"}, route.operation
