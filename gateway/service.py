@@ -87,6 +87,12 @@ def _repositories(session, ring) -> dict:
     return {**gateway_repositories(session, ring), "people": SqlPeople(session, ring)}
 
 
+def referral_filters(query: dict[str, Any]) -> dict[str, Any]:
+    """The filters of a referrals listing as the ``list`` RPC takes them: set ones, instants as text."""
+    return {name: (value.isoformat() if isinstance(value, datetime) else value)
+            for name, value in query.items() if value is not None and name not in ("status", "page")}
+
+
 class GatewayService:
     name = "gateway"
 
@@ -349,7 +355,8 @@ class GatewayService:
     def list_referrals(self, request):
         caller = self._caller(request, "list_referrals")
         query = self._query(request, "list_referrals")
-        return self.referrals.list(caller.as_caller(), query.get("status"), query.get("page"))
+        return self.referrals.list(caller.as_caller(), query.get("status"), query.get("page"),
+                                   referral_filters(query))
 
     @api("get_referral")
     def get_referral(self, request, id):
