@@ -111,19 +111,19 @@ class ReferralListQuery(StrictSchema):
 
     status = v.one_of(v.REFERRAL_STATUSES, allow_none=True, load_default=None)
     page = v.page(allow_none=True, load_default=None)
-    external_id = external_id(allow_none=True, load_default=None)
-    external_id_system = external_id_system(allow_none=True, load_default=None)
-    participant_id = v.uuid_id(allow_none=True, load_default=None)
-    referrer_agency_id = v.identifier(allow_none=True, load_default=None,
+    external_id = external_id(allow_none=True)
+    external_id_system = external_id_system(allow_none=True)
+    participant_id = v.uuid_id(allow_none=True)
+    referrer_agency_id = v.identifier(allow_none=True,
                                       metadata={"description": "the agency that referred"})
-    assigned_agency_id = v.identifier(allow_none=True, load_default=None,
+    assigned_agency_id = v.identifier(allow_none=True,
                                       metadata={"description": "the peer group assigned"})
-    created_after = fields.AwareDateTime(allow_none=True, load_default=None)
-    created_before = fields.AwareDateTime(allow_none=True, load_default=None)
-    updated_after = fields.AwareDateTime(allow_none=True, load_default=None, metadata={
+    created_after = fields.AwareDateTime(allow_none=True)
+    created_before = fields.AwareDateTime(allow_none=True)
+    updated_after = fields.AwareDateTime(allow_none=True, metadata={
         "description": "changed after this instant: poll with the newest updated_at seen"})
-    updated_before = fields.AwareDateTime(allow_none=True, load_default=None)
-    limit = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1, max=100),
+    updated_before = fields.AwareDateTime(allow_none=True)
+    limit = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=100),
                            metadata={"description": "referrals per page (default 50)"})
 
 

@@ -72,7 +72,7 @@ class ReferralsService:
         asking = load_caller(caller)
         query = load(s.ReferralListQuery(), {**(filters or {}), "status": status, "page": page})
         listing = ListReferrals(asking, query["status"], query["page"], ReferralFilters.from_query(query))
-        page_size = query["limit"] or self._page_size()
+        page_size = query.get("limit") or self._page_size()
         return s.ReferralPageResult().dump(queries.list_referrals(listing, self.db, page_size))
 
     @rpc

@@ -94,7 +94,8 @@ def service_request_resource(requester_id: str, patient_ref: str, consent_ref: s
 
 
 def task_resource(requester_id: str, patient_ref: str, request_ref: str, *,
-                  identifier: str | None = None, system: str = "https://ehr.example/orders") -> dict[str, Any]:
+                  identifier: str | None = None,
+                  system: str = "https://ehr.example/orders") -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Task",
         "status": "requested",

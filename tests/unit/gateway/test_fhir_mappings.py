@@ -226,7 +226,8 @@ def test_a_service_request_reads_back_as_the_same_referral():
     assert errors == {}
     assert ReferralCreateRequest().load(body)["needs"] == ReferralCreateRequest().load(
         {**body, "needs": referral_view()["needs"]})["needs"]
-    assert (body["participant_id"], body["consent_id"], body["external_id"]) == (PARTICIPANT, CONSENT, "ORD-7")
+    assert (body["participant_id"], body["consent_id"], body["external_id"]) == (
+        PARTICIPANT, CONSENT, "ORD-7")
 
 
 def test_the_peer_group_sees_no_identifier_reason_or_needs():

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from handler_fakes import NOW, FakeConsent, asking, request_command, unit_of_work
+from marshmallow import ValidationError
 from referral_builders import PEER_GROUP, REFERRER, STRANGER
 
 from services.kit.errors import Conflict
@@ -72,10 +73,12 @@ def test_the_http_schemas_take_the_identifier_and_the_filters():
             "needs": {"languages": ["en"]}, "external_id": "ORD-1", "external_id_system": SYSTEM}
     assert ReferralCreateRequest().load(body)["external_id"] == "ORD-1"
     for bad in ("a|b", " lead", "", "x" * 201):
-        with pytest.raises(Exception):
+        with pytest.raises(ValidationError) as refused:
             ReferralCreateRequest().load({**body, "external_id": bad})
-    with pytest.raises(Exception):
+        assert set(refused.value.messages) == {"external_id"}
+    with pytest.raises(ValidationError) as refused:  # a system names the namespace of an id
         ReferralCreateRequest().load({**body, "external_id": None})
+    assert set(refused.value.messages) == {"external_id"}
     query = ReferralListQuery().load({"external_id": "ORD-1", "updated_after": "2026-12-01T10:00:00Z",
                                       "limit": "20"})
     assert query["limit"] == 20 and query["updated_after"].year == 2026
