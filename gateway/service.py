@@ -25,7 +25,7 @@ from gateway.auth import Principal, authenticate, bearer_token, pepper_from_sett
 from gateway.bodies import load_query, read_json
 from gateway.credentials import is_session_token
 from gateway.entrypoint import api, json_response, render
-from gateway.fhir.endpoints import FhirEndpoints
+from gateway.fhir import endpoints as fhir
 from gateway.idempotency import HEADER, REPLAY_HEADER, Created, run_once
 from gateway.limits import RequestLimits, TokenBuckets
 from gateway.openapi import openapi_json
@@ -94,7 +94,7 @@ def referral_filters(query: dict[str, Any]) -> dict[str, Any]:
             for name, value in query.items() if value is not None and name not in ("status", "page")}
 
 
-class GatewayService(FhirEndpoints):
+class GatewayService(fhir.FhirEndpoints):
     name = "gateway"
 
     # Sealed with the gateway's own key ring: people's names and emails (never the services' keys).
