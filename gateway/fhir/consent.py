@@ -90,6 +90,17 @@ PART2_ELEMENTS: dict[str, str] = {
     "signature.signed_at": "the date signed (42 CFR 2.31(a)(9))",
     "signature.method": "how the consent was signed (electronic or wet-ink)",
 }
+# The consent schema's words about /v1 fields, in FHIR's.
+REWORDED: dict[str, str] = {
+    "Give valid_until or expires_on.":
+        f"Missing data for required field: the date, event or condition on which it expires "
+        f"(42 CFR 2.31(a)(7)): provision.period.end or the extension {EXT_EXPIRES_ON}.",
+    "Give valid_until or expires_on, not both.":
+        "Give provision.period.end or the consent-expires-on extension, not both.",
+    "Must be after valid_from.": "Must be after provision.period.start.",
+    "Name at least one recipient agency or class.":
+        "Name at least one recipient: an Organization or a class of agencies.",
+}
 _PURPOSES_BY_CODING = {coded: purpose for purpose, coded in PURPOSE_CODINGS.items()}
 
 
@@ -180,9 +191,8 @@ def consent_request(consent: Any, resources: dict[str, dict[str, Any]],
     if later is not None:
         body["include_later_members"] = later.get("valueBoolean")
 
-    signature = _signature(consent, patient, resources, fail)
-    if signature:
-        body["signature"] = signature
+    # Always sent, so that each missing part of the signature is named on its own.
+    body["signature"] = _signature(consent, patient, resources, fail)
     return body, errors
 
 

@@ -18,13 +18,15 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from gateway import handlers
 from gateway.adapters import directory
 from gateway.auth import Principal
-from gateway.bodies import read_json
+from gateway.bodies import MAX_NESTING, nesting_depth, parse_json, read_json
 from gateway.entrypoint import FHIR_JSON, ApiRoute, fhir_error_response
+from gateway.exceptions import MalformedBody, PayloadTooLarge
 from gateway.fhir import access
 from gateway.fhir.bundle import read_transaction, response_entry, transaction_response
 from gateway.fhir.capability import capability_statement
@@ -34,6 +36,7 @@ from gateway.fhir.consent import (
     DISCLOSERS_PATH,
     PART2_ELEMENTS,
     RECIPIENTS_PATH,
+    REWORDED,
     consent_request,
     fhir_consent,
 )
@@ -56,7 +59,7 @@ from gateway.problems import EXPECTED_EXCEPTIONS
 from services.consent.schemas import ConsentCreateRequest
 from services.kit.creations import HEADER, check_key
 from services.kit.errors import InvalidRequest, NotFound
-from services.kit.vocabulary import OPERATOR
+from services.kit.vocabulary import NUL_MESSAGE, OPERATOR, nul_paths
 from services.referrals.schemas import REPORTED_STATUSES, ReferralCreateRequest
 
 MAX_FHIR_BODY = 256 * 1024  # a transaction Bundle carries four resources
@@ -120,7 +123,7 @@ def fhir_metadata(ctx: Ctx) -> dict[str, Any]:
 def _grant(ctx: Ctx, caller: Principal, consent: Any, resources: dict[str, dict[str, Any]],
            key: str | None) -> dict[str, Any]:
     body, extra = consent_request(consent, resources)
-    load_as_fhir(ConsentCreateRequest(), body, CONSENT_PATHS, PART2_ELEMENTS, extra)
+    load_as_fhir(ConsentCreateRequest(), body, CONSENT_PATHS, PART2_ELEMENTS, extra, REWORDED)
     try:
         with_kinds = handlers.with_recipient_kinds(ctx.gateway.db, body)
     except InvalidRequest as exc:
@@ -129,7 +132,7 @@ def _grant(ctx: Ctx, caller: Principal, consent: Any, resources: dict[str, dict[
     try:
         return ctx.gateway.consent.grant(caller.as_caller(), with_kinds, idempotency_key=key)
     except InvalidRequest as exc:
-        raise rename_invalid(exc, CONSENT_PATHS, PART2_ELEMENTS) from None
+        raise rename_invalid(exc, CONSENT_PATHS, PART2_ELEMENTS, REWORDED) from None
 
 
 def fhir_create_consent(ctx: Ctx) -> Response:
@@ -143,8 +146,7 @@ def fhir_read_consent(ctx: Ctx, id: str) -> dict[str, Any]:
     return fhir_consent(ctx.gateway.consent.get(ctx.caller().as_caller(), id))
 
 
-def _revoke(ctx: Ctx, id: str, status: Any, reason: str | None) -> dict[str, Any]:
-    caller = ctx.caller()
+def _revoke(ctx: Ctx, caller: Principal, id: str, status: Any, reason: str | None) -> dict[str, Any]:
     current = ctx.gateway.consent.get(caller.as_caller(), id)
     if status == "active" and current.get("status") == "active":
         return fhir_consent(current)
@@ -157,21 +159,25 @@ def _revoke(ctx: Ctx, id: str, status: Any, reason: str | None) -> dict[str, Any
 
 
 def fhir_update_consent(ctx: Ctx, id: str) -> dict[str, Any]:
+    caller = ctx.caller()
     body = ctx.body()
     if body.get("resourceType") != "Consent" or body.get("id") != id:
         raise invalid("Consent.id", "PUT the Consent with its id.")
     extension = next((e for e in body.get("extension") or []
                       if isinstance(e, dict) and e.get("url") == EXT_REVOCATION_REASON), {})
-    return _revoke(ctx, id, body.get("status"), extension.get("valueString"))
+    return _revoke(ctx, caller, id, body.get("status"), extension.get("valueString"))
 
 
 def fhir_patch_consent(ctx: Ctx, id: str) -> dict[str, Any]:
+    caller = ctx.caller()
     body = _patch_body(ctx)
     if isinstance(body, list):
         status = next((op.get("value") for op in body if isinstance(op, dict)
                        and op.get("op") in ("replace", "add") and op.get("path") == "/status"), None)
-        return _revoke(ctx, id, status, None)
-    return _revoke(ctx, id, body.get("status"), None)
+        return _revoke(ctx, caller, id, status, None)
+    if not isinstance(body, dict):
+        raise invalid("Consent", "Send a JSON Patch of its status, or a partial Consent.")
+    return _revoke(ctx, caller, id, body.get("status"), None)
 
 
 # -- referrals -----------------------------------------------------------------------------------
@@ -425,19 +431,39 @@ def fhir_search_service_request(ctx: Ctx) -> dict[str, Any]:
 
 
 def _patch_body(ctx: Ctx) -> Any:
-    """A PATCH body: a JSON Patch (a list) or a JSON object."""
-    raw = ctx.request.get_data(cache=True)
-    if len(raw) > MAX_FHIR_BODY:
-        return read_json(ctx.request, MAX_FHIR_BODY)  # raises PayloadTooLarge
+    """A PATCH body: a JSON Patch (a list) or a JSON object, within the size limit."""
+    request = ctx.request
+    too_large = PayloadTooLarge(f"The request body must not exceed {MAX_FHIR_BODY} bytes.")
+    if request.content_length is not None and request.content_length > MAX_FHIR_BODY:
+        raise too_large
+    request.max_content_length = MAX_FHIR_BODY + 1
     try:
-        parsed = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise too_large from None
+    if len(raw) > MAX_FHIR_BODY:
+        raise too_large
+    if not raw.lstrip().startswith(b"["):
+        return parse_json(raw)  # an object: read as every other body is
+    # A JSON Patch (a list): the same checks of depth, syntax and NUL characters.
+    if nesting_depth(raw) > MAX_NESTING:
+        raise MalformedBody(f"The request body is nested too deeply (more than {MAX_NESTING} levels).")
+    try:
+        operations = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
     except (UnicodeDecodeError, ValueError):
-        raise invalid("body", "The request body is not valid JSON.") from None
-    return parsed
+        raise MalformedBody("The request body is not valid JSON.") from None
+    paths = nul_paths({"patch": operations})
+    if paths:
+        raise InvalidRequest("Some elements are missing or invalid.",
+                             errors={path: [NUL_MESSAGE] for path in paths})
+    return operations
 
 
-def _change_task(ctx: Ctx, id: str, body: Any) -> dict[str, Any]:
-    caller = ctx.caller()
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _change_task(ctx: Ctx, caller: Principal, id: str, body: Any) -> dict[str, Any]:
     change = task_change(body, ctx.request.mimetype)
     current = ctx.gateway.referrals.get(caller.as_caller(), id)
     status = change["status"]
@@ -461,14 +487,16 @@ def _change_task(ctx: Ctx, id: str, body: Any) -> dict[str, Any]:
 
 
 def fhir_patch_task(ctx: Ctx, id: str) -> dict[str, Any]:
-    return _change_task(ctx, id, _patch_body(ctx))
+    caller = ctx.caller()
+    return _change_task(ctx, caller, id, _patch_body(ctx))
 
 
 def fhir_update_task(ctx: Ctx, id: str) -> dict[str, Any]:
+    caller = ctx.caller()
     body = ctx.body()
     if body.get("resourceType") != "Task" or body.get("id") != id:
         raise invalid("Task.id", "PUT the Task with its id.")
-    return _change_task(ctx, id, body)
+    return _change_task(ctx, caller, id, body)
 
 
 # -- participants and agencies -------------------------------------------------------------------

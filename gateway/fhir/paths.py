@@ -13,7 +13,8 @@ MISSING = "Missing data for required field."
 
 
 def fhir_errors(errors: Mapping[str, list[str]], paths: Mapping[str, str],
-                elements: Mapping[str, str] | None = None) -> dict[str, list[str]]:
+                elements: Mapping[str, str] | None = None,
+                reworded: Mapping[str, str] | None = None) -> dict[str, list[str]]:
     """``errors`` keyed by dotted ``/v1`` field names, re-keyed by the FHIRPath in ``paths`` of
     the longest matching prefix (list indexes after it become ``[n]``). A missing field named in
     ``elements`` says which element of the law is missing."""
@@ -32,6 +33,7 @@ def fhir_errors(errors: Mapping[str, list[str]], paths: Mapping[str, str],
         for message in messages:
             if message == MISSING and elements and key in elements:
                 message = f"Missing data for required field: {elements[key]}."
+            message = (reworded or {}).get(message, message)
             texts.append(message)
         renamed.setdefault(path, []).extend(texts)
     return renamed
@@ -39,7 +41,8 @@ def fhir_errors(errors: Mapping[str, list[str]], paths: Mapping[str, str],
 
 def load_as_fhir(schema, body: dict, paths: Mapping[str, str],
                  elements: Mapping[str, str] | None = None,
-                 extra: Mapping[str, list[str]] | None = None) -> dict:
+                 extra: Mapping[str, list[str]] | None = None,
+                 reworded: Mapping[str, str] | None = None) -> dict:
     """``schema.load(body)``; raises ``InvalidRequest`` with every error (and ``extra``, already
     FHIR-named) keyed by FHIR element."""
     errors: dict[str, list[str]] = {}
@@ -47,7 +50,7 @@ def load_as_fhir(schema, body: dict, paths: Mapping[str, str],
     try:
         loaded = schema.load(body)
     except ValidationError as exc:
-        errors = fhir_errors(field_errors(exc.messages), paths, elements)
+        errors = fhir_errors(field_errors(exc.messages), paths, elements, reworded)
     for path, messages in (extra or {}).items():
         errors.setdefault(path, []).extend(messages)
     if errors:
@@ -56,6 +59,8 @@ def load_as_fhir(schema, body: dict, paths: Mapping[str, str],
 
 
 def rename_invalid(exc: InvalidRequest, paths: Mapping[str, str],
-                   elements: Mapping[str, str] | None = None) -> InvalidRequest:
+                   elements: Mapping[str, str] | None = None,
+                   reworded: Mapping[str, str] | None = None) -> InvalidRequest:
     """A service's ``InvalidRequest`` with its field names turned into FHIR elements."""
-    return InvalidRequest(exc.detail, errors=fhir_errors(field_errors(exc.errors), paths, elements))
+    return InvalidRequest(exc.detail, errors=fhir_errors(field_errors(exc.errors), paths, elements,
+                                                         reworded))

@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from gateway.fhir import codes as c
+from network.processes import Client
 from tests.harness.fhir import consent_resource, patient_resource, referral_bundle, validate
 from tests.harness.journeys import accept_proposal, mentor, wait
 
@@ -118,8 +119,12 @@ def test_a_referral_bundle_followed_to_completion_over_fhir(agencies, mentors):
     assert fhir(clinic, "GET", f"/fhir/Task?identifier={order}")["entry"] == []
 
 
-def test_cancel_refuse_and_revoke_over_fhir(agencies):
+def test_cancel_refuse_and_revoke_over_fhir(agencies, network):
     hospital = agencies["hospital"]
+    anonymous = Client(network.base_url)
+    assert fhir(anonymous, "GET", "/fhir/Task", status=401)["issue"][0]["code"] == "login"
+    assert fhir(hospital, "GET", "/fhir/Basic/x", status=404)["issue"][0]["details"]["coding"][0][
+        "code"] == "not_found"
     made = entries(fhir(hospital, "POST", "/fhir", referral_bundle(hospital.id)))
     referral_id = made["Task"]["resource"]["id"]
     no_reason = fhir(hospital, "PATCH", f"/fhir/Task/{referral_id}",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
 from gateway.fhir import codes as c
 from gateway.fhir.bundle import read_transaction
 from gateway.fhir.capability import capability_statement
-from gateway.fhir.consent import CONSENT_PATHS, PART2_ELEMENTS, consent_request, fhir_consent
+from gateway.fhir.consent import CONSENT_PATHS, PART2_ELEMENTS, REWORDED, consent_request, fhir_consent
 from gateway.fhir.organization import organization
 from gateway.fhir.outcome import MultipleMatches, operation_outcome
 from gateway.fhir.paths import load_as_fhir
@@ -109,7 +110,7 @@ def test_a_consent_missing_part2_elements_is_refused_naming_each_one():
                                      if a["role"]["coding"][0]["code"] == c.RECIPIENT_ROLE]
     body, extra = consent_request(consent, transaction.resources())
     with pytest.raises(InvalidRequest) as refused:
-        load_as_fhir(ConsentCreateRequest(), body, CONSENT_PATHS, PART2_ELEMENTS, extra)
+        load_as_fhir(ConsentCreateRequest(), body, CONSENT_PATHS, PART2_ELEMENTS, extra, REWORDED)
     status, outcome = outcome_of(refused.value)
     assert status == 422
     named = {issue["expression"][0]: issue for issue in outcome["issue"]}
@@ -119,6 +120,8 @@ def test_a_consent_missing_part2_elements_is_refused_naming_each_one():
         assert path in named, path
         assert named[path]["details"]["coding"][0]["code"] == "invalid_request"
     assert "42 CFR 2.31(a)(5)" in named["Consent.provision.purpose"]["details"]["text"]
+    assert "42 CFR 2.31(a)(7)" in named["Consent.provision.period.end"]["details"]["text"]
+    assert "valid_until" not in json.dumps(outcome)
     assert named["Consent.provision.purpose"]["code"] == "required"
 
 
