@@ -15,7 +15,7 @@ import pytest
 from gateway.fhir import codes as c
 from network.processes import Client
 from tests.harness.fhir import consent_resource, patient_resource, referral_bundle, validate
-from tests.harness.journeys import accept_proposal, mentor, wait
+from tests.harness.journeys import mentor, proposed_match, referral, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -24,13 +24,15 @@ PATCH = {"Content-Type": "application/json-patch+json"}
 
 
 def fhir(client, method, path, body=None, status=200, headers=None):
-    """One FHIR call; a 503 is sent again after its Retry-After, as the API asks of a client (a
-    Bundle with an identifier, or any read, is safe to repeat)."""
+    """One FHIR call, sent again as the API asks of a client: a 503 after its Retry-After (a
+    Bundle with an identifier, or any read, is safe to repeat), a 409 that says the referral
+    changed meanwhile (the network's own moves race the client's) at once."""
     for _attempt in range(4):
         response = client.request(method, path, body, headers={**FHIR, **(headers or {})})
-        if response.status_code != 503 or status == 503:
+        if response.status_code == 503 and status != 503:
+            time.sleep(min(float(response.headers.get("Retry-After") or 1), 2.0))
+        elif not (response.status_code == 409 and "changed meanwhile" in response.text):
             break
-        time.sleep(min(float(response.headers.get("Retry-After") or 1), 2.0))
     assert response.status_code == status, f"{method} {path}: {response.status_code} {response.text}"
     assert response.headers["Content-Type"].startswith("application/fhir+json")
     resource = response.json()
@@ -47,6 +49,20 @@ def changed_since(client, since, **params):
     query = "&".join(f"{k}={v}" for k, v in params.items())
     bundle = fhir(client, "GET", f"/fhir/Task?_lastUpdated=gt{since.replace('+', '%2B')}&{query}")
     return [e["resource"] for e in bundle["entry"]]
+
+
+def accept(coordinators, referrer, referral_id):
+    """The proposed peer group accepts through /v1. A 503 is retried, as the API asks; a 409 after
+    one means the first attempt went through, which the referral's acceptance then shows."""
+    coordinator, match = wait(lambda: proposed_match(coordinators, referral_id), "a proposal")
+    for _attempt in range(4):
+        response = coordinator.request("POST", f"/v1/matches/{match['id']}/accept")
+        if response.status_code != 503:
+            break
+        time.sleep(min(float(response.headers.get("Retry-After") or 1), 2.0))
+    assert response.status_code in (200, 409), response.text
+    wait(lambda: referral(referrer, referral_id)["status"] == "accepted", "acceptance")
+    return coordinator
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +107,7 @@ def test_a_referral_bundle_followed_to_completion_over_fhir(agencies, mentors):
 
     # The peer group accepts the network's proposal through /v1; the EHR sees it by polling.
     since = task["meta"]["lastUpdated"]
-    coordinator, _ = accept_proposal(coordinators, hospital, referral_id)
+    coordinator = accept(coordinators, hospital, referral_id)
     [accepted] = wait(lambda: changed_since(hospital, since, focus=f"ServiceRequest/{referral_id}"),
                       "the accepted Task")
     assert accepted["status"] == "accepted"
@@ -136,6 +152,13 @@ def test_cancel_refuse_and_revoke_over_fhir(agencies, network):
     assert cancelled["status"] == "cancelled"
     assert cancelled["statusReason"]["coding"][0]["code"] == "no-longer-needed"
     assert fhir(hospital, "GET", f"/fhir/ServiceRequest/{referral_id}")["status"] == "revoked"
+
+    # Pages of one: the first links to the next, which holds the other referral.
+    other = entries(fhir(hospital, "POST", "/fhir", referral_bundle(hospital.id)))["Task"]["resource"]["id"]
+    first = fhir(hospital, "GET", f"/fhir/Task?requester=Organization/{hospital.id}&_count=1")
+    [next_url] = [link["url"] for link in first["link"] if link["relation"] == "next"]
+    second = fhir(hospital, "GET", "/fhir/" + next_url.split("/fhir/", 1)[1])
+    assert [e["resource"]["id"] for e in first["entry"] + second["entry"]] == [other, referral_id]
 
     # A consent missing elements of 42 CFR 2.31 is refused naming each one.
     incomplete = consent_resource(hospital.id, "#p")
