@@ -27,11 +27,18 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from gateway.exceptions import ServiceUnavailable
-from gateway.problems import EXPECTED_EXCEPTIONS, problem_response
+from gateway.problems import (
+    EXPECTED_EXCEPTIONS,
+    RETRY_AFTER_SECONDS,
+    log_problem,
+    problem_body,
+    problem_response,
+)
 from gateway.routes import ROUTES_BY_OPERATION, Route
 from services.kit.rpc import REQUEST_ID
 
 REQUEST_ID_HEADER = "X-Request-Id"
+FHIR_JSON = "application/fhir+json"
 # The longest a request may take before it is answered 503 (config GATEWAY_DEADLINE_SECONDS).
 DEFAULT_DEADLINE_SECONDS = 10.0
 _WELL_FORMED_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -50,7 +57,9 @@ class _ProblemWsgiApp(WsgiApp):
             provider, values = adapter.match()
         except HTTPException as exc:
             request_id = request_id_of(Request(environ, shallow=True))
-            response = problem_response(exc, request_id)
+            path = environ.get("PATH_INFO", "")
+            fhir = path == "/fhir" or path.startswith("/fhir/")
+            response = (fhir_error_response if fhir else problem_response)(exc, request_id)
             response.headers[REQUEST_ID_HEADER] = request_id
             return response(environ, start_response)
         request = Request(environ, shallow=True)
@@ -115,9 +124,13 @@ class ApiRoute(HttpRequestHandler):
                 result = done.wait()
             response = self.response_from_result(result)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a problem response
-            response = problem_response(exc, request_id)
+            response = self.error_response(exc, request_id)
         response.headers[REQUEST_ID_HEADER] = request_id
         return response
+
+    def error_response(self, exc: BaseException, request_id: str) -> Response:
+        """How this route answers a failure: problem+json (an OperationOutcome under /fhir)."""
+        return problem_response(exc, request_id)
 
     def _deadline(self) -> float:
         if self.deadline is not None:
@@ -142,6 +155,20 @@ def render(route: Route, result: Any) -> str:
 def json_response(route: Route, result: Any, status: int | None = None, **headers: str) -> Response:
     return Response(render(route, result), status=status or route.status,
                     mimetype="application/json", headers=headers)
+
+
+def fhir_error_response(exc: BaseException, request_id: str | None = None) -> Response:
+    """``exc`` as a FHIR OperationOutcome, with the status and code problem+json would carry."""
+    from gateway.fhir.outcome import operation_outcome
+
+    log_problem(exc, problem_body(exc), request_id)
+    status, outcome = operation_outcome(exc)
+    response = Response(json.dumps(outcome), status=status, mimetype=FHIR_JSON)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="referral-network"'
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 api = ApiRoute.decorator

@@ -120,6 +120,16 @@ def acting_roles(principal: Principal, operation: str) -> frozenset[str]:
     return ROUTE_ROLES[operation] & held
 
 
+def authorize_roles(principal: Principal, allowed: frozenset[str]) -> frozenset[str]:
+    """As ``authorize``, for a route allowed to ``allowed`` roles (empty: public), e.g. a
+    ``/fhir`` route of ``gateway/fhir/routes.py``."""
+    held = {role for role in principal.roles if principal.kind in ROLE_KINDS.get(role, ())}
+    roles = frozenset(allowed) & held
+    if not roles and allowed:
+        raise Forbidden("This agency's roles do not allow this request.")
+    return roles
+
+
 def authorize(principal: Principal, operation: str) -> frozenset[str]:
     """Check that ``principal`` may call ``operation``; return the roles it acts in.
 

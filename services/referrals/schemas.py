@@ -31,6 +31,26 @@ class NeedsSchema(StrictSchema):
     availability = v.slots(load_default=list)
 
 
+# The referrer's own identifier: printable, no spaces at either end, no "|" (it separates system
+# and value in a FHIR token search). Unique per referrer and system.
+EXTERNAL_ID = validate.Regexp(r"^[!-{}~](?:[ -{}~]{0,198}[!-{}~])?$",
+                              error="Printable characters, no \"|\", no spaces at either end; at most 200.")
+EXTERNAL_SYSTEM = validate.Regexp(r"^[!-{}~]{1,255}$",
+                                  error="A URI without spaces or \"|\"; at most 255 characters.")
+
+
+def external_id(**kwargs) -> fields.String:
+    return fields.String(validate=EXTERNAL_ID, metadata={
+        "description": "the referrer's own identifier for this referral (its order or case number), "
+                       "unique per referrer and system; shown to the referrer only"}, **kwargs)
+
+
+def external_id_system(**kwargs) -> fields.String:
+    return fields.String(validate=EXTERNAL_SYSTEM, metadata={
+        "description": "the namespace of external_id (a FHIR Identifier.system), e.g. "
+                       "https://hospital.example/orders"}, **kwargs)
+
+
 class ReferralCreateRequest(StrictSchema):
     """``POST /v1/referrals``."""
 
@@ -39,6 +59,13 @@ class ReferralCreateRequest(StrictSchema):
     reason = v.text(2000, required=True)
     urgency = v.one_of(v.URGENCIES, load_default="routine")
     needs = fields.Nested(NeedsSchema, required=True)
+    external_id = external_id(load_default=None, allow_none=True)
+    external_id_system = external_id_system(load_default=None, allow_none=True)
+
+    @validates_schema
+    def _system_names_an_id(self, data: dict, **kwargs: object) -> None:
+        if data.get("external_id_system") and not data.get("external_id"):
+            raise ValidationError({"external_id": ["Give external_id with external_id_system."]})
 
 
 REASON_CODE_DESCRIPTION = ("why, as a code every party to the referral sees; words alone read as "
@@ -80,8 +107,24 @@ def require_reason(data: dict) -> None:
 
 
 class ReferralListQuery(StrictSchema):
+    """``GET /v1/referrals``: every filter narrows the agency's own or assigned referrals."""
+
     status = v.one_of(v.REFERRAL_STATUSES, allow_none=True, load_default=None)
     page = v.page(allow_none=True, load_default=None)
+    external_id = external_id(allow_none=True)
+    external_id_system = external_id_system(allow_none=True)
+    participant_id = v.uuid_id(allow_none=True)
+    referrer_agency_id = v.identifier(allow_none=True,
+                                      metadata={"description": "the agency that referred"})
+    assigned_agency_id = v.identifier(allow_none=True,
+                                      metadata={"description": "the peer group assigned"})
+    created_after = fields.AwareDateTime(allow_none=True)
+    created_before = fields.AwareDateTime(allow_none=True)
+    updated_after = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "changed after this instant: poll with the newest updated_at seen"})
+    updated_before = fields.AwareDateTime(allow_none=True)
+    limit = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=100),
+                           metadata={"description": "referrals per page (default 50)"})
 
 
 class ReferralIdSchema(StrictSchema):
@@ -119,6 +162,8 @@ class ReferralResult(Schema):
     assigned_agency_id = fields.String(allow_none=True)
     participant_id = fields.String(required=True)
     consent_id = fields.String(required=True)
+    external_id = fields.String(allow_none=True, metadata={"description": "referrer only"})
+    external_id_system = fields.String(allow_none=True, metadata={"description": "referrer only"})
     created_at = v.Timestamp(allow_none=True)
     updated_at = v.Timestamp(allow_none=True)
     history = fields.List(fields.Nested(HistoryEntryResult), required=True)

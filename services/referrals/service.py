@@ -27,6 +27,7 @@ from services.referrals.domain.commands import (
     ReportReferralStatus,
     RequestReferral,
 )
+from services.referrals.domain.filters import ReferralFilters
 from services.referrals.handlers import commands, consent_events, match_events, queries
 
 DEFAULT_PAGE_SIZE = 50
@@ -65,11 +66,14 @@ class ReferralsService:
         return s.ReferralResult().dump(view)
 
     @rpc
-    def list(self, caller: dict, status: str | None = None, page: str | None = None) -> dict[str, Any]:
+    def list(self, caller: dict, status: str | None = None, page: str | None = None,
+             filters: dict | None = None) -> dict[str, Any]:
+        """``filters``: the other fields of ``ReferralListQuery`` (instants as ISO strings)."""
         asking = load_caller(caller)
-        query = load(s.ReferralListQuery(), {"status": status, "page": page})
-        listing = ListReferrals(asking, query["status"], query["page"])
-        return s.ReferralPageResult().dump(queries.list_referrals(listing, self.db, self._page_size()))
+        query = load(s.ReferralListQuery(), {**(filters or {}), "status": status, "page": page})
+        listing = ListReferrals(asking, query["status"], query["page"], ReferralFilters.from_query(query))
+        page_size = query.get("limit") or self._page_size()
+        return s.ReferralPageResult().dump(queries.list_referrals(listing, self.db, page_size))
 
     @rpc
     def cancel(self, caller: dict, referral_id: str, reason: str | None = None,

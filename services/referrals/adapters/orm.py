@@ -36,9 +36,17 @@ referrals = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     # Optimistic concurrency: every save checks and bumps it.
     Column("version", Integer, nullable=False),
+    # The referrer's own identifier for the referral and its namespace (a FHIR Identifier).
+    Column("external_id", String(200), nullable=True),
+    Column("external_id_system", String(255), nullable=True),
 )
 # Listing pages newest first through an agency's own referrals.
 Index("ix_referrals_created", referrals.c.created_at, referrals.c.id)
+# A referrer's identifier names one referral of that referrer (per system).
+Index("ux_referrals_external_id", referrals.c.referrer_agency_id, referrals.c.external_id,
+      referrals.c.external_id_system, unique=True)
+Index("ix_referrals_participant", referrals.c.participant_id)
+Index("ix_referrals_updated", referrals.c.updated_at)
 
 referral_history = Table(
     "referral_history", metadata,

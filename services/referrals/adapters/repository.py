@@ -29,6 +29,7 @@ from services.referrals.adapters.integrity import readable, unseal_or_alert
 from services.referrals.adapters.orm import handoff_packets, referral_history, referrals
 from services.referrals.domain import HistoryEntry, MatchInfo, Referral
 from services.referrals.domain.criteria import stored_needs
+from services.referrals.domain.filters import ReferralFilters
 from services.referrals.domain.unreadable import UnreadableReferral
 
 
@@ -49,6 +50,7 @@ class ReferralRepository:
             id=referral.id, referrer_agency_id=referral.referrer_agency_id,
             participant_id=referral.participant_id, consent_id=referral.consent_id,
             urgency=referral.urgency, created_at=referral.history[0].at, version=1,
+            external_id=referral.external_id, external_id_system=referral.external_id_system,
             **sealed, **self._state(referral)))
         self._append_history(referral, start=0)
         self._loaded[referral.id] = (1, len(referral.history))
@@ -82,9 +84,20 @@ class ReferralRepository:
             referrals.c.status.not_in(FINAL_REFERRAL_STATUSES)).order_by(referrals.c.id)).all()
         return readable(self._load(rows))
 
+    def with_external_id(self, referrer_agency_id: str, external_id: str,
+                         system: str | None) -> str | None:
+        """The id of the referral ``referrer_agency_id`` gave this identifier, or None."""
+        system_is = (referrals.c.external_id_system.is_(None) if system is None
+                     else referrals.c.external_id_system == system)
+        return self.session.execute(select(referrals.c.id).where(
+            referrals.c.referrer_agency_id == referrer_agency_id,
+            referrals.c.external_id == external_id, system_is)).scalar()
+
     def page(self, *, agency_id: str | None, status: str | None, cursor: str | None,
-             limit: int) -> tuple[list[Referral | UnreadableReferral], str | None]:
-        """Newest first: referrals ``agency_id`` sent or was assigned (every one for None).
+             limit: int, filters: ReferralFilters | None = None,
+             ) -> tuple[list[Referral | UnreadableReferral], str | None]:
+        """Newest first: referrals ``agency_id`` sent or was assigned (every one for None),
+        narrowed by ``filters`` (an ``external_id`` only among ``agency_id``'s own referrals).
 
         A row that fails its integrity check is in the page as an ``UnreadableReferral``.
         Returns the page and the cursor of the next one (None on the last page). Raises
@@ -96,6 +109,7 @@ class ReferralRepository:
                                     referrals.c.assigned_agency_id == agency_id))
         if status is not None:
             query = query.where(referrals.c.status == status)
+        query = _filtered(query, filters or ReferralFilters(), agency_id)
         if cursor is not None:
             at, last_id = read_cursor(cursor)
             query = query.where(or_(referrals.c.created_at < at,
@@ -187,7 +201,8 @@ class ReferralRepository:
                 status=row.status, history=histories[row.id],
                 assigned_agency_id=row.assigned_agency_id, match=_match(row.match),
                 waitlisted=row.waitlisted, match_updated_at=row.match_updated_at,
-                handoff_open=row.handoff_open)
+                handoff_open=row.handoff_open, external_id=row.external_id,
+                external_id_system=row.external_id_system)
             self._loaded[row.id] = (row.version, len(referral.history))
             loaded.append(referral)
         return loaded
@@ -196,6 +211,32 @@ class ReferralRepository:
 def referral_repositories(session: Session, ring: KeyRing) -> dict[str, Any]:
     """What the service's unit of work carries: ``uow.referrals`` and ``uow.creations``."""
     return {"referrals": ReferralRepository(session, ring), "creations": Creations(session)}
+
+
+def _filtered(query, filters: ReferralFilters, agency_id: str | None):
+    """``query`` narrowed by each filter that is set."""
+    c = referrals.c
+    conditions = []
+    if filters.status is not None:
+        conditions.append(c.status == filters.status)
+    if filters.external_id is not None:
+        conditions.append(c.external_id == filters.external_id)
+        if agency_id is not None:
+            conditions.append(c.referrer_agency_id == agency_id)
+    if filters.external_id_system is not None:
+        conditions.append(c.external_id_system == filters.external_id_system)
+    for column, value in ((c.participant_id, filters.participant_id),
+                          (c.referrer_agency_id, filters.referrer_agency_id),
+                          (c.assigned_agency_id, filters.assigned_agency_id)):
+        if value is not None:
+            conditions.append(column == value)
+    for column, after, before in ((c.created_at, filters.created_after, filters.created_before),
+                                  (c.updated_at, filters.updated_after, filters.updated_before)):
+        if after is not None:
+            conditions.append(column > after)
+        if before is not None:
+            conditions.append(column < before)
+    return query.where(*conditions) if conditions else query
 
 
 def _match(stored: Mapping[str, Any] | None) -> MatchInfo | None:

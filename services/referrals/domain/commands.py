@@ -11,6 +11,7 @@ from typing import Any
 
 from services.kit.creations import Creation
 from services.kit.messages import CallerCommand
+from services.referrals.domain.filters import ReferralFilters
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class RequestReferral(CallerCommand):
     reason: str
     urgency: str
     needs: dict[str, Any] = field(default_factory=dict)
+    external_id: str | None = None
+    external_id_system: str | None = None
     # The request's Idempotency-Key with a digest of the request: one referral per key.
     creation: Creation | None = None
 
@@ -66,3 +69,4 @@ class ListReferrals(CallerCommand):
 
     status: str | None = None
     cursor: str | None = None
+    filters: ReferralFilters | None = None

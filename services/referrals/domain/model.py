@@ -46,13 +46,17 @@ class Referral:
     waitlisted: bool = False  # matching found no fitting mentor yet
     match_updated_at: datetime | None = None  # when the last followed match event happened
     handoff_open: bool = False
+    # The referrer's own identifier (its order or case number) and its namespace.
+    external_id: str | None = None
+    external_id_system: str | None = None
     events: list[ReferralEvent] = field(default_factory=list, repr=False)
 
     @classmethod
     def request(cls, *, referrer_agency_id: str, participant_id: str, consent_id: str,
                 reason: str, urgency: str, needs: Mapping[str, Any],
                 allowed: Mapping[str, list[str]], at: datetime,
-                referral_id: str | None = None, substance_use: bool = True) -> Referral:
+                referral_id: str | None = None, substance_use: bool = True,
+                external_id: str | None = None, external_id_system: str | None = None) -> Referral:
         """A new referral in status ``requested``, recording ``ReferralRequested``.
 
         ``allowed`` is the set of peer groups the consent covers ({"agencies", "classes"});
@@ -77,7 +81,8 @@ class Referral:
         referral = cls(id=referral_id or str(uuid.uuid4()),
                        referrer_agency_id=referrer_agency_id, participant_id=participant_id,
                        consent_id=consent_id, reason=reason.strip(), urgency=urgency,
-                       needs=dict(needs))
+                       needs=dict(needs), external_id=external_id,
+                       external_id_system=external_id_system if external_id else None)
         referral.history.append(HistoryEntry("requested", _aware(at), referrer_agency_id))
         referral.events.append(ReferralRequested(
             referral_id=referral.id, referrer_agency_id=referrer_agency_id,

@@ -40,6 +40,8 @@ def referral_view(referral: Referral | UnreadableReferral, agency_id: str) -> di
     if agency_id == referral.referrer_agency_id:
         view["reason"] = referral.reason
         view["needs"] = referral.needs
+        view["external_id"] = referral.external_id
+        view["external_id_system"] = referral.external_id_system
     return view
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from services.kit.creations import CreatedMeanwhile, earlier_object, record_creation
 from services.kit.errors import Conflict, ConsentRequired
 from services.referrals.domain import Referral
@@ -52,6 +54,7 @@ def create_referral(command: RequestReferral, uow, consent: ConsentClient, now: 
     earlier = _referral_made_by_key(command, uow)
     if earlier is not None:
         return earlier
+    _check_external_id_free(command, uow)
     question = {**referral_request(command.caller.agency_id, command.participant_id, command.consent_id),
                 **acting_of(command.caller)}
     classes, scope = covered_of(consent, question, REFERRAL_DATA_CLASSES, NETWORK_OPTIONAL_CLASSES)
@@ -60,7 +63,8 @@ def create_referral(command: RequestReferral, uow, consent: ConsentClient, now: 
         referrer_agency_id=command.caller.agency_id, participant_id=command.participant_id,
         consent_id=command.consent_id, reason=command.reason, urgency=command.urgency,
         needs=command.needs, allowed=scope.get("allowed") or {}, at=now,
-        substance_use=SUBSTANCE_USE in classes) if covered else None
+        substance_use=SUBSTANCE_USE in classes, external_id=command.external_id,
+        external_id_system=command.external_id_system) if covered else None
     try:
         # Asked even when not covered, so that consent ledgers the refusal with its reason.
         consent.disclose(**{**question, "data_classes": classes if covered else REFERRAL_DATA_CLASSES})
@@ -73,12 +77,31 @@ def create_referral(command: RequestReferral, uow, consent: ConsentClient, now: 
     try:
         with uow:
             record_creation(uow, command.creation, referral.id, now)
+            _check_external_id_free(command, uow)
             uow.referrals.add(referral)
             publish_events(uow, referral)
             uow.commit()
     except CreatedMeanwhile:
         return _referral_made_by_key(command, uow)
+    except IntegrityError:
+        # Another request gave the same identifier meanwhile (the unique index said so).
+        raise _external_id_taken() from None
     return referral_view(referral, command.caller.agency_id)
+
+
+def _check_external_id_free(command: RequestReferral, uow) -> None:
+    """Raises ``Conflict`` when the referrer already gave ``external_id`` to a referral."""
+    if command.external_id is None:
+        return
+    with uow:
+        taken = uow.referrals.with_external_id(command.caller.agency_id, command.external_id,
+                                               command.external_id_system)
+    if taken is not None:
+        raise _external_id_taken()
+
+
+def _external_id_taken() -> Conflict:
+    return Conflict("This agency already gave that external_id to another referral.")
 
 
 def _referral_made_by_key(command: RequestReferral, uow) -> dict[str, Any] | None:

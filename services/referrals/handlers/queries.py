@@ -29,6 +29,6 @@ def list_referrals(query: ListReferrals, uow, page_size: int) -> dict[str, Any]:
     with uow:
         items, next_page = uow.referrals.page(
             agency_id=caller.agency_id, status=query.status,
-            cursor=query.cursor, limit=page_size)
+            cursor=query.cursor, limit=page_size, filters=query.filters)
     return {"items": [referral_view(r, caller.agency_id) for r in items],
             "next_page": next_page}

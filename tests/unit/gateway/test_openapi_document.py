@@ -140,7 +140,11 @@ def test_request_schemas_are_strict_and_enums_come_from_the_vocabulary(document)
 
 def test_list_routes_document_their_query_parameters(document):
     params = document["paths"]["/v1/referrals"]["get"]["parameters"]
-    assert {(p["name"], p["in"]) for p in params} == {("status", "query"), ("page", "query")}
+    assert {(p["name"], p["in"]) for p in params} == {
+        (name, "query") for name in ("status", "page", "external_id", "external_id_system",
+                                     "participant_id", "referrer_agency_id", "assigned_agency_id",
+                                     "created_after", "created_before", "updated_after",
+                                     "updated_before", "limit")}
 
 
 def test_werkzeug_rules_follow_the_templates():

@@ -11,6 +11,7 @@ from typing import Any
 from services.kit.errors import Conflict, InvalidRequest
 from services.kit.vocabulary import FINAL_REFERRAL_STATUSES
 from services.referrals.domain import Referral
+from services.referrals.domain.filters import ReferralFilters
 
 _CURSOR = "after:"
 
@@ -53,13 +54,20 @@ class FakeReferrals:
         return [self.get(i) for i, (_, r) in sorted(self._stored.items())
                 if r.consent_id == consent_id and r.status not in FINAL_REFERRAL_STATUSES]
 
+    def with_external_id(self, referrer_agency_id: str, external_id: str,
+                         system: str | None) -> str | None:
+        return next((i for i, (_, r) in self._stored.items()
+                     if r.referrer_agency_id == referrer_agency_id and r.external_id == external_id
+                     and r.external_id_system == system), None)
+
     def page(self, *, agency_id: str | None, status: str | None, cursor: str | None,
-             limit: int) -> tuple[list[Referral], str | None]:
+             limit: int, filters: ReferralFilters | None = None) -> tuple[list[Referral], str | None]:
         newest_first = sorted((r for _, r in self._stored.values()),
                               key=lambda r: (r.history[0].at, r.id), reverse=True)
+        filters = filters or ReferralFilters()
         mine = [r for r in newest_first
                 if (agency_id is None or agency_id in (r.referrer_agency_id, r.assigned_agency_id))
-                and (status is None or r.status == status)]
+                and (status is None or r.status == status) and filters.matches(r, agency_id)]
         start = 0
         if cursor is not None:
             ids = [r.id for r in mine]
