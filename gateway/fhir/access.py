@@ -20,15 +20,13 @@ not honoured here (it allows nothing) rather than read as unrestricted. ``intera
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from gateway.smart import scope_allows
 from services.kit.errors import Forbidden
 
 INTERACTIONS = {"create": "c", "read": "r", "update": "u", "delete": "d", "search": "s"}
-_V1 = {"read": "rs", "write": "cud", "*": "cruds"}
-_SCOPE = re.compile(r"^system/(?P<type>\*|[A-Z][A-Za-z]+)\.(?P<what>[cruds]+|read|write|\*)$")
 
 
 def scopes_of(caller: Any) -> list[str] | None:
@@ -44,25 +42,10 @@ def scopes_of(caller: Any) -> list[str] | None:
     return [str(scope) for scope in scopes]
 
 
-def letters_of(scope: str, resource_type: str) -> str:
-    """The interaction letters ``scope`` grants on ``resource_type`` ("" when none)."""
-    found = _SCOPE.match(scope.strip())
-    if not found or found["type"] not in ("*", resource_type):
-        return ""
-    what = found["what"]
-    if what in _V1:
-        return _V1[what]
-    # v2 letters must come in the order c, r, u, d, s, each once.
-    if "".join(sorted(set(what), key="cruds".index)) != what:
-        return ""
-    return what
-
-
 def allows(scopes: Iterable[str], resource_type: str, interaction: str) -> bool:
-    letter = INTERACTIONS.get(interaction, interaction)
-    if letter not in "cruds" or len(letter) != 1:
-        raise ValueError(f"not a FHIR interaction: {interaction}")
-    return any(letter in letters_of(scope, resource_type) for scope in scopes)
+    """Whether ``scopes`` allow ``interaction`` (a name or its letter) on ``resource_type``: the
+    token endpoint's own reading of scopes (``gateway.smart.scope_allows``)."""
+    return scope_allows(scopes, resource_type, INTERACTIONS.get(interaction, interaction))
 
 
 def require_scope(caller: Any, resource_type: str, interaction: str) -> None:
