@@ -17,6 +17,7 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request, Response
 
+from console.views import ConsolePages
 from gateway import handlers, keys, people, policy, sessions
 from gateway.adapters.orm import metadata
 from gateway.adapters.people_store import SqlPeople
@@ -87,7 +88,9 @@ def _repositories(session, ring) -> dict:
     return {**gateway_repositories(session, ring), "people": SqlPeople(session, ring)}
 
 
-class GatewayService:
+class GatewayService(ConsolePages):
+    """The API's routes, and the web console's pages (``console.views``) on the same address."""
+
     name = "gateway"
 
     # Sealed with the gateway's own key ring: people's names and emails (never the services' keys).
