@@ -119,7 +119,7 @@ class Page:
             me=self.me, lang=self.language, languages=i18n.LANGUAGES,
             csrf_token=csrf.token_for(self.secret, self.binding), has=self.has,
             idle_minutes=idle_minutes,
-            idle_seconds=int(self.service.session_rules.idle.total_seconds()) + 1,
+            idle_seconds=int(self.service.session_rules.idle.total_seconds()),
             next_path=self.request.path, **context)
         return self.finish(Response(body, status=status, mimetype="text/html"))
 

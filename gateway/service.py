@@ -17,7 +17,8 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request, Response
 
-from console.views import ConsolePages
+# Imported as a module: `nameko run gateway.service` runs each class here that has entrypoints.
+from console import views as console_views
 from gateway import handlers, keys, people, policy, sessions
 from gateway.adapters.orm import metadata
 from gateway.adapters.people_store import SqlPeople
@@ -88,7 +89,7 @@ def _repositories(session, ring) -> dict:
     return {**gateway_repositories(session, ring), "people": SqlPeople(session, ring)}
 
 
-class GatewayService(ConsolePages):
+class GatewayService(console_views.ConsolePages):
     """The API's routes, and the web console's pages (``console.views``) on the same address."""
 
     name = "gateway"
