@@ -167,6 +167,15 @@ class Console:
 
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
+    def submit(self, target) -> None:
+        """Click a submit button (a CSS selector or an element) and wait for the next page."""
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        page = self.find("html")
+        (self.find(target) if isinstance(target, str) else target).click()
+        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(page))
+
     def text(self) -> str:
         return self.find("main").text
 
@@ -195,7 +204,7 @@ class Console:
         self.fill("email", person.email)
         self.fill("password", PASSWORD)
         self.fill("code", person.code())
-        self.find("#sign-in").click()
+        self.submit("#sign-in")
         assert "/console/sign-in" not in self.driver.current_url, self.text()
 
     def checked(self, name: str) -> None:
@@ -245,7 +254,7 @@ def _refer(page: Console) -> None:
     page.fill("needs.age", "36")
     page.check("pathway-12-step")
     page.check("slot-mon-evening")
-    page.find("#create-referral").click()
+    page.submit("#create-referral")
 
 
 def _proposal(peers: Client, referral_id: str) -> dict | None:
@@ -268,7 +277,7 @@ def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, wor
     # The consent form, every Part 2 element, then the referral form it leads to.
     _record_consent(referrer, peers.id, "Journey")
     referrer.checked("03-consent-form")
-    referrer.find("#record-consent").click()
+    referrer.submit("#record-consent")
     assert referrer.find("#consent-recorded")
     referrer.checked("04-referral-form")
     _refer(referrer)
@@ -296,12 +305,12 @@ def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, wor
     assert card.find_element("css selector", ".score").text == f"{match['score']:.2f}"
     assert "Offer expires in" in card.text
     coordinator.checked("06-coordinator-inbox")
-    card.find_element("css selector", "button.accept").click()
+    coordinator.submit(card.find_element("css selector", "button.accept"))
     assert coordinator.driver.current_url.endswith(f"/console/referrals/{referral_id}")
     wait(lambda: hospital.ok("GET", f"/v1/referrals/{referral_id}")["status"] == "accepted", "acceptance")
     coordinator.go(f"/console/referrals/{referral_id}")
     coordinator.checked("07-coordinator-referral")
-    coordinator.find("#open-handoff").click()
+    coordinator.submit("#open-handoff")
     notice = coordinator.find("#notice")
     participant = coordinator.find("#participant")
     assert "42 CFR" in notice.text
@@ -315,7 +324,7 @@ def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, wor
     # Progress: in progress, then on hold with a reason code.
     coordinator.go(f"/console/referrals/{referral_id}")
     coordinator.select("status", "in-progress")
-    coordinator.find("#report").click()
+    coordinator.submit("#report")
     assert coordinator.find("#referral-status").text == "in-progress"
 
     # The referrer's board shows the new status with its history.
@@ -335,14 +344,14 @@ def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, wor
 
     # A second referral, declined with a reason: it moves to the next mentor.
     _record_consent(referrer, peers.id, "Second")
-    referrer.find("#record-consent").click()
+    referrer.submit("#record-consent")
     _refer(referrer)
     second = referrer.driver.current_url.rsplit("/", 1)[1]
     first_match = wait(lambda: _proposal(peers, second), "a proposal")
     coordinator.go("/console/inbox")
     card = coordinator.find(f"section[aria-labelledby='match-{first_match['id']}']")
     coordinator.select(f"reason-{first_match['id']}", "capacity")
-    card.find_element("css selector", "button.decline").click()
+    coordinator.submit(card.find_element("css selector", "button.decline"))
     assert "/console/inbox" in coordinator.driver.current_url
     coordinator.checked("11-after-decline")
     moved = wait(lambda: (m := _proposal(peers, second)) and m["id"] != first_match["id"] and m,
@@ -383,7 +392,7 @@ def test_bad_consent_input_is_named_beside_its_fields_and_typed_values_stay(net,
     referrer.fill("participant.phone", "not a phone")
     for box in ("purpose-peer-support-referral", "class-referral-reason", "class-peer_group"):
         referrer.check(box, False)
-    referrer.find("#record-consent").click()
+    referrer.submit("#record-consent")
     assert referrer.find("#form-errors")
     for field in ("participant.family_name", "participant.birth_date", "participant.phone", "purposes",
                   "valid_from", "signature.signer_name"):
@@ -398,7 +407,7 @@ def test_the_console_speaks_spanish_by_choice_or_by_the_browser(net, world, brow
     referrer = Console(browsers("referrer"), net.base_url, axe_source)
     referrer.go("/console/referrals")
     referrer.select("language", "es")
-    referrer.find(".tools button[type=submit]").click()
+    referrer.submit(".tools button[type=submit]")
     assert referrer.driver.current_url.endswith("/console/referrals")
     assert referrer.find("h1").text == "Derivaciones por estado"
     assert referrer.find("html").get_attribute("lang") == "es"
