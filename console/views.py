@@ -48,6 +48,7 @@ STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; char
 BOARD_STATUSES = ("requested", "accepted", "in-progress", "on-hold", "completed", "failed",
                   "rejected", "cancelled")
 REPORTED_STATUSES = ("in-progress", "on-hold", "completed", "failed")
+ASSIGNABLE_ROLES = ("referrer", "coordinator", "admin")
 HOME_BY_ROLE = (("coordinator", "/console/inbox"), ("referrer", "/console/referrals"),
                 ("admin", "/console/audit"))
 
@@ -638,3 +639,113 @@ class ConsolePages:
             errors = problem.errors
         return view.render("audit.html", status=422 if errors else 200, rows=rows, filters=filters,
                            errors=errors)
+
+    def _admin_page(self, view: Page, template: str, status: int = 200, **context) -> Response:
+        agency_id = view.me["agency_id"]
+        try:
+            listing = {
+                "staff.html": lambda: view.ops.call("list_people", agency_id)["items"],
+                "keys.html": lambda: view.ops.call("list_keys", agency_id)["items"],
+            }[template]()
+        except Problem as problem:
+            return view.problem(problem)
+        return view.render(template, status=status, items=listing, roles=ASSIGNABLE_ROLES, **context)
+
+    @page("GET,POST", "/console/staff")
+    def console_staff(self, request):
+        view, early = self._signed_in_page(request)
+        if early:
+            return early
+        if request.method == "GET":
+            return self._admin_page(view, "staff.html", form={}, errors={})
+        form = {"name": request.form.get("name", ""), "email": request.form.get("email", ""),
+                "roles": _form_list(request.form, "roles")}
+        try:
+            invited = view.ops.call("invite_person", view.me["agency_id"], body=form)
+        except Problem as problem:
+            if problem.status not in (409, 422):
+                return view.problem(problem)
+            errors = problem.errors or {"email": [problem.body.get("detail", "")]}
+            return self._admin_page(view, "staff.html", status=problem.status, form=form, errors=errors)
+        return self._admin_page(view, "staff.html", form={}, errors={}, invited=invited)
+
+    @page("POST", "/console/staff/<string:person_id>")
+    def console_update_person(self, request, person_id):
+        view, early = self._signed_in_page(request)
+        if early:
+            return early
+        body = {"roles": _form_list(request.form, "roles")} if request.form.get("change") == "roles" \
+            else {"status": request.form.get("status", "")}
+        try:
+            view.ops.call("update_person", view.me["agency_id"], person_id, body=body)
+        except Problem as problem:
+            if problem.status not in (409, 422):
+                return view.problem(problem)
+            return self._admin_page(view, "staff.html", status=problem.status, form={}, errors={},
+                                    refused=problem)
+        return view.redirect("/console/staff")
+
+    @page("GET,POST", "/console/keys")
+    def console_keys(self, request):
+        view, early = self._signed_in_page(request)
+        if early:
+            return early
+        if request.method == "GET":
+            return self._admin_page(view, "keys.html", form={}, errors={})
+        form = _drop_empty({"name": request.form.get("name", ""), "roles": _form_list(request.form, "roles")})
+        try:
+            issued = view.ops.call("create_key", view.me["agency_id"], body=form)
+        except Problem as problem:
+            if problem.status not in (409, 422):
+                return view.problem(problem)
+            errors = problem.errors or {"name": [problem.body.get("detail", "")]}
+            return self._admin_page(view, "keys.html", status=problem.status, form=form, errors=errors)
+        return self._admin_page(view, "keys.html", form={}, errors={}, issued=issued)
+
+    @page("POST", "/console/keys/<string:key_id>/<string:action>")
+    def console_key_action(self, request, key_id, action):
+        view, early = self._signed_in_page(request)
+        if early:
+            return early
+        if action not in ("rotate", "revoke"):
+            return view.not_found()
+        try:
+            if action == "rotate":
+                issued = view.ops.call("rotate_key", view.me["agency_id"], key_id, body={})
+            else:
+                view.ops.call("revoke_key", view.me["agency_id"], key_id)
+                issued = None
+        except Problem as problem:
+            if problem.status != 409:
+                return view.problem(problem)
+            return self._admin_page(view, "keys.html", status=409, form={}, errors={}, refused=problem)
+        return self._admin_page(view, "keys.html", form={}, errors={}, issued=issued)
+
+    @page("GET,POST", "/console/notifications")
+    def console_notifications(self, request):
+        view, early = self._signed_in_page(request)
+        if early:
+            return early
+        errors: dict[str, list[str]] = {}
+        saved = None
+        form: dict[str, Any] = {}
+        if request.method == "POST":
+            form = {"webhook_url": request.form.get("webhook_url") or None,
+                    "email": request.form.get("email") or None,
+                    "phone": request.form.get("phone") or None,
+                    "language": request.form.get("language") or "en",
+                    "rotate_webhook_secret": bool(request.form.get("rotate_webhook_secret"))}
+            try:
+                saved = view.ops.call("put_notification_settings", body=form)
+            except Problem as problem:
+                if problem.status != 422:
+                    return view.problem(problem)
+                errors = problem.errors
+        try:
+            settings = saved or view.ops.call("get_notification_settings")
+            deliveries = view.ops.call("list_notifications")["items"]
+        except Problem as problem:
+            return view.problem(problem)
+        return view.render("notifications.html", status=422 if errors else 200,
+                           form=form if errors else (settings or {}), errors=errors, saved=saved,
+                           deliveries=deliveries)

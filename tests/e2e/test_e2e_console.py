@@ -83,7 +83,8 @@ class Person:
         """A code of a time step not used yet (each step opens one session), within the drift."""
         while True:
             now = int(time.time()) // STEP
-            for step in (now - 1, now, now + 1):
+            # The current step first: a code of the step before may age out while it is typed.
+            for step in (now, now + 1, now - 1):
                 if step > self.last_step:
                     self.last_step = step
                     return self.totp.at(step * STEP)
@@ -200,12 +201,16 @@ class Console:
         Select(self.driver.find_element("id", field_id)).select_by_value(value)
 
     def sign_in(self, person: Person) -> None:
-        self.go("/console/sign-in")
-        self.fill("email", person.email)
-        self.fill("password", PASSWORD)
-        self.fill("code", person.code())
-        self.submit("#sign-in")
-        assert "/console/sign-in" not in self.driver.current_url, self.text()
+        """Sign in; once more with the next code if a slow moment let the first one age out."""
+        for _attempt in range(2):
+            self.go("/console/sign-in")
+            self.fill("email", person.email)
+            self.fill("password", PASSWORD)
+            self.fill("code", person.code())
+            self.submit("#sign-in")
+            if "/console/sign-in" not in self.driver.current_url:
+                return
+        raise AssertionError(self.text())
 
     def checked(self, name: str) -> None:
         """No serious or critical axe violation; a screenshot; nothing wider than 375 px."""
@@ -222,7 +227,6 @@ class Console:
         try:
             width = self.driver.execute_script("return document.documentElement.scrollWidth")
             assert width <= 375, f"{name} is {width} px wide at a 375 px viewport"
-            self.driver.save_screenshot(str(ARTIFACTS / f"{name}-375.png"))
         finally:
             self.driver.set_window_size(1280, 1000)
 
@@ -282,6 +286,7 @@ def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, wor
     referrer.checked("04-referral-form")
     _refer(referrer)
     referral_id = referrer.driver.current_url.rsplit("/", 1)[1]
+    world["journey"] = referral_id
     assert referrer.find("#referral-status").text == "requested"
     assert "Canary" not in referrer.driver.title and "Canary" not in referrer.driver.current_url
     response = referrer.headers(f"/console/referrals/{referral_id}")
@@ -366,8 +371,7 @@ def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, wor
 
 def test_another_agencys_person_gets_the_same_not_found_page_as_for_an_unknown_id(
         net, world, browsers, axe_source):
-    hospital = world["hospital"]
-    referral_id = hospital.ok("GET", "/v1/referrals")["items"][0]["id"]
+    referral_id = world["journey"]
     outsider = Console(browsers("outsider"), net.base_url, axe_source)
     outsider.sign_in(world["outsider"])
     pages = {}
@@ -402,6 +406,63 @@ def test_bad_consent_input_is_named_beside_its_fields_and_typed_values_stay(net,
     referrer.checked("14-consent-errors")
 
 
+def _row(page: Console, table: str, text: str):
+    return next(row for row in page.all(f"#{table} tbody tr") if text in row.text)
+
+
+def test_an_admin_invites_staff_changes_their_roles_deactivates_them_and_manages_keys(
+        net, world, browsers, axe_source):
+    peers = world["peers"]
+    admin = Console(browsers("admin"), net.base_url, axe_source)
+    admin.go("/console/staff")
+    admin.fill("name", "Nia New")
+    admin.fill("email", "not an email")
+    admin.check("invite-role-coordinator")
+    admin.submit("#invite")
+    assert admin.find("[id='email-error']").text
+    assert admin.find("#name").get_attribute("value") == "Nia New"
+    admin.fill("email", "nia@peers.example")
+    admin.submit("#invite")
+    assert admin.find("#invitation-token").text
+    admin.checked("15-staff")
+    person = next(p for p in peers.ok("GET", f"/v1/agencies/{peers.id}/people")["items"]
+                  if p["email"] == "nia@peers.example")
+    assert person["roles"] == ["coordinator"] and person["status"] == "invited"
+    admin.check(f"role-{person['id']}-admin")
+    admin.submit(_row(admin, "staff", "Nia New").find_element("css selector", "button.save-roles"))
+    admin.submit(_row(admin, "staff", "Nia New").find_element("css selector", "button.deactivate"))
+    person = next(p for p in peers.ok("GET", f"/v1/agencies/{peers.id}/people")["items"]
+                  if p["id"] == person["id"])
+    assert (person["roles"], person["status"]) == (["admin", "coordinator"], "deactivated")
+
+    admin.go("/console/keys")
+    admin.fill("name", "intake-system")
+    admin.submit("#create-key")
+    first = admin.find("#api-key").text
+    assert first.startswith("rn_")
+    admin.submit(_row(admin, "keys", "intake-system").find_element("css selector", "button.rotate"))
+    second = admin.find("#api-key").text
+    assert second.startswith("rn_") and second != first
+    admin.checked("16-keys")
+    second_id = second.split("_")[1]
+    assert Client(net.base_url, {"api_key": second}).request("GET", "/v1/mentors").status_code == 200
+    admin.submit(admin.find(f"tr[data-key='{second_id}'] button.revoke"))
+    assert Client(net.base_url, {"api_key": second}).request("GET", "/v1/mentors").status_code == 401
+    statuses = {k["id"]: k["status"] for k in peers.ok("GET", f"/v1/agencies/{peers.id}/keys")["items"]}
+    assert statuses[second_id] == "revoked" and statuses[first.split("_")[1]] == "rotating"
+
+    admin.go("/console/notifications")
+    admin.fill("phone", "555")
+    admin.submit("#save-settings")
+    assert admin.find("[id='phone-error']").text and admin.find("#phone").get_attribute("value") == "555"
+    admin.fill("phone", "+15555550100")
+    admin.fill("email", "intake@peers.example")
+    admin.submit("#save-settings")
+    assert admin.find("#settings-saved")
+    assert peers.ok("GET", "/v1/notification-settings")["email"] == "intake@peers.example"
+    admin.checked("17-notifications")
+
+
 def test_the_console_speaks_spanish_by_choice_or_by_the_browser(net, world, browsers, axe_source):
     # The person's choice, with the switcher.
     referrer = Console(browsers("referrer"), net.base_url, axe_source)
@@ -411,14 +472,14 @@ def test_the_console_speaks_spanish_by_choice_or_by_the_browser(net, world, brow
     assert referrer.driver.current_url.endswith("/console/referrals")
     assert referrer.find("h1").text == "Derivaciones por estado"
     assert referrer.find("html").get_attribute("lang") == "es"
-    referrer.checked("15-es-board")
+    referrer.checked("18-es-board")
     referrer.go("/console/consents/new")
     assert "Registrar un formulario de consentimiento" in referrer.text()
-    referrer.checked("16-es-consent-form")
-    referral_id = world["hospital"].ok("GET", "/v1/referrals")["items"][0]["id"]
+    referrer.checked("19-es-consent-form")
+    referral_id = world["journey"]
     referrer.go(f"/console/referrals/{referral_id}")
     assert referrer.find("#referral-status").text == "en curso"
-    referrer.checked("17-es-referral")
+    referrer.checked("20-es-referral")
 
     # The browser's Accept-Language, without a choice.
     coordinator = Console(browsers("coordinator-es", "es"), net.base_url, axe_source)
@@ -427,17 +488,17 @@ def test_the_console_speaks_spanish_by_choice_or_by_the_browser(net, world, brow
     coordinator.sign_in(world["coordinator"])
     assert coordinator.find("h1").text == "Emparejamientos propuestos"
     assert "Por qué este mentor" in coordinator.text()
-    coordinator.checked("18-es-inbox")
+    coordinator.checked("21-es-inbox")
     coordinator.go(f"/console/referrals/{referral_id}/handoff")
     assert "Aviso según 42 CFR 2.32" in coordinator.text()
-    coordinator.checked("19-es-handoff")
+    coordinator.checked("22-es-handoff")
 
 
 def test_posts_without_their_token_are_refused_and_an_idle_session_ends(net, world, browsers, axe_source):
     referrer = Console(browsers("referrer"), net.base_url, axe_source)
     referrer.go("/console/referrals")
     cookies = {c["name"]: c["value"] for c in referrer.driver.get_cookies()}
-    referral_id = world["hospital"].ok("GET", "/v1/referrals")["items"][0]["id"]
+    referral_id = world["journey"]
     for form in ({}, {"csrf_token": "0" * 64}):
         refused = requests.post(f"{net.base_url}/console/referrals/{referral_id}/cancel",
                                 data={**form, "reason_code": "other"}, cookies=cookies,
@@ -455,4 +516,4 @@ def test_posts_without_their_token_are_refused_and_an_idle_session_ends(net, wor
     referrer.go("/console/referrals")
     assert "/console/sign-in" in referrer.driver.current_url
     assert referrer.find("#session-ended")
-    referrer.checked("20-session-ended")
+    referrer.checked("23-session-ended")
