@@ -116,12 +116,12 @@ class Page:
     def render(self, template: str, status: int = 200, **context: Any) -> Response:
         env = ENVIRONMENTS[self.language]
         idle_minutes = int(self.service.session_rules.idle.total_seconds() // 60)
-        body = env.get_template(template).render(
-            me=self.me, lang=self.language, languages=i18n.LANGUAGES,
-            csrf_token=csrf.token_for(self.secret, self.binding), has=self.has,
-            idle_minutes=idle_minutes,
-            idle_seconds=int(self.service.session_rules.idle.total_seconds()),
-            next_path=self.request.path, **context)
+        values = {"me": self.me, "lang": self.language, "languages": i18n.LANGUAGES,
+                  "csrf_token": csrf.token_for(self.secret, self.binding), "has": self.has,
+                  "idle_minutes": idle_minutes,
+                  "idle_seconds": int(self.service.session_rules.idle.total_seconds()),
+                  "next_path": self.request.path}
+        body = env.get_template(template).render(**(values | context))
         return self.finish(Response(body, status=status, mimetype="text/html"))
 
     def redirect(self, location: str) -> Response:
@@ -135,7 +135,8 @@ class Page:
         return response
 
     def not_found(self) -> Response:
-        return self.render("not_found.html", status=404)
+        """One page for every unknown or unreachable object: it repeats nothing of the URL."""
+        return self.render("not_found.html", status=404, next_path="/console/")
 
     def problem(self, problem: Problem) -> Response:
         """The page for a problem no form handles: sign-in again, not found, refused, unavailable."""
@@ -532,13 +533,8 @@ class ConsolePages:
                 referrals = [r for r in referrals if r.get("participant_id") == search["participant_id"]]
             if search["date"]:
                 referrals = [r for r in referrals if (r.get("created_at") or "").startswith(search["date"])]
-        detailed = []
-        for referral in referrals[:50]:
-            try:
-                detailed.append(view.ops.call("get_referral", referral["id"]))
-            except Problem:
-                detailed.append(referral)
-        columns = [(status, [r for r in detailed if r["status"] == status]) for status in BOARD_STATUSES]
+        # Each listed referral carries its history, as GET /v1/referrals answers it.
+        columns = [(status, [r for r in referrals if r["status"] == status]) for status in BOARD_STATUSES]
         return view.render("board.html", columns=columns, search=search,
                            searched=request.method == "POST")
 
