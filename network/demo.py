@@ -47,9 +47,17 @@ class Api:
         self.base_url, self.key = base_url, key
 
     def __call__(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        """The JSON answer. A 503 to a read, or to a POST under its Idempotency-Key, is sent again
+        after its Retry-After (a few times), as the API asks of a client: it never creates twice."""
         if self.key:
             headers["Authorization"] = f"Bearer {self.key}"
-        response = requests.request(method, self.base_url + path, json=body, headers=headers, timeout=30)
+        retried = method == "GET" or "Idempotency-Key" in headers
+        for attempt in range(4):
+            response = requests.request(method, self.base_url + path, json=body, headers=headers,
+                                        timeout=30)
+            if response.status_code != 503 or not retried or attempt == 3:
+                break
+            time.sleep(min(float(response.headers.get("Retry-After") or 1), 2.0))
         if response.status_code >= 400:
             raise RuntimeError(f"{method} {path} → {response.status_code}: {response.text}")
         return response.json()
