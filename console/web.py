@@ -67,16 +67,23 @@ def secure_headers(response: Response, *, private: bool = True) -> Response:
     return response
 
 
+def over_https(request: Request) -> bool:
+    """Whether the browser reached the console over https: directly, or through a proxy that
+    ended TLS and says so (the header can only make a cookie stricter, never looser)."""
+    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return request.scheme == "https" or forwarded == "https"
+
+
 def set_cookie(response: Response, request: Request, name: str, value: str,
                max_age: int | None = None) -> None:
     """A console cookie: HttpOnly, SameSite=Strict, Secure when the page came over https."""
     response.set_cookie(name, value, max_age=max_age, path=COOKIE_PATH, httponly=True,
-                        samesite="Strict", secure=request.scheme == "https")
+                        samesite="Strict", secure=over_https(request))
 
 
 def clear_cookie(response: Response, request: Request, name: str) -> None:
     response.delete_cookie(name, path=COOKIE_PATH, httponly=True, samesite="Strict",
-                           secure=request.scheme == "https")
+                           secure=over_https(request))
 
 
 class Operations:

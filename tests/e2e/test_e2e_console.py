@@ -200,6 +200,19 @@ class Console:
 
         Select(self.driver.find_element("id", field_id)).select_by_value(value)
 
+    def switch_to(self, person: Person, language: str | None = None) -> None:
+        """Forget this browser's cookies, optionally send another Accept-Language, and sign in."""
+        self.driver.delete_all_cookies()
+        if language:
+            self.accept_language(language)
+        self.sign_in(person)
+
+    def accept_language(self, language: str) -> None:
+        agent = self.driver.execute_script("return navigator.userAgent")
+        self.driver.execute_cdp_cmd("Network.enable", {})
+        self.driver.execute_cdp_cmd("Network.setUserAgentOverride",
+                                    {"userAgent": agent, "acceptLanguage": language})
+
     def sign_in(self, person: Person) -> None:
         """Sign in; once more with the next code if a slow moment let the first one age out."""
         for _attempt in range(2):
@@ -212,8 +225,9 @@ class Console:
                 return
         raise AssertionError(self.text())
 
-    def checked(self, name: str) -> None:
-        """No serious or critical axe violation; a screenshot; nothing wider than 375 px."""
+    def checked(self, name: str, narrow: bool = False) -> None:
+        """No serious or critical axe violation; a screenshot; with ``narrow`` (once for each kind
+        of page), nothing wider than a 375 px viewport."""
         self.driver.execute_script(self.axe)
         violations = self.driver.execute_async_script(
             "const done = arguments[arguments.length - 1];"
@@ -223,6 +237,8 @@ class Console:
         assert not serious, f"{name}: {serious}"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+        if not narrow:
+            return
         self.driver.set_window_size(375, 900)
         try:
             width = self.driver.execute_script("return document.documentElement.scrollWidth")
@@ -272,18 +288,18 @@ def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, wor
 
     referrer.go("/console/")
     assert referrer.driver.current_url.endswith("/console/sign-in")
-    referrer.checked("01-sign-in")
+    referrer.checked("01-sign-in", narrow=True)
     referrer.sign_in(world["referrer"])
     assert referrer.driver.current_url.endswith("/console/referrals")
     assert "15 minutes" in referrer.find("#idle-notice").text
-    referrer.checked("02-referrer-board")
+    referrer.checked("02-referrer-board", narrow=True)
 
     # The consent form, every Part 2 element, then the referral form it leads to.
     _record_consent(referrer, peers.id, "Journey")
-    referrer.checked("03-consent-form")
+    referrer.checked("03-consent-form", narrow=True)
     referrer.submit("#record-consent")
     assert referrer.find("#consent-recorded")
-    referrer.checked("04-referral-form")
+    referrer.checked("04-referral-form", narrow=True)
     _refer(referrer)
     referral_id = referrer.driver.current_url.rsplit("/", 1)[1]
     world["journey"] = referral_id
@@ -295,7 +311,7 @@ def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, wor
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     session_cookie = next(c for c in referrer.driver.get_cookies() if c["name"] == "rn_console_session")
     assert session_cookie["httpOnly"] and session_cookie["sameSite"] == "Strict"
-    referrer.checked("05-referral")
+    referrer.checked("05-referral", narrow=True)
 
     # The proposed mentor's peer group: the proposal, its explanation, accept.
     match = wait(lambda: _proposal(peers, referral_id), "a proposal")
@@ -309,7 +325,7 @@ def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, wor
     assert abs(total - match["score"]) < 0.01 * len(rows) + 0.005
     assert card.find_element("css selector", ".score").text == f"{match['score']:.2f}"
     assert "Offer expires in" in card.text
-    coordinator.checked("06-coordinator-inbox")
+    coordinator.checked("06-coordinator-inbox", narrow=True)
     coordinator.submit(card.find_element("css selector", "button.accept"))
     assert coordinator.driver.current_url.endswith(f"/console/referrals/{referral_id}")
     wait(lambda: hospital.ok("GET", f"/v1/referrals/{referral_id}")["status"] == "accepted", "acceptance")
@@ -324,7 +340,7 @@ def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, wor
     assert "CanaryJourney" not in coordinator.driver.title
     handoff_headers = coordinator.headers(f"/console/referrals/{referral_id}/handoff").headers
     assert handoff_headers["Cache-Control"] == "no-store"
-    coordinator.checked("08-handoff")
+    coordinator.checked("08-handoff", narrow=True)
 
     # Progress: in progress, then on hold with a reason code.
     coordinator.go(f"/console/referrals/{referral_id}")
@@ -345,13 +361,14 @@ def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, wor
     admin.go(f"/console/audit?actor=person:{world['coordinator'].id}&action=access")
     ledger = admin.find("#ledger").text
     assert f"handoff:{referral_id}" in ledger and f"person:{world['coordinator'].id}" in ledger
-    admin.checked("10-audit-trail")
+    admin.checked("10-audit-trail", narrow=True)
 
     # A second referral, declined with a reason: it moves to the next mentor.
     _record_consent(referrer, peers.id, "Second")
     referrer.submit("#record-consent")
     _refer(referrer)
     second = referrer.driver.current_url.rsplit("/", 1)[1]
+    world["second"] = second
     first_match = wait(lambda: _proposal(peers, second), "a proposal")
     coordinator.go("/console/inbox")
     card = coordinator.find(f"section[aria-labelledby='match-{first_match['id']}']")
@@ -366,44 +383,7 @@ def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, wor
     # The roster: caseload against capacity.
     coordinator.go("/console/mentors")
     assert "/ 3" in coordinator.find("#roster").text
-    coordinator.checked("12-roster")
-
-
-def test_another_agencys_person_gets_the_same_not_found_page_as_for_an_unknown_id(
-        net, world, browsers, axe_source):
-    referral_id = world["journey"]
-    outsider = Console(browsers("outsider"), net.base_url, axe_source)
-    outsider.sign_in(world["outsider"])
-    pages = {}
-    for label, path in (("theirs", f"/console/referrals/{referral_id}"),
-                        ("unknown", f"/console/referrals/{uuid.uuid4()}"),
-                        ("theirs-handoff", f"/console/referrals/{referral_id}/handoff"),
-                        ("unknown-handoff", f"/console/referrals/{uuid.uuid4()}/handoff")):
-        outsider.go(path)
-        pages[label] = outsider.find("main").get_attribute("outerHTML")
-        assert outsider.find("#not-found")
-    assert pages["theirs"] == pages["unknown"] == pages["theirs-handoff"] == pages["unknown-handoff"]
-    answer = outsider.headers(f"/console/referrals/{referral_id}")
-    assert answer.status_code == 404
-    assert outsider.headers(f"/console/referrals/{uuid.uuid4()}").text == answer.text
-    outsider.checked("13-not-found")
-
-
-def test_bad_consent_input_is_named_beside_its_fields_and_typed_values_stay(net, world, browsers, axe_source):
-    referrer = Console(browsers("referrer"), net.base_url, axe_source)
-    referrer.go("/console/consents/new")
-    referrer.fill("participant.given_name", "CanaryTyped")
-    referrer.fill("participant.phone", "not a phone")
-    for box in ("purpose-peer-support-referral", "class-referral-reason", "class-peer_group"):
-        referrer.check(box, False)
-    referrer.submit("#record-consent")
-    assert referrer.find("#form-errors")
-    for field in ("participant.family_name", "participant.birth_date", "participant.phone", "purposes",
-                  "valid_from", "signature.signer_name"):
-        assert referrer.find(f"[id='{field}-error']").text, field
-    assert referrer.find("[id='participant.given_name']").get_attribute("value") == "CanaryTyped"
-    assert referrer.find("[id='participant.phone']").get_attribute("value") == "not a phone"
-    referrer.checked("14-consent-errors")
+    coordinator.checked("12-roster", narrow=True)
 
 
 def _row(page: Console, table: str, text: str):
@@ -424,7 +404,7 @@ def test_an_admin_invites_staff_changes_their_roles_deactivates_them_and_manages
     admin.fill("email", "nia@peers.example")
     admin.submit("#invite")
     assert admin.find("#invitation-token").text
-    admin.checked("15-staff")
+    admin.checked("15-staff", narrow=True)
     person = next(p for p in peers.ok("GET", f"/v1/agencies/{peers.id}/people")["items"]
                   if p["email"] == "nia@peers.example")
     assert person["roles"] == ["coordinator"] and person["status"] == "invited"
@@ -443,7 +423,7 @@ def test_an_admin_invites_staff_changes_their_roles_deactivates_them_and_manages
     admin.submit(_row(admin, "keys", "intake-system").find_element("css selector", "button.rotate"))
     second = admin.find("#api-key").text
     assert second.startswith("rn_") and second != first
-    admin.checked("16-keys")
+    admin.checked("16-keys", narrow=True)
     second_id = second.split("_")[1]
     assert Client(net.base_url, {"api_key": second}).request("GET", "/v1/mentors").status_code == 200
     admin.submit(admin.find(f"tr[data-key='{second_id}'] button.revoke"))
@@ -460,7 +440,44 @@ def test_an_admin_invites_staff_changes_their_roles_deactivates_them_and_manages
     admin.submit("#save-settings")
     assert admin.find("#settings-saved")
     assert peers.ok("GET", "/v1/notification-settings")["email"] == "intake@peers.example"
-    admin.checked("17-notifications")
+    admin.checked("17-notifications", narrow=True)
+
+
+def test_another_agencys_person_gets_the_same_not_found_page_as_for_an_unknown_id(
+        net, world, browsers, axe_source):
+    referral_id = world["journey"]
+    outsider = Console(browsers("admin"), net.base_url, axe_source)
+    outsider.switch_to(world["outsider"])
+    pages = {}
+    for label, path in (("theirs", f"/console/referrals/{referral_id}"),
+                        ("unknown", f"/console/referrals/{uuid.uuid4()}"),
+                        ("theirs-handoff", f"/console/referrals/{referral_id}/handoff"),
+                        ("unknown-handoff", f"/console/referrals/{uuid.uuid4()}/handoff")):
+        outsider.go(path)
+        pages[label] = outsider.find("main").get_attribute("outerHTML")
+        assert outsider.find("#not-found")
+    assert pages["theirs"] == pages["unknown"] == pages["theirs-handoff"] == pages["unknown-handoff"]
+    answer = outsider.headers(f"/console/referrals/{referral_id}")
+    assert answer.status_code == 404
+    assert outsider.headers(f"/console/referrals/{uuid.uuid4()}").text == answer.text
+    outsider.checked("13-not-found", narrow=True)
+
+
+def test_bad_consent_input_is_named_beside_its_fields_and_typed_values_stay(net, world, browsers, axe_source):
+    referrer = Console(browsers("referrer"), net.base_url, axe_source)
+    referrer.go("/console/consents/new")
+    referrer.fill("participant.given_name", "CanaryTyped")
+    referrer.fill("participant.phone", "not a phone")
+    for box in ("purpose-peer-support-referral", "class-referral-reason", "class-peer_group"):
+        referrer.check(box, False)
+    referrer.submit("#record-consent")
+    assert referrer.find("#form-errors")
+    for field in ("participant.family_name", "participant.birth_date", "participant.phone", "purposes",
+                  "valid_from", "signature.signer_name"):
+        assert referrer.find(f"[id='{field}-error']").text, field
+    assert referrer.find("[id='participant.given_name']").get_attribute("value") == "CanaryTyped"
+    assert referrer.find("[id='participant.phone']").get_attribute("value") == "not a phone"
+    referrer.checked("14-consent-errors")
 
 
 def test_the_console_speaks_spanish_by_choice_or_by_the_browser(net, world, browsers, axe_source):
@@ -482,7 +499,9 @@ def test_the_console_speaks_spanish_by_choice_or_by_the_browser(net, world, brow
     referrer.checked("20-es-referral")
 
     # The browser's Accept-Language, without a choice.
-    coordinator = Console(browsers("coordinator-es", "es"), net.base_url, axe_source)
+    coordinator = Console(browsers("coordinator"), net.base_url, axe_source)
+    coordinator.driver.delete_all_cookies()
+    coordinator.accept_language("es-MX,es;q=0.9")
     coordinator.go("/console/sign-in")
     assert coordinator.find("h1").text == "Iniciar sesión"
     coordinator.sign_in(world["coordinator"])
@@ -492,6 +511,58 @@ def test_the_console_speaks_spanish_by_choice_or_by_the_browser(net, world, brow
     coordinator.go(f"/console/referrals/{referral_id}/handoff")
     assert "Aviso según 42 CFR 2.32" in coordinator.text()
     coordinator.checked("22-es-handoff")
+    coordinator.accept_language("en")
+
+
+def test_mentors_progress_search_and_revocation_through_their_pages(net, world, browsers, axe_source):
+    hospital, journey, second = world["hospital"], world["journey"], world["second"]
+    coordinator = Console(browsers("coordinator"), net.base_url, axe_source)
+    coordinator.go("/console/mentors/new")
+    for field, value in (("display_name", "Mentor Console"), ("age", "44"), ("radius_km", "12"),
+                         ("capacity", "many"), ("languages", "es, en"), ("location.lat", "40.7"),
+                         ("location.lon", "-73.9")):
+        coordinator.fill(field, value)
+    coordinator.set_value("certified_until", (datetime.now(UTC) + timedelta(days=20)).date().isoformat())
+    coordinator.check("pathway-secular")
+    coordinator.check("slot-sat-morning")
+    coordinator.submit("#save-mentor")
+    assert coordinator.find("[id='capacity-error']").text
+    assert coordinator.find("#display_name").get_attribute("value") == "Mentor Console"
+    coordinator.checked("24-mentor-errors", narrow=True)
+    coordinator.fill("capacity", "2")
+    coordinator.submit("#save-mentor")
+    mentor_id = coordinator.driver.current_url.rsplit("/", 1)[1]
+    coordinator.select("active", "false")
+    coordinator.submit("#save-mentor")
+    coordinator.checked("25-mentor-edit")
+    coordinator.go("/console/mentors")
+    row = _row(coordinator, "roster", "Mentor Console")
+    assert "paused" in row.text and "expires within 30 days" in row.text
+    assert f"/console/mentors/{mentor_id}" in row.find_element("css selector", "a").get_attribute("href")
+
+    # Progress: on hold, with its reason code, seen on the referrer's timeline.
+    coordinator.go(f"/console/referrals/{journey}")
+    coordinator.select("status", "on-hold")
+    coordinator.select("report-reason-code", "unable-to-contact")
+    coordinator.submit("#report")
+    assert coordinator.find("#referral-status").text == "on-hold"
+
+    referrer = Console(browsers("referrer"), net.base_url, axe_source)
+    participant = hospital.ok("GET", f"/v1/referrals/{journey}")["participant_id"]
+    referrer.go("/console/referrals")
+    referrer.fill("search-participant", participant)
+    referrer.submit("#search")
+    cards = referrer.all("article.referral")
+    assert [card.get_attribute("data-referral") for card in cards] == [journey]
+    assert "unable-to-contact" in cards[0].text or "no se pudo contactar" in cards[0].text
+    assert participant not in referrer.driver.current_url
+    referrer.checked("26-board-search")
+
+    # Revoking the second referral's consent cancels it.
+    referrer.go(f"/console/referrals/{second}")
+    referrer.fill("revoke-reason", "participant asked")
+    referrer.submit("#revoke-consent")
+    wait(lambda: hospital.ok("GET", f"/v1/referrals/{second}")["status"] == "cancelled", "cancellation")
 
 
 def test_posts_without_their_token_are_refused_and_an_idle_session_ends(net, world, browsers, axe_source):
@@ -499,12 +570,13 @@ def test_posts_without_their_token_are_refused_and_an_idle_session_ends(net, wor
     referrer.go("/console/referrals")
     cookies = {c["name"]: c["value"] for c in referrer.driver.get_cookies()}
     referral_id = world["journey"]
+    before = world["hospital"].ok("GET", f"/v1/referrals/{referral_id}")["status"]
     for form in ({}, {"csrf_token": "0" * 64}):
         refused = requests.post(f"{net.base_url}/console/referrals/{referral_id}/cancel",
                                 data={**form, "reason_code": "other"}, cookies=cookies,
                                 allow_redirects=False, timeout=30)
         assert refused.status_code == 403 and 'id="csrf-refused"' in refused.text
-    assert world["hospital"].ok("GET", f"/v1/referrals/{referral_id}")["status"] == "in-progress"
+    assert world["hospital"].ok("GET", f"/v1/referrals/{referral_id}")["status"] == before
     signed_out = requests.post(f"{net.base_url}/console/sign-in",
                                data={"email": world["referrer"].email, "password": PASSWORD,
                                      "code": "000000"},

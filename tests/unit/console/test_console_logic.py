@@ -9,7 +9,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from werkzeug.datastructures import MultiDict
 
-from console import bars, csrf, i18n, views
+from console import bars, csrf, i18n, views, web
 
 
 def test_a_csrf_token_opens_only_its_own_binding():
@@ -108,3 +108,30 @@ def test_the_referral_form_keeps_what_is_not_a_number_for_the_api_to_refuse():
     assert body["needs"]["location"] == {"lat": 40.7, "lon": -74.0}
     assert body["needs"]["remote_ok"] is False
     assert views.referral_body(MultiDict([("needs.age", "36")]))["needs"]["age"] == 36
+
+
+def test_console_cookies_are_http_only_strict_and_secure_over_https():
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request, Response
+
+    def cookie(**environ) -> str:
+        response = Response()
+        web.set_cookie(response, Request(EnvironBuilder(**environ).get_environ()), "rn_console_session", "t")
+        return response.headers["Set-Cookie"]
+
+    plain = cookie(base_url="http://console.example")
+    assert "HttpOnly" in plain and "SameSite=Strict" in plain and "Path=/console" in plain
+    assert "Secure" not in plain
+    assert "Secure" in cookie(base_url="https://console.example")
+    assert "Secure" in cookie(base_url="http://console.example", headers={"X-Forwarded-Proto": "https"})
+
+
+def test_every_console_answer_forbids_inline_script_and_caching():
+    from werkzeug.wrappers import Response
+
+    headers = web.secure_headers(Response()).headers
+    policy = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert headers["Cache-Control"] == "no-store"
+    assert "Cache-Control" not in web.secure_headers(Response(), private=False).headers
