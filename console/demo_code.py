@@ -14,8 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-from network import demo
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("demo-code", help="print the current console sign-in code of a demo user")
@@ -25,7 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def demo_code_command(args: argparse.Namespace) -> int:
-    from network.run import credentials_file
+    # The demo lives in the source tree (``network/``), not in a deployed image.
+    try:
+        from network import demo
+        from network.run import credentials_file
+    except ImportError:
+        print("the demo is not part of this installation; run it from the source tree", file=sys.stderr)
+        return 1
 
     path: Path = credentials_file(args.database)
     if not path.exists():
