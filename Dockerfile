@@ -33,9 +33,10 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY README.md ./
 COPY services ./services
 COPY gateway ./gateway
+COPY console ./console
 RUN pip install --no-deps . \
     && python -m compileall -q /opt/venv/lib/python3.11/site-packages/services \
-        /opt/venv/lib/python3.11/site-packages/gateway
+        /opt/venv/lib/python3.11/site-packages/gateway /opt/venv/lib/python3.11/site-packages/console
 
 # ---------------------------------------------------------------------------
 # runtime: the venv and the source tree, nothing else
@@ -61,13 +62,15 @@ COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 COPY services ./services
 COPY gateway ./gateway
+# The web console the gateway serves at /console/ (pages, templates, catalogs).
+COPY console ./console
 COPY deploy/healthcheck.py ./deploy/healthcheck.py
 # The broker-users one-shot (compose service, Kubernetes Job) and its permission table.
 COPY deploy/broker_users.py ./deploy/broker_users.py
 COPY deploy/broker/permissions.json ./deploy/broker/permissions.json
 # Bytecode is compiled now because the root filesystem is read-only at run
 # time. var/ holds SQLite files when no *_DATABASE_URL points at PostgreSQL.
-RUN python -m compileall -q services gateway deploy \
+RUN python -m compileall -q services gateway console deploy \
     && install -d -o ${APP_UID} -g ${APP_UID} -m 0750 /app/var
 
 # PSYCOPG_WAIT_FUNC: psycopg 3 must wait with select() or it blocks eventlet's

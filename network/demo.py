@@ -22,11 +22,22 @@ import requests
 from services.kit.vocabulary import LIVED_EXPERIENCE, PATHWAYS, SLOTS
 
 AGENCIES = (
-    {"name": "St. Mary Hospital", "kind": "hospital", "roles": ["referrer"]},
-    {"name": "Harbor Sober Living", "kind": "sober_living", "roles": ["referrer"]},
-    {"name": "Bridge Peer Recovery", "kind": "peer_group", "roles": ["coordinator"]},
-    {"name": "Comunidad en Recuperación", "kind": "peer_group", "roles": ["coordinator"]},
+    {"name": "St. Mary Hospital", "kind": "hospital", "roles": ["referrer", "admin"]},
+    {"name": "Harbor Sober Living", "kind": "sober_living", "roles": ["referrer", "admin"]},
+    {"name": "Bridge Peer Recovery", "kind": "peer_group", "roles": ["coordinator", "admin"]},
+    {"name": "Comunidad en Recuperación", "kind": "peer_group", "roles": ["coordinator", "admin"]},
 )
+# The demo's staff, who sign in to the console (/console/) with DEMO_PASSWORD and a TOTP code
+# (``referral-network demo-code EMAIL`` prints the current one). Agency by name → people.
+DEMO_PASSWORD = "demo console pass phrase"
+DEMO_PEOPLE = {
+    "St. Mary Hospital": (("Hana Okoye", "referrer@stmary.demo", ["referrer"]),
+                          ("Ari Levin", "admin@stmary.demo", ["admin"])),
+    "Harbor Sober Living": (("Sol Rivera", "referrer@harbor.demo", ["referrer"]),),
+    "Bridge Peer Recovery": (("Dee Carter", "coordinator@bridge.demo", ["coordinator"]),
+                             ("Max Weber", "admin@bridge.demo", ["admin"])),
+    "Comunidad en Recuperación": (("Lucía Gómez", "coordinador@comunidad.demo", ["coordinator"]),),
+}
 LANGUAGE_SETS = (["en"], ["es", "en"], ["es"], ["en", "fr"], ["en", "zh"])
 EXPERIENCE = LIVED_EXPERIENCE[:5]  # codes: lived experience is a vocabulary, never free text
 
@@ -36,9 +47,17 @@ class Api:
         self.base_url, self.key = base_url, key
 
     def __call__(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        """The JSON answer. A 503 to a read, or to a POST under its Idempotency-Key, is sent again
+        after its Retry-After (a few times), as the API asks of a client: it never creates twice."""
         if self.key:
             headers["Authorization"] = f"Bearer {self.key}"
-        response = requests.request(method, self.base_url + path, json=body, headers=headers, timeout=30)
+        retried = method == "GET" or "Idempotency-Key" in headers
+        for attempt in range(4):
+            response = requests.request(method, self.base_url + path, json=body, headers=headers,
+                                        timeout=30)
+            if response.status_code != 503 or not retried or attempt == 3:
+                break
+            time.sleep(min(float(response.headers.get("Retry-After") or 1), 2.0))
         if response.status_code >= 400:
             raise RuntimeError(f"{method} {path} → {response.status_code}: {response.text}")
         return response.json()
@@ -54,6 +73,8 @@ def seed(base_url: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
         credentials = json.loads(path.read_text())
         if _keys_open(base_url, credentials):
             print(f"Reusing the demo network in {path}")
+            if not credentials.get("people"):
+                print("  (seeded before the console had demo staff: remove var/ to seed them)")
             return credentials
         stale = path.with_name(path.name + ".stale")
         path.replace(stale)
@@ -72,13 +93,45 @@ def seed(base_url: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
                                         **{"Idempotency-Key": f"demo-mentor-{n}"})
     credentials = {"agencies": [{k: a[k] for k in ("id", "name", "kind", "roles", "api_key")}
                                 for a in agencies]}
+    credentials["people"] = seed_people(base_url, credentials["agencies"])
     # API keys: readable by the owner only from the first byte written, not after a chmod.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # an older file may have been created more open
     with os.fdopen(fd, "w") as out:
         out.write(json.dumps(credentials, indent=2))
-    print(f"Seeded {len(agencies)} agencies and 20 mentors; keys in {path}")
+    print(f"Seeded {len(agencies)} agencies, 20 mentors and {len(credentials['people'])} console "
+          f"users; keys in {path}")
     return credentials
+
+
+def seed_people(base_url: str, agencies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Invite and enrol the demo staff of each agency; their TOTP secrets go into the (0600)
+    credentials file, so ``referral-network demo-code EMAIL`` can show a current code."""
+    import pyotp
+
+    people = []
+    for agency in agencies:
+        for name, email, roles in DEMO_PEOPLE.get(agency["name"], ()):
+            invited = Api(base_url, agency["api_key"])("POST", f"/v1/agencies/{agency['id']}/people",
+                                                       {"name": name, "email": email, "roles": roles})
+            enrolled = Api(base_url)("POST", "/v1/sessions/accept-invitation", {
+                "invitation_token": invited["invitation_token"], "password": DEMO_PASSWORD})
+            Api(base_url)("POST", "/v1/sessions/totp", {
+                "email": email, "password": DEMO_PASSWORD,
+                "code": pyotp.TOTP(enrolled["totp_secret"]).now()})
+            people.append({"email": email, "name": name, "roles": roles, "agency_id": agency["id"],
+                           "totp_secret": enrolled["totp_secret"]})
+    return people
+
+
+def current_code(credentials: dict[str, Any], email: str, at: float | None = None) -> str:
+    """The TOTP code a demo person's authenticator would show now (``KeyError``: no such person)."""
+    import pyotp
+
+    for person in credentials.get("people", []):
+        if person["email"].lower() == email.lower():
+            return pyotp.TOTP(person["totp_secret"]).at(time.time() if at is None else at)
+    raise KeyError(email)
 
 
 def _keys_open(base_url: str, credentials: dict[str, Any]) -> bool:

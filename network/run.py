@@ -124,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_demo:
             demo.walk(base_url, credentials)
         print(f"\nThe network is running at {base_url}  (credentials: {credentials_file(args.database)})")
+        print(f"The console is at {base_url}/console/  (demo staff sign in with the password "
+              f"'{demo.DEMO_PASSWORD}' and the code `.venv/bin/referral-network demo-code EMAIL` prints; "
+              "see README)")
         print(f"  curl {base_url}/ready\n  curl {base_url}/openapi.json\nCtrl-C stops everything.")
         if args.exit_after_demo:
             return 0

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Make sure RabbitMQ (with the management plugin nameko's test fixtures need) and,
-# when asked, PostgreSQL are installed and running. Safe to run again and again.
-#   scripts/ensure-infra.sh rabbitmq postgres
+# when asked, PostgreSQL are installed and running; "chromium" installs Debian's Chromium, its
+# driver and npm for the console's browser tests. Safe to run again and again.
+#   scripts/ensure-infra.sh rabbitmq postgres chromium
 set -euo pipefail
 
-want_rabbit=0; want_pg=0
+want_rabbit=0; want_pg=0; want_chromium=0
 for arg in "$@"; do
   case "$arg" in
     rabbitmq) want_rabbit=1 ;;
     postgres) want_pg=1 ;;
+    chromium) want_chromium=1 ;;
     *) echo "unknown component: $arg" >&2; exit 2 ;;
   esac
 done
@@ -64,5 +66,16 @@ if [ "$want_pg" = 1 ]; then
     echo "Allowing local trust authentication for the test cluster ($hba)"
     as_root sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
     as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main reload
+  fi
+fi
+
+if [ "$want_chromium" = 1 ]; then
+  missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "Installing ${missing[*]} for the console's browser tests"
+    apt_install "${missing[@]}"
   fi
 fi

@@ -56,6 +56,13 @@ def test_make_run_demonstrates_the_loop_and_a_second_run_reuses_the_data(isolate
     assert kinds == ["hospital", "operator", "peer_group", "peer_group", "sober_living"]
     assert all({"id", "name", "kind", "roles", "api_key"} <= set(a) for a in credentials["agencies"])
     assert oct((var / "secrets.env").stat().st_mode)[-3:] == "600"
+    # The console's address, and demo staff whose current sign-in code the command prints.
+    assert "/console/" in first
+    assert {"referrer@stmary.demo", "admin@stmary.demo", "coordinator@bridge.demo"} <= {
+        person["email"] for person in credentials["people"]}
+    code = subprocess.run([sys.executable, "-m", "services.kit.cli", "demo-code", "coordinator@bridge.demo"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+    assert code[:6].isdigit() and code[6] == " "
 
     second = run_network(env)
     assert "Reusing the demo network" in second

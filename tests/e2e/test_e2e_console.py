@@ -1,0 +1,591 @@
+"""The web console in a real browser (Debian's Chromium through chromedriver) on a whole network.
+
+One network for the module, on SQLite; the gateway alone reads its time from a clock file, so the
+last test can move it past the idle timeout. Every journey page is checked with axe-core (no
+serious or critical violation) and saved as a screenshot under ``var/test-artifacts/console``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+import pytest
+import requests
+
+from network.processes import ROOT, Client
+from tests.harness.journeys import mentor, wait
+from tests.harness.network import running_network
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+ARTIFACTS = ROOT / "var" / "test-artifacts" / "console"
+AXE_VERSION = "4.14.1"
+PASSWORD = "a long console pass phrase"
+STEP = 30
+# A browser shares this machine's cores with five processes: give each call the time it needs
+# (inner deadlines shorter than outer ones), so a slow moment is not mistaken for an outage.
+SETTINGS = {"CONSENT_RPC_TIMEOUT_SECONDS": "8", "RPC_TIMEOUT_SECONDS": "12",
+            "GATEWAY_DEADLINE_SECONDS": "15"}
+
+
+def _require_browser() -> None:
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        subprocess.run(["make", "-s", "chromium"], cwd=ROOT, check=True)
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    """axe-core's script, fetched from the npm registry once (``make axe``)."""
+    subprocess.run(["make", "-s", "axe"], cwd=ROOT, check=True)
+    return (ROOT / "var" / "test-cache" / f"axe-core-{AXE_VERSION}" / "axe.min.js").read_text()
+
+
+@pytest.fixture(scope="module")
+def network(request, rabbit_manager, tmp_path_factory):
+    """This module's own network (the failure hook of tests/e2e attaches its logs)."""
+    data = tmp_path_factory.mktemp("console")
+    clock = data / "gateway-clock"
+    with running_network(request.config.getoption("RABBIT_AMQP_URI"), rabbit_manager,
+                         lambda process: f"sqlite:///{data / f'{process}.db'}", data,
+                         vhost_prefix="rn_console", settings=SETTINGS,
+                         process_settings=lambda _vhost, _uri: {"gateway": {"CLOCK_FILE": str(clock)}}
+                         ) as network:
+        network.clock_file = clock
+        yield network
+
+
+@pytest.fixture(scope="module")
+def net(network):
+    return network
+
+
+class Person:
+    """A person enrolled through the API, whose authenticator codes the test computes."""
+
+    def __init__(self, client: Client, agency: Client, name: str, email: str, roles: list[str]) -> None:
+        invited = agency.ok("POST", f"/v1/agencies/{agency.id}/people",
+                            {"name": name, "email": email, "roles": roles})
+        self.id = invited["id"]
+        self.email = email
+        self.agency_id = agency.id
+        enrolment = client.ok("POST", "/v1/sessions/accept-invitation", {
+            "invitation_token": invited["invitation_token"], "password": PASSWORD})
+        self.totp = pyotp.TOTP(enrolment["totp_secret"])
+        self.last_step = int(time.time()) // STEP - 2
+        client.ok("POST", "/v1/sessions/totp", {"email": email, "password": PASSWORD, "code": self.code()})
+
+    def code(self) -> str:
+        """A code of a time step not used yet (each step opens one session), within the drift."""
+        while True:
+            now = int(time.time()) // STEP
+            # The current step first: a code of the step before may age out while it is typed.
+            for step in (now, now + 1, now - 1):
+                if step > self.last_step:
+                    self.last_step = step
+                    return self.totp.at(step * STEP)
+            time.sleep(1)
+
+
+@pytest.fixture(scope="module")
+def world(net):
+    operator = Client(net.base_url, net.create_operator())
+    anonymous = Client(net.base_url)
+
+    def agency(name, kind, roles):
+        return Client(net.base_url, operator.ok("POST", "/v1/agencies",
+                                                {"name": name, "kind": kind, "roles": roles}))
+
+    hospital = agency("Console Hospital", "hospital", ["referrer", "admin"])
+    peers = agency("Console Peers", "peer_group", ["coordinator", "admin"])
+    others = agency("Other Peers", "peer_group", ["coordinator", "admin"])
+    for n in range(3):
+        peers.ok("POST", "/v1/mentors", mentor(500 + n))
+    return {
+        "hospital": hospital, "peers": peers,
+        "referrer": Person(anonymous, hospital, "Rae Referrer", "rae@hospital.example", ["referrer"]),
+        "coordinator": Person(anonymous, peers, "Cy Coordinator", "cy@peers.example", ["coordinator"]),
+        "admin": Person(anonymous, peers, "Ada Admin", "ada@peers.example", ["admin"]),
+        "outsider": Person(anonymous, others, "Oz Outsider", "oz@other.example", ["coordinator"]),
+    }
+
+
+def _driver(language: str = "en"):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    _require_browser()
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--window-size=1280,1000", f"--lang={language}"):
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {"intl.accept_languages": language})
+    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+    driver.set_page_load_timeout(30)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browsers(request, net):
+    opened = {}
+
+    def open_browser(name: str, language: str = "en"):
+        if name not in opened:
+            opened[name] = _driver(language)
+        return opened[name]
+
+    yield open_browser
+    for driver in opened.values():
+        driver.quit()
+
+
+class Console:
+    """One browser's view of the console, checking each page it shows."""
+
+    def __init__(self, driver, base_url: str, axe: str) -> None:
+        self.driver, self.base_url, self.axe = driver, base_url, axe
+
+    def go(self, path: str) -> None:
+        self.driver.get(self.base_url + path)
+
+    def find(self, css: str):
+        from selenium.common.exceptions import NoSuchElementException
+        from selenium.webdriver.common.by import By
+
+        try:
+            return self.driver.find_element(By.CSS_SELECTOR, css)
+        except NoSuchElementException:
+            shown = self.driver.find_element(By.TAG_NAME, "body").text[:2000]
+            raise AssertionError(f"no {css} on {self.driver.current_url}:\n{shown}") from None
+
+    def all(self, css: str):
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def submit(self, target) -> None:
+        """Click a submit button (a CSS selector or an element) and wait for the next page."""
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        page = self.find("html")
+        (self.find(target) if isinstance(target, str) else target).click()
+        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(page))
+
+    def text(self) -> str:
+        return self.find("main").text
+
+    def fill(self, field_id: str, value: str) -> None:
+        element = self.driver.find_element("id", field_id)
+        element.clear()
+        element.send_keys(value)
+
+    def set_value(self, field_id: str, value: str) -> None:
+        """Date and time inputs: set as a picker would (their typed format follows the locale)."""
+        self.driver.execute_script("arguments[0].value = arguments[1]",
+                                   self.driver.find_element("id", field_id), value)
+
+    def check(self, field_id: str, on: bool = True) -> None:
+        box = self.driver.find_element("id", field_id)
+        if box.is_selected() != on:
+            box.click()
+
+    def select(self, field_id: str, value: str) -> None:
+        from selenium.webdriver.support.ui import Select
+
+        Select(self.driver.find_element("id", field_id)).select_by_value(value)
+
+    def switch_to(self, person: Person, language: str | None = None) -> None:
+        """Forget this browser's cookies, optionally send another Accept-Language, and sign in."""
+        self.driver.delete_all_cookies()
+        if language:
+            self.accept_language(language)
+        self.sign_in(person)
+
+    def accept_language(self, language: str) -> None:
+        agent = self.driver.execute_script("return navigator.userAgent")
+        self.driver.execute_cdp_cmd("Network.enable", {})
+        self.driver.execute_cdp_cmd("Network.setUserAgentOverride",
+                                    {"userAgent": agent, "acceptLanguage": language})
+
+    def sign_in(self, person: Person) -> None:
+        """Sign in; once more with the next code if a slow moment let the first one age out."""
+        for _attempt in range(2):
+            self.go("/console/sign-in")
+            self.fill("email", person.email)
+            self.fill("password", PASSWORD)
+            self.fill("code", person.code())
+            self.submit("#sign-in")
+            if "/console/sign-in" not in self.driver.current_url:
+                return
+        raise AssertionError(self.text())
+
+    def checked(self, name: str, narrow: bool = False) -> None:
+        """No serious or critical axe violation; a screenshot; with ``narrow`` (once for each kind
+        of page), nothing wider than a 375 px viewport."""
+        self.driver.execute_script(self.axe)
+        violations = self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations));")
+        serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in violations
+                   if v["impact"] in ("serious", "critical")]
+        assert not serious, f"{name}: {serious}"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+        if not narrow:
+            return
+        self.driver.set_window_size(375, 900)
+        try:
+            width = self.driver.execute_script("return document.documentElement.scrollWidth")
+            assert width <= 375, f"{name} is {width} px wide at a 375 px viewport"
+        finally:
+            self.driver.set_window_size(1280, 1000)
+
+    def headers(self, path: str) -> requests.Response:
+        """The page at ``path`` fetched with this browser's cookies (to read its headers)."""
+        cookies = {c["name"]: c["value"] for c in self.driver.get_cookies()}
+        return requests.get(self.base_url + path, cookies=cookies, allow_redirects=False, timeout=30)
+
+
+def _record_consent(page: Console, peers_id: str, tag: str) -> None:
+    page.go("/console/consents/new")
+    page.fill("participant.given_name", f"Canary{tag}")
+    page.fill("participant.family_name", f"Zed{tag}")
+    page.set_value("participant.birth_date", "1990-04-02")
+    page.fill("participant.phone", "+15555550123")
+    page.fill("participant.email", f"canary{tag.lower()}@example.org")
+    page.fill("participant.preferred_language", "es")
+    page.check(f"agency-{peers_id}")
+    today = datetime.now(UTC)
+    page.set_value("valid_from", (today - timedelta(days=1)).date().isoformat())
+    page.set_value("valid_until", (today + timedelta(days=365)).date().isoformat())
+    page.fill("signature.signer_name", f"Canary{tag} Zed{tag}")
+    page.set_value("signature.signed_at", today.strftime("%Y-%m-%dT%H:%M"))
+
+
+def _refer(page: Console) -> None:
+    page.fill("reason", "Canary clinical note: peer support after detox discharge")
+    page.fill("needs.languages", "es, en")
+    page.fill("needs.age", "36")
+    page.check("pathway-12-step")
+    page.check("slot-mon-evening")
+    page.submit("#create-referral")
+
+
+def _proposal(peers: Client, referral_id: str) -> dict | None:
+    return next((m for m in peers.ok("GET", "/v1/matches?status=proposed")["items"]
+                 if m["referral_id"] == referral_id), None)
+
+
+def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, world, browsers, axe_source):
+    hospital, peers = world["hospital"], world["peers"]
+    referrer = Console(browsers("referrer"), net.base_url, axe_source)
+
+    referrer.go("/console/")
+    assert referrer.driver.current_url.endswith("/console/sign-in")
+    referrer.checked("01-sign-in", narrow=True)
+    referrer.sign_in(world["referrer"])
+    assert referrer.driver.current_url.endswith("/console/referrals")
+    assert "15 minutes" in referrer.find("#idle-notice").text
+    referrer.checked("02-referrer-board", narrow=True)
+
+    # The consent form, every Part 2 element, then the referral form it leads to.
+    _record_consent(referrer, peers.id, "Journey")
+    referrer.checked("03-consent-form", narrow=True)
+    referrer.submit("#record-consent")
+    assert referrer.find("#consent-recorded")
+    referrer.checked("04-referral-form", narrow=True)
+    _refer(referrer)
+    referral_id = referrer.driver.current_url.rsplit("/", 1)[1]
+    world["journey"] = referral_id
+    assert referrer.find("#referral-status").text == "requested"
+    assert "Canary" not in referrer.driver.title and "Canary" not in referrer.driver.current_url
+    response = referrer.headers(f"/console/referrals/{referral_id}")
+    assert response.headers["Cache-Control"] == "no-store"
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    session_cookie = next(c for c in referrer.driver.get_cookies() if c["name"] == "rn_console_session")
+    assert session_cookie["httpOnly"] and session_cookie["sameSite"] == "Strict"
+    referrer.checked("05-referral", narrow=True)
+
+    # The proposed mentor's peer group: the proposal, its explanation, accept.
+    match = wait(lambda: _proposal(peers, referral_id), "a proposal")
+    coordinator = Console(browsers("coordinator"), net.base_url, axe_source)
+    coordinator.sign_in(world["coordinator"])
+    assert coordinator.driver.current_url.endswith("/console/inbox")
+    card = coordinator.find(f"section[aria-labelledby='match-{match['id']}']")
+    rows = card.find_elements("css selector", ".factors tbody tr")
+    assert len(rows) == len(match["explanation"])
+    total = sum(float(row.find_elements("css selector", "td")[0].text.split()[-1]) for row in rows)
+    assert abs(total - match["score"]) < 0.01 * len(rows) + 0.005
+    assert card.find_element("css selector", ".score").text == f"{match['score']:.2f}"
+    assert "Offer expires in" in card.text
+    coordinator.checked("06-coordinator-inbox", narrow=True)
+    coordinator.submit(card.find_element("css selector", "button.accept"))
+    assert coordinator.driver.current_url.endswith(f"/console/referrals/{referral_id}")
+    wait(lambda: hospital.ok("GET", f"/v1/referrals/{referral_id}")["status"] == "accepted", "acceptance")
+    coordinator.go(f"/console/referrals/{referral_id}")
+    coordinator.checked("07-coordinator-referral")
+    coordinator.submit("#open-handoff")
+    notice = coordinator.find("#notice")
+    participant = coordinator.find("#participant")
+    assert "42 CFR" in notice.text
+    assert notice.location["y"] < participant.location["y"]
+    assert "CanaryJourney" in participant.text
+    assert "CanaryJourney" not in coordinator.driver.title
+    handoff_headers = coordinator.headers(f"/console/referrals/{referral_id}/handoff").headers
+    assert handoff_headers["Cache-Control"] == "no-store"
+    coordinator.checked("08-handoff", narrow=True)
+
+    # Progress: in progress, then on hold with a reason code.
+    coordinator.go(f"/console/referrals/{referral_id}")
+    coordinator.select("status", "in-progress")
+    coordinator.submit("#report")
+    assert coordinator.find("#referral-status").text == "in-progress"
+
+    # The referrer's board shows the new status with its history.
+    referrer.go("/console/referrals")
+    column = referrer.find("section[aria-labelledby='col-in-progress']")
+    assert referral_id[:8] in column.text
+    assert [s in column.text for s in ("requested", "accepted", "in-progress")] == [True] * 3
+    referrer.checked("09-board-after")
+
+    # The peer group's admin finds the read, naming the person, in the audit trail.
+    admin = Console(browsers("admin"), net.base_url, axe_source)
+    admin.sign_in(world["admin"])
+    admin.go(f"/console/audit?actor=person:{world['coordinator'].id}&action=access")
+    ledger = admin.find("#ledger").text
+    assert f"handoff:{referral_id}" in ledger and f"person:{world['coordinator'].id}" in ledger
+    admin.checked("10-audit-trail", narrow=True)
+
+    # A second referral, declined with a reason: it moves to the next mentor.
+    _record_consent(referrer, peers.id, "Second")
+    referrer.submit("#record-consent")
+    _refer(referrer)
+    second = referrer.driver.current_url.rsplit("/", 1)[1]
+    world["second"] = second
+    first_match = wait(lambda: _proposal(peers, second), "a proposal")
+    coordinator.go("/console/inbox")
+    card = coordinator.find(f"section[aria-labelledby='match-{first_match['id']}']")
+    coordinator.select(f"reason-{first_match['id']}", "capacity")
+    coordinator.submit(card.find_element("css selector", "button.decline"))
+    assert "/console/inbox" in coordinator.driver.current_url
+    coordinator.checked("11-after-decline")
+    moved = wait(lambda: (m := _proposal(peers, second)) and m["id"] != first_match["id"] and m,
+                 "the next mentor")
+    assert moved["mentor_id"] != first_match["mentor_id"]
+
+    # The roster: caseload against capacity.
+    coordinator.go("/console/mentors")
+    assert "/ 3" in coordinator.find("#roster").text
+    coordinator.checked("12-roster", narrow=True)
+
+
+def _row(page: Console, table: str, text: str):
+    return next(row for row in page.all(f"#{table} tbody tr") if text in row.text)
+
+
+def test_an_admin_invites_staff_changes_their_roles_deactivates_them_and_manages_keys(
+        net, world, browsers, axe_source):
+    peers = world["peers"]
+    admin = Console(browsers("admin"), net.base_url, axe_source)
+    admin.go("/console/staff")
+    admin.fill("name", "Nia New")
+    admin.fill("email", "not an email")
+    admin.check("invite-role-coordinator")
+    admin.submit("#invite")
+    assert admin.find("[id='email-error']").text
+    assert admin.find("#name").get_attribute("value") == "Nia New"
+    admin.fill("email", "nia@peers.example")
+    admin.submit("#invite")
+    assert admin.find("#invitation-token").text
+    admin.checked("15-staff", narrow=True)
+    person = next(p for p in peers.ok("GET", f"/v1/agencies/{peers.id}/people")["items"]
+                  if p["email"] == "nia@peers.example")
+    assert person["roles"] == ["coordinator"] and person["status"] == "invited"
+    admin.check(f"role-{person['id']}-admin")
+    admin.submit(_row(admin, "staff", "Nia New").find_element("css selector", "button.save-roles"))
+    admin.submit(_row(admin, "staff", "Nia New").find_element("css selector", "button.deactivate"))
+    person = next(p for p in peers.ok("GET", f"/v1/agencies/{peers.id}/people")["items"]
+                  if p["id"] == person["id"])
+    assert (person["roles"], person["status"]) == (["admin", "coordinator"], "deactivated")
+
+    admin.go("/console/keys")
+    admin.fill("name", "intake-system")
+    admin.submit("#create-key")
+    first = admin.find("#api-key").text
+    assert first.startswith("rn_")
+    admin.submit(_row(admin, "keys", "intake-system").find_element("css selector", "button.rotate"))
+    second = admin.find("#api-key").text
+    assert second.startswith("rn_") and second != first
+    admin.checked("16-keys", narrow=True)
+    second_id = second.split("_")[1]
+    assert Client(net.base_url, {"api_key": second}).request("GET", "/v1/mentors").status_code == 200
+    admin.submit(admin.find(f"tr[data-key='{second_id}'] button.revoke"))
+    assert Client(net.base_url, {"api_key": second}).request("GET", "/v1/mentors").status_code == 401
+    statuses = {k["id"]: k["status"] for k in peers.ok("GET", f"/v1/agencies/{peers.id}/keys")["items"]}
+    assert statuses[second_id] == "revoked" and statuses[first.split("_")[1]] == "rotating"
+
+    admin.go("/console/notifications")
+    admin.fill("phone", "555")
+    admin.submit("#save-settings")
+    assert admin.find("[id='phone-error']").text and admin.find("#phone").get_attribute("value") == "555"
+    admin.fill("phone", "+15555550100")
+    admin.fill("email", "intake@peers.example")
+    admin.submit("#save-settings")
+    assert admin.find("#settings-saved")
+    assert peers.ok("GET", "/v1/notification-settings")["email"] == "intake@peers.example"
+    admin.checked("17-notifications", narrow=True)
+
+
+def test_another_agencys_person_gets_the_same_not_found_page_as_for_an_unknown_id(
+        net, world, browsers, axe_source):
+    referral_id = world["journey"]
+    outsider = Console(browsers("admin"), net.base_url, axe_source)
+    outsider.switch_to(world["outsider"])
+    pages = {}
+    for label, path in (("theirs", f"/console/referrals/{referral_id}"),
+                        ("unknown", f"/console/referrals/{uuid.uuid4()}"),
+                        ("theirs-handoff", f"/console/referrals/{referral_id}/handoff"),
+                        ("unknown-handoff", f"/console/referrals/{uuid.uuid4()}/handoff")):
+        outsider.go(path)
+        pages[label] = outsider.find("main").get_attribute("outerHTML")
+        assert outsider.find("#not-found")
+    assert pages["theirs"] == pages["unknown"] == pages["theirs-handoff"] == pages["unknown-handoff"]
+    answer = outsider.headers(f"/console/referrals/{referral_id}")
+    assert answer.status_code == 404
+    assert outsider.headers(f"/console/referrals/{uuid.uuid4()}").text == answer.text
+    outsider.checked("13-not-found", narrow=True)
+
+
+def test_bad_consent_input_is_named_beside_its_fields_and_typed_values_stay(net, world, browsers, axe_source):
+    referrer = Console(browsers("referrer"), net.base_url, axe_source)
+    referrer.go("/console/consents/new")
+    referrer.fill("participant.given_name", "CanaryTyped")
+    referrer.fill("participant.phone", "not a phone")
+    for box in ("purpose-peer-support-referral", "class-referral-reason", "class-peer_group"):
+        referrer.check(box, False)
+    referrer.submit("#record-consent")
+    assert referrer.find("#form-errors")
+    for field in ("participant.family_name", "participant.birth_date", "participant.phone", "purposes",
+                  "valid_from", "signature.signer_name"):
+        assert referrer.find(f"[id='{field}-error']").text, field
+    assert referrer.find("[id='participant.given_name']").get_attribute("value") == "CanaryTyped"
+    assert referrer.find("[id='participant.phone']").get_attribute("value") == "not a phone"
+    referrer.checked("14-consent-errors")
+
+
+def test_the_console_speaks_spanish_by_choice_or_by_the_browser(net, world, browsers, axe_source):
+    # The person's choice, with the switcher.
+    referrer = Console(browsers("referrer"), net.base_url, axe_source)
+    referrer.go("/console/referrals")
+    referrer.select("language", "es")
+    referrer.submit(".tools button[type=submit]")
+    assert referrer.driver.current_url.endswith("/console/referrals")
+    assert referrer.find("h1").text == "Derivaciones por estado"
+    assert referrer.find("html").get_attribute("lang") == "es"
+    referrer.checked("18-es-board")
+    referrer.go("/console/consents/new")
+    assert "Registrar un formulario de consentimiento" in referrer.text()
+    referrer.checked("19-es-consent-form")
+    referral_id = world["journey"]
+    referrer.go(f"/console/referrals/{referral_id}")
+    assert referrer.find("#referral-status").text == "en curso"
+    referrer.checked("20-es-referral")
+
+    # The browser's Accept-Language, without a choice.
+    coordinator = Console(browsers("coordinator"), net.base_url, axe_source)
+    coordinator.driver.delete_all_cookies()
+    coordinator.accept_language("es-MX,es;q=0.9")
+    coordinator.go("/console/sign-in")
+    assert coordinator.find("h1").text == "Iniciar sesión"
+    coordinator.sign_in(world["coordinator"])
+    assert coordinator.find("h1").text == "Emparejamientos propuestos"
+    assert "Por qué este mentor" in coordinator.text()
+    coordinator.checked("21-es-inbox")
+    coordinator.go(f"/console/referrals/{referral_id}/handoff")
+    assert "Aviso según 42 CFR 2.32" in coordinator.text()
+    coordinator.checked("22-es-handoff")
+    coordinator.accept_language("en")
+
+
+def test_mentors_progress_search_and_revocation_through_their_pages(net, world, browsers, axe_source):
+    hospital, journey, second = world["hospital"], world["journey"], world["second"]
+    coordinator = Console(browsers("coordinator"), net.base_url, axe_source)
+    coordinator.go("/console/mentors/new")
+    for field, value in (("display_name", "Mentor Console"), ("age", "44"), ("radius_km", "12"),
+                         ("capacity", "many"), ("languages", "es, en"), ("location.lat", "40.7"),
+                         ("location.lon", "-73.9")):
+        coordinator.fill(field, value)
+    coordinator.set_value("certified_until", (datetime.now(UTC) + timedelta(days=20)).date().isoformat())
+    coordinator.check("pathway-secular")
+    coordinator.check("slot-sat-morning")
+    coordinator.submit("#save-mentor")
+    assert coordinator.find("[id='capacity-error']").text
+    assert coordinator.find("#display_name").get_attribute("value") == "Mentor Console"
+    coordinator.checked("24-mentor-errors", narrow=True)
+    coordinator.fill("capacity", "2")
+    coordinator.submit("#save-mentor")
+    mentor_id = coordinator.driver.current_url.rsplit("/", 1)[1]
+    coordinator.select("active", "false")
+    coordinator.submit("#save-mentor")
+    coordinator.checked("25-mentor-edit")
+    coordinator.go("/console/mentors")
+    row = _row(coordinator, "roster", "Mentor Console")
+    assert "paused" in row.text and "expires within 30 days" in row.text
+    assert f"/console/mentors/{mentor_id}" in row.find_element("css selector", "a").get_attribute("href")
+
+    # Progress: on hold, with its reason code, seen on the referrer's timeline.
+    coordinator.go(f"/console/referrals/{journey}")
+    coordinator.select("status", "on-hold")
+    coordinator.select("report-reason-code", "unable-to-contact")
+    coordinator.submit("#report")
+    assert coordinator.find("#referral-status").text == "on-hold"
+
+    referrer = Console(browsers("referrer"), net.base_url, axe_source)
+    participant = hospital.ok("GET", f"/v1/referrals/{journey}")["participant_id"]
+    referrer.go("/console/referrals")
+    referrer.fill("search-participant", participant)
+    referrer.submit("#search")
+    cards = referrer.all("article.referral")
+    assert [card.get_attribute("data-referral") for card in cards] == [journey]
+    assert "unable-to-contact" in cards[0].text or "no se pudo contactar" in cards[0].text
+    assert participant not in referrer.driver.current_url
+    referrer.checked("26-board-search")
+
+    # Revoking the second referral's consent cancels it.
+    referrer.go(f"/console/referrals/{second}")
+    referrer.fill("revoke-reason", "participant asked")
+    referrer.submit("#revoke-consent")
+    wait(lambda: hospital.ok("GET", f"/v1/referrals/{second}")["status"] == "cancelled", "cancellation")
+
+
+def test_posts_without_their_token_are_refused_and_an_idle_session_ends(net, world, browsers, axe_source):
+    referrer = Console(browsers("referrer"), net.base_url, axe_source)
+    referrer.go("/console/referrals")
+    cookies = {c["name"]: c["value"] for c in referrer.driver.get_cookies()}
+    referral_id = world["journey"]
+    before = world["hospital"].ok("GET", f"/v1/referrals/{referral_id}")["status"]
+    for form in ({}, {"csrf_token": "0" * 64}):
+        refused = requests.post(f"{net.base_url}/console/referrals/{referral_id}/cancel",
+                                data={**form, "reason_code": "other"}, cookies=cookies,
+                                allow_redirects=False, timeout=30)
+        assert refused.status_code == 403 and 'id="csrf-refused"' in refused.text
+    assert world["hospital"].ok("GET", f"/v1/referrals/{referral_id}")["status"] == before
+    signed_out = requests.post(f"{net.base_url}/console/sign-in",
+                               data={"email": world["referrer"].email, "password": PASSWORD,
+                                     "code": "000000"},
+                               allow_redirects=False, timeout=30)
+    assert signed_out.status_code == 403
+
+    # The gateway's clock moves past the idle timeout: the next page asks to sign in again.
+    net.clock_file.write_text((datetime.now(UTC) + timedelta(minutes=16)).isoformat())
+    referrer.go("/console/referrals")
+    assert "/console/sign-in" in referrer.driver.current_url
+    assert referrer.find("#session-ended")
+    referrer.checked("23-session-ended")
