@@ -17,6 +17,7 @@ from marshmallow import Schema
 from gateway import people_schemas as people
 from gateway import schemas as g
 from services.consent import schemas as consent
+from services.engagement import schemas as engagement
 from services.matching import schemas as matching
 from services.notifications import schemas as notifications
 from services.referrals import schemas as referrals
@@ -151,6 +152,27 @@ ROUTES: tuple[Route, ...] = (
     Route("list_notifications", "GET", "/v1/notifications", "The agency's delivery log",
           "notifications", query=notifications.NotificationListQuery,
           response=notifications.DeliveryPageSchema),
+    Route("log_contact", "POST", "/v1/referrals/{id}/contacts",
+          "Record a contact with the participant of an assigned referral", "engagement", 201,
+          engagement.ContactCreateRequest, response=engagement.ContactResult, creates=True, conflicts=True),
+    Route("get_engagement", "GET", "/v1/referrals/{id}/engagement",
+          "The peer group's engagement: contacts, check-ins, answers, crises", "engagement",
+          response=engagement.EngagementResult),
+    Route("start_checkins", "POST", "/v1/referrals/{id}/check-ins",
+          "Switch automated check-ins on, with how the participant consented", "engagement",
+          request=engagement.CheckinStartRequest, response=engagement.EngagementResult, conflicts=True),
+    Route("put_engagement_settings", "PUT", "/v1/engagement-settings",
+          "How the peer group signs its texts, and its on-call ladder for crises", "engagement",
+          request=engagement.EngagementSettingsRequest, response=engagement.EngagementSettingsResult),
+    Route("get_engagement_settings", "GET", "/v1/engagement-settings",
+          "Read the peer group's engagement settings", "engagement",
+          response=engagement.EngagementSettingsResult),
+    Route("acknowledge_crisis", "POST", "/v1/crises/{id}/acknowledge",
+          "Acknowledge a crisis alert: it escalates no further", "engagement",
+          response=engagement.CrisisResult),
+    Route("receive_sms", "POST", "/v1/sms/inbound",
+          "The SMS provider's webhook for participants' texts (X-Twilio-Signature checked)", "engagement",
+          media_type="text/xml"),
     Route("list_disclosures", "GET", "/v1/participants/{id}/disclosures",
           "Accounting of a participant's disclosures", "audit", query=g.PageQuery,
           response=consent.DisclosurePageSchema),

@@ -17,7 +17,7 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request, Response
 
-from gateway import handlers, keys, people, policy, sessions
+from gateway import handlers, keys, people, policy, sessions, twilio
 from gateway.adapters.orm import metadata
 from gateway.adapters.people_store import SqlPeople
 from gateway.adapters.stores import SqlIdempotencyStore, SqlKeyStore, gateway_repositories
@@ -32,12 +32,12 @@ from gateway.routes import NDJSON, PEM, ROUTES_BY_OPERATION
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every
-from services.kit.errors import Forbidden
+from services.kit.errors import Forbidden, InvalidRequest
 from services.kit.rpc import ServiceClient
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("consent", "referrals", "matching", "notifications")
+SERVICES = ("consent", "referrals", "matching", "notifications", "engagement")
 # A claimed Idempotency-Key's lease, in gateway deadlines (RPC_TIMEOUT_SECONDS): long enough for
 # an attempt that is really running, short enough that a crashed gateway's keys free up soon.
 LEASE_DEADLINES = 3
@@ -101,6 +101,7 @@ class GatewayService:
     referrals = ServiceClient("referrals")
     matching = ServiceClient("matching")
     notifications = ServiceClient("notifications")
+    engagement = ServiceClient("engagement")
 
     # -- plumbing shared by the routes --------------------------------------------------
 
@@ -424,6 +425,54 @@ class GatewayService:
         caller = self._caller(request, "list_notifications")
         query = self._query(request, "list_notifications")
         return self.notifications.deliveries(caller.as_caller(), query.get("page"), query.get("status"))
+
+    # -- engagement after the handoff -----------------------------------------------------
+
+    @api("log_contact")
+    def log_contact(self, request, id):
+        return self._create(request, "log_contact", lambda caller, body, key: self.engagement.log_contact(
+            caller.as_caller(), id, body, idempotency_key=key))
+
+    @api("get_engagement")
+    def get_engagement(self, request, id):
+        return self.engagement.get(self._caller(request, "get_engagement").as_caller(), id)
+
+    @api("start_checkins")
+    def start_checkins(self, request, id):
+        caller = self._caller(request, "start_checkins")
+        return self.engagement.start_checkins(caller.as_caller(), id, self._body(request, "start_checkins"))
+
+    @api("put_engagement_settings")
+    def put_engagement_settings(self, request):
+        caller = self._caller(request, "put_engagement_settings")
+        body = self._body(request, "put_engagement_settings")
+        return self.engagement.put_settings(caller.as_caller(), body)
+
+    @api("get_engagement_settings")
+    def get_engagement_settings(self, request):
+        return self.engagement.get_settings(self._caller(request, "get_engagement_settings").as_caller())
+
+    @api("acknowledge_crisis")
+    def acknowledge_crisis(self, request, id):
+        caller = self._caller(request, "acknowledge_crisis")
+        return self.engagement.acknowledge_crisis(caller.as_caller(), id)
+
+    @api("receive_sms")
+    def receive_sms(self, request):
+        """A participant's text from the SMS provider: refused (403) unless its X-Twilio-Signature
+        is the provider's over this URL and these parameters; answered with empty TwiML (replies go
+        out through the Messages API)."""
+        form = request.form
+        params = {name: form.getlist(name) for name in form.keys()}
+        url = str(self.config.get("SMS_WEBHOOK_URL") or "") or request.url
+        if not twilio.is_valid(str(self.config.get("SMS_AUTH_TOKEN") or ""), url, params,
+                               request.headers.get(twilio.SIGNATURE_HEADER)):
+            raise Forbidden("The webhook signature does not verify.")
+        sender, body = form.get("From"), form.get("Body")
+        if not sender or body is None:
+            raise InvalidRequest("Not a message.", errors={"From": ["Required."], "Body": ["Required."]})
+        self.engagement.receive_text(sender, body, form.get("MessageSid"))
+        return Response('<?xml version="1.0" encoding="UTF-8"?><Response></Response>', mimetype="text/xml")
 
     # -- operations -----------------------------------------------------------------------
 

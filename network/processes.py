@@ -26,6 +26,7 @@ PROCESSES = {
     "referrals": ("services/referrals/config.yml", "services.referrals.service"),
     "matching": ("services/matching/config.yml", "services.matching.service"),
     "notifications": ("services/notifications/config.yml", "services.notifications.service"),
+    "engagement": ("services/engagement/config.yml", "services.engagement.service"),
     "gateway": ("gateway/config.yml", "gateway.service"),
 }
 IDEMPOTENCY_KEY = "Idempotency-Key"
