@@ -65,5 +65,8 @@ def first_checkin(now: datetime, window: ContactWindow) -> datetime:
 
 
 def next_checkin(sent_at: datetime, cadence_days: int, window: ContactWindow) -> datetime:
-    """The check-in after one sent at ``sent_at``: a cadence later, moved into the window."""
-    return window.next_open(sent_at + timedelta(days=cadence_days))
+    """The check-in after one sent at ``sent_at``: a cadence later on the participant's clock (the
+    same local hour across a daylight saving change), moved into the window."""
+    local = sent_at.astimezone(window.zone)
+    later = (local.replace(tzinfo=None) + timedelta(days=cadence_days)).replace(tzinfo=window.zone)
+    return window.next_open(later.astimezone(UTC))
