@@ -76,7 +76,8 @@ def test_every_catalog_has_every_text_english_has():
         assert {"yes", "stop", "help", "crisis"} <= set(catalog(tag).words), tag
 
 
-@pytest.mark.parametrize(("tag", "resolved"), [("es-MX", "es"), ("zh-Hans", "zh"), ("ko", "en"), (None, "en")])
+@pytest.mark.parametrize(("tag", "resolved"),
+                         [("es-MX", "es"), ("zh-Hans", "zh"), ("ko", "en"), (None, "en")])
 def test_a_language_falls_back_to_its_primary_tag_then_english(tag, resolved):
     assert resolve(tag) == resolved
 
