@@ -50,7 +50,8 @@ def test_an_engagement_from_handoff_to_revocation(services, base_config, engagem
     record, referral = accepted_referral(services, base_config["AMQP_URI"])
     rid = referral["id"]
     view = engagement.get(HARBOR, rid)
-    assert view["status"] == "active" and view["language"] == "es" and view["reachable_by"] == ["sms", "email"]
+    assert (view["status"], view["language"]) == ("active", "es")
+    assert view["reachable_by"] == ["sms", "email"]
     # Reading the contact details was a disclosure to Harbor, in the participant's accounting.
     disclosures = consent.disclosures(HOSPITAL, record["participant_id"], None)["items"]
     assert any(d["recipient"] == HARBOR["agency_id"] for d in disclosures)
@@ -81,7 +82,8 @@ def test_an_engagement_from_handoff_to_revocation(services, base_config, engagem
 
     # Check-ins with double opt-in: the first text asks, YES (in Spanish) starts them.
     engagement.put_settings(HARBOR, {"sender_name": "Harbor Peers", "on_call": ON_CALL})
-    engagement.start_checkins(HARBOR, rid, {"method": "text_reply", "cadence_days": 7, "contact_window": ALWAYS})
+    engagement.start_checkins(HARBOR, rid, {"method": "text_reply", "cadence_days": 7,
+                                            "contact_window": ALWAYS})
     wait_for(lambda: provider.to(PHONE), what="opt-in text")
     assert "SI" in provider.to(PHONE)[0] and "Harbor Peers" in provider.to(PHONE)[0]
     engagement.receive_text(PHONE, "Sí")
