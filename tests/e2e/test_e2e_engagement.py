@@ -13,10 +13,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from network.processes import Client
 from tests.harness.journeys import accept_proposal, consent_request, mentor, refer, wait
-from tests.harness.network import register_agencies, running_network
-from tests.harness.sms_provider import SmsProvider
 from tests.support import settle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -27,35 +24,19 @@ ALWAYS = {"start": "00:00", "end": "23:59", "timezone": "UTC"}
 
 
 @pytest.fixture(scope="module")
-def provider():
-    provider = SmsProvider().start()
-    yield provider
-    provider.stop()
+def world(network, agencies):
+    """The session's network, mentors of one peer group, and the engagement service's clock (put
+    back to the real time after the module)."""
+    for n in range(2):
+        agencies["peers_a"].ok("POST", "/v1/mentors", mentor(700 + n, capacity=5))
+    yield {"net": network, "agencies": agencies, "clock": network.engagement_clock,
+           "engagement_db": network.database_urls["engagement"].replace("postgresql+psycopg", "postgresql")}
+    network.engagement_clock.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="module")
-def world(request, rabbit_manager, postgres_databases, tmp_path_factory, provider):
-    """A network whose engagement service reads the time from a file the test moves."""
-    amqp = request.config.getoption("RABBIT_AMQP_URI")
-    logs = tmp_path_factory.mktemp("e2e-engagement-logs")
-    clock = logs / "engagement-clock"
-    urls: dict[str, str] = {}
-
-    def database(process: str) -> str:
-        urls[process] = postgres_databases()
-        return urls[process]
-
-    settings = {**provider.settings(), "CHECKIN_INTERVAL_SECONDS": "0.3", "CRISIS_CHECK_SECONDS": "0.3",
-                "SILENCE_CHECK_SECONDS": "0.3"}
-    with running_network(amqp, rabbit_manager, database, logs, "rn_e2e_engagement", settings=settings,
-                         process_settings=lambda _vhost, _amqp: {"engagement": {"CLOCK_FILE": str(clock)}}
-                         ) as net:
-        operator = Client(net.base_url, net.create_operator())
-        agencies = register_agencies(net, operator)
-        for n in range(2):
-            agencies["peers_a"].ok("POST", "/v1/mentors", mentor(700 + n, capacity=5))
-        yield {"net": net, "agencies": agencies, "clock": clock,
-               "engagement_db": urls["engagement"].replace("postgresql+psycopg", "postgresql")}
+def provider(sms_provider):
+    return sms_provider
 
 
 def engaged(world, phone: str):
