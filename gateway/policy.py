@@ -89,6 +89,9 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "get_engagement_settings": frozenset({COORDINATOR}),
     "acknowledge_crisis": frozenset({COORDINATOR}),
     "receive_sms": PUBLIC,
+    # A participant's questionnaire: the single-use link's token is the credential.
+    "open_assessment": PUBLIC,
+    "answer_assessment": PUBLIC,
     # Referrers only for participants whose consent they hold: the consent service checks that.
     "list_disclosures": frozenset({REFERRER, ADMIN}),
     # The operator reads the whole ledger; an agency's admin the rows about its own agency.

@@ -17,7 +17,7 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request, Response
 
-from gateway import handlers, keys, people, policy, sessions, twilio
+from gateway import assessment_page, handlers, keys, people, policy, sessions, twilio
 from gateway.adapters.orm import metadata
 from gateway.adapters.people_store import SqlPeople
 from gateway.adapters.stores import SqlIdempotencyStore, SqlKeyStore, gateway_repositories
@@ -32,7 +32,7 @@ from gateway.routes import NDJSON, PEM, ROUTES_BY_OPERATION
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every
-from services.kit.errors import Forbidden, InvalidRequest
+from services.kit.errors import Forbidden, InvalidRequest, NotFound
 from services.kit.rpc import ServiceClient
 
 log = logging.getLogger(__name__)
@@ -473,6 +473,28 @@ class GatewayService:
             raise InvalidRequest("Not a message.", errors={"From": ["Required."], "Body": ["Required."]})
         self.engagement.receive_text(sender, body, form.get("MessageSid"))
         return Response('<?xml version="1.0" encoding="UTF-8"?><Response></Response>', mimetype="text/xml")
+
+    @api("open_assessment")
+    def open_assessment(self, request):
+        token = self._query(request, "open_assessment")["t"]
+        try:
+            form = self.engagement.assessment_form(token)
+        except NotFound as gone:
+            return assessment_page.gone_page(str(gone.args[0]) if gone.args else "Not found.")
+        return assessment_page.form_page(form, token)
+
+    @api("answer_assessment")
+    def answer_assessment(self, request):
+        answers = {name: request.form.get(name) for name in request.form.keys() if name != "t"}
+        token = request.form.get("t") or ""
+        try:
+            done = self.engagement.complete_assessment(token, answers)
+        except NotFound as gone:
+            return assessment_page.gone_page(str(gone.args[0]) if gone.args else "Not found.")
+        except InvalidRequest as invalid:
+            return assessment_page.form_page(self.engagement.assessment_form(token), token,
+                                             getattr(invalid, "errors", None) or {"_": []})
+        return assessment_page.done_page(done)
 
     # -- operations -----------------------------------------------------------------------
 

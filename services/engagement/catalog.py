@@ -46,9 +46,20 @@ class CrisisSignaledV1(PayloadSchema):
     step = fields.Integer(required=True)
 
 
+class AssessmentCompletedV1(PayloadSchema):
+    referral_id = fields.String(required=True)
+    agency_id = fields.String(required=True)
+    assessment_id = fields.String(required=True)
+    due = fields.String(required=True, validate=validate.OneOf(("handoff", "day30", "day60", "day90")))
+    # BARC-10 total (10 items on a 1-6 agreement scale) and the belonging answer (1-6).
+    total = fields.Integer(required=True, validate=validate.Range(10, 60))
+    belonging = fields.Integer(required=True, validate=validate.Range(1, 6))
+
+
 EVENT_TYPES = (
     EventType("engagement.contact_logged", 1, ContactLoggedV1),
     EventType("engagement.checkin_answered", 1, CheckinAnsweredV1),
     EventType("engagement.silence_detected", 1, SilenceDetectedV1),
     EventType("engagement.crisis_signaled", 1, CrisisSignaledV1),
+    EventType("engagement.assessment_completed", 1, AssessmentCompletedV1),
 )

@@ -110,6 +110,47 @@ class CrisisResult(StrictSchema):
     history = fields.List(fields.Nested(CrisisStep), required=True)
 
 
+class AssessmentResult(StrictSchema):
+    id = fields.String(required=True)
+    due = fields.String(required=True, metadata={"description": "handoff, day30, day60 or day90"})
+    due_at = v.Timestamp(required=True)
+    sent_at = v.Timestamp(allow_none=True)
+    completed_at = v.Timestamp(allow_none=True)
+    total = fields.Integer(allow_none=True, metadata={"description": "BARC-10 total, 10-60"})
+    belonging = fields.Integer(allow_none=True, metadata={"description": "1-6"})
+    items = fields.List(fields.Integer(), allow_none=True, metadata={"description": "each item, 1-6"})
+
+
+class AssessmentsResult(StrictSchema):
+    items = fields.List(fields.Nested(AssessmentResult), required=True)
+    trend = fields.Integer(allow_none=True, metadata={
+        "description": "the total's change from the first completed questionnaire to the last"})
+
+
+class AssessmentLinkQuery(StrictSchema):
+    t = fields.String(required=True, validate=validate.Length(min=20, max=100),
+                      metadata={"description": "the link's single-use token"})
+
+
+class AssessmentForm(StrictSchema):
+    """What the questionnaire's form shows: texts only, nothing about the person."""
+
+    language = fields.String(required=True)
+    direction = fields.String(required=True)
+    title = fields.String(required=True)
+    intro = fields.String(required=True)
+    items = fields.List(fields.String(), required=True)
+    belonging = fields.String(required=True)
+    scale = fields.List(fields.String(), required=True)
+    submit = fields.String(required=True)
+
+
+class AssessmentDone(StrictSchema):
+    language = fields.String(required=True)
+    direction = fields.String(required=True)
+    done = fields.String(required=True)
+
+
 class EngagementResult(StrictSchema):
     """The peer group's view of its engagement with one participant (contact details never shown)."""
 
@@ -130,6 +171,7 @@ class EngagementResult(StrictSchema):
     answers = fields.List(fields.Nested(AnswerResult), required=True)
     messages = fields.List(fields.Nested(MessageResult), required=True)
     crises = fields.List(fields.Nested(CrisisResult), required=True)
+    assessments = fields.Nested(AssessmentsResult, required=True)
 
 
 class OnCallEntry(StrictSchema):

@@ -31,7 +31,7 @@ from services.engagement.domain.commands import (
 )
 from services.engagement.domain.schedule import ContactWindow
 from services.engagement.domain.words import Vocabulary
-from services.engagement.handlers import checkins, contacts, crisis, lifecycle, settings, silence
+from services.engagement.handlers import assessments, checkins, contacts, crisis, lifecycle, settings, silence
 from services.kit.config import ConfigError
 from services.kit.contract import Event
 from services.kit.creations import creation_of
@@ -152,6 +152,23 @@ class EngagementService:
     @every("CHECKIN_INTERVAL_SECONDS", 30.0)
     def send_checkins(self) -> None:
         checkins.send_due(self.db, self.texts, self.clock())
+
+    @rpc
+    def assessment_form(self, token: str) -> dict[str, Any]:
+        """The questionnaire a link opens (``NotFound`` once used or expired)."""
+        return s.AssessmentForm().dump(assessments.form(str(token), self.db, self.clock()))
+
+    @rpc
+    def complete_assessment(self, token: str, answers: dict) -> dict[str, Any]:
+        """Record a questionnaire's answers; the link is used up."""
+        done = assessments.complete(str(token), dict(answers), self.db, self.clock())
+        return s.AssessmentDone().dump(done)
+
+    @every("ASSESSMENT_CHECK_SECONDS", 60.0)
+    def send_assessments(self) -> None:
+        valid_for = timedelta(days=float(self.config.get("ASSESSMENT_LINK_DAYS", 7)))
+        assessments.send_due(self.db, self.texts, self.clock(), str(self.config.get("PUBLIC_BASE_URL", "")),
+                             valid_for, checkins.sender_name)
 
     @every("CRISIS_CHECK_SECONDS", 15.0)
     def escalate_crises(self) -> None:

@@ -104,6 +104,25 @@ crises = Table(
     Column("history", JSON, nullable=False),  # [{"at", "action", "step", "status"}], no numbers
 )
 
+# BARC-10 questionnaires: due at the handoff and 30, 60, 90 days on; sent as a single-use link
+# whose token is kept only as a digest (and dropped once used, expired or the engagement ends).
+assessments = Table(
+    "assessments", metadata,
+    Column("agency_id", String(64), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("referral_id", String(64), nullable=False),
+    Column("due", String(16), nullable=False),  # handoff, day30, day60, day90
+    Column("due_at", UTCDateTime, nullable=False, index=True),
+    Column("token_digest", String(64), nullable=True, unique=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("completed_at", UTCDateTime, nullable=True),
+    Column("items", JSON, nullable=True),
+    Column("total", Integer, nullable=True),
+    Column("belonging", Integer, nullable=True),
+    Index("ix_assessments_referral", "agency_id", "referral_id", "due_at"),
+)
+
 # The peer group's on-call ladder: coordinators in order, then the agency's admin.
 on_call = Table(
     "on_call", metadata,

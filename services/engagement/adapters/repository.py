@@ -15,6 +15,7 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.engagement.adapters.orm import (
+    assessments,
     checkin_answers,
     contacts,
     crises,
@@ -31,6 +32,11 @@ from services.kit.encrypted import seal, unseal
 _PLAIN = ("participant_id", "consent_id", "started_at", "language", "status", "ended_reason", "ended_at",
           "first_contact_at", "last_contact_at", "last_answer_at", "checkins", "opt_in_method",
           "channel", "cadence_days", "next_checkin_at", "silence_level")
+
+
+def token_digest(token: str) -> str:
+    """What is kept of a questionnaire link's token: its SHA-256 (the token has 256 random bits)."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def phone_digest(key: bytes, phone: str) -> str:
@@ -167,6 +173,38 @@ class EngagementRepository:
         self.session.execute(update(checkin_answers).where(and_(
             checkin_answers.c.agency_id == agency_id,
             checkin_answers.c.referral_id == referral_id)).values(word=None))
+
+    # -- BARC-10 questionnaires --------------------------------------------------------------
+
+    def add_assessment(self, record: dict[str, Any]) -> None:
+        self.session.execute(insert(assessments).values(**record))
+
+    def save_assessment(self, record: dict[str, Any]) -> None:
+        self.session.execute(update(assessments).where(
+            assessments.c.agency_id == record["agency_id"],
+            assessments.c.id == record["id"]).values(**record))
+
+    def assessments_due(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self.session.execute(select(assessments).where(
+            assessments.c.sent_at.is_(None), assessments.c.completed_at.is_(None),
+            assessments.c.due_at <= now).order_by(assessments.c.due_at).limit(limit))
+        return [dict(row._mapping) for row in rows]
+
+    def assessment_by_token(self, token: str) -> dict[str, Any] | None:
+        row = self.session.execute(select(assessments).where(
+            assessments.c.token_digest == token_digest(token))).first()
+        return dict(row._mapping) if row else None
+
+    def assessments_of(self, agency_id: str, referral_id: str) -> list[dict[str, Any]]:
+        rows = self.session.execute(select(assessments).where(
+            assessments.c.agency_id == agency_id, assessments.c.referral_id == referral_id)
+            .order_by(assessments.c.due_at))
+        return [dict(row._mapping) for row in rows]
+
+    def drop_assessment_links(self, agency_id: str, referral_id: str) -> None:
+        self.session.execute(update(assessments).where(
+            assessments.c.agency_id == agency_id, assessments.c.referral_id == referral_id)
+            .values(token_digest=None))
 
     # -- crises and the on-call ladder --------------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from services.engagement.domain.commands import LogContact, ReadEngagement
 from services.engagement.domain.model import ContactEntry, Engagement
+from services.engagement.handlers import assessments
 from services.engagement.handlers.changes import own_engagement, save
 from services.kit.creations import CreatedMeanwhile, earlier_object, record_creation
 from services.kit.errors import InvalidRequest
@@ -47,10 +48,12 @@ def read_engagement(query: ReadEngagement, uow) -> dict[str, Any]:
     with uow:
         engagement = own_engagement(uow, agency_id, query.referral_id)
         repo = uow.engagements
-        return engagement_view(engagement, [c.view() for c in repo.contacts(agency_id, query.referral_id)],
+        view = engagement_view(engagement, [c.view() for c in repo.contacts(agency_id, query.referral_id)],
                                repo.answers(agency_id, query.referral_id),
                                repo.messages(agency_id, query.referral_id),
                                repo.crises_of(agency_id, query.referral_id))
+        view["assessments"] = assessments.view(repo.assessments_of(agency_id, query.referral_id))
+        return view
 
 
 def engagement_view(e: Engagement, contacts: list, answers: list, messages: list,

@@ -14,6 +14,7 @@ from typing import Any
 
 from services.engagement.adapters.referrals import ReferralsClient
 from services.engagement.domain.model import Engagement
+from services.engagement.handlers import assessments
 from services.engagement.handlers.changes import save
 from services.kit.vocabulary import FINAL_REFERRAL_STATUSES
 
@@ -36,11 +37,13 @@ def begin(event, uow, details: dict[str, Any] | None, now: datetime) -> None:
     payload = event.payload
     if details is None or uow.engagements.get(payload["assigned_agency_id"], payload["referral_id"]):
         return
-    uow.engagements.add(Engagement(
+    engagement = Engagement(
         agency_id=payload["assigned_agency_id"], referral_id=payload["referral_id"],
         participant_id=payload["participant_id"], consent_id=details.get("consent_id") or "",
         started_at=event.occurred_at or now, phone=details.get("phone"), email=details.get("email"),
-        language=details.get("language") or "en"))
+        language=details.get("language") or "en")
+    uow.engagements.add(engagement)
+    assessments.schedule(uow, engagement)
 
 
 def end_for_referral(event, uow, now: datetime) -> None:
@@ -67,4 +70,5 @@ def on_consent_ended(event, uow, now: datetime) -> None:
 def _end(uow, engagement: Engagement, reason: str, now: datetime) -> None:
     if engagement.end(reason, now):
         uow.engagements.purge_personal(engagement.agency_id, engagement.referral_id)
+        uow.engagements.drop_assessment_links(engagement.agency_id, engagement.referral_id)
         save(uow, engagement)

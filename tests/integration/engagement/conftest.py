@@ -56,7 +56,8 @@ def engagement_config(base_config, database_of, provider):
             "FIELD_ENCRYPTION_KEYS": f"k1:{generate_key()}",
             "ENGAGEMENT_LOOKUP_KEY": base64.b64encode(os.urandom(32)).decode(),
             **provider.settings(), "CHECKIN_INTERVAL_SECONDS": 0.2, "CRISIS_CHECK_SECONDS": 0.2,
-            "SILENCE_CHECK_SECONDS": 3600, "CRISIS_ACK_MINUTES": 0.01}
+            "SILENCE_CHECK_SECONDS": 3600, "CRISIS_ACK_MINUTES": 0.01, "ASSESSMENT_CHECK_SECONDS": 0.2,
+            "PUBLIC_BASE_URL": "https://network.example"}
 
 
 @pytest.fixture

@@ -4,12 +4,14 @@ check-ins by text, STOP, a crisis up the on-call ladder, and the purge when cons
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from services.kit.errors import Conflict, NotFound
+from services.kit.errors import Conflict, InvalidRequest, NotFound
 from tests.integration.referrals.referral_support import (
     BEACON,
     CANARIES,
@@ -93,6 +95,24 @@ def test_an_engagement_from_handoff_to_revocation(services, base_config, engagem
     wait_for(lambda: tap.events("engagement.checkin_answered"))
     assert engagement.get(HARBOR, rid)["answers"][-1]["score"] == 4
 
+    # BARC-10 at the handoff: a single-use link, once check-ins are consented to.
+    link = wait_for(lambda: _link(provider.to(PHONE)), what="the questionnaire link")
+    token = parse_qs(urlsplit(link).query)["t"][0]
+    assert link.startswith("https://network.example/v1/assessment?t=")
+    form = engagement.assessment_form(token)
+    assert form["language"] == "es" and len(form["items"]) == 10 and len(form["scale"]) == 6
+    with pytest.raises(InvalidRequest):
+        engagement.complete_assessment(token, {"item1": "3"})
+    answers = {**{f"item{n}": str(v) for n, v in enumerate([4, 5, 3, 6, 2, 4, 5, 6, 3, 4], 1)},
+               "belonging": "5"}
+    engagement.complete_assessment(token, answers)
+    with pytest.raises(NotFound):
+        engagement.complete_assessment(token, answers)  # single use
+    done = engagement.get(HARBOR, rid)["assessments"]
+    assert [(a["due"], a["total"], a["belonging"]) for a in done["items"]][0] == ("handoff", 42, 5)
+    assert [a["due"] for a in done["items"]] == ["handoff", "day30", "day60", "day90"]
+    wait_for(lambda: tap.events("engagement.assessment_completed"))
+
     # A crisis: 988 in Spanish at once, the on-call ladder alerted and escalated until acknowledged.
     engagement.receive_text(PHONE, "ya no puedo, quiero morir")
     wait_for(lambda: any("988" in body for body in provider.to(PHONE)), what="988 answer")
@@ -130,6 +150,11 @@ def test_an_engagement_from_handoff_to_revocation(services, base_config, engagem
     engagement.receive_text(PHONE, "4")
     settle(0.5)
     assert len(provider.sent) == count  # an unknown sender gets no answer
+
+
+def _link(bodies: list[str]) -> str | None:
+    found = [match.group(0) for body in bodies for match in [re.search(r"https://\S+", body)] if match]
+    return found[0] if found else None
 
 
 def _database_text(url: str) -> str:

@@ -97,7 +97,8 @@ def test_every_publisher_catalog_is_loaded_with_its_own_event_types():
         "notification.delivered": "services.notifications.catalog",
         "notification.failed": "services.notifications.catalog",
         **{f"engagement.{name}": "services.engagement.catalog"
-           for name in ("contact_logged", "checkin_answered", "silence_detected", "crisis_signaled")},
+           for name in ("contact_logged", "checkin_answered", "silence_detected", "crisis_signaled",
+                        "assessment_completed")},
     }
 
 

@@ -1,5 +1,5 @@
 """The engagement service's first schema: engagements, the contact log, check-in answers, the
-texts sent, crises and the peer groups' on-call ladders."""
+texts sent, crises, BARC-10 questionnaires and the peer groups' on-call ladders."""
 
 from __future__ import annotations
 
@@ -21,6 +21,24 @@ down_revision = None
 def upgrade() -> None:
     create_kit_tables_v1(op)
     create_creations_table_v1(op)
+    op.create_table('assessments',
+    sa.Column('agency_id', sa.String(length=64), nullable=False),
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('referral_id', sa.String(length=64), nullable=False),
+    sa.Column('due', sa.String(length=16), nullable=False),
+    sa.Column('due_at', UTCDateTime(), nullable=False),
+    sa.Column('token_digest', sa.String(length=64), nullable=True),
+    sa.Column('sent_at', UTCDateTime(), nullable=True),
+    sa.Column('expires_at', UTCDateTime(), nullable=True),
+    sa.Column('completed_at', UTCDateTime(), nullable=True),
+    sa.Column('items', sa.JSON(), nullable=True),
+    sa.Column('total', sa.Integer(), nullable=True),
+    sa.Column('belonging', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('agency_id', 'id'),
+    sa.UniqueConstraint('token_digest')
+    )
+    op.create_index(op.f('ix_assessments_due_at'), 'assessments', ['due_at'])
+    op.create_index('ix_assessments_referral', 'assessments', ['agency_id', 'referral_id', 'due_at'])
     op.create_table('checkin_answers',
     sa.Column('agency_id', sa.String(length=64), nullable=False),
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -87,8 +105,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('agency_id', 'referral_id')
     )
     op.create_index(op.f('ix_engagements_consent_id'), 'engagements', ['consent_id'])
-    op.create_index(op.f('ix_engagements_next_checkin_at'), 'engagements',
-                    ['next_checkin_at'])
+    op.create_index(op.f('ix_engagements_next_checkin_at'), 'engagements', ['next_checkin_at'])
     op.create_index(op.f('ix_engagements_phone_digest'), 'engagements', ['phone_digest'])
     op.create_index('ix_engagements_referral', 'engagements', ['referral_id'])
     op.create_table('messages',
@@ -114,11 +131,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Dropping a table drops its indexes.
-    op.drop_table('messages')
     op.drop_table('on_call')
+    op.drop_table('messages')
     op.drop_table('engagements')
     op.drop_table('crises')
     op.drop_table('contacts')
     op.drop_table('checkin_answers')
+    op.drop_table('assessments')
     drop_creations_table_v1(op)
     drop_kit_tables_v1(op)
