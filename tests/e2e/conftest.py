@@ -31,7 +31,8 @@ def network(request, rabbit_manager, postgres_databases, tmp_path_factory, sms_p
         return urls[process]
 
     settings = {**sms_provider.settings(), "CHECKIN_INTERVAL_SECONDS": "0.3",
-                "CRISIS_CHECK_SECONDS": "0.3", "SILENCE_CHECK_SECONDS": "0.3"}
+                "CRISIS_CHECK_SECONDS": "0.3", "SILENCE_CHECK_SECONDS": "0.3",
+                "ASSESSMENT_CHECK_SECONDS": "0.3"}
     with running_network(amqp, rabbit_manager, database, logs, settings=settings,
                          process_settings=lambda _vhost, _amqp: {"engagement": {"CLOCK_FILE": str(clock)}}
                          ) as net:

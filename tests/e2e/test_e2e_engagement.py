@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
+import requests
 
 from tests.harness.journeys import accept_proposal, consent_request, mentor, refer, wait
 from tests.support import settle
@@ -99,6 +101,20 @@ def test_check_ins_by_text_from_opt_in_to_revocation(world, provider):
     wait(lambda: "Bridge Peers (apoyo" in provider.to(phone)[-1], "the HELP answer")
     assert "PARAR" in provider.to(phone)[-1] and "988" in provider.to(phone)[-1]
 
+    # BARC-10 at the handoff: a single-use link opening a small form in Spanish, no sign-in.
+    link = wait(lambda: next((w for body in provider.to(phone) for w in body.split()
+                              if w.startswith(f"{net.base_url}/v1/assessment?t=")), None), "the link")
+    page = requests.get(link, timeout=30)
+    assert page.status_code == 200 and 'lang="es"' in page.text and "recuperación" in page.text
+    assert "Canary" not in page.text and phone not in page.text
+    token = parse_qs(urlsplit(link).query)["t"][0]
+    answers = {"t": token, "belonging": "5",
+               **{f"item{n}": str(v) for n, v in enumerate([4, 5, 3, 6, 2, 4, 5, 6, 3, 4], 1)}}
+    assert requests.post(f"{net.base_url}/v1/assessment", data=answers, timeout=30).status_code == 200
+    assert requests.post(f"{net.base_url}/v1/assessment", data=answers, timeout=30).status_code == 404
+    assert requests.get(link, timeout=30).status_code == 404
+    assert coordinator.ok("GET", engagement)["assessments"]["items"][0]["total"] == 42
+
     # A Spanish crisis word: 988 in Spanish at once, and the on-call coordinator alerted.
     provider.deliver(webhook, phone, "ya no puedo más, quiero morir")
     wait(lambda: any("Línea de Prevención del Suicidio" in body for body in provider.to(phone)), "988")
@@ -127,16 +143,20 @@ def test_revocation_mid_cadence_ends_messages_and_removes_contact_details(world,
     engagement = f"/v1/referrals/{rid}/engagement"
     coordinator.ok("POST", f"/v1/referrals/{rid}/check-ins",
                    {"method": "verbal", "cadence_days": 7, "contact_window": ALWAYS})
-    wait(lambda: len(provider.to(phone)) == 1, "the first check-in")
+    def checkins() -> int:
+        return sum("¿cómo le va esta semana?" in body for body in provider.to(phone))
+
+    wait(lambda: checkins() == 1, "the first check-in")
     _move_clock(world, days=7, hours=1)
-    wait(lambda: len(provider.to(phone)) == 2, "the second check-in, a week later")
+    wait(lambda: checkins() == 2, "the second check-in, a week later")
 
     hospital.ok("POST", f"/v1/consents/{consent['id']}/revoke", {"reason": "participant asked"})
     wait(lambda: coordinator.ok("GET", engagement)["status"] == "ended", "the engagement to end")
     assert coordinator.ok("GET", engagement)["reachable_by"] == []
+    sent = len(provider.to(phone))
     _move_clock(world, days=14, hours=2)
     settle(2.0)
-    assert len(provider.to(phone)) == 2
+    assert len(provider.to(phone)) == sent
     with psycopg.connect(world["engagement_db"]) as connection:
         row = connection.execute("SELECT phone, email, phone_digest, status FROM engagements "
                                  "WHERE referral_id = %s", (rid,)).fetchone()
