@@ -46,6 +46,10 @@ class Route:
     other_responses: tuple[tuple[int, type[Schema]], ...] = ()
     # What a success answers when it is not one JSON document (a PEM file, JSON lines).
     media_type: str = "application/json"
+    # Error statuses a route answers beyond those its shape implies: problem+json ones, and ones
+    # answered as a page of ``media_type`` (the questionnaire's form says "expired" as HTML).
+    problems: tuple[int, ...] = ()
+    page_errors: tuple[int, ...] = ()
 
     @property
     def path_params(self) -> list[str]:
@@ -172,13 +176,13 @@ ROUTES: tuple[Route, ...] = (
           response=engagement.CrisisResult),
     Route("receive_sms", "POST", "/v1/sms/inbound",
           "The SMS provider's webhook for participants' texts (X-Twilio-Signature checked)", "engagement",
-          media_type="text/xml"),
+          media_type="text/xml", problems=(403, 422)),
     Route("open_assessment", "GET", "/v1/assessment",
           "The BARC-10 questionnaire a participant's single-use link opens (HTML, no sign-in)", "engagement",
-          query=engagement.AssessmentLinkQuery, media_type="text/html"),
+          query=engagement.AssessmentLinkQuery, media_type="text/html", page_errors=(404,)),
     Route("answer_assessment", "POST", "/v1/assessment",
           "A participant's answers to the questionnaire (form-encoded; the link is used up)", "engagement",
-          media_type="text/html"),
+          media_type="text/html", page_errors=(404, 422)),
     Route("list_disclosures", "GET", "/v1/participants/{id}/disclosures",
           "Accounting of a participant's disclosures", "audit", query=g.PageQuery,
           response=consent.DisclosurePageSchema),
