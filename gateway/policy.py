@@ -81,12 +81,13 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "get_notification_settings": EVERY_ROLE,
     "list_notifications": EVERY_ROLE,
     # What a peer group does with a participant after the handoff: its coordinators only (another
-    # agency's referral answers 404). The provider's webhook is public and checks its signature.
+    # agency's referral answers 404); its admin, who may be on call, reads the on-call settings.
+    # The provider's webhook is public and checks its signature.
     "log_contact": frozenset({COORDINATOR}),
     "get_engagement": frozenset({COORDINATOR}),
     "start_checkins": frozenset({COORDINATOR}),
     "put_engagement_settings": frozenset({COORDINATOR}),
-    "get_engagement_settings": frozenset({COORDINATOR}),
+    "get_engagement_settings": frozenset({COORDINATOR, ADMIN}),
     "acknowledge_crisis": frozenset({COORDINATOR}),
     "receive_sms": PUBLIC,
     # A participant's questionnaire: the single-use link's token is the credential.
