@@ -22,7 +22,7 @@ from gateway.adapters.orm import metadata
 from gateway.adapters.people_store import SqlPeople
 from gateway.adapters.stores import SqlIdempotencyStore, SqlKeyStore, gateway_repositories
 from gateway.auth import Principal, authenticate, bearer_token, pepper_from_setting
-from gateway.bodies import load_query, read_json
+from gateway.bodies import load_query, read_form, read_json
 from gateway.credentials import is_session_token
 from gateway.entrypoint import api, json_response, render
 from gateway.idempotency import HEADER, REPLAY_HEADER, Created, run_once
@@ -462,7 +462,7 @@ class GatewayService:
         """A participant's text from the SMS provider: refused (403) unless its X-Twilio-Signature
         is the provider's over this URL and these parameters; answered with empty TwiML (replies go
         out through the Messages API)."""
-        form = request.form
+        form = read_form(request)
         params = {name: form.getlist(name) for name in form.keys()}
         url = str(self.config.get("SMS_WEBHOOK_URL") or "") or request.url
         if not twilio.is_valid(str(self.config.get("SMS_AUTH_TOKEN") or ""), url, params,
@@ -485,8 +485,9 @@ class GatewayService:
 
     @api("answer_assessment")
     def answer_assessment(self, request):
-        answers = {name: request.form.get(name) for name in request.form.keys() if name != "t"}
-        token = request.form.get("t") or ""
+        form = read_form(request)
+        answers = {name: form.get(name) for name in form.keys() if name != "t"}
+        token = form.get("t") or ""
         try:
             done = self.engagement.complete_assessment(token, answers)
         except NotFound as gone:
