@@ -55,7 +55,7 @@ def zone_of(name: str) -> ZoneInfo:
     """The time zone; ``ValueError`` for a name the system does not know."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:  # OSError: a folder ("America")
         raise ValueError(f"Unknown time zone: {name}") from error
 
 

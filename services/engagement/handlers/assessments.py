@@ -71,14 +71,15 @@ def form(token: str, uow, now: datetime) -> dict[str, Any]:
 
 
 def complete(token: str, answers: dict[str, Any], uow, now: datetime) -> dict[str, Any]:
-    """Record the answers (the link is used up); ``InvalidRequest`` naming each unanswered item."""
-    try:
-        scores = assessment.score(answers)
-    except assessment.InvalidAnswers as invalid:
-        raise InvalidRequest("Every statement needs one answer.",
-                             errors={name: [text] for name, text in invalid.fields.items()}) from None
+    """Record the answers (the link is used up). ``NotFound`` for a link that opens nothing, first;
+    then ``InvalidRequest`` naming each unanswered item."""
     with uow:
         record, engagement = _open(uow, token, now)
+        try:
+            scores = assessment.score(answers)
+        except assessment.InvalidAnswers as invalid:
+            raise InvalidRequest("Every statement needs one answer.",
+                                 errors={name: [text] for name, text in invalid.fields.items()}) from None
         record.update(token_digest=None, completed_at=now, items=list(scores.items), total=scores.total,
                       belonging=scores.belonging)
         uow.engagements.save_assessment(record)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from services.engagement.domain.schedule import ContactWindow, first_checkin, next_checkin
+import pytest
+
+from services.engagement.domain.schedule import ContactWindow, first_checkin, next_checkin, zone_of
 
 NEW_YORK = ContactWindow(time(9, 0), time(20, 0), "America/New_York")
 
@@ -48,6 +50,12 @@ def test_a_window_past_midnight():
     assert night.contains(at("2026-12-03T01:59:00+00:00"))
     assert not night.contains(at("2026-12-03T02:00:00+00:00"))
     assert night.next_open(at("2026-12-03T03:00:00+00:00")) == at("2026-12-03T20:00:00+00:00")
+
+
+@pytest.mark.parametrize("name", ["", "America", "America/", "Nope/Zone", "../etc/passwd", "UTC\x00"])
+def test_an_unknown_time_zone_is_a_value_error(name):
+    with pytest.raises(ValueError):
+        zone_of(name)
 
 
 def test_cadence_per_referral():
