@@ -22,8 +22,8 @@ import os
 import secrets
 import sys
 
-SERVICE_DATABASES = ("consent", "referrals", "matching", "notifications", "gateway")
-BROKER_USERS = ("gateway", "consent", "referrals", "matching", "notifications")
+SERVICE_DATABASES = ("consent", "referrals", "matching", "notifications", "engagement", "gateway")
+BROKER_USERS = ("gateway", "consent", "referrals", "matching", "notifications", "engagement")
 PROVIDER_VARIABLES = {
     "smtp-username": "SMTP_USERNAME",
     "smtp-password": "SMTP_PASSWORD",
@@ -53,6 +53,7 @@ def compose_env() -> dict[str, str]:
         "LEDGER_SIGNING_KEY": random_key(),
         "API_KEY_PEPPER": random_key(),
         "GATEWAY_FIELD_ENCRYPTION_KEYS": field_encryption_keys(),
+        "ENGAGEMENT_LOOKUP_KEY": random_key(),
         "RABBITMQ_PASSWORD": password(),
         # Each process's own broker user (deploy/broker_users.py).
         **{f"{name.upper()}_BROKER_PASSWORD": password() for name in BROKER_USERS},
@@ -72,6 +73,8 @@ def kubernetes_secrets() -> dict[str, dict[str, str]]:
         "consent-ledger": {"ledger-hmac-key": random_key(), "ledger-signing-key": random_key()},
         "gateway-api-keys": {"api-key-pepper": random_key()},
         "gateway-field-encryption": {"field-encryption-keys": field_encryption_keys()},
+        # Digests participants' phone numbers so an inbound text finds its engagement.
+        "engagement-lookup": {"engagement-lookup-key": random_key()},
         "notifications-providers": {
             key: os.environ.get(variable, "") for key, variable in PROVIDER_VARIABLES.items()
         },

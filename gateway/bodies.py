@@ -65,6 +65,19 @@ def parse_json(raw: bytes) -> dict[str, Any]:
     return data
 
 
+def read_form(request: Request, max_bytes: int = MAX_BODY_BYTES):
+    """The form fields of a form-encoded body (a provider's webhook, a participant's questionnaire);
+    ``PayloadTooLarge`` above ``max_bytes``, declared or actual."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise PayloadTooLarge(f"The request body must not exceed {max_bytes} bytes.")
+    request.max_content_length = max_bytes
+    request.max_form_memory_size = max_bytes
+    try:
+        return request.form
+    except RequestEntityTooLarge:
+        raise PayloadTooLarge(f"The request body must not exceed {max_bytes} bytes.") from None
+
+
 def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
     """The request body as a JSON object.
 

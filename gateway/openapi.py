@@ -28,6 +28,9 @@ SECURITY_SCHEME = "apiKey"
 IDEMPOTENCY_PARAMETER = "IdempotencyKey"
 
 # Problem responses by status: (component name, description).
+# Errors a page answers as a page (the participant's questionnaire).
+PAGE_ERRORS = {404: "The link is unknown, already used or expired.",
+               422: "The form again, its unanswered statements marked."}
 PROBLEM_RESPONSES: dict[int, tuple[str, str]] = {
     400: ("BadRequest", "The body is not a JSON object, or not sent as application/json "
                         "(code invalid_request); a creating POST without an Idempotency-Key "
@@ -92,7 +95,8 @@ def _error_statuses(route: Route) -> list[int]:
         statuses.append(400)
     if route.conflicts or route.creates:
         statuses.append(409)
-    return sorted(set(statuses) - {status for status, _ in route.other_responses})
+    statuses += route.problems
+    return sorted(set(statuses) - {status for status, _ in route.other_responses} - set(route.page_errors))
 
 
 def _json(schema: Any) -> dict[str, Any]:
@@ -137,6 +141,9 @@ def _operation(route: Route) -> dict[str, Any]:
         op["responses"][str(status)] = {"description": route.summary, "content": _json(schema)}
     for status in _error_statuses(route):
         op["responses"][str(status)] = PROBLEM_RESPONSES[status][0]  # a component reference
+    for status in route.page_errors:
+        op["responses"][str(status)] = {"description": PAGE_ERRORS[status],
+                                        "content": {route.media_type: {"schema": {"type": "string"}}}}
     if not op["parameters"]:
         del op["parameters"]
     return op

@@ -86,6 +86,19 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "put_notification_settings": EVERY_ROLE,
     "get_notification_settings": EVERY_ROLE,
     "list_notifications": EVERY_ROLE,
+    # What a peer group does with a participant after the handoff: its coordinators only (another
+    # agency's referral answers 404); its admin, who may be on call, reads the on-call settings.
+    # The provider's webhook is public and checks its signature.
+    "log_contact": frozenset({COORDINATOR}),
+    "get_engagement": frozenset({COORDINATOR}),
+    "start_checkins": frozenset({COORDINATOR}),
+    "put_engagement_settings": frozenset({COORDINATOR}),
+    "get_engagement_settings": frozenset({COORDINATOR, ADMIN}),
+    "acknowledge_crisis": frozenset({COORDINATOR}),
+    "receive_sms": PUBLIC,
+    # A participant's questionnaire: the single-use link's token is the credential.
+    "open_assessment": PUBLIC,
+    "answer_assessment": PUBLIC,
     # Referrers only for participants whose consent they hold: the consent service checks that.
     "list_disclosures": frozenset({REFERRER, ADMIN}),
     # The operator reads the whole ledger; an agency's admin the rows about its own agency.

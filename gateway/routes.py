@@ -18,6 +18,7 @@ from gateway import people_schemas as people
 from gateway import schemas as g
 from gateway import smart_schemas as smart
 from services.consent import schemas as consent
+from services.engagement import schemas as engagement
 from services.matching import schemas as matching
 from services.notifications import schemas as notifications
 from services.referrals import schemas as referrals
@@ -49,6 +50,10 @@ class Route:
     media_type: str = "application/json"
     # How the request body is sent, when it is not JSON (the OAuth token endpoint's form).
     request_media_type: str = "application/json"
+    # Error statuses a route answers beyond those its shape implies: problem+json ones, and ones
+    # answered as a page of ``media_type`` (the questionnaire's form says "expired" as HTML).
+    problems: tuple[int, ...] = ()
+    page_errors: tuple[int, ...] = ()
 
     @property
     def path_params(self) -> list[str]:
@@ -169,6 +174,33 @@ ROUTES: tuple[Route, ...] = (
     Route("list_notifications", "GET", "/v1/notifications", "The agency's delivery log",
           "notifications", query=notifications.NotificationListQuery,
           response=notifications.DeliveryPageSchema),
+    Route("log_contact", "POST", "/v1/referrals/{id}/contacts",
+          "Record a contact with the participant of an assigned referral", "engagement", 201,
+          engagement.ContactCreateRequest, response=engagement.ContactResult, creates=True, conflicts=True),
+    Route("get_engagement", "GET", "/v1/referrals/{id}/engagement",
+          "The peer group's engagement: contacts, check-ins, answers, crises", "engagement",
+          response=engagement.EngagementResult),
+    Route("start_checkins", "POST", "/v1/referrals/{id}/check-ins",
+          "Switch automated check-ins on, with how the participant consented", "engagement",
+          request=engagement.CheckinStartRequest, response=engagement.EngagementResult, conflicts=True),
+    Route("put_engagement_settings", "PUT", "/v1/engagement-settings",
+          "How the peer group signs its texts, and its on-call ladder for crises", "engagement",
+          request=engagement.EngagementSettingsRequest, response=engagement.EngagementSettingsResult),
+    Route("get_engagement_settings", "GET", "/v1/engagement-settings",
+          "Read the peer group's engagement settings", "engagement",
+          response=engagement.EngagementSettingsResult),
+    Route("acknowledge_crisis", "POST", "/v1/crises/{id}/acknowledge",
+          "Acknowledge a crisis alert: it escalates no further", "engagement",
+          response=engagement.CrisisResult),
+    Route("receive_sms", "POST", "/v1/sms/inbound",
+          "The SMS provider's webhook for participants' texts (X-Twilio-Signature checked)", "engagement",
+          media_type="text/xml", problems=(403, 413, 422)),
+    Route("open_assessment", "GET", "/v1/assessment",
+          "The BARC-10 questionnaire a participant's single-use link opens (HTML, no sign-in)", "engagement",
+          query=engagement.AssessmentLinkQuery, media_type="text/html", page_errors=(404,)),
+    Route("answer_assessment", "POST", "/v1/assessment",
+          "A participant's answers to the questionnaire (form-encoded; the link is used up)", "engagement",
+          media_type="text/html", problems=(413,), page_errors=(404, 422)),
     Route("list_disclosures", "GET", "/v1/participants/{id}/disclosures",
           "Accounting of a participant's disclosures", "audit", query=g.PageQuery,
           response=consent.DisclosurePageSchema),

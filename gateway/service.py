@@ -19,13 +19,13 @@ from werkzeug.wrappers import Request, Response
 
 # Imported as a module: `nameko run gateway.service` runs each class here that has entrypoints.
 from console import views as console_views
-from gateway import handlers, keys, people, policy, sessions, smart, smart_clients
+from gateway import assessment_page, handlers, keys, people, policy, sessions, smart, smart_clients, twilio
 from gateway.adapters.jwks import JwksCache
 from gateway.adapters.orm import metadata
 from gateway.adapters.people_store import SqlPeople
 from gateway.adapters.stores import SqlIdempotencyStore, SqlKeyStore, gateway_repositories
 from gateway.auth import Principal, authenticate, bearer_token, pepper_from_setting
-from gateway.bodies import load_query, read_json
+from gateway.bodies import load_query, read_form, read_json
 from gateway.credentials import is_session_token
 from gateway.entrypoint import api, json_response, render
 from gateway.fhir import endpoints as fhir
@@ -36,12 +36,12 @@ from gateway.routes import FORM, NDJSON, PEM, ROUTES_BY_OPERATION
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every
-from services.kit.errors import Forbidden
+from services.kit.errors import Forbidden, InvalidRequest, NotFound
 from services.kit.rpc import ServiceClient
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("consent", "referrals", "matching", "notifications")
+SERVICES = ("consent", "referrals", "matching", "notifications", "engagement")
 # A claimed Idempotency-Key's lease, in gateway deadlines (RPC_TIMEOUT_SECONDS): long enough for
 # an attempt that is really running, short enough that a crashed gateway's keys free up soon.
 LEASE_DEADLINES = 3
@@ -162,6 +162,7 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
     referrals = ServiceClient("referrals")
     matching = ServiceClient("matching")
     notifications = ServiceClient("notifications")
+    engagement = ServiceClient("engagement")
 
     # -- plumbing shared by the routes --------------------------------------------------
 
@@ -535,6 +536,77 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
         caller = self._caller(request, "list_notifications")
         query = self._query(request, "list_notifications")
         return self.notifications.deliveries(caller.as_caller(), query.get("page"), query.get("status"))
+
+    # -- engagement after the handoff -----------------------------------------------------
+
+    @api("log_contact")
+    def log_contact(self, request, id):
+        return self._create(request, "log_contact", lambda caller, body, key: self.engagement.log_contact(
+            caller.as_caller(), id, body, idempotency_key=key))
+
+    @api("get_engagement")
+    def get_engagement(self, request, id):
+        return self.engagement.get(self._caller(request, "get_engagement").as_caller(), id)
+
+    @api("start_checkins")
+    def start_checkins(self, request, id):
+        caller = self._caller(request, "start_checkins")
+        return self.engagement.start_checkins(caller.as_caller(), id, self._body(request, "start_checkins"))
+
+    @api("put_engagement_settings")
+    def put_engagement_settings(self, request):
+        caller = self._caller(request, "put_engagement_settings")
+        body = self._body(request, "put_engagement_settings")
+        return self.engagement.put_settings(caller.as_caller(), body)
+
+    @api("get_engagement_settings")
+    def get_engagement_settings(self, request):
+        return self.engagement.get_settings(self._caller(request, "get_engagement_settings").as_caller())
+
+    @api("acknowledge_crisis")
+    def acknowledge_crisis(self, request, id):
+        caller = self._caller(request, "acknowledge_crisis")
+        return self.engagement.acknowledge_crisis(caller.as_caller(), id)
+
+    @api("receive_sms")
+    def receive_sms(self, request):
+        """A participant's text from the SMS provider: refused (403) unless its X-Twilio-Signature
+        is the provider's over this URL and these parameters; answered with empty TwiML (replies go
+        out through the Messages API)."""
+        form = read_form(request)
+        params = {name: form.getlist(name) for name in form.keys()}
+        url = str(self.config.get("SMS_WEBHOOK_URL") or "") or request.url
+        if not twilio.is_valid(str(self.config.get("SMS_AUTH_TOKEN") or ""), url, params,
+                               request.headers.get(twilio.SIGNATURE_HEADER)):
+            raise Forbidden("The webhook signature does not verify.")
+        sender, body = form.get("From"), form.get("Body")
+        if not sender or body is None:
+            raise InvalidRequest("Not a message.", errors={"From": ["Required."], "Body": ["Required."]})
+        self.engagement.receive_text(sender, body, form.get("MessageSid"))
+        return Response('<?xml version="1.0" encoding="UTF-8"?><Response></Response>', mimetype="text/xml")
+
+    @api("open_assessment")
+    def open_assessment(self, request):
+        token = self._query(request, "open_assessment")["t"]
+        try:
+            form = self.engagement.assessment_form(token)
+        except NotFound as gone:
+            return assessment_page.gone_page(str(gone.args[0]) if gone.args else "Not found.")
+        return assessment_page.form_page(form, token)
+
+    @api("answer_assessment")
+    def answer_assessment(self, request):
+        form = read_form(request)
+        answers = {name: form.get(name) for name in form.keys() if name != "t"}
+        token = form.get("t") or ""
+        try:
+            done = self.engagement.complete_assessment(token, answers)
+        except NotFound as gone:
+            return assessment_page.gone_page(str(gone.args[0]) if gone.args else "Not found.")
+        except InvalidRequest as invalid:
+            return assessment_page.form_page(self.engagement.assessment_form(token), token,
+                                             getattr(invalid, "errors", None) or {"_": []})
+        return assessment_page.done_page(done)
 
     # -- operations -----------------------------------------------------------------------
 

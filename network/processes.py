@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -26,11 +27,20 @@ PROCESSES = {
     "referrals": ("services/referrals/config.yml", "services.referrals.service"),
     "matching": ("services/matching/config.yml", "services.matching.service"),
     "notifications": ("services/notifications/config.yml", "services.notifications.service"),
+    "engagement": ("services/engagement/config.yml", "services.engagement.service"),
     "gateway": ("gateway/config.yml", "gateway.service"),
 }
 IDEMPOTENCY_KEY = "Idempotency-Key"
 # The creating routes (gateway.routes, ``creates=True``): each needs an Idempotency-Key.
-CREATING_PATHS = frozenset({"/v1/agencies", "/v1/consents", "/v1/referrals", "/v1/mentors"})
+CREATING_PATHS = frozenset({"/v1/agencies", "/v1/consents", "/v1/referrals", "/v1/mentors",
+                            "/v1/referrals/{id}/contacts"})
+_CREATING = [re.compile("^" + re.sub(r"\\{\w+\\}", "[^/]+", re.escape(path)) + "$")
+             for path in CREATING_PATHS]
+
+
+def is_creating(method: str, path: str) -> bool:
+    """Whether ``method path`` (a concrete path, no query) is one of the creating routes."""
+    return method == "POST" and any(pattern.match(path.split("?", 1)[0]) for pattern in _CREATING)
 
 
 def command(name: str) -> list[str]:
@@ -164,7 +174,7 @@ class Client:
         """One call as this agency. A creating POST gets a fresh ``Idempotency-Key`` unless
         ``headers`` name one (``{"Idempotency-Key": None}`` sends none)."""
         headers = dict(headers or {})
-        if method == "POST" and path in CREATING_PATHS:
+        if is_creating(method, path):
             headers.setdefault(IDEMPOTENCY_KEY, str(uuid.uuid4()))
         token = key if key is not None else self.agency.get("api_key")
         if token:
@@ -177,7 +187,7 @@ class Client:
         ``attempts`` times), as the API asks of a client: a retry under the same key never creates
         twice. Other writes are sent once."""
         headers = dict(kwargs.pop("headers", None) or {})
-        creating = method == "POST" and path in CREATING_PATHS
+        creating = is_creating(method, path)
         if creating:
             headers.setdefault(IDEMPOTENCY_KEY, str(uuid.uuid4()))
         retried = method == "GET" or (creating and headers.get(IDEMPOTENCY_KEY) is not None)

@@ -30,7 +30,7 @@ from network.supervisor import Supervisor
 ROOT = Path(__file__).resolve().parent.parent
 # Where SQLite files, development secrets and demo credentials live (tests point it elsewhere).
 VAR = Path(os.environ.get("REFERRAL_NETWORK_VAR", ROOT / "var"))
-SERVICES = ("consent", "referrals", "matching", "notifications", "gateway")
+SERVICES = ("consent", "referrals", "matching", "notifications", "engagement", "gateway")
 # Two networks can share one PostgreSQL server under different prefixes.
 DATABASE_PREFIX = os.environ.get("DATABASE_PREFIX", "rn_")
 

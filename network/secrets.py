@@ -17,7 +17,7 @@ from pathlib import Path
 from services.kit.config import read_env_file
 
 NAMES = ("FIELD_ENCRYPTION_KEYS", "LEDGER_HMAC_KEY", "LEDGER_SIGNING_KEY", "API_KEY_PEPPER",
-         "GATEWAY_FIELD_ENCRYPTION_KEYS")
+         "GATEWAY_FIELD_ENCRYPTION_KEYS", "ENGAGEMENT_LOOKUP_KEY")
 
 
 def fresh() -> dict[str, str]:
@@ -29,6 +29,7 @@ def fresh() -> dict[str, str]:
         "LEDGER_SIGNING_KEY": key(),
         "API_KEY_PEPPER": key(),
         "GATEWAY_FIELD_ENCRYPTION_KEYS": f"g1:{key()}",
+        "ENGAGEMENT_LOOKUP_KEY": key(),
     }
 
 

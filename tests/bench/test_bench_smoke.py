@@ -67,7 +67,8 @@ def test_consent_memory_profile_and_matching_report_numbers(smoke):
     assert consent["ledger_verify"]["service_rows_per_s"]["median"] > 0
     assert consent["ledger_verify"]["domain_rows_per_s"]["median"] > 0
     memory = sections["memory"]
-    assert set(memory["idle_mb"]) == {"consent", "referrals", "matching", "notifications", "gateway"}
+    assert set(memory["idle_mb"]) == {"consent", "referrals", "matching", "notifications", "engagement",
+                                      "gateway"}
     assert memory["idle_total_mb"] > 0 and memory["under_load_total_mb"] > 0
     profile = sections["profile"]
     assert profile["slowest_stage"] in memory["idle_mb"]

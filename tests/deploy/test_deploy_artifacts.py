@@ -26,9 +26,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = sorted(p.parent.name for p in (ROOT / "deploy" / "overlays").glob("*/kustomization.yaml"))
-SERVICES = ("consent", "referrals", "matching", "notifications")
+SERVICES = ("consent", "referrals", "matching", "notifications", "engagement")
 PROCESSES = (*SERVICES, "gateway")
-TIMER_OWNERS = ("consent", "matching", "notifications")
+TIMER_OWNERS = ("consent", "matching", "notifications", "engagement")
 COMMANDS = {
     **{name: f"nameko run --config services/{name}/config.yml services.{name}.service" for name in SERVICES},
     "gateway": "nameko run --config gateway/config.yml gateway.service",

@@ -6,13 +6,38 @@ import pytest
 
 from network.processes import Client
 from tests.harness.network import log_tails, register_agencies, running_network
+from tests.harness.sms_provider import SmsProvider
 
 
 @pytest.fixture(scope="session")
-def network(request, rabbit_manager, postgres_databases, tmp_path_factory):
+def sms_provider():
+    """The network's SMS provider: a local server speaking Twilio's Messages API."""
+    provider = SmsProvider().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
+def network(request, rabbit_manager, postgres_databases, tmp_path_factory, sms_provider):
+    """The engagement service reads the time from ``network.engagement_clock`` once a test writes
+    it (the real time until then), so a test can move its check-in cadence across days."""
     amqp = request.config.getoption("RABBIT_AMQP_URI")
-    with running_network(amqp, rabbit_manager, lambda _process: postgres_databases(),
-                         tmp_path_factory.mktemp("e2e-logs")) as net:
+    logs = tmp_path_factory.mktemp("e2e-logs")
+    clock = logs / "engagement-clock"
+    urls: dict[str, str] = {}
+
+    def database(process: str) -> str:
+        urls[process] = postgres_databases()
+        return urls[process]
+
+    settings = {**sms_provider.settings(), "CHECKIN_INTERVAL_SECONDS": "0.3",
+                "CRISIS_CHECK_SECONDS": "0.3", "SILENCE_CHECK_SECONDS": "0.3",
+                "ASSESSMENT_CHECK_SECONDS": "0.3"}
+    with running_network(amqp, rabbit_manager, database, logs, settings=settings,
+                         process_settings=lambda _vhost, _amqp: {"engagement": {"CLOCK_FILE": str(clock)}}
+                         ) as net:
+        net.engagement_clock = clock
+        net.database_urls = urls
         yield net
 
 

@@ -16,7 +16,7 @@ import pytest
 from kombu import Connection, Exchange, Queue
 
 from network.processes import Client
-from tests.harness.journeys import accept_proposal, grant_consent, mentor, refer
+from tests.harness.journeys import accept_proposal, grant_consent, mentor, refer, wait
 from tests.harness.network import register_agencies, running_network
 
 pytestmark = pytest.mark.e2e
@@ -75,6 +75,9 @@ def test_the_network_serves_a_referral_to_its_handoff_with_each_service_on_its_o
     accept_proposal([peers], hospital, created["id"])
     handoff = peers.ok("GET", f"/v1/referrals/{created['id']}/handoff")
     assert handoff["participant"]["given_name"] == "CanaryUsers"
+    # Engagement, as its own user, read the contact details through referrals' handoff.
+    wait(lambda: peers.request("GET", f"/v1/referrals/{created['id']}/engagement").status_code == 200,
+         "the engagement to begin")
 
 
 @pytest.mark.parametrize("service,queue", [("matching", "rpc-consent"), ("gateway", "rpc-referrals"),
@@ -88,7 +91,7 @@ def test_a_service_user_cannot_consume_another_services_queue(own_users, service
             connection.drain_events(timeout=5)
 
 
-@pytest.mark.parametrize("service", ["matching", "gateway", "notifications"])
+@pytest.mark.parametrize("service", ["matching", "gateway", "notifications", "engagement"])
 @pytest.mark.parametrize("call", DECISION_CALLS)
 def test_only_referrals_user_may_send_consent_a_decision_call(own_users, service, call):
     _, uris, names = own_users

@@ -102,7 +102,7 @@ def test_make_run_on_postgres_after_sqlite_has_its_own_demo_keys_and_databases(i
     with psycopg.connect(env["POSTGRES_ADMIN_URL"]) as conn:
         names = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
     assert {f"{database_prefix}{s}" for s in ("consent", "referrals", "matching", "notifications",
-                                              "gateway")} <= names
+                                              "engagement", "gateway")} <= names
 
     again = run_network(env, "--database", "postgres")
     assert "Reusing the demo network" in again

@@ -116,6 +116,6 @@ def test_no_personal_detail_reaches_any_process_log(network, agencies, mentors):
     assert handoff["participant"]["family_name"] == "ZedLogcanary"  # the details did travel
     canaries = ["CanaryLogcanary", "ZedLogcanary", "canarylogcanary@example.org", "+15555550123",
                 "Canary clinical note"]
-    for name in ("consent", "referrals", "matching", "notifications", "gateway"):
+    for name in ("consent", "referrals", "matching", "notifications", "engagement", "gateway"):
         text = (network.logs / f"{name}.log").read_text(errors="replace")
         assert not [c for c in canaries if c in text], f"{name} logged personal details"

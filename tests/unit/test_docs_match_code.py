@@ -22,7 +22,7 @@ from services.kit.contract import CATALOG
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted([ROOT / "README.md", ROOT / "deploy" / "README.md", *(ROOT / "docs").glob("*.md")])
-SERVICES = ("consent", "referrals", "matching", "notifications")
+SERVICES = ("consent", "referrals", "matching", "notifications", "engagement")
 # A source path as the docs write it, e.g. services/matching/adapters/registry_cache.py.
 TOP_FOLDERS = "services|gateway|network|tests|bench|deploy|scripts"
 SOURCE_PATH = re.compile(rf"(?<![\w/.-])((?:{TOP_FOLDERS})/[\w/.-]*?\.py)\b")

@@ -115,7 +115,8 @@ def test_health_is_up_and_ready_names_the_services_that_do_not_answer(gateway):
     assert ready.status_code == 503
     unanswered = {"broker": "unavailable", "database": "unknown"}
     assert ready.json() == {"services": {s: unanswered for s in
-                                         ("consent", "referrals", "matching", "notifications")},
+                                         ("consent", "referrals", "matching", "notifications",
+                                          "engagement")},
                             "gateway": {"database": "ok"}}
 
 

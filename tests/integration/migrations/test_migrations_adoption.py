@@ -37,7 +37,8 @@ def test_a_fresh_database_is_built_to_head_and_matches_the_models(service, datab
     assert migrations.check(service, database_url) == []
 
 
-@pytest.mark.parametrize("service", SERVICES)
+# The services whose databases existed before migrations began (engagement started with them).
+@pytest.mark.parametrize("service", tuple(pre_migration.ROWS))
 def test_a_pre_migration_database_is_adopted_at_head_without_losing_a_row(service, database_url):
     before = pre_migration.build(service, database_url)
 

@@ -38,11 +38,17 @@ API_ROUTES = {
     ("delete", "/v1/sessions/current"),
     ("get", "/v1/agencies/{id}/smart-clients"), ("post", "/v1/agencies/{id}/smart-clients"),
     ("post", "/v1/agencies/{id}/smart-clients/{client_id}/revoke"), ("post", "/fhir/auth/token"),
+    ("post", "/v1/referrals/{id}/contacts"), ("get", "/v1/referrals/{id}/engagement"),
+    ("post", "/v1/referrals/{id}/check-ins"), ("put", "/v1/engagement-settings"),
+    ("get", "/v1/engagement-settings"), ("post", "/v1/crises/{id}/acknowledge"),
+    ("post", "/v1/sms/inbound"), ("get", "/v1/assessment"), ("post", "/v1/assessment"),
 }
 CREATING = {("post", "/v1/agencies"), ("post", "/v1/consents"), ("post", "/v1/referrals"),
-            ("post", "/v1/mentors")}
+            ("post", "/v1/mentors"), ("post", "/v1/referrals/{id}/contacts")}
 PUBLIC = {("get", "/health"), ("get", "/ready"), ("get", "/openapi.json"),
-          ("get", "/v1/audit/public-key")}
+          ("get", "/v1/audit/public-key"),
+          # The SMS provider's signed webhook, and a participant's questionnaire behind its link.
+          ("post", "/v1/sms/inbound"), ("get", "/v1/assessment"), ("post", "/v1/assessment")}
 # Public too, but they check a person's (or a SMART client's) credentials themselves, so they may
 # answer 401.
 SIGN_IN = {("post", "/v1/sessions/accept-invitation"), ("post", "/v1/sessions/totp"),

@@ -23,7 +23,8 @@ COORDINATOR_OPS = {"create_mentor", "list_mentors", "update_mentor", "list_match
                    "accept_match", "decline_match", "report_referral_status", "get_handoff",
                    "list_referrals", "get_referral", "put_notification_settings",
                    "get_notification_settings", "list_notifications", "list_agencies", "get_session",
-                   "sign_out"}
+                   "sign_out", "log_contact", "get_engagement", "start_checkins", "put_engagement_settings",
+                   "get_engagement_settings", "acknowledge_crisis"}
 # An admin also manages its own agency's people, and a signed-in admin may sign out.
 ADMIN_WRITES = {"put_notification_settings", "create_key", "rotate_key", "revoke_key", "invite_person",
                 "update_person", "reinvite_person", "sign_out", "register_smart_client",
@@ -59,8 +60,9 @@ def test_a_peer_group_coordinator_calls_exactly_its_routes(operation):
                          ids=lambda r: r.operation)
 def test_an_agency_admin_reads_its_agency_and_manages_only_its_keys_and_settings(route):
     if route.method == "GET":
+        # The engagement (notes, answers) is the assigned peer group's, like the handoff.
         expected = route.operation not in {"get_handoff", "verify_ledger", "export_ledger",
-                                           "list_dead_letters", "get_verification"}
+                                           "list_dead_letters", "get_verification", "get_engagement"}
     else:
         expected = route.operation in ADMIN_WRITES
     assert bool(acting_roles(ADMIN, route.operation)) is expected

@@ -47,7 +47,8 @@ def test_every_body_and_query_the_gateway_checks_is_the_services_own_or_its_own(
                                              "gateway.smart_schemas",
                                              "services.consent.schemas",
                                              "services.referrals.schemas", "services.matching.schemas",
-                                             "services.notifications.schemas"}, route.operation
+                                             "services.notifications.schemas",
+                                             "services.engagement.schemas"}, route.operation
 
 
 def test_the_delivery_log_renders_each_attempt_as_the_service_sends_it():

@@ -59,6 +59,8 @@ def test_two_services_claiming_one_consumer_queue_are_refused():
 
 def test_every_registered_consumer_is_collected_with_its_event_types():
     assert consumers.subscriptions() == {
+        "engagement.on_consent_ended": CONSENT_ENDED,
+        "engagement.on_referral_status_changed": ("referral.status_changed",),
         "matching.on_consent_ended": CONSENT_ENDED,
         "matching.on_referral_requested": ("referral.requested",),
         "matching.on_referral_status_changed": ("referral.status_changed",),
@@ -94,6 +96,9 @@ def test_every_publisher_catalog_is_loaded_with_its_own_event_types():
         **{name: "services.matching.catalog" for name in MATCH_EVENTS},
         "notification.delivered": "services.notifications.catalog",
         "notification.failed": "services.notifications.catalog",
+        **{f"engagement.{name}": "services.engagement.catalog"
+           for name in ("contact_logged", "checkin_answered", "silence_detected", "crisis_signaled",
+                        "assessment_completed")},
     }
 
 

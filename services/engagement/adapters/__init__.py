@@ -1,0 +1,1 @@
+"""Tables, repositories, and the outside world (referrals, the SMS provider) of the engagement service."""

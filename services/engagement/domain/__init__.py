@@ -1,0 +1,1 @@
+"""Pure Python: engagements, contact log entries, check-in words, schedules and silence rules."""

@@ -1,0 +1,1 @@
+"""One function per command, query, event and timer of the engagement service."""
