@@ -17,7 +17,8 @@ def resource(**changes):
     return {
         "resourceType": "Subscription", "status": "requested", "reason": "Follow our referrals",
         "criteria": TASK_STATUS_TOPIC,
-        "_criteria": {"extension": [{"url": s.EXT_FILTER, "valueString": f"Task?requester=Organization/{AGENCY}"}]},
+        "_criteria": {"extension": [{"url": s.EXT_FILTER,
+                                     "valueString": f"Task?requester=Organization/{AGENCY}"}]},
         "channel": {"type": "rest-hook", "endpoint": "https://ehr.example/fhir-hook",
                     "payload": "application/fhir+json",
                     "_payload": {"extension": [{"url": s.EXT_CONTENT, "valueCode": "id-only"}]},
@@ -34,9 +35,11 @@ def test_a_backport_subscription_becomes_the_service_request():
 
 def test_what_this_server_does_not_offer_is_refused_by_element():
     wrong = resource(criteria="Task?status=completed", status="active", end="2030-01-01T00:00:00Z",
-                     _criteria={"extension": [{"url": s.EXT_FILTER, "valueString": "Task?requester=Organization/x"}]},
+                     _criteria={"extension": [{"url": s.EXT_FILTER,
+                                               "valueString": "Task?requester=Organization/x"}]},
                      channel={"type": "websocket", "payload": "application/fhir+xml",
-                              "_payload": {"extension": [{"url": s.EXT_CONTENT, "valueCode": "full-resource"}]},
+                              "_payload": {"extension": [{"url": s.EXT_CONTENT,
+                                                          "valueCode": "full-resource"}]},
                               "header": ["Authorization: Bearer x"]})
     with pytest.raises(InvalidRequest) as refused:
         s.subscription_request(wrong, AGENCY)
