@@ -51,10 +51,18 @@ class SubscriptionRepository:
         return [self._load(row) for row in rows]
 
     def save(self, subscription: Subscription) -> None:
-        """Write its status, counters and reason (topic and endpoint never change)."""
+        """Write its status, last heartbeat and reason (topic and endpoint never change; the event
+        count changes through ``count_event`` only)."""
         self.session.execute(update(_T).where(_T.c.id == subscription.id).values(
-            status=subscription.status, events_since_start=subscription.events_since_start,
-            last_heartbeat_at=subscription.last_heartbeat_at, reason=subscription.reason))
+            status=subscription.status, last_heartbeat_at=subscription.last_heartbeat_at,
+            reason=subscription.reason))
+
+    def count_event(self, subscription_id: str) -> int:
+        """Add one to its events and return the new count: one statement, so two events handled
+        at once never get the same number (the row stays locked until the commit)."""
+        self.session.execute(update(_T).where(_T.c.id == subscription_id).values(
+            events_since_start=_T.c.events_since_start + 1))
+        return int(self.session.scalar(select(_T.c.events_since_start).where(_T.c.id == subscription_id)))
 
     def set_status(self, subscription_id: str, status: str, only_from: tuple[str, ...],
                    reason: str | None = None) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,10 +52,6 @@ class Subscription:
                 "heartbeat_seconds": self.heartbeat_seconds,
                 "events_since_start": self.events_since_start,
                 "created_at": self.created_at.astimezone(UTC).isoformat(), "reason": self.reason}
-
-    def with_event(self) -> Subscription:
-        """The subscription after one more event: its number is ``events_since_start``."""
-        return replace(self, events_since_start=self.events_since_start + 1)
 
     def heartbeat_due(self, now: datetime) -> bool:
         if self.status != ACTIVE or not self.heartbeat_seconds:

@@ -88,11 +88,10 @@ def on_status_changed(event: Event, uow, now: datetime) -> int:
         return 0
     planned = 0
     for subscription in uow.subscriptions.listening_of(agency_id):
-        counted = subscription.with_event()
-        uow.subscriptions.save(counted)
+        number = uow.subscriptions.count_event(subscription.id)
+        counted = replace(subscription, events_since_start=number)
         planned += _plan(uow, counted, m.SUBSCRIPTION_EVENT, event.id, now,
-                         referral_id=event.payload["referral_id"],
-                         event_number=counted.events_since_start)
+                         referral_id=event.payload["referral_id"], event_number=number)
     return planned
 
 
@@ -103,7 +102,9 @@ def heartbeats(uow, now: datetime) -> int:
         for subscription in uow.subscriptions.with_heartbeats():
             if subscription.heartbeat_due(now):
                 uow.subscriptions.save(replace(subscription, last_heartbeat_at=now))
-                planned += _plan(uow, subscription, m.SUBSCRIPTION_HEARTBEAT, now.isoformat(), now)
+                # One id per period: a second planner in the same period plans nothing more.
+                period = int(now.timestamp()) // int(subscription.heartbeat_seconds or 1)
+                planned += _plan(uow, subscription, m.SUBSCRIPTION_HEARTBEAT, str(period), now)
         uow.commit()
     return planned
 

@@ -133,7 +133,13 @@ class FakeSubscriptions:
         return [s for s in self.rows.values() if s.status == ACTIVE and s.heartbeat_seconds]
 
     def save(self, subscription: Subscription) -> None:
-        self.rows[subscription.id] = subscription
+        kept = self.rows[subscription.id].events_since_start  # counted by count_event only
+        self.rows[subscription.id] = replace(subscription, events_since_start=kept)
+
+    def count_event(self, subscription_id: str) -> int:
+        found = self.rows[subscription_id]
+        self.rows[subscription_id] = replace(found, events_since_start=found.events_since_start + 1)
+        return found.events_since_start + 1
 
     def set_status(self, subscription_id: str, status: str, only_from: tuple[str, ...],
                    reason: str | None = None) -> None:
