@@ -7,6 +7,8 @@ from typing import Any
 
 from gateway.fhir.codes import FHIR_VERSION, SDOHCC_SR_PROFILE, SDOHCC_TASK_PROFILE
 from gateway.fhir.routes import FHIR_ROUTES, FhirRoute
+from gateway.fhir.subscription import PROFILE as SUBSCRIPTION_PROFILE
+from services.notifications.domain.subscriptions import TASK_STATUS_TOPIC
 
 # name -> (type, documentation)
 SEARCH_PARAMS: dict[str, tuple[str, str]] = {
@@ -23,7 +25,15 @@ SEARCH_PARAMS: dict[str, tuple[str, str]] = {
     "_count": ("number", "entries per page, 1 to 100 (default 50)"),
     "_page": ("string", "the cursor a next link carries"),
 }
-_PROFILES = {"Task": [SDOHCC_TASK_PROFILE], "ServiceRequest": [SDOHCC_SR_PROFILE]}
+# A parameter documented differently for one resource type.
+_RESOURCE_PARAMS: dict[tuple[str, str], tuple[str, str]] = {
+    ("Subscription", "status"): ("token", "the subscription's status: requested, active, error, off"),
+}
+_PROFILES = {"Task": [SDOHCC_TASK_PROFILE], "ServiceRequest": [SDOHCC_SR_PROFILE],
+             "Subscription": [SUBSCRIPTION_PROFILE]}
+# The R4 Backport's way of declaring the topics a server offers.
+_TOPIC_EXTENSION = ("http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
+                    "capabilitystatement-subscriptiontopic-canonical")
 _CONDITIONAL = ("ServiceRequest", "Task")
 
 
@@ -51,11 +61,22 @@ def capability_statement(base: str, released: str) -> dict[str, Any]:
             resource["interaction"].append({"code": "patch"})
         if kind in _PROFILES:
             resource["supportedProfile"] = _PROFILES[kind]
-        params = [p for r in routes for p in r.search_params if p in SEARCH_PARAMS]
+        if kind == "Subscription":
+            resource["extension"] = [{
+                "url": _TOPIC_EXTENSION, "valueCanonical": TASK_STATUS_TOPIC,
+            }]
+            resource["documentation"] = (
+                f"Topic {TASK_STATUS_TOPIC}: every status change of the agency's own referrals' "
+                "Tasks. rest-hook to https, application/fhir+json, id-only; handshake, heartbeats "
+                "(backport-heartbeat-period) and event notifications, signed with the agency's "
+                "webhook secret (X-Signature).")
+        known = {name: _RESOURCE_PARAMS.get((kind, name), SEARCH_PARAMS.get(name))
+                 for r in routes for name in r.search_params}
+        params = {name: found for name, found in known.items() if found}
         if params:
             resource["searchParam"] = [
-                {"name": name, "type": SEARCH_PARAMS[name][0], "documentation": SEARCH_PARAMS[name][1]}
-                for name in dict.fromkeys(params)]
+                {"name": name, "type": found[0], "documentation": found[1]}
+                for name, found in params.items()]
         resources.append(resource)
     return {
         "resourceType": "CapabilityStatement",
@@ -70,7 +91,9 @@ def capability_statement(base: str, released: str) -> dict[str, Any]:
         "format": ["json", "application/fhir+json"],
         "patchFormat": ["application/json-patch+json"],
         "implementationGuide": ["http://hl7.org/fhir/us/sdoh-clinicalcare/ImplementationGuide/"
-                                "hl7.fhir.us.sdoh-clinicalcare"],
+                                "hl7.fhir.us.sdoh-clinicalcare",
+                                "http://hl7.org/fhir/uv/subscriptions-backport/ImplementationGuide/"
+                                "hl7.fhir.uv.subscriptions-backport"],
         "rest": [{
             "mode": "server",
             "documentation": "Referrals (ServiceRequest and its Task share the referral's id), the "

@@ -55,6 +55,15 @@ from gateway.fhir.referral import (
 )
 from gateway.fhir.routes import FHIR_ROUTES, FHIR_ROUTES_BY_OPERATION, FhirRoute
 from gateway.fhir.search import SERVICE_REQUEST_PARAMS, TASK_PARAMS, referral_query, searchset
+from gateway.fhir.subscription import (
+    STATUSES as SUBSCRIPTION_STATUSES,
+)
+from gateway.fhir.subscription import (
+    SUBSCRIPTION_PATHS,
+    fhir_subscription,
+    status_change,
+    subscription_request,
+)
 from gateway.problems import EXPECTED_EXCEPTIONS
 from services.consent.schemas import ConsentCreateRequest
 from services.kit.creations import HEADER, check_key
@@ -523,6 +532,63 @@ def fhir_read_organization(ctx: Ctx, id: str) -> dict[str, Any]:
             raise NotFound("No such agency.")
         view = directory.agency_view(row, full=full)
     return organization(view)
+
+
+# -- subscriptions (R4 Backport rest-hooks, kept by the notifications service) -----------------
+
+def fhir_create_subscription(ctx: Ctx) -> Response:
+    caller = ctx.caller()
+    body = subscription_request(ctx.body(), caller.agency_id)
+    try:
+        view = ctx.gateway.notifications.create_subscription(caller.as_caller(), body)
+    except InvalidRequest as exc:
+        raise rename_invalid(exc, SUBSCRIPTION_PATHS) from None
+    resource = fhir_subscription(view)
+    return fhir_response(resource, 201, Location=f"{ctx.base}/Subscription/{resource['id']}")
+
+
+def fhir_read_subscription(ctx: Ctx, id: str) -> dict[str, Any]:
+    return fhir_subscription(ctx.gateway.notifications.get_subscription(ctx.caller().as_caller(), id))
+
+
+def fhir_search_subscription(ctx: Ctx) -> dict[str, Any]:
+    caller = ctx.caller()
+    args = ctx.args()
+    unknown = sorted(set(args) - {"status"})
+    if unknown:
+        raise invalid(unknown[0], "Search subscriptions by status only.")
+    status = (args.get("status") or [None])[-1]
+    if status is not None and status not in SUBSCRIPTION_STATUSES:
+        raise invalid("status", f"One of {', '.join(SUBSCRIPTION_STATUSES)}.")
+    found = ctx.gateway.notifications.list_subscriptions(caller.as_caller(), status)
+    return searchset(ctx.base, "Subscription", [fhir_subscription(v) for v in found], args, None)
+
+
+def _turn_off(ctx: Ctx, id: str, body: Any) -> dict[str, Any]:
+    caller = ctx.caller()
+    current = ctx.gateway.notifications.get_subscription(caller.as_caller(), id)
+    wanted = status_change(body)
+    if wanted == current["status"]:
+        return fhir_subscription(current)
+    if wanted != "off":
+        raise invalid("Subscription.status", "A subscription changes only by turning it off: status off.")
+    return fhir_subscription(ctx.gateway.notifications.turn_off_subscription(caller.as_caller(), id))
+
+
+def fhir_update_subscription(ctx: Ctx, id: str) -> dict[str, Any]:
+    body = ctx.body()
+    if not isinstance(body, dict) or body.get("resourceType") != "Subscription" or body.get("id") != id:
+        raise invalid("Subscription.id", "PUT the Subscription with its id.")
+    return _turn_off(ctx, id, body)
+
+
+def fhir_patch_subscription(ctx: Ctx, id: str) -> dict[str, Any]:
+    return _turn_off(ctx, id, _patch_body(ctx))
+
+
+def fhir_delete_subscription(ctx: Ctx, id: str) -> Response:
+    ctx.gateway.notifications.delete_subscription(ctx.caller().as_caller(), id)
+    return Response(status=204)
 
 
 # -- the entrypoints -----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ class FhirRoute:
     path: str  # e.g. "/fhir/Task/{id}"
     roles: frozenset[str]  # empty: public
     resource_type: str | None = None
-    # FHIR interaction: create, read, update, patch, search-type, transaction, capabilities
+    # FHIR interaction: create, read, update, patch, delete, search-type, transaction, capabilities
     interaction: str | None = None
     search_params: tuple[str, ...] = ()
 
@@ -38,7 +38,7 @@ class FhirRoute:
     def scope_letter(self) -> str | None:
         """The SMART scope letter the interaction needs (None: no scope, e.g. metadata)."""
         return {"create": "create", "read": "read", "update": "update", "patch": "update",
-                "search-type": "search"}.get(self.interaction or "")
+                "delete": "delete", "search-type": "search"}.get(self.interaction or "")
 
 
 FHIR_ROUTES: tuple[FhirRoute, ...] = (
@@ -65,6 +65,18 @@ FHIR_ROUTES: tuple[FhirRoute, ...] = (
     FhirRoute("fhir_patch_task", "PATCH", "/fhir/Task/{id}", frozenset({REFERRER, COORDINATOR}), "Task",
               "patch"),
     FhirRoute("fhir_read_patient", "GET", "/fhir/Patient/{id}", READERS, "Patient", "read"),
+    FhirRoute("fhir_create_subscription", "POST", "/fhir/Subscription", frozenset({REFERRER}),
+              "Subscription", "create"),
+    FhirRoute("fhir_read_subscription", "GET", "/fhir/Subscription/{id}", frozenset({REFERRER}),
+              "Subscription", "read"),
+    FhirRoute("fhir_search_subscription", "GET", "/fhir/Subscription", frozenset({REFERRER}),
+              "Subscription", "search-type", ("status",)),
+    FhirRoute("fhir_update_subscription", "PUT", "/fhir/Subscription/{id}", frozenset({REFERRER}),
+              "Subscription", "update"),
+    FhirRoute("fhir_patch_subscription", "PATCH", "/fhir/Subscription/{id}", frozenset({REFERRER}),
+              "Subscription", "patch"),
+    FhirRoute("fhir_delete_subscription", "DELETE", "/fhir/Subscription/{id}", frozenset({REFERRER}),
+              "Subscription", "delete"),
     FhirRoute("fhir_read_organization", "GET", "/fhir/Organization/{id}", EVERY_ROLE, "Organization",
               "read"),
 )

@@ -53,6 +53,8 @@ STATUS_REASONS = (
 OTHER_REASON = "other"  # what an agency's words alone, without a code, read as
 URGENCIES = ("routine", "urgent")
 CHANNELS = ("webhook", "email", "sms")
+# Where a delivery may go: an agency's channels, or one of its FHIR Subscriptions' rest-hooks.
+DELIVERY_CHANNELS = (*CHANNELS, "fhir-rest-hook")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PARTS_OF_DAY = ("morning", "afternoon", "evening", "night")
 SLOTS = tuple(f"{d}-{p}" for d in DAYS for p in PARTS_OF_DAY)

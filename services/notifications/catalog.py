@@ -14,7 +14,7 @@ from services.kit.contract import EventType, PayloadSchema
 class NotificationOutcomeV1(PayloadSchema):
     notification_id = fields.String(required=True)
     agency_id = fields.String(required=True)
-    channel = fields.String(required=True, validate=validate.OneOf(v.CHANNELS))
+    channel = fields.String(required=True, validate=validate.OneOf(v.DELIVERY_CHANNELS))
     attempts = fields.Integer(required=True)
     event_id = fields.String(required=True)
     event_type = fields.String(required=True)

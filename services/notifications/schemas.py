@@ -120,7 +120,7 @@ class DeliveryLogEntrySchema(Schema):
     id = fields.String(required=True)
     event_id = fields.String()
     event_type = fields.String(required=True)
-    channel = v.one_of(v.CHANNELS, required=True)
+    channel = v.one_of(v.DELIVERY_CHANNELS, required=True)
     status = v.one_of(DELIVERY_STATUSES, required=True)
     created_at = v.Timestamp()
     next_attempt_at = v.Timestamp(allow_none=True)

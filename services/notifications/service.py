@@ -16,7 +16,7 @@ from services.notifications.adapters.orm import metadata
 from services.notifications.adapters.outbound import OutboundChannels
 from services.notifications.adapters.repository import notification_repositories
 from services.notifications.domain.commands import ChangeSettings, ReadDeliveryLog, ReadSettings
-from services.notifications.handlers import delivery_log, escalation, events, settings
+from services.notifications.handlers import delivery_log, escalation, events, settings, subscriptions
 from services.notifications.handlers.dispatch import dispatch_due
 from services.notifications.schemas import (
     PAGE_SIZE,
@@ -50,6 +50,11 @@ class NotificationsService:
     def escalate(self) -> None:
         escalation.escalate(self.db, self.clock(), self.outbound.policy.escalate_after)
 
+    # Heartbeats of FHIR Subscriptions; their ids are per period, so two replicas plan one.
+    @every("HEARTBEAT_CHECK_SECONDS", 5.0)
+    def heartbeat(self) -> None:
+        subscriptions.heartbeats(self.db, self.clock())
+
     @rpc
     def ping(self) -> str:
         return "ok"
@@ -78,3 +83,30 @@ class NotificationsService:
         query = ReadDeliveryLog(load_caller(caller), decode_page(page), PAGE_SIZE, wanted.get("status"))
         items, cursor = delivery_log.delivery_log(query, self.db)
         return DeliveryPageSchema().dump({"items": items, "next_page": encode_page(cursor)})
+
+    # -- FHIR Subscriptions (the gateway maps them to and from FHIR) ------------------------------
+
+    @rpc
+    def create_subscription(self, caller: dict, body: dict) -> dict:
+        """``body``: ``topic``, ``endpoint``, ``heartbeat_seconds``; a requested subscription."""
+        agency_id = load_caller(caller).agency_id
+        made = subscriptions.create(self.db, agency_id, body, self.clock(), self.outbound.webhooks)
+        return made.public_view()
+
+    @rpc
+    def get_subscription(self, caller: dict, subscription_id: str) -> dict:
+        return subscriptions.read(self.db, load_caller(caller).agency_id, subscription_id).public_view()
+
+    @rpc
+    def list_subscriptions(self, caller: dict, status: str | None = None) -> list[dict]:
+        found = subscriptions.search(self.db, load_caller(caller).agency_id, status)
+        return [s.public_view() for s in found]
+
+    @rpc
+    def turn_off_subscription(self, caller: dict, subscription_id: str) -> dict:
+        agency_id = load_caller(caller).agency_id
+        return subscriptions.turn_off(self.db, agency_id, subscription_id).public_view()
+
+    @rpc
+    def delete_subscription(self, caller: dict, subscription_id: str) -> None:
+        subscriptions.delete(self.db, load_caller(caller).agency_id, subscription_id)

@@ -41,6 +41,7 @@ def network_environment(amqp_uri: str, port: int) -> dict[str, str]:
         # Small, so a test's few rows already reach the checkpoint log outside the database.
         "LEDGER_CHECKPOINT_EVERY": "5",
         "DISPATCH_INTERVAL_SECONDS": "0.2",
+        "HEARTBEAT_CHECK_SECONDS": "0.5",
         # The tests' webhook receivers listen on 127.0.0.1 over plain HTTP.
         "WEBHOOK_REQUIRE_HTTPS": "false",
         "WEBHOOK_ALLOW_PRIVATE_HOSTS": "true",

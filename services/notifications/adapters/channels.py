@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from services.notifications.adapters.sms import TwilioSmsSender
 from services.notifications.adapters.smtp import SmtpSender
 from services.notifications.adapters.webhook import WebhookSender
+from services.notifications.domain import message as m
 from services.notifications.domain.delivery import Delivery
 from services.notifications.domain.message import Message
 from services.notifications.domain.outcome import SendOutcome
 from services.notifications.domain.rendering import Renderer
 from services.notifications.domain.settings import AgencySettings
+from services.notifications.domain.subscriptions import (
+    CHANNEL,
+    EVENT,
+    HANDSHAKE,
+    HEARTBEAT,
+    LISTENING,
+    Subscription,
+    notification_bundle,
+)
+
+FHIR_JSON = "application/fhir+json"
+_NOTIFICATION_TYPES = {m.SUBSCRIPTION_HANDSHAKE: HANDSHAKE, m.SUBSCRIPTION_HEARTBEAT: HEARTBEAT,
+                       m.SUBSCRIPTION_EVENT: EVENT}
 
 # How a dispatcher sends a batch: ``map``, or a pool's ``imap`` (outcomes in order, sent concurrently).
 SendAll = Callable[[Callable[[Any], SendOutcome], Iterable[Any]], Iterator[SendOutcome]]
@@ -30,7 +45,10 @@ class Channels:
         self.renderer = renderer
         self.webhook, self.email, self.sms = webhook, email, sms
 
-    def send(self, delivery: Delivery, message: Message, settings: AgencySettings) -> SendOutcome:
+    def send(self, delivery: Delivery, message: Message, settings: AgencySettings,
+             subscription: Subscription | None = None) -> SendOutcome:
+        if delivery.channel == CHANNEL and self.webhook:
+            return self._notify(message, settings, subscription)
         if delivery.channel == "webhook" and self.webhook:
             if not (settings.webhook_url and settings.webhook_secret):
                 return _unconfigured("webhook URL")
@@ -47,6 +65,22 @@ class Channels:
             return self.sms.send(settings.phone,
                                  self.renderer.sms(message, settings.language, settings.timezone))
         return SendOutcome(False, f"no sender for channel {delivery.channel}", False)
+
+    def _notify(self, message: Message, settings: AgencySettings,
+                subscription: Subscription | None) -> SendOutcome:
+        """A FHIR Subscription notification, signed with the agency's webhook secret."""
+        if subscription is None or subscription.status not in LISTENING:
+            return SendOutcome(False, "subscription is off or gone", False)
+        if not settings.webhook_secret:
+            return _unconfigured("webhook secret")
+        data = message.data
+        bundle = notification_bundle(
+            subscription.id, self.renderer.base_url + "/fhir", _NOTIFICATION_TYPES[message.kind],
+            data["events_since_start"], subscription.status, message.id, message.occurred_at,
+            data.get("event_number"), data.get("referral_id"))
+        body = json.dumps(bundle, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        return self.webhook.send(subscription.endpoint, settings.webhook_secret, body, message.id,
+                                 message.kind, content_type=FHIR_JSON)
 
 
 def _unconfigured(what: str) -> SendOutcome:

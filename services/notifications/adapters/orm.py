@@ -7,7 +7,7 @@ ids, statuses and timestamps only.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Index, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Text
 
 from services.kit.db import UTCDateTime, service_metadata
 
@@ -16,7 +16,9 @@ metadata = service_metadata()
 SETTINGS = "notification_settings"
 # Columns sealed with the service's key ring; the URL too, since some receivers
 # put an access token in it.
-ENCRYPTED = {SETTINGS: ("webhook_url", "webhook_secret", "email", "phone")}
+SUBSCRIPTIONS = "fhir_subscriptions"
+ENCRYPTED = {SETTINGS: ("webhook_url", "webhook_secret", "email", "phone"),
+             SUBSCRIPTIONS: ("endpoint",)}
 
 settings = Table(
     SETTINGS, metadata,
@@ -72,4 +74,19 @@ handoffs = Table(
     Column("participant_id", String(64), primary_key=True),
     Column("agency_id", String(64), primary_key=True),
     Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+# Agencies' FHIR Subscriptions (domain/subscriptions.py); the endpoint sealed like a webhook URL.
+fhir_subscriptions = Table(
+    SUBSCRIPTIONS, metadata,
+    Column("id", String(36), primary_key=True),
+    Column("agency_id", String(64), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("heartbeat_seconds", Integer, nullable=True),
+    Column("events_since_start", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_heartbeat_at", UTCDateTime, nullable=True),
+    Column("reason", String(64), nullable=True),
 )

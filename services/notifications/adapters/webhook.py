@@ -37,7 +37,7 @@ class WebhookSender:
         self.clock = clock
 
     def send(self, url: str, secret: str, body: bytes, message_id: str,
-             message_type: str = "") -> SendOutcome:
+             message_type: str = "", content_type: str = "application/json") -> SendOutcome:
         """Send ``body`` exactly as given (it is what the signature covers).
 
         Never raises for network trouble: connection errors and timeouts come back as
@@ -46,7 +46,7 @@ class WebhookSender:
         error class or one of those reason codes.
         """
         headers = {
-            "Content-Type": "application/json",
+            "Content-Type": content_type,
             "User-Agent": USER_AGENT,
             ID_HEADER: message_id,
             signing.SIGNATURE_HEADER: signing.sign(secret, body, int(self.clock())),

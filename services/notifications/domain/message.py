@@ -21,6 +21,10 @@ REFERRAL_STATUS_CHANGED = "referral.status_changed"
 CONSENT_REVOKED = "consent.revoked"
 CONSENT_EXPIRED = "consent.expired"
 REFERRAL_ESCALATED = "referral.escalated"  # raised here, not by an event: see routing
+# FHIR Subscription notifications (domain/subscriptions.py), raised here as well.
+SUBSCRIPTION_HANDSHAKE = "subscription.handshake"
+SUBSCRIPTION_HEARTBEAT = "subscription.heartbeat"
+SUBSCRIPTION_EVENT = "subscription.event-notification"
 
 MESSAGE_KINDS = (
     MATCH_PROPOSED,
@@ -30,6 +34,8 @@ MESSAGE_KINDS = (
     CONSENT_EXPIRED,
     REFERRAL_ESCALATED,
 )
+# Not among the kinds an agency routes to its channels: they go to the subscription's endpoint.
+SUBSCRIPTION_KINDS = (SUBSCRIPTION_HANDSHAKE, SUBSCRIPTION_HEARTBEAT, SUBSCRIPTION_EVENT)
 
 # The only payload fields a message of each kind may carry.
 WHITELIST: dict[str, tuple[str, ...]] = {
@@ -47,6 +53,9 @@ WHITELIST: dict[str, tuple[str, ...]] = {
         "match_id", "referral_id", "referrer_agency_id", "mentor_agency_id", "urgency",
         "proposed_at",
     ),
+    SUBSCRIPTION_HANDSHAKE: ("subscription_id", "events_since_start"),
+    SUBSCRIPTION_HEARTBEAT: ("subscription_id", "events_since_start"),
+    SUBSCRIPTION_EVENT: ("subscription_id", "referral_id", "event_number", "events_since_start"),
 }
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
@@ -84,6 +93,10 @@ def _clean(name: str, value: Any) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return round(float(value), 2)
         raise UnsafeMessage("score is not a number")
+    if name in ("event_number", "events_since_start"):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        raise UnsafeMessage(f"{name} is not a count")
     if name == "full":
         return bool(value)
     if name in ("expires_at", "proposed_at"):

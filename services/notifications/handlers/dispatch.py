@@ -13,12 +13,14 @@ from datetime import datetime
 
 from services.notifications.adapters.channels import Channels, SendAll
 from services.notifications.adapters.delivery_repository import Claimed
-from services.notifications.domain.delivery import FAILED
+from services.notifications.domain.delivery import FAILED, SENT
+from services.notifications.domain.message import SUBSCRIPTION_HANDSHAKE
 from services.notifications.domain.outcome import SendOutcome
 from services.notifications.domain.planning import respect_quiet_hours
 from services.notifications.domain.quiet_hours import release_time
 from services.notifications.domain.retry import DispatchPolicy
 from services.notifications.domain.settings import AgencySettings
+from services.notifications.domain.subscriptions import ACTIVE, CHANNEL, ERROR, REQUESTED, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +38,15 @@ def dispatch_due(uow, channels: Channels, clock: Callable[[], datetime], policy:
         now = clock()
         claimed = uow.deliveries.claim_due(now, now + policy.lease, token, policy.batch_size)
         settings = {a: uow.settings.settings_of(a) for a in {c.delivery.agency_id for c in claimed}}
+        subscriptions = {i: uow.subscriptions.get(i) for i in {
+            c.message.data["subscription_id"] for c in claimed if c.delivery.channel == CHANNEL}}
         ready = [c for c in claimed if not _held_for_quiet_hours(uow, c, settings, now)]
         uow.commit()
 
     def send(item: Claimed) -> SendOutcome:
-        return _send(channels, item, settings[item.delivery.agency_id])
+        subscription = (subscriptions.get(item.message.data["subscription_id"])
+                        if item.delivery.channel == CHANNEL else None)
+        return _send(channels, item, settings[item.delivery.agency_id], subscription)
 
     for item, outcome in zip(ready, send_all(send, ready), strict=True):
         _record(uow, item, outcome, settings[item.delivery.agency_id], clock(), policy, token)
@@ -60,10 +66,13 @@ def _held_for_quiet_hours(uow, item: Claimed, settings: dict[str, AgencySettings
     return True
 
 
-def _send(channels: Channels, item: Claimed, settings: AgencySettings | None) -> SendOutcome:
+def _send(channels: Channels, item: Claimed, settings: AgencySettings | None,
+          subscription: Subscription | None = None) -> SendOutcome:
     if settings is None:
         return SendOutcome(False, "agency has no notification settings", False)
     try:
+        if subscription is not None:
+            return channels.send(item.delivery, item.message, settings, subscription)
         return channels.send(item.delivery, item.message, settings)
     except Exception as error:  # noqa: BLE001 - one broken delivery must not stop the batch
         log.exception("delivery %s could not be rendered or sent", item.delivery.id)
@@ -81,6 +90,8 @@ def _record(uow, item: Claimed, outcome: SendOutcome, settings: AgencySettings |
         if settings is not None:
             respect_quiet_hours(delivery, settings, item.message.urgency)
         uow.deliveries.save(delivery)
+        if delivery.channel == CHANNEL and item.message.kind == SUBSCRIPTION_HANDSHAKE:
+            _after_handshake(uow, item.message.data["subscription_id"], delivery.status)
         for event in delivery.events:
             uow.publish(event.type, event.payload, aggregate_id=delivery.id)
         uow.commit()
@@ -88,3 +99,12 @@ def _record(uow, item: Claimed, outcome: SendOutcome, settings: AgencySettings |
     log.log(logging.WARNING if delivery.status == FAILED else logging.INFO,
             "delivery %s over %s: attempt %d %s (%s)", delivery.id, delivery.channel,
             len(delivery.attempts), delivery.status, outcome.detail)
+
+
+def _after_handshake(uow, subscription_id: str, status: str) -> None:
+    # A requested subscription becomes active once its endpoint took the handshake, and turns
+    # to error when it never did; one turned off meanwhile stays off.
+    if status == SENT:
+        uow.subscriptions.set_status(subscription_id, ACTIVE, (REQUESTED,))
+    elif status == FAILED:
+        uow.subscriptions.set_status(subscription_id, ERROR, (REQUESTED,), "handshake_failed")

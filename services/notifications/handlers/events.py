@@ -12,6 +12,7 @@ from services.kit.contract import Event
 from services.notifications.domain.message import Message, message_for
 from services.notifications.domain.planning import plan_deliveries
 from services.notifications.domain.routing import PROPOSAL_CLOSERS, PendingProposal, recipients
+from services.notifications.handlers import subscriptions
 
 CONSENT_ENDED = ("consent.revoked", "consent.expired")
 
@@ -26,8 +27,12 @@ def notify(event: Event, uow, now: datetime) -> int:
     _track(event, uow, now)
     handoff_agencies = (uow.handoffs.agencies_of(event.payload["participant_id"])
                         if event.type in CONSENT_ENDED else ())
-    return sum(plan_for(uow, message_for(event, r.kind), r.agency_id, now)
-               for r in recipients(event, handoff_agencies))
+    planned = sum(plan_for(uow, message_for(event, r.kind), r.agency_id, now)
+                  for r in recipients(event, handoff_agencies))
+    if event.type == "referral.status_changed":
+        # The referrer's FHIR Subscriptions hear of every status change of its Tasks.
+        planned += subscriptions.on_status_changed(event, uow, now)
+    return planned
 
 
 def plan_for(uow, message: Message, agency_id: str, now: datetime) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from services.notifications.adapters.delivery_repository import Claimed
@@ -16,6 +17,7 @@ from services.notifications.domain.delivery import DEFERRED, PENDING, Delivery
 from services.notifications.domain.message import Message
 from services.notifications.domain.routing import PendingProposal
 from services.notifications.domain.settings import AgencySettings
+from services.notifications.domain.subscriptions import ACTIVE, LISTENING, Subscription
 from tests.unit.fake_unit_of_work import FakeUnitOfWork
 
 
@@ -109,11 +111,51 @@ class FakeHandoffs:
         return sorted(a for p, a in self.known if p == participant_id)
 
 
+class FakeSubscriptions:
+    def __init__(self) -> None:
+        self.rows: dict[str, Subscription] = {}
+
+    def add(self, subscription: Subscription) -> None:
+        self.rows[subscription.id] = subscription
+
+    def get(self, subscription_id: str, agency_id: str | None = None) -> Subscription | None:
+        found = self.rows.get(subscription_id)
+        return found if found and agency_id in (None, found.agency_id) else None
+
+    def of_agency(self, agency_id: str, statuses: tuple[str, ...] | None = None) -> list[Subscription]:
+        return [s for s in self.rows.values()
+                if s.agency_id == agency_id and (statuses is None or s.status in statuses)]
+
+    def listening_of(self, agency_id: str) -> list[Subscription]:
+        return self.of_agency(agency_id, LISTENING)
+
+    def with_heartbeats(self) -> list[Subscription]:
+        return [s for s in self.rows.values() if s.status == ACTIVE and s.heartbeat_seconds]
+
+    def save(self, subscription: Subscription) -> None:
+        kept = self.rows[subscription.id].events_since_start  # counted by count_event only
+        self.rows[subscription.id] = replace(subscription, events_since_start=kept)
+
+    def count_event(self, subscription_id: str) -> int:
+        found = self.rows[subscription_id]
+        self.rows[subscription_id] = replace(found, events_since_start=found.events_since_start + 1)
+        return found.events_since_start + 1
+
+    def set_status(self, subscription_id: str, status: str, only_from: tuple[str, ...],
+                   reason: str | None = None) -> None:
+        found = self.rows.get(subscription_id)
+        if found and found.status in only_from:
+            self.rows[subscription_id] = replace(found, status=status, reason=reason)
+
+    def delete(self, subscription_id: str) -> None:
+        self.rows.pop(subscription_id, None)
+
+
 def unit_of_work(*agencies: AgencySettings, consumer: str = "notifications.on_event") -> FakeUnitOfWork:
     """A fake unit of work whose settings hold ``agencies``; the rest starts empty."""
     return FakeUnitOfWork(source="notifications", consumer=consumer, settings=FakeSettings(*agencies),
                           deliveries=FakeDeliveries(), pending_proposals=FakePendingProposals(),
-                          handoffs=FakeHandoffs())
+                          handoffs=FakeHandoffs(), subscriptions=FakeSubscriptions())
 
 
 def repository(uow: FakeUnitOfWork, name: str):
