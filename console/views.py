@@ -49,8 +49,12 @@ BOARD_STATUSES = ("requested", "accepted", "in-progress", "on-hold", "completed"
                   "rejected", "cancelled")
 REPORTED_STATUSES = ("in-progress", "on-hold", "completed", "failed")
 ASSIGNABLE_ROLES = ("referrer", "coordinator", "admin")
+OPERATOR_ROLES = ("operator",)  # the operator agency's people can hold no other role
 HOME_BY_ROLE = (("coordinator", "/console/inbox"), ("referrer", "/console/referrals"),
-                ("admin", "/console/audit"))
+                ("admin", "/console/audit"), ("operator", "/console/readiness"))
+# The agencies the operator registers, and the roles each kind may hold (``gateway.policy``).
+AGENCY_KINDS_SHOWN = ("hospital", "clinic", "sober_living", "peer_group")
+AGENCY_ROLES_SHOWN = ("referrer", "coordinator", "admin")
 
 
 def _environment(language: str) -> Environment:
@@ -645,7 +649,8 @@ class ConsolePages:
             }[template]()
         except Problem as problem:
             return view.problem(problem)
-        return view.render(template, status=status, items=listing, roles=ASSIGNABLE_ROLES, **context)
+        roles = OPERATOR_ROLES if view.has("operator") else ASSIGNABLE_ROLES
+        return view.render(template, status=status, items=listing, roles=roles, **context)
 
     @page("GET,POST", "/console/staff")
     def console_staff(self, request):
@@ -745,3 +750,129 @@ class ConsolePages:
         return view.render("notifications.html", status=422 if errors else 200,
                            form=form if errors else (settings or {}), errors=errors, saved=saved,
                            deliveries=deliveries)
+
+    # -- network operator -----------------------------------------------------------------
+
+    def _operator_page(self, request) -> tuple[Page, Response | None]:
+        """A signed-in operator's page; anyone else sees the not-found page (the operations
+        behind it would refuse them anyway)."""
+        view, early = self._signed_in_page(request)
+        if early is None and not view.has("operator"):
+            early = view.not_found()
+        return view, early
+
+    @page("GET", "/console/readiness")
+    def console_readiness(self, request):
+        view, early = self._operator_page(request)
+        if early:
+            return early
+        try:
+            ready = view.ops.call("ready")
+        except Problem as problem:
+            return view.problem(problem)
+        components = sorted(ready["services"].items()) + [("gateway", ready["gateway"])]
+        healthy = all(state.get(part) == "ok" for _, state in components for part in state)
+        return view.render("readiness.html", components=components, healthy=healthy)
+
+    def _agencies_page(self, view: Page, status: int = 200, **context) -> Response:
+        agencies: list[dict[str, Any]] = []
+        page_token = None
+        try:
+            while True:
+                listed = view.ops.call("list_agencies", query={"page": page_token})
+                agencies += listed["items"]
+                page_token = listed.get("next_page")
+                if not page_token:
+                    break
+        except Problem as problem:
+            return view.problem(problem)
+        context.setdefault("form", {})
+        context.setdefault("errors", {})
+        return view.render("agencies.html", status=status, agencies=agencies, kinds=AGENCY_KINDS_SHOWN,
+                           agency_roles=AGENCY_ROLES_SHOWN, idempotency_key=str(uuid.uuid4()), **context)
+
+    @page("GET,POST", "/console/agencies")
+    def console_agencies(self, request):
+        view, early = self._operator_page(request)
+        if early:
+            return early
+        if request.method == "GET":
+            return self._agencies_page(view)
+        form = {"name": request.form.get("name", "").strip(), "kind": request.form.get("kind", ""),
+                "roles": _form_list(request.form, "roles")}
+        try:
+            created = view.ops.call("create_agency", body=form,
+                                    idempotency_key=request.form.get("idempotency_key"))
+        except Problem as problem:
+            if problem.status not in (409, 422):
+                return view.problem(problem)
+            errors = problem.errors or {"name": [problem.body.get("detail", "")]}
+            return self._agencies_page(view, status=problem.status, form=form, errors=errors)
+        return self._agencies_page(view, created=created)
+
+    @page("POST", "/console/agencies/<string:agency_id>/<string:action>")
+    def console_agency_action(self, request, agency_id, action):
+        view, early = self._operator_page(request)
+        if early:
+            return early
+        if action not in ("deactivate", "reactivate"):
+            return view.not_found()
+        try:
+            view.ops.call(f"{action}_agency", agency_id)
+        except Problem as problem:
+            if problem.status != 409:
+                return view.problem(problem)
+            return self._agencies_page(view, status=409, refused=problem)
+        return view.redirect("/console/agencies")
+
+    @page("GET,POST", "/console/verifications")
+    def console_verifications(self, request):
+        view, early = self._operator_page(request)
+        if early:
+            return early
+        if request.method == "GET":
+            return view.render("verification.html", job=None)
+        try:
+            job = view.ops.call("start_verification")
+        except Problem as problem:
+            return view.problem(problem)
+        return view.redirect(f"/console/verifications/{job['id']}")
+
+    @page("GET", "/console/verifications/<string:verification_id>")
+    def console_verification(self, request, verification_id):
+        view, early = self._operator_page(request)
+        if early:
+            return early
+        try:
+            job = view.ops.call("get_verification", verification_id)
+        except Problem as problem:
+            return view.problem(problem)
+        return view.render("verification.html", job=job)
+
+    def _dead_letters_page(self, view: Page, status: int = 200, **context) -> Response:
+        try:
+            letters = view.ops.call("list_dead_letters")
+        except Problem as problem:
+            return view.problem(problem)
+        return view.render("dead_letters.html", status=status, letters=letters["items"],
+                           total=letters["total"], **context)
+
+    @page("GET", "/console/dead-letters")
+    def console_dead_letters(self, request):
+        view, early = self._operator_page(request)
+        if early:
+            return early
+        return self._dead_letters_page(view)
+
+    @page("POST", "/console/dead-letters/<string:event_id>/replay")
+    def console_replay(self, request, event_id):
+        view, early = self._operator_page(request)
+        if early:
+            return early
+        try:
+            replayed = view.ops.call("replay_dead_letter", event_id)
+        except Problem as problem:
+            if problem.status != 409:
+                return view.problem(problem)
+            return self._dead_letters_page(view, status=409, refused=problem)
+        return self._dead_letters_page(view, replayed=replayed["replayed"])

@@ -115,7 +115,9 @@ class Operations:
             raise Problem(problem) from None
         if isinstance(result, Response):
             data = result.get_data()
-            if result.status_code >= 400:
+            # An error status with a body of its own (``/ready`` naming the services that are
+            # down) is that operation's answer, not a problem.
+            if result.status_code >= 400 and result.status_code not in dict(route.other_responses):
                 raise Problem(json.loads(data))
             return json.loads(data) if data else None
         return json.loads(render(route, result))

@@ -20,7 +20,7 @@ from gateway.auth import Principal
 from gateway.keys import Ledger
 from services.kit import broker, deadletters
 from services.kit.creations import CreatedMeanwhile, Creation, earlier_object, record_creation
-from services.kit.errors import Conflict, InvalidRequest
+from services.kit.errors import Conflict, InvalidRequest, NotFound
 from services.kit.vocabulary import OPERATOR
 
 DIRECTORY_PAGE_SIZE = 100
@@ -148,3 +148,18 @@ def dead_letters(amqp_uri: str) -> dict[str, Any]:
         letters = deadletters.list_dead_letters(connection)
     return {"items": [letter.summary() for letter in letters[:DEAD_LETTERS_SHOWN]],
             "total": len(letters)}
+
+
+def replay_dead_letter(amqp_uri: str, event_id: str) -> dict[str, Any]:
+    """Send the letters parked for ``event_id`` back to their consumers (attempts reset).
+
+    Raises ``Conflict`` when the letter is unreadable (it stays parked: its body would be parked
+    again, or worse, run) and ``NotFound`` when nothing is parked under that id.
+    """
+    with broker.connect(amqp_uri) as connection:
+        done = deadletters.replay(connection, amqp_uri, event_ids={event_id})
+    if done.refused and not done.replayed:
+        raise Conflict("This dead letter is unreadable and stays parked.")
+    if not done.replayed:
+        raise NotFound("No such dead letter.")
+    return {"replayed": [letter.summary() for letter in done.replayed]}

@@ -33,6 +33,7 @@ EVERY_ROLE = frozenset(ROLES)
 PUBLIC: frozenset[str] = frozenset()  # no API key needed
 
 KEY_MANAGERS = frozenset({ADMIN, OPERATOR})
+PEOPLE_MANAGERS = frozenset({ADMIN, OPERATOR})
 
 # Operation name (as in gateway.routes and the OpenAPI operationId) → roles that may call it.
 # An agency's admin reads what its own agency may read (the services scope every answer to the
@@ -54,11 +55,12 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "revoke_smart_client": KEY_MANAGERS,
     # A back-end client proves itself with its signed assertion, checked by the route.
     "smart_token": PUBLIC,
-    # An agency's admin manages the agency's own people (other agencies answer 404).
-    "invite_person": frozenset({ADMIN}),
-    "list_people": frozenset({ADMIN}),
-    "update_person": frozenset({ADMIN}),
-    "reinvite_person": frozenset({ADMIN}),
+    # An agency's admin manages the agency's own people (other agencies answer 404); the operator
+    # manages the operator agency's own people, who can only ever hold the operator role.
+    "invite_person": PEOPLE_MANAGERS,
+    "list_people": PEOPLE_MANAGERS,
+    "update_person": PEOPLE_MANAGERS,
+    "reinvite_person": PEOPLE_MANAGERS,
     # Signing in is how a person gets a session: their credentials are checked by the route.
     "accept_invitation": PUBLIC,
     "confirm_totp": PUBLIC,
@@ -109,6 +111,7 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     # The export is the whole network's ledger, for an outside auditor: the operator's.
     "export_ledger": frozenset({OPERATOR}),
     "list_dead_letters": frozenset({OPERATOR}),
+    "replay_dead_letter": frozenset({OPERATOR}),
     # A public key: anyone may check the ledger's checkpoints with it.
     "get_ledger_public_key": PUBLIC,
     "health": PUBLIC,

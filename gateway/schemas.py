@@ -115,6 +115,11 @@ class DeadLetterListSchema(Schema):
     total = fields.Integer(required=True, metadata={"description": "letters parked now"})
 
 
+class DeadLetterReplaySchema(Schema):
+    replayed = fields.List(fields.Nested(DeadLetterSchema), required=True,
+                           metadata={"description": "the letters sent back, one per consumer that parked it"})
+
+
 class PageQuery(StrictSchema):
     """The query of a list that takes nothing but the page cursor."""
 

@@ -615,6 +615,11 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
         self._caller(request, "list_dead_letters")
         return handlers.dead_letters(self.config["AMQP_URI"])
 
+    @api("replay_dead_letter")
+    def replay_dead_letter(self, request, id):
+        self._caller(request, "replay_dead_letter")
+        return handlers.replay_dead_letter(self.config["AMQP_URI"], id)
+
     # -- audit ----------------------------------------------------------------------------
 
     @api("list_disclosures")

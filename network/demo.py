@@ -31,6 +31,7 @@ AGENCIES = (
 # (``referral-network demo-code EMAIL`` prints the current one). Agency by name → people.
 DEMO_PASSWORD = "demo console pass phrase"
 DEMO_PEOPLE = {
+    "Network Operations": (("Oren Patel", "operator@network.demo", ["operator"]),),
     "St. Mary Hospital": (("Hana Okoye", "referrer@stmary.demo", ["referrer"]),
                           ("Ari Levin", "admin@stmary.demo", ["admin"])),
     "Harbor Sober Living": (("Sol Rivera", "referrer@harbor.demo", ["referrer"]),),
@@ -75,6 +76,13 @@ def seed(base_url: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
             print(f"Reusing the demo network in {path}")
             if not credentials.get("people"):
                 print("  (seeded before the console had demo staff: remove var/ to seed them)")
+                return credentials
+            known = {person["email"] for person in credentials["people"]}
+            added = seed_people(base_url, credentials["agencies"], skip=known)
+            if added:  # staff the demo gained since this network was seeded (the operator's)
+                credentials["people"] += added
+                _write_credentials(path, credentials)
+                print(f"  added demo console users: {', '.join(p['email'] for p in added)}")
             return credentials
         stale = path.with_name(path.name + ".stale")
         path.replace(stale)
@@ -94,24 +102,32 @@ def seed(base_url: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
     credentials = {"agencies": [{k: a[k] for k in ("id", "name", "kind", "roles", "api_key")}
                                 for a in agencies]}
     credentials["people"] = seed_people(base_url, credentials["agencies"])
-    # API keys: readable by the owner only from the first byte written, not after a chmod.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an older file may have been created more open
-    with os.fdopen(fd, "w") as out:
-        out.write(json.dumps(credentials, indent=2))
+    _write_credentials(path, credentials)
     print(f"Seeded {len(agencies)} agencies, 20 mentors and {len(credentials['people'])} console "
           f"users; keys in {path}")
     return credentials
 
 
-def seed_people(base_url: str, agencies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Invite and enrol the demo staff of each agency; their TOTP secrets go into the (0600)
-    credentials file, so ``referral-network demo-code EMAIL`` can show a current code."""
+def _write_credentials(path: Path, credentials: dict[str, Any]) -> None:
+    # API keys: readable by the owner only from the first byte written, not after a chmod.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file may have been created more open
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(credentials, indent=2))
+
+
+def seed_people(base_url: str, agencies: list[dict[str, Any]],
+                skip: set[str] = frozenset()) -> list[dict[str, Any]]:
+    """Invite and enrol the demo staff of each agency (but those in ``skip``); their TOTP secrets
+    go into the (0600) credentials file, so ``referral-network demo-code EMAIL`` can show a code.
+    The operator's staff are invited by the operator's own key, like any agency's."""
     import pyotp
 
     people = []
     for agency in agencies:
         for name, email, roles in DEMO_PEOPLE.get(agency["name"], ()):
+            if email in skip:
+                continue
             invited = Api(base_url, agency["api_key"])("POST", f"/v1/agencies/{agency['id']}/people",
                                                        {"name": name, "email": email, "roles": roles})
             enrolled = Api(base_url)("POST", "/v1/sessions/accept-invitation", {

@@ -308,6 +308,9 @@ class LedgerVerificationSchema(Schema):
     problem = fields.String(allow_none=True)
     kind = fields.String(allow_none=True, metadata={
         "description": "altered, deleted, inserted, reordered, truncated, rewritten, forged_checkpoint"})
+    checkpointed = fields.Integer(metadata={
+        "description": "background verifications: rows the signed checkpoints cover; later rows "
+                       "rest on the hash chain alone"})
 
 
 class LedgerVerificationJobSchema(Schema):

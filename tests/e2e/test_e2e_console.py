@@ -106,7 +106,9 @@ def world(net):
     for n in range(3):
         peers.ok("POST", "/v1/mentors", mentor(500 + n))
     return {
-        "hospital": hospital, "peers": peers,
+        "hospital": hospital, "peers": peers, "operator_agency": operator,
+        # The operator's own staff, invited by the operator's key (its agency holds no admin).
+        "operator": Person(anonymous, operator, "Opal Operator", "opal@network.example", ["operator"]),
         "referrer": Person(anonymous, hospital, "Rae Referrer", "rae@hospital.example", ["referrer"]),
         "coordinator": Person(anonymous, peers, "Cy Coordinator", "cy@peers.example", ["coordinator"]),
         "admin": Person(anonymous, peers, "Ada Admin", "ada@peers.example", ["admin"]),
@@ -563,6 +565,100 @@ def test_mentors_progress_search_and_revocation_through_their_pages(net, world, 
     referrer.fill("revoke-reason", "participant asked")
     referrer.submit("#revoke-consent")
     wait(lambda: hospital.ok("GET", f"/v1/referrals/{second}")["status"] == "cancelled", "cancellation")
+
+
+def _park_a_letter(amqp_uri: str, event_id: str, consumer: str) -> None:
+    """A dead letter for ``consumer``, whose queue (bound to the requeue exchange like a consumer's)
+    this test reads to see the replay arrive."""
+    from kombu import Queue
+
+    from services.kit import broker, topology
+
+    with broker.connect(amqp_uri) as connection:
+        channel = connection.channel()
+        topology.DEAD_LETTERS(channel).declare()
+        Queue(consumer, exchange=topology.REQUEUE, routing_key=consumer)(channel).declare()
+    body = {"id": event_id, "type": "referral.requested", "payload": {"note": "CanaryDeadLetter"}}
+    broker.publish(amqp_uri, body, exchange="", routing_key=topology.DEAD_LETTERS.name,
+                   headers={broker.CONSUMER: consumer, broker.ERROR: "KeyError", broker.ATTEMPT: 5,
+                            broker.PARKED_AT: "2026-12-01T09:00:00Z"}, message_id=event_id)
+
+
+def _replayed(amqp_uri: str, consumer: str):
+    from kombu import Queue
+
+    from services.kit import broker, topology
+
+    with broker.connect(amqp_uri) as connection:
+        queue = Queue(consumer, exchange=topology.REQUEUE, routing_key=consumer)(connection.channel())
+        return queue.get(no_ack=True)
+
+
+def test_the_operator_checks_readiness_registers_an_agency_verifies_the_ledger_and_replays_a_dead_letter(
+        net, world, browsers, axe_source):
+    operator = Console(browsers("admin"), net.base_url, axe_source)
+    operator.switch_to(world["operator"])
+    assert operator.driver.current_url.endswith("/console/readiness")
+    rows = {row.get_attribute("data-service"): row.text for row in operator.all("#readiness tbody tr")}
+    assert set(rows) == {"consent", "referrals", "matching", "notifications", "gateway"}
+    assert all("ok" in text for text in rows.values()) and operator.find("#ready-summary")
+    operator.checked("27-operator-readiness", narrow=True)
+
+    # Register an agency: its key is shown once and opens the API; then deactivate it.
+    operator.go("/console/agencies")
+    operator.fill("name", "Console Clinic")
+    operator.select("kind", "clinic")
+    operator.check("agency-role-coordinator")
+    operator.submit("#create-agency")
+    assert operator.find("[id='roles-error']").text
+    assert operator.find("#name").get_attribute("value") == "Console Clinic"
+    operator.check("agency-role-coordinator", False)
+    operator.check("agency-role-referrer")
+    operator.submit("#create-agency")
+    key = operator.find("#agency-key").text
+    clinic = Client(net.base_url, {"api_key": key})
+    assert clinic.request("GET", "/v1/referrals").status_code == 200
+    operator.checked("28-operator-agencies", narrow=True)
+    row = _row(operator, "agencies", "Console Clinic")
+    operator.submit(row.find_element("css selector", "button.deactivate"))
+    assert "deactivated" in _row(operator, "agencies", "Console Clinic").text
+    assert clinic.request("GET", "/v1/referrals").status_code == 401
+    operator.go("/console/agencies")
+    assert not operator.all("#agency-key")  # shown once
+
+    # A ledger verification in the background: its result and the checkpoints' cover.
+    operator.go("/console/verifications")
+    operator.submit("#start-verification")
+    job_path = operator.driver.current_url.split(net.base_url, 1)[1]
+    assert job_path.startswith("/console/verifications/")
+
+    def finished():
+        operator.go(job_path)
+        return operator.find("#verification-state").text == "done"
+
+    wait(finished, "the verification")
+    assert "The ledger is intact" in operator.find("#verification-result").text
+    assert "Signed checkpoints cover" in operator.find("#verification-checkpoints").text
+    operator.checked("29-operator-verification", narrow=True)
+
+    # Dead letters: listed without their content, one replayed to its consumer.
+    amqp_uri, consumer, event_id = net.env["AMQP_URI"], "console.replay_check", str(uuid.uuid4())
+    _park_a_letter(amqp_uri, event_id, consumer)
+    operator.go("/console/dead-letters")
+    row = operator.find(f"tr[data-event='{event_id}']")
+    assert consumer in row.text and "KeyError" in row.text
+    assert "CanaryDeadLetter" not in operator.text()
+    operator.checked("30-operator-dead-letters", narrow=True)
+    operator.submit(row.find_element("css selector", "button.replay"))
+    assert event_id in operator.find("#replayed").text
+    assert not operator.all(f"tr[data-event='{event_id}']")
+    arrived = wait(lambda: _replayed(amqp_uri, consumer), "the replayed letter")
+    assert arrived.properties["message_id"] == event_id
+
+    # The operator's staff page offers only the operator role; a coordinator's pages are not its.
+    operator.go("/console/staff")
+    assert {box.get_attribute("value") for box in operator.all("input[name=roles]")} == {"operator"}
+    assert operator.headers(f"/console/referrals/{world['journey']}").status_code == 403
 
 
 def test_posts_without_their_token_are_refused_and_an_idle_session_ends(net, world, browsers, axe_source):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -120,11 +121,13 @@ def _details_say(key: str, value: str):
 
 def verify_stream(reading: Callable[[], AbstractContextManager[LedgerReader]], keys: LedgerKeyPair, *,
                   chunk_size: int = VERIFY_CHUNK,
-                  progress: Callable[[int], None] | None = None) -> VerifyResult:
+                  progress: Callable[[int], None] | None = None,
+                  with_checkpoints: bool = False) -> VerifyResult:
     """Verify the whole ledger against its checkpoints, ``chunk_size`` rows per read.
 
     ``reading()`` opens a short-lived transaction per chunk, so a long verification never holds
     SQLite's writer gate between chunks. ``progress(rows read)`` is called after each chunk.
+    With ``with_checkpoints`` the result also says how many rows the signed checkpoints cover.
     The checkpoints are those stored beside the ledger and those of ``keys.checkpoint_log``,
     which survive a cut of the database; a log line that is not a checkpoint fails verification.
     """
@@ -140,7 +143,8 @@ def verify_stream(reading: Callable[[], AbstractContextManager[LedgerReader]], k
         read = verifier.feed(chunk)
         if progress is not None:
             progress(read)
-    return verifier.finish()
+    result = verifier.finish()
+    return replace(result, checkpointed=verifier.checkpointed) if with_checkpoints else result
 
 
 def _chunks(reading: Callable[[], AbstractContextManager[LedgerReader]],

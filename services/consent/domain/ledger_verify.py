@@ -34,12 +34,15 @@ class VerifyResult:
     first_bad_seq: int | None = None
     problem: str | None = None
     kind: str | None = None
+    checkpointed: int | None = None  # rows the signed checkpoints cover, when asked for
 
     def as_dict(self) -> dict[str, Any]:
-        if self.ok:
-            return {"ok": True, "entries": self.entries}
-        return {"ok": False, "entries": self.entries, "first_bad_seq": self.first_bad_seq,
-                "problem": self.problem, "kind": self.kind}
+        shown: dict[str, Any] = {"ok": True, "entries": self.entries} if self.ok else {
+            "ok": False, "entries": self.entries, "first_bad_seq": self.first_bad_seq,
+            "problem": self.problem, "kind": self.kind}
+        if self.checkpointed is not None:
+            shown["checkpointed"] = self.checkpointed
+        return shown
 
 
 class ChainVerifier:
@@ -107,6 +110,11 @@ class ChainVerifier:
         if self._failure is not None:
             self.checked += sum(1 for _ in it)
         return self.checked
+
+    @property
+    def checkpointed(self) -> int:
+        """How many rows the signed checkpoints matched so far cover (the rest rest on the chain)."""
+        return self._matched_count
 
     def finish(self) -> VerifyResult:
         """The result once every row was fed."""

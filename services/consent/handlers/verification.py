@@ -69,7 +69,8 @@ def run_verification(verification_id: str, uow, keys: LedgerKeyPair, clock: Call
 
     try:
         result: dict[str, Any] | None = verify_stream(reading, keys, chunk_size=rules.chunk_rows,
-                                                      progress=progressed).as_dict()
+                                                      progress=progressed,
+                                                      with_checkpoints=True).as_dict()
         state = DONE
     except Exception:  # noqa: BLE001 - the verification ends either way; the reason is logged
         log.exception("ledger verification %s failed", verification_id)

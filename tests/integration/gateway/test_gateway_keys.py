@@ -171,3 +171,34 @@ def test_the_operator_lists_dead_letters_without_their_bodies_and_no_one_else_ma
     assert "Canary" not in listed.text
     assert gateway.call("GET", "/v1/dead-letters", clinic["api_key"]).status_code == 403
     assert gateway.call("GET", "/v1/dead-letters", admin_key).json()["total"] == 1  # still parked
+
+
+def test_the_operator_replays_a_dead_letter_to_its_consumer_and_an_unreadable_one_stays(
+        gateway, gateway_config, admin_key, clinic):
+    from kombu import Connection, Queue
+
+    uri, consumer = gateway_config["AMQP_URI"], "console.replay_check"
+    with broker.connect(uri) as connection:
+        channel = connection.channel()
+        topology.DEAD_LETTERS(channel).declare()
+        Queue(consumer, exchange=topology.REQUEUE, routing_key=consumer)(channel).declare()
+    for event_id, extra in (("evt-ok", {}), ("evt-raw", {broker.UNREADABLE: True})):
+        broker.publish(uri, {"id": event_id, "type": "referral.requested"}, exchange="",
+                       routing_key=topology.DEAD_LETTERS.name, message_id=event_id,
+                       headers={broker.CONSUMER: consumer, broker.ERROR: "KeyError", broker.ATTEMPT: 5,
+                                broker.PARKED_AT: "2026-12-01T09:00:00Z", **extra})
+
+    assert gateway.call("POST", "/v1/dead-letters/evt-ok/replay", clinic["api_key"]).status_code == 403
+    replayed = gateway.call("POST", "/v1/dead-letters/evt-ok/replay", admin_key)
+    assert replayed.status_code == 200, replayed.text
+    assert [(r["event_id"], r["consumer"]) for r in replayed.json()["replayed"]] == [("evt-ok", consumer)]
+    with Connection(uri) as connection:
+        arrived = Queue(consumer, exchange=topology.REQUEUE, routing_key=consumer)(connection.channel()).get(
+            no_ack=True)
+    assert arrived is not None and arrived.properties["message_id"] == "evt-ok"
+    assert arrived.headers[broker.ATTEMPT] == 1
+    assert gateway.call("POST", "/v1/dead-letters/evt-ok/replay", admin_key).status_code == 404
+    refused = gateway.call("POST", "/v1/dead-letters/evt-raw/replay", admin_key)
+    assert (refused.status_code, refused.json()["code"]) == (409, "conflict")
+    left = gateway.call("GET", "/v1/dead-letters", admin_key).json()["items"]
+    assert [letter["event_id"] for letter in left] == ["evt-raw"]

@@ -255,6 +255,43 @@ def test_an_agency_manages_only_its_own_people_and_only_with_roles_it_holds(gate
                    409, "conflict")
 
 
+def test_the_operator_invites_its_own_people_who_operate_and_reach_no_participant_data(
+        gateway, clock, clinic, gateway_config):
+    agency, key = insert_agency(gateway_config, "Network Operations", "operator", ["operator"])
+    operator = {**agency, "api_key": key}
+    first = enrol(gateway, clock, operator, key, "ops@network.example", ("operator",))
+    token = first.session()
+    # A signed-in operator invites, lists and manages the operator agency's people.
+    second = invite(gateway, operator, token, "ops2@network.example", ("operator",))
+    listed = gateway.call("GET", f"/v1/agencies/{operator['id']}/people", token)
+    assert listed.status_code == 200, listed.text
+    assert {p["email"] for p in listed.json()["items"]} == {"ops@network.example", "ops2@network.example"}
+    reinvited = gateway.call("POST", f"/v1/agencies/{operator['id']}/people/{second['id']}/invitation", token)
+    assert reinvited.status_code == 201, reinvited.text
+    patched = gateway.call("PATCH", f"/v1/agencies/{operator['id']}/people/{second['id']}", token,
+                           json={"status": "deactivated"})
+    assert patched.status_code == 200 and patched.json()["status"] == "deactivated"
+    # Its people can hold only the operator role: never admin, referrer or coordinator.
+    for roles in (["admin"], ["referrer"], ["operator", "coordinator"]):
+        refused = assert_problem(gateway.call("POST", f"/v1/agencies/{operator['id']}/people", token, json={
+            "name": NAME, "email": "ops3@network.example", "roles": roles}), 422, "invalid_request")
+        assert "roles" in refused["errors"]
+    # The operator's person operates the network and reaches no participant data.
+    assert gateway.call("GET", "/v1/agencies", token).status_code == 200
+    assert_problem(gateway.call("GET", "/v1/referrals", token), 403, "forbidden")
+    assert_problem(gateway.call("GET", "/v1/mentors", token), 403, "forbidden")
+    # The operator invites into no other agency, and another agency's admin not into the operator's.
+    assert_problem(gateway.call("POST", f"/v1/agencies/{clinic['id']}/people", token, json={
+        "name": NAME, "email": "into-clinic@network.example", "roles": ["referrer"]}), 404, "not_found")
+    assert_problem(gateway.call("GET", f"/v1/agencies/{clinic['id']}/people", token), 404, "not_found")
+    assert_problem(gateway.call("POST", f"/v1/agencies/{operator['id']}/people", clinic["api_key"], json={
+        "name": NAME, "email": "into-ops@eastside.example", "roles": ["operator"]}), 404, "not_found")
+    clinic_admin = enrol(gateway, clock, clinic, clinic["api_key"], "lead@eastside.example", ("admin",))
+    into_operator = gateway.call("POST", f"/v1/agencies/{operator['id']}/people", clinic_admin.session(),
+                                 json={"name": NAME, "email": "in-ops@eastside.example", "roles": ["admin"]})
+    assert_problem(into_operator, 404, "not_found")
+
+
 def test_the_gateway_database_holds_no_name_email_secret_or_token_in_clear(
         gateway, clock, clinic, gateway_config):
     person = enrol(gateway, clock, clinic, clinic["api_key"])

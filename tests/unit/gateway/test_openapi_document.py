@@ -30,6 +30,7 @@ API_ROUTES = {
     ("post", "/v1/agencies/{id}/reactivate"), ("get", "/v1/agencies/{id}/keys"),
     ("post", "/v1/agencies/{id}/keys"), ("post", "/v1/agencies/{id}/keys/{key_id}/rotate"),
     ("post", "/v1/agencies/{id}/keys/{key_id}/revoke"), ("get", "/v1/dead-letters"),
+    ("post", "/v1/dead-letters/{id}/replay"),
     ("get", "/health"), ("get", "/ready"), ("get", "/openapi.json"),
     ("post", "/v1/agencies/{id}/people"), ("get", "/v1/agencies/{id}/people"),
     ("patch", "/v1/agencies/{id}/people/{person_id}"),

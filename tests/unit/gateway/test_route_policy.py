@@ -34,7 +34,9 @@ OPERATOR_OPS = {"create_agency", "list_agencies", "deactivate_agency", "reactiva
                 "put_notification_settings", "get_notification_settings", "list_notifications",
                 "list_dead_letters", "export_ledger", "get_session", "sign_out",
                 "start_verification", "get_verification", "list_smart_clients", "register_smart_client",
-                "revoke_smart_client"}
+                "revoke_smart_client", "replay_dead_letter",
+                # its own agency's people, who can hold only the operator role
+                "invite_person", "list_people", "update_person", "reinvite_person"}
 PROTECTED = [r.operation for r in ROUTES if not is_public(r.operation)]
 
 
