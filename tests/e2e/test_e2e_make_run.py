@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import requests
 
-from network.processes import ROOT, free_port
+from network.processes import PROCESSES, ROOT, free_port
 from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -130,7 +130,7 @@ def test_make_run_restarts_a_killed_process_and_keeps_the_network_serving(isolat
         assert child_running(run.pid, "services.consent.service") != consent
         assert run.poll() is None  # one crash never stops the network
         supervised = child_processes(run.pid)
-        assert len(supervised) == 5, supervised
+        assert len(supervised) == len(PROCESSES), supervised  # every service and the gateway
     finally:
         os.killpg(run.pid, signal.SIGTERM)
         assert run.wait(timeout=60) == 0
