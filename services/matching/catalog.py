@@ -1,7 +1,8 @@
 """The events the matching service publishes: their payload schemas and versions.
 
 Registered through the ``referral_network.catalogs`` entry point ``matching``. Every
-``match.*`` status but a waitlist carries the same payload (``MatchV2``).
+``match.*`` status but a waitlist carries the same payload (``MatchV2``);
+``mentor.certification_expiring`` carries ids and days only.
 """
 
 from __future__ import annotations
@@ -56,6 +57,15 @@ class MatchWaitlistedV1(PayloadSchema):
     reason_code = fields.String(load_default=None, allow_none=True)
 
 
+class CertificationExpiringV1(PayloadSchema):
+    """A mentor's certification ends soon: ids and days only, no names."""
+
+    mentor_id = fields.String(required=True)
+    agency_id = fields.String(required=True)
+    days = fields.Integer(required=True, validate=validate.Range(min=1))  # the threshold reached
+    days_left = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
 EVENT_TYPES = (
     EventType("match.proposed", 2, MatchV2, {1: match_v1_to_v2}),
     EventType("match.accepted", 2, MatchV2, {1: match_v1_to_v2}),
@@ -63,4 +73,5 @@ EVENT_TYPES = (
     EventType("match.expired", 2, MatchV2, {1: match_v1_to_v2}),
     EventType("match.withdrawn", 2, MatchV2, {1: match_v1_to_v2}),
     EventType("match.waitlisted", 1, MatchWaitlistedV1),
+    EventType("mentor.certification_expiring", 1, CertificationExpiringV1),
 )

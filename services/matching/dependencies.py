@@ -9,11 +9,16 @@ so the outcome stays correct, only wasteful.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from nameko.extensions import DependencyProvider
+from sqlalchemy.orm import Session
 
+from services.kit.dependencies import Database
+from services.matching.adapters import repositories
 from services.matching.adapters.registry_cache import CachedRegistry
+from services.matching.domain.ladder import LevelCaps
 from services.matching.domain.policy import MatchingPolicy
 
 
@@ -42,3 +47,15 @@ class Registry(DependencyProvider):
     def get_dependency(self, worker_ctx) -> CachedRegistry:
         return self.registry
 
+
+
+class MatchingDatabase(Database):
+    """The kit's ``Database`` whose mentor repository knows the caseload caps of the ladder's
+    levels (``LEVEL_CAPS`` in config, read once at setup; a malformed cap stops the start)."""
+
+    def setup(self) -> None:
+        self.caps = LevelCaps.from_dict(self.container.config.get("LEVEL_CAPS"))
+        super().setup()
+
+    def _repositories_of(self, session: Session) -> Mapping[str, Any]:
+        return repositories(session, self.ring, self.caps)

@@ -16,6 +16,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from services.kit import vocabulary as v
 from services.kit.messages import StrictSchema, page_of
 from services.matching.catalog import ExplanationItemSchema
+from services.matching.domain.ladder import LEVELS
 
 
 class MentorCreateRequest(StrictSchema):
@@ -33,6 +34,14 @@ class MentorCreateRequest(StrictSchema):
     availability = v.slots(at_least=1, required=True)
     capacity = fields.Integer(required=True, validate=validate.Range(min=0, max=50))
     certified_until = fields.Date(required=True)
+    level = v.one_of(LEVELS, allow_none=True, load_default=None, metadata={
+        "description": "on the ladder: the level's caseload cap bounds the places taken; "
+                       "none: own capacity only"})
+    supervisor = fields.String(allow_none=True, load_default=None, validate=[
+        validate.Length(min=1, max=64),
+        validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+                        error="A person id of the peer group or a reference, not a name.")],
+        metadata={"description": "a person id of the peer group or a name-free reference"})
 
 
 class MentorPatchRequest(MentorCreateRequest):
@@ -97,7 +106,11 @@ class MentorResult(Schema):
     remote_ok = fields.Boolean()
     availability = fields.List(fields.String())
     capacity = fields.Integer()
+    effective_capacity = fields.Integer(metadata={
+        "description": "own capacity, no more than the level's caseload cap"})
     caseload = fields.Integer()
+    level = fields.String(allow_none=True)
+    supervisor = fields.String(allow_none=True)
     certified_until = v.CalendarDate()
     active = fields.Boolean()
     created_at = v.Timestamp()

@@ -2,7 +2,7 @@
 
 Run with ``nameko run --config services/matching/config.yml services.matching.service``.
 RPC surface as in docs/rpc.md; each consumer names its event types in its ``@subscribe``;
-timers for proposal expiry and the batch rebalance, which run
+timers for proposal expiry, the batch rebalance and certification reminders, which run
 only where ``TIMERS_ENABLED`` is true (one replica).
 """
 
@@ -12,23 +12,22 @@ from typing import Any
 
 from services.kit.contract import Event
 from services.kit.creations import creation_of
-from services.kit.dependencies import Clock, Database
+from services.kit.dependencies import Clock
 from services.kit.entrypoints import every, rpc, subscribe
 from services.kit.messages import load, load_caller
 from services.kit.pages import MAX_PAGE_SIZE, read_cursor
 from services.kit.vocabulary import OTHER_REASON as OTHER
 from services.matching import handlers
 from services.matching import schemas as s
-from services.matching.adapters import repositories
 from services.matching.adapters.orm import metadata
-from services.matching.dependencies import Policy, Registry
+from services.matching.dependencies import MatchingDatabase, Policy, Registry
 from services.matching.domain import commands as c
 
 
 class MatchingService:
     name = "matching"
 
-    db = Database(metadata, repositories=repositories)
+    db = MatchingDatabase(metadata)
     clock = Clock()
     policy = Policy()
     registry = Registry()
@@ -128,3 +127,8 @@ class MatchingService:
     @every("REBALANCE_INTERVAL_SECONDS", 300.0)
     def rebalance_periodically(self) -> None:
         self.rebalance()
+
+    @every("CERTIFICATION_CHECK_SECONDS", 3600.0)
+    def remind_certifications(self) -> None:
+        """``mentor.certification_expiring`` at 30 and 7 days before a certification ends."""
+        handlers.remind_certifications(self.db, self.clock())

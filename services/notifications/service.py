@@ -35,7 +35,8 @@ class NotificationsService:
     outbound = OutboundChannels()
 
     @subscribe("referral.status_changed", "match.proposed", "match.accepted", "match.declined",
-               "match.expired", "match.withdrawn", "match.waitlisted", "consent.revoked", "consent.expired")
+               "match.expired", "match.withdrawn", "match.waitlisted", "consent.revoked", "consent.expired",
+               "mentor.certification_expiring")
     def on_event(self, event: Event) -> None:
         self.db.handle(event, events.notify, self.clock())
 

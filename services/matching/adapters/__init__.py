@@ -11,9 +11,12 @@ from services.kit.creations import Creations
 from services.matching.adapters.matches import MatchRepository
 from services.matching.adapters.mentors import MentorRepository
 from services.matching.adapters.referrals import ReferralRepository
+from services.matching.domain.ladder import DEFAULT_LEVEL_CAPS, LevelCaps
 
 
-def repositories(session: Session, ring: Any = None) -> dict[str, Any]:
-    """The matching repositories of one transaction (matching seals no columns: no key ring)."""
+def repositories(session: Session, ring: Any = None,
+                 caps: LevelCaps = DEFAULT_LEVEL_CAPS) -> dict[str, Any]:
+    """The matching repositories of one transaction (matching seals no columns: no key ring);
+    ``caps`` are the caseload caps of the mentor levels."""
     return {"referrals": ReferralRepository(session), "matches": MatchRepository(session),
-            "mentors": MentorRepository(session), "creations": Creations(session)}
+            "mentors": MentorRepository(session, caps), "creations": Creations(session)}

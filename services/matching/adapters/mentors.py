@@ -18,18 +18,21 @@ from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, insert, or_, select, update
+from sqlalchemy import Row, and_, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from services.matching.adapters.orm import matches, mentors, registry_version
+from services.matching.adapters.orm import certification_reminders, matches, mentors, registry_version
 from services.matching.domain import ConsentScope, Mentor
+from services.matching.domain.ladder import DEFAULT_LEVEL_CAPS, LevelCaps
 from services.matching.domain.registered import RegisteredMentor
 
 
-def mentor_from_row(row: Row, extra_load: int = 0) -> Mentor:
-    """The domain mentor; ``extra_load`` counts open proposals as held places when picking."""
+def mentor_from_row(row: Row, extra_load: int = 0, caps: LevelCaps = DEFAULT_LEVEL_CAPS) -> Mentor:
+    """The domain mentor with their level's cap; ``extra_load`` counts open proposals as held
+    places when picking."""
     fields = dict(row._mapping)
+    fields["level_cap"] = caps.cap(fields["level"])
     for column in ("changed_version", "created_at", "updated_at"):
         fields.pop(column, None)
     lat, lon = fields.pop("lat"), fields.pop("lon")
@@ -38,8 +41,8 @@ def mentor_from_row(row: Row, extra_load: int = 0) -> Mentor:
     return Mentor.from_dict(fields)
 
 
-def registered_from_row(row: Row) -> RegisteredMentor:
-    return RegisteredMentor(mentor_from_row(row), row.created_at, row.updated_at)
+def registered_from_row(row: Row, caps: LevelCaps = DEFAULT_LEVEL_CAPS) -> RegisteredMentor:
+    return RegisteredMentor(mentor_from_row(row, caps=caps), row.created_at, row.updated_at)
 
 
 def mentor_values(mentor: Mentor) -> dict[str, Any]:
@@ -47,6 +50,7 @@ def mentor_values(mentor: Mentor) -> dict[str, Any]:
     values = mentor.to_dict()
     location = values.pop("location")
     values.pop("caseload")
+    values.pop("level_cap", None)
     values["certified_until"] = mentor.certified_until
     values["lat"], values["lon"] = (location["lat"], location["lon"]) if location else (None, None)
     return values
@@ -55,8 +59,16 @@ def mentor_values(mentor: Mentor) -> dict[str, Any]:
 class MentorRepository:
     """Mentors' rows: details, places and holds, and the registry version."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, caps: LevelCaps = DEFAULT_LEVEL_CAPS) -> None:
         self.session = session
+        self.caps = caps
+
+    def _effective_capacity(self):
+        """SQL for each mentor's own capacity, no more than their level's cap."""
+        c = mentors.c
+        cap = case(*((c.level == level, limit) for level, limit in self.caps.caps.items()),
+                   else_=c.capacity)  # no level: own capacity only
+        return case((c.capacity < cap, c.capacity), else_=cap)
 
     def add(self, mentor: Mentor, now: datetime) -> None:
         """Register a mentor with no one in their care yet."""
@@ -69,7 +81,7 @@ class MentorRepository:
 
     def get(self, mentor_id: str) -> RegisteredMentor | None:
         row = self._row(mentor_id)
-        return None if row is None else registered_from_row(row)
+        return None if row is None else registered_from_row(row, self.caps)
 
     def of_agency(self, agency_id: str | None, *, active: bool | None = None,
                   after: tuple[datetime, str] | None = None,
@@ -86,7 +98,7 @@ class MentorRepository:
             query = query.where(or_(c.created_at > after[0], and_(c.created_at == after[0], c.id > after[1])))
         if limit is not None:
             query = query.limit(limit)
-        return [registered_from_row(row) for row in self.session.execute(query)]
+        return [registered_from_row(row, self.caps) for row in self.session.execute(query)]
 
     def change(self, mentor: Mentor, changed: Collection[str], now: datetime) -> bool:
         """Write the ``changed`` details of a mentor (a location always with both coordinates).
@@ -140,7 +152,7 @@ class MentorRepository:
         c = mentors.c
         taken = self.session.execute(
             update(mentors).values(caseload=c.caseload + 1)
-            .where(c.id == mentor_id, c.caseload < c.capacity, c.active.is_(True),
+            .where(c.id == mentor_id, c.caseload < self._effective_capacity(), c.active.is_(True),
                    c.certified_until >= today))
         return taken.rowcount == 1
 
@@ -160,7 +172,7 @@ class MentorRepository:
             query = query.where(or_(c.agency_id.in_(scope.agencies), c.agency_kind.in_(scope.classes)),
                                 c.agency_id.not_in(scope.blocked))
         holds = self._holds(*([matches.c.referral_id.not_in(list(holds_except))] if holds_except else []))
-        return [mentor_from_row(row, holds.get(row.id, 0)) for row in self.session.execute(query)]
+        return [mentor_from_row(row, holds.get(row.id, 0), self.caps) for row in self.session.execute(query)]
 
     def _holds(self, *conditions) -> dict[str, int]:
         """Open proposals per mentor: places a proposal holds until it is decided."""
@@ -175,11 +187,31 @@ class MentorRepository:
         return {tag for row in rows for tag in row[0]}, {tag for row in rows for tag in row[1]}
 
     def places_left(self, ids: Collection[str]) -> dict[str, int]:
-        """Capacity minus caseload minus open proposals, for these mentors (this transaction's view)."""
+        """Effective capacity (own, capped by the level) minus caseload minus open proposals, for
+        these mentors (this transaction's view)."""
         c = mentors.c
         holds = self._holds(matches.c.mentor_id.in_(ids))
-        rows = self.session.execute(select(c.id, c.capacity, c.caseload).where(c.id.in_(ids)))
-        return {row.id: row.capacity - row.caseload - holds.get(row.id, 0) for row in rows}
+        places = self._effective_capacity().label("places")
+        rows = self.session.execute(select(c.id, places, c.caseload).where(c.id.in_(ids)))
+        return {row.id: row.places - row.caseload - holds.get(row.id, 0) for row in rows}
+
+    # -- certification reminders ---------------------------------------------------------------
+
+    def certified_until_between(self, first: date, last: date) -> list[tuple[str, str, date]]:
+        """``(id, agency_id, certified_until)`` of mentors whose certification ends in
+        ``first..last`` (paused ones too: they may come back)."""
+        c = mentors.c
+        query = (select(c.id, c.agency_id, c.certified_until)
+                 .where(c.certified_until >= first, c.certified_until <= last).order_by(c.id))
+        return [tuple(row) for row in self.session.execute(query)]
+
+    def record_reminder(self, mentor_id: str, certified_until: date, days: int, now: datetime) -> bool:
+        """Record that this reminder goes out; False when it went out before."""
+        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
+        inserted = self.session.execute(dialect.insert(certification_reminders).values(
+            mentor_id=mentor_id, certified_until=certified_until, days=days, sent_at=now,
+        ).on_conflict_do_nothing())
+        return inserted.rowcount == 1
 
     # -- the registry version -------------------------------------------------------------------
 
@@ -194,12 +226,12 @@ class MentorRepository:
         c = mentors.c
         rows = self.session.execute(
             select(mentors).where(c.changed_version > after, c.changed_version <= upto))
-        return [(mentor_from_row(row), row.changed_version) for row in rows]
+        return [(mentor_from_row(row, caps=self.caps), row.changed_version) for row in rows]
 
     def current(self, mentor_id: str) -> tuple[Mentor, int] | None:
         """The mentor as this transaction sees them, with the version of their last change."""
         row = self._row(mentor_id)
-        return None if row is None else (mentor_from_row(row), row.changed_version)
+        return None if row is None else (mentor_from_row(row, caps=self.caps), row.changed_version)
 
     def _next_version(self) -> int:
         # The UPDATE row-locks the one row until commit: versions commit in order, no gaps.

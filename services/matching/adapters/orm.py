@@ -55,6 +55,11 @@ mentors = Table(
     Column("caseload", Integer, nullable=False, default=0),
     Column("active", Boolean, nullable=False, default=True),
     Column("certified_until", Date, nullable=False),
+    # On the ladder (trainee, certified, senior): the level's cap bounds the places taken.
+    # NULL: not placed on the ladder, bound by their own capacity only.
+    Column("level", String(16), nullable=True),
+    # A person id of the peer group or a name-free reference; never a name.
+    Column("supervisor", String(64), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # The registry version of the mentor's last change of details (not of caseload).
@@ -122,4 +127,14 @@ referral_exclusions = Table(
     Column("mentor_id", String(36), primary_key=True),
     Column("reason", String(16), nullable=False),  # "declined" | "expired"
     Column("at", UTCDateTime, nullable=False),
+)
+
+# Certification expiry reminders sent: one per mentor, threshold (days before expiry) and
+# certification date, so a renewed certification is reminded of again.
+certification_reminders = Table(
+    "certification_reminders", metadata,
+    Column("mentor_id", String(36), ForeignKey("mentors.id"), primary_key=True),
+    Column("certified_until", Date, primary_key=True),
+    Column("days", Integer, primary_key=True),
+    Column("sent_at", UTCDateTime, nullable=False),
 )

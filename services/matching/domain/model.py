@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from services.kit.vocabulary import AGENCY_KINDS, PATHWAYS, SLOTS, URGENCIES, lived_experience_codes
+from services.matching.domain.ladder import LEVELS, effective_capacity
 
 AGE_BAND_YEARS = 5
 PEER_GROUP = "peer_group"
@@ -82,6 +83,11 @@ class Mentor:
     caseload: int = 0
     active: bool = True
     agency_kind: str = PEER_GROUP  # only peer groups register mentors today
+    level: str | None = None  # on the ladder (``LEVELS``); None: not placed, no level cap
+    supervisor: str | None = None  # a person id of the peer group or a name-free reference
+    # The caseload cap of the mentor's level as this deployment configures it (``LevelCaps``);
+    # None: no cap beyond their own capacity. Not stored: caps are config.
+    level_cap: int | None = None
 
     def __post_init__(self) -> None:
         put = object.__setattr__  # frozen: normalise once, here
@@ -92,6 +98,8 @@ class Mentor:
         put(self, "availability", _closed("availability slots", self.availability, SLOTS))
         if self.agency_kind not in AGENCY_KINDS:
             raise ValueError(f"unknown agency kind {self.agency_kind!r}")
+        if self.level is not None and self.level not in LEVELS:
+            raise ValueError(f"unknown level {self.level!r}")
         if self.capacity < 0 or self.caseload < 0:
             raise ValueError("capacity and caseload cannot be negative")
         if self.radius_km < 0:
@@ -100,8 +108,13 @@ class Mentor:
             raise ValueError(f"implausible age {self.age}")
 
     @property
+    def effective_capacity(self) -> int:
+        """Own capacity, no more than the level's cap."""
+        return effective_capacity(self.capacity, self.level_cap)
+
+    @property
     def capacity_left(self) -> int:
-        return max(0, self.capacity - self.caseload)
+        return max(0, self.effective_capacity - self.caseload)
 
     @property
     def age_band(self) -> int | None:
@@ -130,7 +143,7 @@ class Mentor:
             "remote_ok": self.remote_ok, "availability": sorted(self.availability),
             "capacity": self.capacity, "caseload": self.caseload,
             "certified_until": self.certified_until.isoformat(), "active": self.active,
-            "agency_kind": self.agency_kind,
+            "agency_kind": self.agency_kind, "level": self.level, "supervisor": self.supervisor,
         }
 
 

@@ -27,5 +27,6 @@ class RegisteredMentor:
         """The fields a coordinator sees (``MentorResult``)."""
         fields = self.mentor.to_dict()
         fields.pop("agency_kind")
-        return {**fields, "certified_until": self.mentor.certified_until,
+        return {**fields, "effective_capacity": self.mentor.effective_capacity,
+                "certified_until": self.mentor.certified_until,
                 "created_at": self.created_at, "updated_at": self.updated_at}

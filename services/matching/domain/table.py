@@ -132,7 +132,7 @@ class MentorTable:
 
     def _set_load(self, row: int, mentor: Mentor) -> None:
         c = self._cols
-        c["capacity"][row], c["caseload"][row] = mentor.capacity, mentor.caseload
+        c["capacity"][row], c["caseload"][row] = mentor.effective_capacity, mentor.caseload
         is_open = mentor.active and mentor.capacity_left > 0
         c["open_until"][row] = mentor.certified_until.toordinal() if is_open else _CLOSED
 

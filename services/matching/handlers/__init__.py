@@ -6,6 +6,7 @@ Command and query handlers take the kit's unit of work not yet entered and open 
 the repositories: ``uow.referrals``, ``uow.matches``, ``uow.mentors``.
 """
 
+from services.matching.handlers.certifications import remind_certifications
 from services.matching.handlers.expiry import expire_proposals
 from services.matching.handlers.matches import accept_match, decline_match, list_matches
 from services.matching.handlers.mentors import create_mentor, list_mentors, update_mentor
@@ -19,5 +20,5 @@ from services.matching.handlers.rebalance import rebalance
 __all__ = [
     "accept_match", "create_mentor", "decline_match", "expire_proposals", "list_matches",
     "list_mentors", "on_consent_ended", "on_referral_requested", "on_referral_status_changed",
-    "rebalance", "update_mentor",
+    "rebalance", "remind_certifications", "update_mentor",
 ]

@@ -21,6 +21,7 @@ REFERRAL_STATUS_CHANGED = "referral.status_changed"
 CONSENT_REVOKED = "consent.revoked"
 CONSENT_EXPIRED = "consent.expired"
 REFERRAL_ESCALATED = "referral.escalated"  # raised here, not by an event: see routing
+MENTOR_CERTIFICATION_EXPIRING = "mentor.certification_expiring"
 # FHIR Subscription notifications (domain/subscriptions.py), raised here as well.
 SUBSCRIPTION_HANDSHAKE = "subscription.handshake"
 SUBSCRIPTION_HEARTBEAT = "subscription.heartbeat"
@@ -33,6 +34,7 @@ MESSAGE_KINDS = (
     CONSENT_REVOKED,
     CONSENT_EXPIRED,
     REFERRAL_ESCALATED,
+    MENTOR_CERTIFICATION_EXPIRING,
 )
 # Not among the kinds an agency routes to its channels: they go to the subscription's endpoint.
 SUBSCRIPTION_KINDS = (SUBSCRIPTION_HANDSHAKE, SUBSCRIPTION_HEARTBEAT, SUBSCRIPTION_EVENT)
@@ -53,6 +55,7 @@ WHITELIST: dict[str, tuple[str, ...]] = {
         "match_id", "referral_id", "referrer_agency_id", "mentor_agency_id", "urgency",
         "proposed_at",
     ),
+    MENTOR_CERTIFICATION_EXPIRING: ("mentor_id", "days", "days_left"),
     SUBSCRIPTION_HANDSHAKE: ("subscription_id", "events_since_start"),
     SUBSCRIPTION_HEARTBEAT: ("subscription_id", "events_since_start"),
     SUBSCRIPTION_EVENT: ("subscription_id", "referral_id", "event_number", "events_since_start"),
@@ -93,7 +96,7 @@ def _clean(name: str, value: Any) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return round(float(value), 2)
         raise UnsafeMessage("score is not a number")
-    if name in ("event_number", "events_since_start"):
+    if name in ("event_number", "events_since_start", "days", "days_left"):
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value
         raise UnsafeMessage(f"{name} is not a count")

@@ -78,6 +78,8 @@ class Renderer:
             links["referral"] = f"{base}/referrals/{quote(data['referral_id'], safe='')}"
         if message.kind == m.MATCH_PROPOSED:
             links["matches"] = f"{base}/matches?status=proposed"
+        if message.kind == m.MENTOR_CERTIFICATION_EXPIRING:
+            links["mentors"] = f"{base}/mentors"
         return links
 
     def language_for(self, language: str) -> str:

@@ -3,6 +3,7 @@
 - the mentor's agency hears of a proposed match;
 - the referring agency hears of every status change of its referral and of a waitlist;
 - agencies that received a handoff hear that the participant's consent ended for them;
+- a peer group hears that one of its mentors' certification expires soon;
 - network admins hear of urgent proposals that nobody accepted in time (``due_escalations``).
 """
 
@@ -29,6 +30,7 @@ _DIRECT = {
     "match.proposed": ("mentor_agency_id", m.MATCH_PROPOSED),
     "match.waitlisted": ("referrer_agency_id", m.MATCH_WAITLISTED),
     "referral.status_changed": ("referrer_agency_id", m.REFERRAL_STATUS_CHANGED),
+    "mentor.certification_expiring": ("agency_id", m.MENTOR_CERTIFICATION_EXPIRING),
 }
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from services.matching.domain import ConsentScope, Mentor
+from services.matching.domain.ladder import DEFAULT_LEVEL_CAPS, LevelCaps
 from services.matching.domain.match import LIVE, Match
 from services.matching.domain.referral import Referral
 from services.matching.domain.registered import RegisteredMentor
@@ -77,18 +78,24 @@ class FakeMatches:
 
 
 class FakeMentors:
-    def __init__(self, matches: FakeMatches) -> None:
+    def __init__(self, matches: FakeMatches, caps: LevelCaps = DEFAULT_LEVEL_CAPS) -> None:
         self.matches = matches
+        self.caps = caps
         self.rows: dict[str, RegisteredMentor] = {}
         self.locked: set[str] = set()
+        self.reminders: set[tuple[str, date, int]] = set()
+
+    def _capped(self, mentor: Mentor) -> Mentor:
+        """As rows read: with the cap of the mentor's level."""
+        return replace(mentor, level_cap=self.caps.cap(mentor.level))
 
     def add(self, mentor: Mentor, now: datetime) -> None:
         assert mentor.id not in self.rows
-        self.rows[mentor.id] = RegisteredMentor(replace(mentor, caseload=0), now, now)
+        self.rows[mentor.id] = RegisteredMentor(self._capped(replace(mentor, caseload=0)), now, now)
 
     def put(self, mentor: Mentor) -> None:
         """Test setup: a registered mentor with the caseload it was built with."""
-        self.rows[mentor.id] = RegisteredMentor(mentor, NOW, NOW)
+        self.rows[mentor.id] = RegisteredMentor(self._capped(mentor), NOW, NOW)
 
     def get(self, mentor_id: str) -> RegisteredMentor | None:
         return self.rows.get(mentor_id)
@@ -105,8 +112,8 @@ class FakeMentors:
         stored = self.rows[mentor.id]
         if "capacity" in changed and mentor.capacity < stored.mentor.caseload:
             return False
-        self.rows[mentor.id] = replace(stored, mentor=replace(mentor, caseload=stored.mentor.caseload),
-                                       updated_at=now)
+        self.rows[mentor.id] = replace(
+            stored, mentor=self._capped(replace(mentor, caseload=stored.mentor.caseload)), updated_at=now)
         return True
 
     def vocabulary(self, *, excluding: str) -> tuple[set[str], set[str]]:
@@ -115,7 +122,7 @@ class FakeMentors:
 
     def places_left(self, ids) -> dict[str, int]:
         holds = self.matches.holds()
-        return {i: self.rows[i].mentor.capacity - self.rows[i].mentor.caseload - holds.get(i, 0)
+        return {i: self.rows[i].mentor.effective_capacity - self.rows[i].mentor.caseload - holds.get(i, 0)
                 for i in ids if i in self.rows}
 
     def take_hold(self, mentor_id: str) -> bool:
@@ -125,7 +132,7 @@ class FakeMentors:
     def take_place(self, mentor_id: str, today: date) -> bool:
         stored = self.rows[mentor_id]
         m = stored.mentor
-        if not (m.active and m.certified_until >= today and m.caseload < m.capacity):
+        if not (m.active and m.certified_until >= today and m.caseload < m.effective_capacity):
             return False
         self.rows[mentor_id] = replace(stored, mentor=replace(m, caseload=m.caseload + 1))
         return True
@@ -134,6 +141,17 @@ class FakeMentors:
         stored = self.rows[mentor_id]
         m = stored.mentor
         self.rows[mentor_id] = replace(stored, mentor=replace(m, caseload=max(0, m.caseload - 1)))
+
+    def certified_until_between(self, first: date, last: date) -> list[tuple[str, str, date]]:
+        return sorted((r.id, r.agency_id, r.mentor.certified_until) for r in self.rows.values()
+                      if first <= r.mentor.certified_until <= last)
+
+    def record_reminder(self, mentor_id: str, certified_until: date, days: int, now: datetime) -> bool:
+        key = (mentor_id, certified_until, days)
+        if key in self.reminders:
+            return False
+        self.reminders.add(key)
+        return True
 
     def lock_rows(self, ids) -> None:
         self.locked.update(ids)
@@ -200,9 +218,10 @@ class FakeReferrals:
         return found
 
 
-def matching_uow(**kwargs: Any) -> FakeUnitOfWork:
-    """A fake unit of work carrying the three matching repositories."""
+def matching_uow(caps: LevelCaps = DEFAULT_LEVEL_CAPS, **kwargs: Any) -> FakeUnitOfWork:
+    """A fake unit of work carrying the three matching repositories (mentor levels capped by
+    ``caps``)."""
     matches = FakeMatches()
-    mentors = FakeMentors(matches)
+    mentors = FakeMentors(matches, caps)
     return FakeUnitOfWork(source="matching", referrals=FakeReferrals(matches, mentors),
                           matches=matches, mentors=mentors, **kwargs)
