@@ -64,7 +64,8 @@ def test_every_registered_consumer_is_collected_with_its_event_types():
         "matching.on_consent_ended": CONSENT_ENDED,
         "matching.on_referral_requested": ("referral.requested",),
         "matching.on_referral_status_changed": ("referral.status_changed",),
-        "notifications.on_event": ("referral.status_changed", *MATCH_EVENTS, *CONSENT_ENDED),
+        "notifications.on_event": ("referral.status_changed", *MATCH_EVENTS, *CONSENT_ENDED,
+                                   "mentor.certification_expiring"),
         "referrals.on_consent_ended": CONSENT_ENDED,
         "referrals.on_match": MATCH_EVENTS,
     }
@@ -94,6 +95,7 @@ def test_every_publisher_catalog_is_loaded_with_its_own_event_types():
         "referral.requested": "services.referrals.catalog",
         "referral.status_changed": "services.referrals.catalog",
         **{name: "services.matching.catalog" for name in MATCH_EVENTS},
+        "mentor.certification_expiring": "services.matching.catalog",
         "notification.delivered": "services.notifications.catalog",
         "notification.failed": "services.notifications.catalog",
         **{f"engagement.{name}": "services.engagement.catalog"

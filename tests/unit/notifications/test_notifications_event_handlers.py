@@ -97,3 +97,13 @@ def test_urgent_proposals_are_remembered_until_answered_and_routine_ones_never()
     assert (waiting.match_id, waiting.proposed_at) == ("mt-1", NOW - timedelta(minutes=5))
     handle(uow, event("match.accepted", match_payload(urgency="urgent")))
     assert pending.unescalated() == []
+
+
+def test_a_peer_group_hears_that_its_mentor_certification_expires_soon():
+    uow = unit_of_work(agency(PEERS), agency(HOSPITAL, agency_kind="hospital"))
+    expiring = event("mentor.certification_expiring",
+                     {"mentor_id": "mn-1", "agency_id": PEERS, "days": 30, "days_left": 30})
+    assert handle(uow, expiring)
+    assert channels_of(uow, PEERS) == [("email", PENDING, "mentor.certification_expiring"),
+                                       ("webhook", PENDING, "mentor.certification_expiring")]
+    assert channels_of(uow, HOSPITAL) == []

@@ -42,6 +42,10 @@ def samples():
             event("consent.expired", {"consent_id": "cn-1", "participant_id": "pt-1"}),
             m.CONSENT_EXPIRED),
         m.REFERRAL_ESCALATED: due_escalations([proposal], NOW, ["ag-admin"])[0].message,
+        m.MENTOR_CERTIFICATION_EXPIRING: m.message_for(
+            event("mentor.certification_expiring",
+                  {"mentor_id": "mn-1", "agency_id": "ag-peers", "days": 7, "days_left": 6}),
+            m.MENTOR_CERTIFICATION_EXPIRING),
     }
 
 
@@ -176,3 +180,12 @@ def test_free_text_in_a_reason_code_is_replaced_and_in_an_id_is_refused():
 def test_message_record_round_trips():
     message = samples()[m.MATCH_PROPOSED]
     assert m.Message.from_record(json.loads(json.dumps(message.to_record()))) == message
+
+
+def test_a_certification_reminder_names_the_days_and_links_the_mentors_not_a_name():
+    message = samples()[m.MENTOR_CERTIFICATION_EXPIRING]
+    assert message.data == {"mentor_id": "mn-1", "days": 7, "days_left": 6}
+    en, es = renderer.email(message, "en"), renderer.email(message, "es")
+    assert "6 days" in en.subject and "6 días" in es.subject
+    assert "https://network.example/v1/mentors" in en.body
+    assert "ag-peers" not in renderer.webhook_body(message).decode()
