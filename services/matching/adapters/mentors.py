@@ -208,10 +208,11 @@ class MentorRepository:
     def record_reminder(self, mentor_id: str, certified_until: date, days: int, now: datetime) -> bool:
         """Record that this reminder goes out; False when it went out before."""
         dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
+        # RETURNING, not rowcount: psycopg reports -1 for this insert on PostgreSQL.
         inserted = self.session.execute(dialect.insert(certification_reminders).values(
             mentor_id=mentor_id, certified_until=certified_until, days=days, sent_at=now,
-        ).on_conflict_do_nothing())
-        return inserted.rowcount == 1
+        ).on_conflict_do_nothing().returning(certification_reminders.c.days))
+        return inserted.first() is not None
 
     # -- the registry version -------------------------------------------------------------------
 
