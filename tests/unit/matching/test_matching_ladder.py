@@ -11,7 +11,10 @@ from matching_builders import TODAY, criteria, mentor
 from matching_fakes import NOW
 from matching_scenario import COORDINATOR, POLICY, Network, requested
 
+from services.kit.errors import InvalidRequest
+from services.kit.messages import load
 from services.matching import handlers
+from services.matching import schemas as s
 from services.matching.domain import MentorTable, exclusion_reasons, solve_batch
 from services.matching.domain.commands import AcceptMatch, Rebalance, UpdateMentor
 from services.matching.domain.ladder import LevelCaps, effective_capacity, reminder_threshold
@@ -145,3 +148,16 @@ def test_a_renewed_certification_is_reminded_again():
     renewed = network.mentors.get("mentor-1").mentor
     network.mentors.put(replace(renewed, certified_until=NOW.date() + timedelta(days=30)))
     assert handlers.remind_certifications(network.uow, NOW) == 1
+
+
+def test_v1_mentor_bodies_take_a_level_and_a_name_free_supervisor():
+    body = {"display_name": "Maria P.", "languages": ["es"], "location": {"lat": 40.7, "lon": -74.0},
+            "availability": ["mon-evening"], "capacity": 3, "certified_until": "2030-06-30"}
+    loaded = load(s.MentorCreateRequest(), {**body, "level": "senior", "supervisor": "person-0042"})
+    assert (loaded["level"], loaded["supervisor"]) == ("senior", "person-0042")
+    assert load(s.MentorCreateRequest(), body)["level"] is None  # not placed on the ladder
+    assert load(s.MentorPatchRequest(), {"level": "trainee"}) == {"level": "trainee"}
+    with pytest.raises(InvalidRequest) as refused:
+        load(s.MentorCreateRequest(), {**body, "level": "master", "supervisor": "Ana María López"})
+    assert set(refused.value.errors) == {"level", "supervisor"}
+    assert "Ana" not in str(refused.value.errors)
