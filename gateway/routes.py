@@ -202,7 +202,7 @@ ROUTES: tuple[Route, ...] = (
           "A participant's answers to the questionnaire (form-encoded; the link is used up)", "engagement",
           media_type="text/html", problems=(413,), page_errors=(404, 422)),
     Route("list_disclosures", "GET", "/v1/participants/{id}/disclosures",
-          "Accounting of a participant's disclosures", "audit", query=g.PageQuery,
+          "Accounting of a participant's disclosures", "audit", query=g.DisclosureQuery,
           response=consent.DisclosurePageSchema),
     Route("get_ledger", "GET", "/v1/audit/ledger", "Read the audit ledger", "audit",
           query=consent.LedgerFilters, response=consent.LedgerPageSchema),

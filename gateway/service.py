@@ -626,7 +626,8 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
     def list_disclosures(self, request, id):
         caller = self._caller(request, "list_disclosures")
         query = self._query(request, "list_disclosures")
-        return self.consent.disclosures(caller.as_caller(), id, query.get("page"))
+        between = {k: query[k].isoformat() for k in ("since", "until") if query.get(k)}
+        return self.consent.disclosures(caller.as_caller(), id, query.get("page"), **between)
 
     @api("get_ledger")
     def get_ledger(self, request):
