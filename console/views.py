@@ -9,7 +9,7 @@ searches by participant id are posted, not put in a query string.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -227,7 +227,24 @@ def referral_body(form) -> dict[str, Any]:
         "availability": _form_list(form, "needs.availability")})
     needs["remote_ok"] = bool(form.get("needs.remote_ok"))
     return _drop_empty({"participant_id": form.get("participant_id"), "consent_id": form.get("consent_id"),
-                        "reason": form.get("reason"), "urgency": form.get("urgency"), "needs": needs})
+                        "reason": form.get("reason"), "urgency": form.get("urgency"), "needs": needs,
+                        "external_id": (form.get("external_id") or "").strip()})
+
+
+def board_query(search: dict[str, str]) -> dict[str, str]:
+    """The ``GET /v1/referrals`` query of the board's search: the participant id, the referrer's
+    own identifier, and a day (UTC) as the instants around it (the API compares strictly)."""
+    query = {"participant_id": search.get("participant_id"), "external_id": search.get("external_id")}
+    day = search.get("date")
+    if day:
+        try:
+            start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+        except ValueError:
+            query["created_after"] = day  # the API names it beside the field
+        else:
+            query["created_after"] = (start - timedelta(microseconds=1)).isoformat()
+            query["created_before"] = (start + timedelta(days=1)).isoformat()
+    return {key: value for key, value in query.items() if value}
 
 
 def mentor_body(form) -> dict[str, Any]:
@@ -525,22 +542,21 @@ class ConsolePages:
         view, early = self._signed_in_page(request)
         if early:
             return early
-        try:
-            referrals = view.ops.call("list_referrals")["items"]
-        except Problem as problem:
-            return view.problem(problem)
-        search = {}
+        search: dict[str, str] = {}
         if request.method == "POST":
-            search = {"participant_id": request.form.get("participant_id", "").strip(),
-                      "date": request.form.get("date", "").strip()}
-            if search["participant_id"]:
-                referrals = [r for r in referrals if r.get("participant_id") == search["participant_id"]]
-            if search["date"]:
-                referrals = [r for r in referrals if (r.get("created_at") or "").startswith(search["date"])]
+            search = {name: request.form.get(name, "").strip()
+                      for name in ("participant_id", "external_id", "date")}
+        errors: dict[str, list[str]] = {}
+        try:
+            referrals = view.ops.call("list_referrals", query=board_query(search))["items"]
+        except Problem as problem:
+            if problem.status != 422:
+                return view.problem(problem)
+            errors, referrals = problem.errors, []
         # Each listed referral carries its history, as GET /v1/referrals answers it.
         columns = [(status, [r for r in referrals if r["status"] == status]) for status in BOARD_STATUSES]
-        return view.render("board.html", columns=columns, search=search,
-                           searched=request.method == "POST")
+        return view.render("board.html", status=422 if errors else 200, columns=columns,
+                           search=search, errors=errors, searched=request.method == "POST")
 
     @page("GET,POST", "/console/consents/new")
     def console_new_consent(self, request):
@@ -583,7 +599,7 @@ class ConsolePages:
             return early
         form: dict[str, Any] = {"needs.remote_ok": True}
         errors: dict[str, list[str]] = {}
-        refused = None
+        refused, status = None, 200
         if request.method == "POST":
             form = {key: request.form.getlist(key) if key in (
                 "needs.pathways", "needs.lived_experience", "needs.availability")
@@ -592,15 +608,19 @@ class ConsolePages:
                 referral = view.ops.call("create_referral", body=referral_body(request.form),
                                          idempotency_key=request.form.get("idempotency_key"))
             except Problem as problem:
+                status = problem.status
                 if problem.status == 422:
                     errors = problem.errors
                 elif problem.code == "consent_required":
                     refused = problem
+                elif problem.status == 409 and (request.form.get("external_id") or "").strip():
+                    # The identifier names another of this referrer's referrals.
+                    errors = {"external_id": [problem.body.get("detail", "")]}
                 else:
                     return view.problem(problem)
             else:
                 return view.redirect(f"/console/referrals/{referral['id']}")
-        return view.render("referral_form.html", status=422 if errors else (403 if refused else 200),
+        return view.render("referral_form.html", status=status,
                            form=form, errors=errors, v=VOCABULARY, refused=refused, consent=None,
                            idempotency_key=request.form.get("idempotency_key") or str(uuid.uuid4()))
 

@@ -310,6 +310,7 @@ def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, wor
     referrer.submit("#record-consent")
     assert referrer.find("#consent-recorded")
     referrer.checked("04-referral-form", narrow=True)
+    referrer.fill("external_id", "ORD-CONSOLE-1")
     _refer(referrer)
     referral_id = referrer.driver.current_url.rsplit("/", 1)[1]
     world["journey"] = referral_id
@@ -335,6 +336,14 @@ def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, wor
     assert abs(total - match["score"]) < 0.01 * len(rows) + 0.005
     assert card.find_element("css selector", ".score").text == f"{match['score']:.2f}"
     assert "Offer expires in" in card.text
+    # The needs as matching saw them, as the listing carries them: codes, no participant detail.
+    assert match["needs"] == {"urgency": "routine", "languages": ["en", "es"], "pathways": ["12-step"],
+                              "age_band": 35, "lived_experience": None, "substance_use_shared": False}
+    needs = card.find_element("css selector", "dl.needs")
+    assert needs.find_element("css selector", ".needs-languages").text == "en, es"
+    assert needs.find_element("css selector", ".needs-age").text == "35–39"
+    assert "not shared" in needs.find_element("css selector", ".needs-lived").text
+    assert "Canary" not in card.text
     coordinator.checked("06-coordinator-inbox", narrow=True)
     coordinator.submit(card.find_element("css selector", "button.accept"))
     assert coordinator.driver.current_url.endswith(f"/console/referrals/{referral_id}")
@@ -567,6 +576,15 @@ def test_mentors_progress_search_and_revocation_through_their_pages(net, world, 
     assert "unable-to-contact" in cards[0].text or "no se pudo contactar" in cards[0].text
     assert participant not in referrer.driver.current_url
     referrer.checked("26-board-search")
+    # The referrer's own identifier finds the same referral, through the API's own filter.
+    referrer.go("/console/referrals")
+    referrer.fill("search-external", "ORD-CONSOLE-1")
+    referrer.submit("#search")
+    assert [card.get_attribute("data-referral") for card in referrer.all("article.referral")] == [journey]
+    assert "ORD-CONSOLE-1" in referrer.find("article.referral .external-id").text
+    referrer.fill("search-external", "ORD-NONE")
+    referrer.submit("#search")
+    assert referrer.all("article.referral") == []
 
     # Revoking the second referral's consent cancels it.
     referrer.go(f"/console/referrals/{second}")
