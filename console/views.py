@@ -247,6 +247,22 @@ def board_query(search: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in query.items() if value}
 
 
+def day_window(since: str | None, until: str | None) -> dict[str, str]:
+    """``since``/``until`` instants for two days (UTC) typed in a form, both days included; a
+    value that is not a day is passed on for the API to name beside its field."""
+    window: dict[str, str] = {}
+    for name, day, shift in (("since", since, 0), ("until", until, 1)):
+        if not day:
+            continue
+        try:
+            start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+        except ValueError:
+            window[name] = day
+        else:
+            window[name] = (start + timedelta(days=shift)).isoformat()
+    return window
+
+
 def mentor_body(form) -> dict[str, Any]:
     """A mentor's fields from the roster form."""
     languages = [part.strip() for part in (form.get("languages") or "").split(",") if part.strip()]
@@ -659,6 +675,37 @@ class ConsolePages:
             errors = problem.errors
         return view.render("audit.html", status=422 if errors else 200, rows=rows, filters=filters,
                            errors=errors)
+
+    @page("GET,POST", "/console/disclosures")
+    def console_disclosures(self, request):
+        """The accounting of disclosures of a participant whose consent the agency holds; the
+        participant id is posted, never put in the URL."""
+        view, early = self._signed_in_page(request)
+        if early:
+            return early
+        search = {name: request.form.get(name, "").strip()
+                  for name in ("participant_id", "since", "until", "page")}
+        errors: dict[str, list[str]] = {}
+        found, status, listing = False, 200, {"items": [], "next_page": None}
+        if request.method == "POST" and search["participant_id"]:
+            query = day_window(search["since"], search["until"]) | {"page": search["page"]}
+            try:
+                listing = view.ops.call("list_disclosures", search["participant_id"], query=query)
+                found = True
+            except Problem as problem:
+                if problem.status == 422:
+                    # The participant's id is the path's ``id`` to the API.
+                    errors = {("participant_id" if key == "id" else key): value
+                              for key, value in problem.errors.items()}
+                    status = 422
+                elif problem.status == 404:
+                    status = 404  # not a participant whose consent this agency holds
+                else:
+                    return view.problem(problem)
+        missing = request.method == "POST" and not search["participant_id"]
+        return view.render("disclosures.html", status=422 if missing else status, search=search,
+                           errors=errors, missing=missing, found=found, items=listing["items"],
+                           next_page=listing["next_page"])
 
     def _admin_page(self, view: Page, template: str, status: int = 200, **context) -> Response:
         agency_id = view.me["agency_id"]

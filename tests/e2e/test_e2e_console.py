@@ -112,6 +112,7 @@ def world(net):
         "referrer": Person(anonymous, hospital, "Rae Referrer", "rae@hospital.example", ["referrer"]),
         "coordinator": Person(anonymous, peers, "Cy Coordinator", "cy@peers.example", ["coordinator"]),
         "admin": Person(anonymous, peers, "Ada Admin", "ada@peers.example", ["admin"]),
+        "hospital_admin": Person(anonymous, hospital, "Hal Admin", "hal@hospital.example", ["admin"]),
         "outsider": Person(anonymous, others, "Oz Outsider", "oz@other.example", ["coordinator"]),
     }
 
@@ -460,6 +461,31 @@ def test_an_admin_invites_staff_changes_their_roles_deactivates_them_and_manages
     assert admin.find("#settings-saved")
     assert peers.ok("GET", "/v1/notification-settings")["email"] == "intake@peers.example"
     admin.checked("17-notifications", narrow=True)
+
+    # The hospital's admin reads the accounting of disclosures of a participant whose consent the
+    # hospital holds: the handoff read disclosed to the peer group, within the chosen days.
+    participant = world["hospital"].ok("GET", f"/v1/referrals/{world['journey']}")["participant_id"]
+    admin.switch_to(world["hospital_admin"])
+    admin.go("/console/disclosures")
+    admin.submit("#show-disclosures")
+    assert admin.find("[id='participant_id-error']").text
+    today = datetime.now(UTC).date()
+    admin.fill("disclosure-participant", participant)
+    admin.set_value("disclosure-since", (today - timedelta(days=1)).isoformat())
+    admin.set_value("disclosure-until", today.isoformat())
+    admin.submit("#show-disclosures")
+    rows = admin.all("#disclosures tbody tr")
+    assert rows and all(peers.id in row.text for row in rows)
+    assert participant not in admin.driver.current_url
+    admin.checked("17b-disclosures", narrow=True)
+    admin.set_value("disclosure-since", (today + timedelta(days=1)).isoformat())
+    admin.set_value("disclosure-until", (today + timedelta(days=1)).isoformat())
+    admin.submit("#show-disclosures")
+    assert admin.find("#disclosures-empty")
+    # An id no consent of the hospital names: one answer, whether or not the participant exists.
+    admin.fill("disclosure-participant", str(uuid.uuid4()))
+    admin.submit("#show-disclosures")
+    assert admin.find("#disclosures-not-found")
 
 
 def test_another_agencys_person_gets_the_same_not_found_page_as_for_an_unknown_id(

@@ -112,6 +112,13 @@ def test_the_referral_form_keeps_what_is_not_a_number_for_the_api_to_refuse():
     assert "external_id" not in views.referral_body(MultiDict([("external_id", "")]))
 
 
+def test_the_accounting_window_includes_both_days():
+    assert views.day_window("2026-11-01", "2026-11-30") == {
+        "since": "2026-11-01T00:00:00+00:00", "until": "2026-12-01T00:00:00+00:00"}
+    assert views.day_window("", None) == {}
+    assert views.day_window("soon", "") == {"since": "soon"}
+
+
 def test_board_search_becomes_the_listing_query():
     query = views.board_query({"participant_id": "p-1", "external_id": "ORD-9", "date": "2026-12-01"})
     assert query == {"participant_id": "p-1", "external_id": "ORD-9",
