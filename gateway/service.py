@@ -526,6 +526,12 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
         body = self._body(request, "put_notification_settings")
         return self.notifications.put_settings(caller.as_caller(), body)
 
+    # Waits for the receiver: the webhook's own timeout (WEBHOOK_TIMEOUT_SECONDS) and a margin.
+    @api("send_test_notification", deadline=30)
+    def send_test_notification(self, request):
+        caller = self._caller(request, "send_test_notification")
+        return self.notifications.send_test(caller.as_caller(), timeout=25)
+
     @api("get_notification_settings")
     def get_notification_settings(self, request):
         caller = self._caller(request, "get_notification_settings")

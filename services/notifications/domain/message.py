@@ -25,6 +25,8 @@ REFERRAL_ESCALATED = "referral.escalated"  # raised here, not by an event: see r
 SUBSCRIPTION_HANDSHAKE = "subscription.handshake"
 SUBSCRIPTION_HEARTBEAT = "subscription.heartbeat"
 SUBSCRIPTION_EVENT = "subscription.event-notification"
+# A signed test an agency's admin asks for, to check its webhook receiver.
+NOTIFICATION_TEST = "notification.test"
 
 MESSAGE_KINDS = (
     MATCH_PROPOSED,
@@ -56,6 +58,7 @@ WHITELIST: dict[str, tuple[str, ...]] = {
     SUBSCRIPTION_HANDSHAKE: ("subscription_id", "events_since_start"),
     SUBSCRIPTION_HEARTBEAT: ("subscription_id", "events_since_start"),
     SUBSCRIPTION_EVENT: ("subscription_id", "referral_id", "event_number", "events_since_start"),
+    NOTIFICATION_TEST: ("agency_id",),
 }
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
