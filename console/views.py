@@ -809,14 +809,35 @@ class ConsolePages:
                 if problem.status != 422:
                     return view.problem(problem)
                 errors = problem.errors
+        return self._notifications_page(view, status=422 if errors else 200, form=form,
+                                        errors=errors, saved=saved)
+
+    @page("POST", "/console/notifications/test")
+    def console_test_webhook(self, request):
+        """Send a signed test event to the agency's webhook (``POST /v1/notification-settings/test``)
+        and show its delivery, highlighted in the log."""
+        view, early = self._signed_in_page(request)
+        if early:
+            return early
+        try:
+            tested = view.ops.call("send_test_notification")
+        except Problem as problem:
+            if problem.status != 409:
+                return view.problem(problem)
+            return self._notifications_page(view, status=409, test_refused=problem)
+        return self._notifications_page(view, tested=tested)
+
+    def _notifications_page(self, view: Page, status: int = 200, form: dict[str, Any] | None = None,
+                            errors: dict[str, list[str]] | None = None, saved=None, tested=None,
+                            test_refused: Problem | None = None) -> Response:
         try:
             settings = saved or view.ops.call("get_notification_settings")
             deliveries = view.ops.call("list_notifications")["items"]
         except Problem as problem:
             return view.problem(problem)
-        return view.render("notifications.html", status=422 if errors else 200,
-                           form=form if errors else (settings or {}), errors=errors, saved=saved,
-                           deliveries=deliveries)
+        return view.render("notifications.html", status=status,
+                           form=form if errors else (settings or {}), errors=errors or {}, saved=saved,
+                           deliveries=deliveries, tested=tested, test_refused=test_refused)
 
     # -- network operator -----------------------------------------------------------------
 

@@ -7,6 +7,7 @@ serious or critical violation) and saved as a screenshot under ``var/test-artifa
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -18,8 +19,10 @@ import pytest
 import requests
 
 from network.processes import ROOT, Client
+from services.notifications import signing
 from tests.harness.journeys import mentor, wait
 from tests.harness.network import running_network
+from tests.support import HttpReceiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -460,6 +463,23 @@ def test_an_admin_invites_staff_changes_their_roles_deactivates_them_and_manages
     admin.submit("#save-settings")
     assert admin.find("#settings-saved")
     assert peers.ok("GET", "/v1/notification-settings")["email"] == "intake@peers.example"
+    # A test webhook: refused without a URL; then signed, sent and shown in the delivery log.
+    admin.submit("#send-test")
+    assert admin.find("#test-refused")
+    receiver = HttpReceiver(lambda _request: (200, b"")).start()
+    try:
+        admin.fill("webhook_url", receiver.url + "/hooks")
+        admin.submit("#save-settings")
+        secret = admin.find("#webhook-secret").text
+        admin.submit("#send-test")
+        assert "took the test event" in admin.find("#test-result").text
+        tested = admin.find("#deliveries tr.tested")
+        assert "notification.test" in tested.text and "sent" in tested.text
+        [request] = receiver.received
+        assert signing.verify(secret, request.body, request.headers["X-Signature"])
+        assert json.loads(request.body)["type"] == "notification.test"
+    finally:
+        receiver.stop()
     admin.checked("17-notifications", narrow=True)
 
     # The hospital's admin reads the accounting of disclosures of a participant whose consent the
