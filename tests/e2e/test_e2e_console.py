@@ -672,7 +672,7 @@ def test_the_operator_checks_readiness_registers_an_agency_verifies_the_ledger_a
     operator.switch_to(world["operator"])
     assert operator.driver.current_url.endswith("/console/readiness")
     rows = {row.get_attribute("data-service"): row.text for row in operator.all("#readiness tbody tr")}
-    assert set(rows) == {"consent", "referrals", "matching", "notifications", "gateway"}
+    assert set(rows) == {"consent", "referrals", "matching", "notifications", "engagement", "gateway"}
     assert all("ok" in text for text in rows.values()) and operator.find("#ready-summary")
     operator.checked("27-operator-readiness", narrow=True)
 
