@@ -28,11 +28,10 @@ def list_matches(query: ListMatches, uow) -> tuple[list[dict], str | None]:
         found = uow.matches.of_agency(agency_id, query.status, after=query.after,
                                       limit=query.limit + 1)
         shown = found[:query.limit]
-        referrals = {referral_id: uow.referrals.get(referral_id)
-                     for referral_id in {match.referral_id for match in shown}}
+        referrals = uow.referrals.of_ids(match.referral_id for match in shown)
     more = len(found) > query.limit
     items = [{"match": match, "needs": (referrals[match.referral_id].needs_seen()
-                                        if referrals[match.referral_id] else None)}
+                                        if match.referral_id in referrals else None)}
              for match in shown]
     return items, (write_cursor(shown[-1].proposed_at, shown[-1].id) if more else None)
 
