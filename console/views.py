@@ -9,7 +9,7 @@ searches by participant id are posted, not put in a query string.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -227,7 +227,40 @@ def referral_body(form) -> dict[str, Any]:
         "availability": _form_list(form, "needs.availability")})
     needs["remote_ok"] = bool(form.get("needs.remote_ok"))
     return _drop_empty({"participant_id": form.get("participant_id"), "consent_id": form.get("consent_id"),
-                        "reason": form.get("reason"), "urgency": form.get("urgency"), "needs": needs})
+                        "reason": form.get("reason"), "urgency": form.get("urgency"), "needs": needs,
+                        "external_id": (form.get("external_id") or "").strip()})
+
+
+def board_query(search: dict[str, str]) -> dict[str, str]:
+    """The ``GET /v1/referrals`` query of the board's search: the participant id, the referrer's
+    own identifier, and a day (UTC) as the instants around it (the API compares strictly)."""
+    query = {"participant_id": search.get("participant_id"), "external_id": search.get("external_id")}
+    day = search.get("date")
+    if day:
+        try:
+            start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+        except ValueError:
+            query["created_after"] = day  # the API names it beside the field
+        else:
+            query["created_after"] = (start - timedelta(microseconds=1)).isoformat()
+            query["created_before"] = (start + timedelta(days=1)).isoformat()
+    return {key: value for key, value in query.items() if value}
+
+
+def day_window(since: str | None, until: str | None) -> dict[str, str]:
+    """``since``/``until`` instants for two days (UTC) typed in a form, both days included; a
+    value that is not a day is passed on for the API to name beside its field."""
+    window: dict[str, str] = {}
+    for name, day, shift in (("since", since, 0), ("until", until, 1)):
+        if not day:
+            continue
+        try:
+            start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+        except ValueError:
+            window[name] = day
+        else:
+            window[name] = (start + timedelta(days=shift)).isoformat()
+    return window
 
 
 def mentor_body(form) -> dict[str, Any]:
@@ -525,22 +558,21 @@ class ConsolePages:
         view, early = self._signed_in_page(request)
         if early:
             return early
-        try:
-            referrals = view.ops.call("list_referrals")["items"]
-        except Problem as problem:
-            return view.problem(problem)
-        search = {}
+        search: dict[str, str] = {}
         if request.method == "POST":
-            search = {"participant_id": request.form.get("participant_id", "").strip(),
-                      "date": request.form.get("date", "").strip()}
-            if search["participant_id"]:
-                referrals = [r for r in referrals if r.get("participant_id") == search["participant_id"]]
-            if search["date"]:
-                referrals = [r for r in referrals if (r.get("created_at") or "").startswith(search["date"])]
+            search = {name: request.form.get(name, "").strip()
+                      for name in ("participant_id", "external_id", "date")}
+        errors: dict[str, list[str]] = {}
+        try:
+            referrals = view.ops.call("list_referrals", query=board_query(search))["items"]
+        except Problem as problem:
+            if problem.status != 422:
+                return view.problem(problem)
+            errors, referrals = problem.errors, []
         # Each listed referral carries its history, as GET /v1/referrals answers it.
         columns = [(status, [r for r in referrals if r["status"] == status]) for status in BOARD_STATUSES]
-        return view.render("board.html", columns=columns, search=search,
-                           searched=request.method == "POST")
+        return view.render("board.html", status=422 if errors else 200, columns=columns,
+                           search=search, errors=errors, searched=request.method == "POST")
 
     @page("GET,POST", "/console/consents/new")
     def console_new_consent(self, request):
@@ -583,7 +615,7 @@ class ConsolePages:
             return early
         form: dict[str, Any] = {"needs.remote_ok": True}
         errors: dict[str, list[str]] = {}
-        refused = None
+        refused, status = None, 200
         if request.method == "POST":
             form = {key: request.form.getlist(key) if key in (
                 "needs.pathways", "needs.lived_experience", "needs.availability")
@@ -592,15 +624,19 @@ class ConsolePages:
                 referral = view.ops.call("create_referral", body=referral_body(request.form),
                                          idempotency_key=request.form.get("idempotency_key"))
             except Problem as problem:
+                status = problem.status
                 if problem.status == 422:
                     errors = problem.errors
                 elif problem.code == "consent_required":
                     refused = problem
+                elif problem.status == 409 and (request.form.get("external_id") or "").strip():
+                    # The identifier names another of this referrer's referrals.
+                    errors = {"external_id": [problem.body.get("detail", "")]}
                 else:
                     return view.problem(problem)
             else:
                 return view.redirect(f"/console/referrals/{referral['id']}")
-        return view.render("referral_form.html", status=422 if errors else (403 if refused else 200),
+        return view.render("referral_form.html", status=status,
                            form=form, errors=errors, v=VOCABULARY, refused=refused, consent=None,
                            idempotency_key=request.form.get("idempotency_key") or str(uuid.uuid4()))
 
@@ -639,6 +675,37 @@ class ConsolePages:
             errors = problem.errors
         return view.render("audit.html", status=422 if errors else 200, rows=rows, filters=filters,
                            errors=errors)
+
+    @page("GET,POST", "/console/disclosures")
+    def console_disclosures(self, request):
+        """The accounting of disclosures of a participant whose consent the agency holds; the
+        participant id is posted, never put in the URL."""
+        view, early = self._signed_in_page(request)
+        if early:
+            return early
+        search = {name: request.form.get(name, "").strip()
+                  for name in ("participant_id", "since", "until", "page")}
+        errors: dict[str, list[str]] = {}
+        found, status, listing = False, 200, {"items": [], "next_page": None}
+        if request.method == "POST" and search["participant_id"]:
+            query = day_window(search["since"], search["until"]) | {"page": search["page"]}
+            try:
+                listing = view.ops.call("list_disclosures", search["participant_id"], query=query)
+                found = True
+            except Problem as problem:
+                if problem.status == 422:
+                    # The participant's id is the path's ``id`` to the API.
+                    errors = {("participant_id" if key == "id" else key): value
+                              for key, value in problem.errors.items()}
+                    status = 422
+                elif problem.status == 404:
+                    status = 404  # not a participant whose consent this agency holds
+                else:
+                    return view.problem(problem)
+        missing = request.method == "POST" and not search["participant_id"]
+        return view.render("disclosures.html", status=422 if missing else status, search=search,
+                           errors=errors, missing=missing, found=found, items=listing["items"],
+                           next_page=listing["next_page"])
 
     def _admin_page(self, view: Page, template: str, status: int = 200, **context) -> Response:
         agency_id = view.me["agency_id"]
@@ -742,14 +809,35 @@ class ConsolePages:
                 if problem.status != 422:
                     return view.problem(problem)
                 errors = problem.errors
+        return self._notifications_page(view, status=422 if errors else 200, form=form,
+                                        errors=errors, saved=saved)
+
+    @page("POST", "/console/notifications/test")
+    def console_test_webhook(self, request):
+        """Send a signed test event to the agency's webhook (``POST /v1/notification-settings/test``)
+        and show its delivery, highlighted in the log."""
+        view, early = self._signed_in_page(request)
+        if early:
+            return early
+        try:
+            tested = view.ops.call("send_test_notification")
+        except Problem as problem:
+            if problem.status != 409:
+                return view.problem(problem)
+            return self._notifications_page(view, status=409, test_refused=problem)
+        return self._notifications_page(view, tested=tested)
+
+    def _notifications_page(self, view: Page, status: int = 200, form: dict[str, Any] | None = None,
+                            errors: dict[str, list[str]] | None = None, saved=None, tested=None,
+                            test_refused: Problem | None = None) -> Response:
         try:
             settings = saved or view.ops.call("get_notification_settings")
             deliveries = view.ops.call("list_notifications")["items"]
         except Problem as problem:
             return view.problem(problem)
-        return view.render("notifications.html", status=422 if errors else 200,
-                           form=form if errors else (settings or {}), errors=errors, saved=saved,
-                           deliveries=deliveries)
+        return view.render("notifications.html", status=status,
+                           form=form if errors else (settings or {}), errors=errors or {}, saved=saved,
+                           deliveries=deliveries, tested=tested, test_refused=test_refused)
 
     # -- network operator -----------------------------------------------------------------
 

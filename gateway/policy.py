@@ -88,6 +88,7 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "put_notification_settings": EVERY_ROLE,
     "get_notification_settings": EVERY_ROLE,
     "list_notifications": EVERY_ROLE,
+    "send_test_notification": frozenset({ADMIN}),
     # What a peer group does with a participant after the handoff: its coordinators only (another
     # agency's referral answers 404); its admin, who may be on call, reads the on-call settings.
     # The provider's webhook is public and checks its signature.

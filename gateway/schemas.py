@@ -126,6 +126,13 @@ class PageQuery(StrictSchema):
     page = v.page()
 
 
+class DisclosureQuery(PageQuery):
+    """``GET /v1/participants/{id}/disclosures``: a page, optionally between two instants."""
+
+    since = fields.AwareDateTime(metadata={"description": "disclosures at or after this instant"})
+    until = fields.AwareDateTime(metadata={"description": "disclosures before this instant"})
+
+
 class ProblemSchema(Schema):
     """RFC 9457 problem details, with a stable machine-readable ``code``."""
 

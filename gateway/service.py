@@ -526,6 +526,12 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
         body = self._body(request, "put_notification_settings")
         return self.notifications.put_settings(caller.as_caller(), body)
 
+    # Waits for the receiver: the webhook's own timeout (WEBHOOK_TIMEOUT_SECONDS) and a margin.
+    @api("send_test_notification", deadline=30)
+    def send_test_notification(self, request):
+        caller = self._caller(request, "send_test_notification")
+        return self.notifications.send_test(caller.as_caller(), timeout=25)
+
     @api("get_notification_settings")
     def get_notification_settings(self, request):
         caller = self._caller(request, "get_notification_settings")
@@ -626,7 +632,8 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
     def list_disclosures(self, request, id):
         caller = self._caller(request, "list_disclosures")
         query = self._query(request, "list_disclosures")
-        return self.consent.disclosures(caller.as_caller(), id, query.get("page"))
+        between = {k: query[k].isoformat() for k in ("since", "until") if query.get(k)}
+        return self.consent.disclosures(caller.as_caller(), id, query.get("page"), **between)
 
     @api("get_ledger")
     def get_ledger(self, request):

@@ -180,6 +180,13 @@ class ChangeRequest(StrictSchema):
                                   field_name="details")
 
 
+class DisclosureWindow(StrictSchema):
+    """The ``disclosures`` RPC's optional window: at or after ``since``, before ``until``."""
+
+    since = fields.AwareDateTime(load_default=None, allow_none=True)
+    until = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
 class LedgerFilters(StrictSchema):
     """The ``GET /v1/audit/ledger`` query, and the ``ledger`` RPC's filters."""
 

@@ -135,16 +135,20 @@ class ConsentService:
     # -- audit ------------------------------------------------------------------------------
 
     @rpc
-    def disclosures(self, caller: dict, participant_id: str, page: str | None = None) -> dict[str, Any]:
+    def disclosures(self, caller: dict, participant_id: str, page: str | None = None,
+                    since: str | None = None, until: str | None = None) -> dict[str, Any]:
         """A page (``MAX_PAGE_SIZE``) of the participant's accounting, for agencies holding its
-        consent; ``page`` is the previous page's ``next_page``."""
+        consent; ``page`` is the previous page's ``next_page``; ``since``/``until`` (ISO
+        instants with their zone) keep the disclosures at or after, and before, them."""
+        between = load(s.DisclosureWindow(), {"since": since, "until": until})
         after = None
         if page:
             at, seq = read_cursor(page)
             if not seq.isdigit():
                 raise InvalidRequest("Invalid page.", errors={"page": ["Not a page of this listing."]})
             after = (at, int(seq))
-        command = c.ListDisclosures(load_caller(caller), _id(participant_id), after, MAX_PAGE_SIZE)
+        command = c.ListDisclosures(load_caller(caller), _id(participant_id), after, MAX_PAGE_SIZE,
+                                    since=between["since"], until=between["until"])
         return handlers.disclosures(command, self.db)
 
     @rpc

@@ -134,4 +134,22 @@ class MatchResult(Schema):
 MentorPageResult = page_of(MentorResult, "MentorPageResult")
 
 
-MatchPageResult = page_of(MatchResult, "MatchPageResult")
+class MatchNeedsResult(Schema):
+    """The referral's needs as matching weighed them: codes only, never a participant's details."""
+
+    urgency = fields.String(required=True)
+    languages = fields.List(fields.String(), required=True)
+    pathways = fields.List(fields.String(), required=True)
+    age_band = fields.Integer(allow_none=True, metadata={
+        "description": "the first year of the participant's five-year age band"})
+    lived_experience = fields.List(fields.String(), allow_none=True, metadata={
+        "description": "null when the consent did not share substance use with the network"})
+    substance_use_shared = fields.Boolean(required=True)
+
+
+class MatchListItem(MatchResult):
+    needs = fields.Nested(MatchNeedsResult, allow_none=True, metadata={
+        "description": "the referral's needs as matching saw them; null once the referral closed"})
+
+
+MatchPageResult = page_of(MatchListItem, "MatchPageResult")

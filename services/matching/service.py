@@ -77,8 +77,9 @@ class MatchingService:
         newest first."""
         who, query = load_caller(caller), load(s.MatchListQuery(), {"status": status, "page": page})
         after = read_cursor(query["page"]) if query["page"] else None
-        items, next_page = handlers.list_matches(c.ListMatches(who, query["status"], after, MAX_PAGE_SIZE),
+        found, next_page = handlers.list_matches(c.ListMatches(who, query["status"], after, MAX_PAGE_SIZE),
                                                  self.db)
+        items = [s.MatchResult().dump(item["match"]) | {"needs": item["needs"]} for item in found]
         return s.MatchPageResult().dump({"items": items, "next_page": next_page})
 
     @rpc

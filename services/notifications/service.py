@@ -15,11 +15,17 @@ from services.kit.messages import load, load_caller
 from services.notifications.adapters.orm import metadata
 from services.notifications.adapters.outbound import OutboundChannels
 from services.notifications.adapters.repository import notification_repositories
-from services.notifications.domain.commands import ChangeSettings, ReadDeliveryLog, ReadSettings
+from services.notifications.domain.commands import (
+    ChangeSettings,
+    ReadDeliveryLog,
+    ReadSettings,
+    SendTestWebhook,
+)
 from services.notifications.handlers import delivery_log, escalation, events, settings, subscriptions
-from services.notifications.handlers.dispatch import dispatch_due
+from services.notifications.handlers.dispatch import dispatch_due, send_test_webhook
 from services.notifications.schemas import (
     PAGE_SIZE,
+    DeliveryLogEntrySchema,
     DeliveryPageSchema,
     NotificationListQuery,
     decode_page,
@@ -76,6 +82,15 @@ class NotificationsService:
     def get_settings(self, caller: dict) -> dict:
         """The agency's settings, never with the webhook secret."""
         return settings.get_settings(ReadSettings(load_caller(caller)), self.db).public_view()
+
+    @rpc
+    def send_test(self, caller: dict) -> dict:
+        """A signed ``notification.test`` sent to the caller's webhook now: the delivery as the
+        log shows it, with this attempt's outcome."""
+        command = SendTestWebhook(load_caller(caller))
+        outbound = self.outbound
+        delivery = send_test_webhook(command, self.db, outbound.channels, self.clock, outbound.policy)
+        return DeliveryLogEntrySchema().dump(delivery)
 
     @rpc
     def deliveries(self, caller: dict, page: str | None = None, status: str | None = None) -> dict:

@@ -7,6 +7,7 @@ serious or critical violation) and saved as a screenshot under ``var/test-artifa
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -18,8 +19,10 @@ import pytest
 import requests
 
 from network.processes import ROOT, Client
+from services.notifications import signing
 from tests.harness.journeys import mentor, wait
 from tests.harness.network import running_network
+from tests.support import HttpReceiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -112,6 +115,7 @@ def world(net):
         "referrer": Person(anonymous, hospital, "Rae Referrer", "rae@hospital.example", ["referrer"]),
         "coordinator": Person(anonymous, peers, "Cy Coordinator", "cy@peers.example", ["coordinator"]),
         "admin": Person(anonymous, peers, "Ada Admin", "ada@peers.example", ["admin"]),
+        "hospital_admin": Person(anonymous, hospital, "Hal Admin", "hal@hospital.example", ["admin"]),
         "outsider": Person(anonymous, others, "Oz Outsider", "oz@other.example", ["coordinator"]),
     }
 
@@ -310,6 +314,7 @@ def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, wor
     referrer.submit("#record-consent")
     assert referrer.find("#consent-recorded")
     referrer.checked("04-referral-form", narrow=True)
+    referrer.fill("external_id", "ORD-CONSOLE-1")
     _refer(referrer)
     referral_id = referrer.driver.current_url.rsplit("/", 1)[1]
     world["journey"] = referral_id
@@ -335,6 +340,14 @@ def test_a_referral_travels_from_consent_to_handoff_through_the_console(net, wor
     assert abs(total - match["score"]) < 0.01 * len(rows) + 0.005
     assert card.find_element("css selector", ".score").text == f"{match['score']:.2f}"
     assert "Offer expires in" in card.text
+    # The needs as matching saw them, as the listing carries them: codes, no participant detail.
+    assert match["needs"] == {"urgency": "routine", "languages": ["en", "es"], "pathways": ["12-step"],
+                              "age_band": 35, "lived_experience": None, "substance_use_shared": False}
+    needs = card.find_element("css selector", "dl.needs")
+    assert needs.find_element("css selector", ".needs-languages").text == "en, es"
+    assert needs.find_element("css selector", ".needs-age").text == "35–39"
+    assert "not shared" in needs.find_element("css selector", ".needs-lived").text
+    assert "Canary" not in card.text
     coordinator.checked("06-coordinator-inbox", narrow=True)
     coordinator.submit(card.find_element("css selector", "button.accept"))
     assert coordinator.driver.current_url.endswith(f"/console/referrals/{referral_id}")
@@ -450,7 +463,49 @@ def test_an_admin_invites_staff_changes_their_roles_deactivates_them_and_manages
     admin.submit("#save-settings")
     assert admin.find("#settings-saved")
     assert peers.ok("GET", "/v1/notification-settings")["email"] == "intake@peers.example"
+    # A test webhook: refused without a URL; then signed, sent and shown in the delivery log.
+    admin.submit("#send-test")
+    assert admin.find("#test-refused")
+    receiver = HttpReceiver(lambda _request: (200, b"")).start()
+    try:
+        admin.fill("webhook_url", receiver.url + "/hooks")
+        admin.submit("#save-settings")
+        secret = admin.find("#webhook-secret").text
+        admin.submit("#send-test")
+        assert "took the test event" in admin.find("#test-result").text
+        tested = admin.find("#deliveries tr.tested")
+        assert "notification.test" in tested.text and "sent" in tested.text
+        [request] = receiver.received
+        assert signing.verify(secret, request.body, request.headers["X-Signature"])
+        assert json.loads(request.body)["type"] == "notification.test"
+    finally:
+        receiver.stop()
     admin.checked("17-notifications", narrow=True)
+
+    # The hospital's admin reads the accounting of disclosures of a participant whose consent the
+    # hospital holds: the handoff read disclosed to the peer group, within the chosen days.
+    participant = world["hospital"].ok("GET", f"/v1/referrals/{world['journey']}")["participant_id"]
+    admin.switch_to(world["hospital_admin"])
+    admin.go("/console/disclosures")
+    admin.submit("#show-disclosures")
+    assert admin.find("[id='participant_id-error']").text
+    today = datetime.now(UTC).date()
+    admin.fill("disclosure-participant", participant)
+    admin.set_value("disclosure-since", (today - timedelta(days=1)).isoformat())
+    admin.set_value("disclosure-until", today.isoformat())
+    admin.submit("#show-disclosures")
+    rows = admin.all("#disclosures tbody tr")
+    assert any(peers.id in row.text for row in rows)
+    assert participant not in admin.driver.current_url
+    admin.checked("17b-disclosures", narrow=True)
+    admin.set_value("disclosure-since", (today + timedelta(days=1)).isoformat())
+    admin.set_value("disclosure-until", (today + timedelta(days=1)).isoformat())
+    admin.submit("#show-disclosures")
+    assert admin.find("#disclosures-empty")
+    # An id no consent of the hospital names: one answer, whether or not the participant exists.
+    admin.fill("disclosure-participant", str(uuid.uuid4()))
+    admin.submit("#show-disclosures")
+    assert admin.find("#disclosures-not-found")
 
 
 def test_another_agencys_person_gets_the_same_not_found_page_as_for_an_unknown_id(
@@ -567,6 +622,15 @@ def test_mentors_progress_search_and_revocation_through_their_pages(net, world, 
     assert "unable-to-contact" in cards[0].text or "no se pudo contactar" in cards[0].text
     assert participant not in referrer.driver.current_url
     referrer.checked("26-board-search")
+    # The referrer's own identifier finds the same referral, through the API's own filter.
+    referrer.go("/console/referrals")
+    referrer.fill("search-external", "ORD-CONSOLE-1")
+    referrer.submit("#search")
+    assert [card.get_attribute("data-referral") for card in referrer.all("article.referral")] == [journey]
+    assert "ORD-CONSOLE-1" in referrer.find("article.referral .external-id").text
+    referrer.fill("search-external", "ORD-NONE")
+    referrer.submit("#search")
+    assert referrer.all("article.referral") == []
 
     # Revoking the second referral's consent cancels it.
     referrer.go(f"/console/referrals/{second}")
@@ -608,7 +672,7 @@ def test_the_operator_checks_readiness_registers_an_agency_verifies_the_ledger_a
     operator.switch_to(world["operator"])
     assert operator.driver.current_url.endswith("/console/readiness")
     rows = {row.get_attribute("data-service"): row.text for row in operator.all("#readiness tbody tr")}
-    assert set(rows) == {"consent", "referrals", "matching", "notifications", "gateway"}
+    assert set(rows) == {"consent", "referrals", "matching", "notifications", "engagement", "gateway"}
     assert all("ok" in text for text in rows.values()) and operator.find("#ready-summary")
     operator.checked("27-operator-readiness", narrow=True)
 

@@ -38,11 +38,17 @@ class DisclosureRepository:
         return disclosure_id
 
     def for_participant(self, participant_id: str, *, after: tuple[datetime, int] | None = None,
-                        limit: int | None = None) -> list[dict[str, Any]]:
+                        limit: int | None = None, since: datetime | None = None,
+                        until: datetime | None = None) -> list[dict[str, Any]]:
         """A participant's disclosures, oldest first, JSON-ready; strictly after the
-        ``(at, ledger_seq)`` position ``after``, at most ``limit``."""
+        ``(at, ledger_seq)`` position ``after``, at or after ``since``, before ``until``, at
+        most ``limit``."""
         c = disclosures.c
         query = select(disclosures).where(c.participant_id == participant_id)
+        if since is not None:
+            query = query.where(c.at >= since)
+        if until is not None:
+            query = query.where(c.at < until)
         if after is not None:
             at, seq = after
             query = query.where(or_(c.at > at, and_(c.at == at, c.ledger_seq > seq)))

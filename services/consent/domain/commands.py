@@ -121,6 +121,8 @@ class ListDisclosures(CallerCommand):
     participant_id: str
     after: tuple[datetime, int] | None = None
     limit: int = 100
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ def disclosures(command: ListDisclosures, uow) -> dict[str, Any]:
         if command.caller.agency_id not in holders:
             raise NotFound("No such participant.")
         found = uow.disclosures.for_participant(command.participant_id, after=command.after,
-                                                limit=command.limit + 1)
+                                                limit=command.limit + 1, since=command.since,
+                                                until=command.until)
     shown = found[:command.limit]
     more = len(found) > command.limit
     last = shown[-1] if more else None

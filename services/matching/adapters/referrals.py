@@ -46,6 +46,11 @@ class ReferralRepository:
         row = self.session.execute(select(referrals).where(referrals.c.id == referral_id)).first()
         return None if row is None else referral_from_row(row)
 
+    def of_ids(self, ids: Iterable[str]) -> dict[str, Referral]:
+        """The known referrals among ``ids`` (open or closed), by id, in one query."""
+        query = select(referrals).where(referrals.c.id.in_(sorted(set(ids))))
+        return {row.id: referral_from_row(row) for row in self.session.execute(query)}
+
     def lock(self, ids: Iterable[str], *, skip_locked: bool = False) -> list[Referral]:
         """The open referrals among ``ids``, locked (in id order) against concurrent changes.
 

@@ -14,6 +14,8 @@ from typing import Any
 from services.matching.domain.coverage import ConsentScope
 from services.matching.domain.model import ReferralCriteria
 
+MEDICATION_ASSISTED = "medication-assisted"
+
 NO_FITTING_MENTOR = "no_fitting_mentor"
 
 
@@ -62,6 +64,23 @@ class Referral:
             "referral_id": self.id, "referrer_agency_id": self.referrer_agency_id,
             "urgency": self.urgency, "allowed": self.scope().to_allowed(), "criteria": self.criteria,
         })
+
+    def needs_seen(self) -> dict[str, Any] | None:
+        """The needs matching weighs, as codes: urgency, languages, pathways, age band, and the
+        lived experience only when the consent shared substance use (else ``None``, with the
+        medication-assisted pathway left out too). None once the referral closed."""
+        if not self.is_open or self.criteria is None:
+            return None
+        criteria = self.matching_criteria()
+        shared = criteria.substance_use_shared
+        return {
+            "urgency": criteria.urgency,
+            "languages": sorted(criteria.languages),
+            "pathways": sorted(p for p in criteria.pathways if shared or p != MEDICATION_ASSISTED),
+            "age_band": criteria.age_band,
+            "lived_experience": sorted(criteria.lived_experience) if shared else None,
+            "substance_use_shared": shared,
+        }
 
     def narrowed(self, scope: ConsentScope) -> Referral:
         return replace(self, allowed=scope.to_allowed(), blocked_agencies=tuple(sorted(scope.blocked)))

@@ -18,16 +18,22 @@ from services.matching.handlers.access import own_match, readable_agency
 from services.matching.handlers.matchmaker import Matchmaker, store
 
 
-def list_matches(query: ListMatches, uow) -> tuple[list[Match], str | None]:
-    """A page of the matches of the caller's agency's mentors, newest first, and the next page's
-    cursor (None on the last); ``Forbidden`` for anyone but its coordinators and its admin."""
+def list_matches(query: ListMatches, uow) -> tuple[list[dict], str | None]:
+    """A page of the matches of the caller's agency's mentors, newest first, each with the
+    referral's needs as matching saw them (``Referral.needs_seen``; None once the referral
+    closed), and the next page's cursor (None on the last); ``Forbidden`` for anyone but its
+    coordinators and its admin."""
     agency_id = readable_agency(query.caller)
     with uow:
         found = uow.matches.of_agency(agency_id, query.status, after=query.after,
                                       limit=query.limit + 1)
-    shown = found[:query.limit]
+        shown = found[:query.limit]
+        referrals = uow.referrals.of_ids(match.referral_id for match in shown)
     more = len(found) > query.limit
-    return shown, (write_cursor(shown[-1].proposed_at, shown[-1].id) if more else None)
+    items = [{"match": match, "needs": (referrals[match.referral_id].needs_seen()
+                                        if match.referral_id in referrals else None)}
+             for match in shown]
+    return items, (write_cursor(shown[-1].proposed_at, shown[-1].id) if more else None)
 
 
 def accept_match(command: AcceptMatch, uow, now: datetime) -> Match:

@@ -57,6 +57,12 @@ class DeliveryRepository:
         rows = self.session.execute(select(orm.deliveries).where(c.claim == token)).mappings()
         return [Claimed(_delivery(row), Message.from_record(row["message"])) for row in rows]
 
+    def hold(self, delivery_id: str, token: str) -> None:
+        """Claim a delivery just added, in the same transaction, for the request that sends it at
+        once; its ``next_attempt_at`` (the lease) keeps dispatchers away until then."""
+        self.session.execute(update(orm.deliveries).where(orm.deliveries.c.id == delivery_id)
+                             .values(claim=token))
+
     def holds_claim(self, delivery_id: str, token: str) -> bool:
         """Whether the claim ``token`` still holds the delivery (its lease was not taken over)."""
         c = orm.deliveries.c

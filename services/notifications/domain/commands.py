@@ -23,6 +23,11 @@ class ReadSettings(CallerCommand):
 
 
 @dataclass(frozen=True)
+class SendTestWebhook(CallerCommand):
+    """Send a signed test event to the caller's webhook now (its agency's admin only)."""
+
+
+@dataclass(frozen=True)
 class ReadDeliveryLog(CallerCommand):
     """One page of the caller's own deliveries, newest first, after the ``(created_at, id)`` cursor."""
 

@@ -26,6 +26,8 @@ MENTOR_CERTIFICATION_EXPIRING = "mentor.certification_expiring"
 SUBSCRIPTION_HANDSHAKE = "subscription.handshake"
 SUBSCRIPTION_HEARTBEAT = "subscription.heartbeat"
 SUBSCRIPTION_EVENT = "subscription.event-notification"
+# A signed test an agency's admin asks for, to check its webhook receiver.
+NOTIFICATION_TEST = "notification.test"
 
 MESSAGE_KINDS = (
     MATCH_PROPOSED,
@@ -59,6 +61,7 @@ WHITELIST: dict[str, tuple[str, ...]] = {
     SUBSCRIPTION_HANDSHAKE: ("subscription_id", "events_since_start"),
     SUBSCRIPTION_HEARTBEAT: ("subscription_id", "events_since_start"),
     SUBSCRIPTION_EVENT: ("subscription_id", "referral_id", "event_number", "events_since_start"),
+    NOTIFICATION_TEST: ("agency_id",),
 }
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")

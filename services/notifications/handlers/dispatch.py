@@ -10,11 +10,14 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
+from services.kit.errors import Conflict, Forbidden
 from services.notifications.adapters.channels import Channels, SendAll
 from services.notifications.adapters.delivery_repository import Claimed
-from services.notifications.domain.delivery import FAILED, SENT
-from services.notifications.domain.message import SUBSCRIPTION_HANDSHAKE
+from services.notifications.domain.commands import SendTestWebhook
+from services.notifications.domain.delivery import FAILED, SENT, Delivery
+from services.notifications.domain.message import NOTIFICATION_TEST, SUBSCRIPTION_HANDSHAKE, build_message
 from services.notifications.domain.outcome import SendOutcome
 from services.notifications.domain.planning import respect_quiet_hours
 from services.notifications.domain.quiet_hours import release_time
@@ -51,6 +54,35 @@ def dispatch_due(uow, channels: Channels, clock: Callable[[], datetime], policy:
     for item, outcome in zip(ready, send_all(send, ready), strict=True):
         _record(uow, item, outcome, settings[item.delivery.agency_id], clock(), policy, token)
     return len(ready)
+
+
+def send_test_webhook(command: SendTestWebhook, uow, channels: Channels,
+                      clock: Callable[[], datetime], policy: DispatchPolicy) -> dict[str, Any]:
+    """Send a signed ``notification.test`` to the caller's webhook now, through the same
+    rendering, signing, address checks and attempt log as every delivery; answers the delivery
+    as the log shows it. A retryable failure is retried by the dispatch timer like any other.
+
+    ``Forbidden`` for anyone but the agency's admin; ``Conflict`` when no webhook URL is set.
+    """
+    caller = command.caller
+    if not caller.is_admin:
+        raise Forbidden("Only the agency's admin sends a test webhook.")
+    token = str(uuid.uuid4())
+    with uow:
+        settings = uow.settings.settings_of(caller.agency_id)
+        if settings is None or not settings.webhook_url:
+            raise Conflict("Set a webhook URL before sending a test.")
+        now = clock()
+        message = build_message(str(uuid.uuid4()), NOTIFICATION_TEST, now,
+                                {"agency_id": caller.agency_id})
+        delivery = Delivery.create(message.id, message.kind, caller.agency_id, "webhook", now)
+        delivery.next_attempt_at = now + policy.lease  # held by this request until sent
+        uow.deliveries.add(delivery, message, now)
+        uow.deliveries.hold(delivery.id, token)
+        uow.commit()
+    item = Claimed(delivery, message)
+    _record(uow, item, _send(channels, item, settings), settings, clock(), policy, token)
+    return {**delivery.to_log_entry(), "created_at": now.isoformat()}
 
 
 def _held_for_quiet_hours(uow, item: Claimed, settings: dict[str, AgencySettings | None],

@@ -148,6 +148,15 @@ def test_disclose_releases_only_the_permitted_fields_and_is_accounted(consent):
         ("clinic-2", ["demographics"], "peer-support-referral", granted["id"]),
     ]
     assert consent.disclosures(HOLDERS_ADMIN, pid) == consent.disclosures(HOSPITAL, pid)
+    # A window of time: at or after ``since``, before ``until``; a zone is required.
+    second_at = items[1]["at"]
+    def recipients(**between):
+        return [i["recipient"] for i in consent.disclosures(HOSPITAL, pid, **between)["items"]]
+
+    assert recipients(since=second_at) == ["clinic-2"]
+    assert recipients(until=second_at) == ["peer-1"]
+    with pytest.raises(InvalidRequest):
+        consent.disclosures(HOSPITAL, pid, since="2026-11-01T00:00:00")
     for stranger, participant in ((OTHER_HOSPITAL, pid), (PEERS, pid), (ADMIN, pid), (OPERATOR, pid),
                                   (HOLDERS_ADMIN, NOBODY)):
         with pytest.raises(NotFound):

@@ -42,6 +42,10 @@ def test_best_allowed_mentor_is_proposed_with_an_explanation_that_adds_up(matchi
     [match] = matching.list_matches(HARBOR, "proposed")["items"]
     assert (match["id"], match["status"]) == (proposed["match_id"], "proposed")
     assert match["explanation"] == proposed["explanation"]
+    # The needs as matching weighed them: codes only, nothing of the participant's.
+    assert match["needs"] == {"urgency": "routine", "languages": ["en", "es"], "pathways": ["12-step"],
+                              "age_band": 35, "lived_experience": ["opioids"],
+                              "substance_use_shared": True}
     expires_at = datetime.fromisoformat(match["expires_at"])
     assert before + timedelta(hours=48) <= expires_at <= datetime.now(UTC) + timedelta(hours=48)
     assert matching.list_matches(BRIDGE)["items"] == []

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import delete
 
 from services.kit.db import make_engine
+from services.kit.errors import Conflict, Forbidden
 from services.notifications import signing
 from services.notifications.adapters.orm import metadata
 from tests.integration.notifications.agencies import HOSPITAL, PEERS
@@ -94,3 +96,33 @@ def test_the_same_event_delivered_twice_sends_one_message(notifications, config,
 
     assert len(peers_hook.received) == 1
     assert len(notifications.deliveries(PEERS)["items"]) == 1
+
+
+PEERS_ADMIN = {**PEERS, "roles": ["coordinator", "admin"]}
+
+
+def test_an_admin_sends_a_signed_test_event_through_the_delivery_path(notifications, http_receiver,
+                                                                      outcomes):
+    with pytest.raises(Conflict):  # no webhook URL yet
+        notifications.send_test(PEERS_ADMIN)
+    hook = http_receiver(answers(401))  # a receiver that does not take the signature yet
+    secret = notifications.put_settings(PEERS, {"webhook_url": f"{hook.url}/hooks"})["webhook_secret"]
+    with pytest.raises(Forbidden):
+        notifications.send_test(PEERS)
+
+    failed = notifications.send_test(PEERS_ADMIN)
+    assert (failed["channel"], failed["event_type"], failed["status"]) == (
+        "webhook", "notification.test", "failed")
+    assert [(a["outcome"], a["http_status"]) for a in failed["attempts"]] == [("error", 401)]
+    sent = notifications.send_test(PEERS_ADMIN)
+    assert sent["status"] == "sent" and sent["attempts"][0]["http_status"] == 200
+
+    first, second = hook.received
+    assert signing.verify(secret, second.body, second.headers["X-Signature"])
+    body = json.loads(second.body)
+    assert (body["id"], body["type"], body["data"]) == (sent["event_id"], "notification.test",
+                                                       {"agency_id": "ag-peers"})
+    assert second.headers["X-Notification-Type"] == "notification.test"
+    # Both are in the delivery log, newest first, and told to the network like any delivery.
+    assert [d["id"] for d in notifications.deliveries(PEERS)["items"]] == [sent["id"], failed["id"]]
+    wait_for(lambda: outcomes.of_type("notification.delivered"))

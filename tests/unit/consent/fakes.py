@@ -204,9 +204,11 @@ class FakeDisclosures(Transactional):
         })
         return f"disclosure-{len(self.state)}"
 
-    def for_participant(self, participant_id: str, *, after=None,
-                        limit: int | None = None) -> list[dict[str, Any]]:
-        rows = [r for r in self.state if r["participant_id"] == participant_id]
+    def for_participant(self, participant_id: str, *, after=None, limit: int | None = None,
+                        since: datetime | None = None, until: datetime | None = None) -> list[dict[str, Any]]:
+        rows = [r for r in self.state if r["participant_id"] == participant_id
+                and (since is None or datetime.fromisoformat(r["at"]) >= since)
+                and (until is None or datetime.fromisoformat(r["at"]) < until)]
         found = [{k: v for k, v in row.items() if k != "participant_id"}
                  for row in sorted(rows, key=lambda r: (r["at"], r["ledger_seq"]))]
         if after is not None:

@@ -67,6 +67,20 @@ def test_the_accounting_comes_in_pages_with_a_cursor_to_the_next(uow, granted, l
     assert seen == [3, 5, 7, 9, 11]
 
 
+def test_the_accounting_is_narrowed_to_a_window_of_time(uow, granted, ledger_keys):
+    consent = granted()
+    for n in range(3):
+        disclose_contact(consent, uow, ledger_keys, ASKED_AT + timedelta(days=n))
+
+    def window(**between):
+        return [i["ledger_seq"] for i in handlers.disclosures(ListDisclosures(
+            asking("hospital-1"), consent["participant_id"], **between), uow)["items"]]
+
+    assert window(since=ASKED_AT + timedelta(days=1)) == [5, 7]
+    assert window(until=ASKED_AT + timedelta(days=1)) == [3]
+    assert window(since=ASKED_AT + timedelta(hours=12), until=ASKED_AT + timedelta(days=2)) == [5]
+
+
 def test_disclosures_are_not_found_for_strangers_and_unknown_participants(uow, granted, ledger_keys):
     consent = granted()
     disclose_contact(consent, uow, ledger_keys)

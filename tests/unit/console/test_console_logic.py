@@ -108,6 +108,24 @@ def test_the_referral_form_keeps_what_is_not_a_number_for_the_api_to_refuse():
     assert body["needs"]["location"] == {"lat": 40.7, "lon": -74.0}
     assert body["needs"]["remote_ok"] is False
     assert views.referral_body(MultiDict([("needs.age", "36")]))["needs"]["age"] == 36
+    assert views.referral_body(MultiDict([("external_id", " ORD-9 ")]))["external_id"] == "ORD-9"
+    assert "external_id" not in views.referral_body(MultiDict([("external_id", "")]))
+
+
+def test_the_accounting_window_includes_both_days():
+    assert views.day_window("2026-11-01", "2026-11-30") == {
+        "since": "2026-11-01T00:00:00+00:00", "until": "2026-12-01T00:00:00+00:00"}
+    assert views.day_window("", None) == {}
+    assert views.day_window("soon", "") == {"since": "soon"}
+
+
+def test_board_search_becomes_the_listing_query():
+    query = views.board_query({"participant_id": "p-1", "external_id": "ORD-9", "date": "2026-12-01"})
+    assert query == {"participant_id": "p-1", "external_id": "ORD-9",
+                     "created_after": "2026-11-30T23:59:59.999999+00:00",
+                     "created_before": "2026-12-02T00:00:00+00:00"}
+    assert views.board_query({"participant_id": "", "external_id": "", "date": ""}) == {}
+    assert views.board_query({"date": "yesterday"}) == {"created_after": "yesterday"}
 
 
 def test_console_cookies_are_http_only_strict_and_secure_over_https():

@@ -21,7 +21,7 @@ API_ROUTES = {
     ("post", "/v1/mentors"), ("get", "/v1/mentors"), ("patch", "/v1/mentors/{id}"),
     ("get", "/v1/matches"), ("post", "/v1/matches/{id}/accept"),
     ("post", "/v1/matches/{id}/decline"), ("put", "/v1/notification-settings"),
-    ("get", "/v1/notification-settings"),
+    ("get", "/v1/notification-settings"), ("post", "/v1/notification-settings/test"),
     ("get", "/v1/notifications"), ("get", "/v1/participants/{id}/disclosures"),
     ("get", "/v1/audit/ledger"), ("get", "/v1/audit/verify"), ("get", "/v1/audit/ledger/export"),
     ("post", "/v1/audit/verifications"), ("get", "/v1/audit/verifications/{id}"),

@@ -26,9 +26,9 @@ COORDINATOR_OPS = {"create_mentor", "list_mentors", "update_mentor", "list_match
                    "sign_out", "log_contact", "get_engagement", "start_checkins", "put_engagement_settings",
                    "get_engagement_settings", "acknowledge_crisis"}
 # An admin also manages its own agency's people, and a signed-in admin may sign out.
-ADMIN_WRITES = {"put_notification_settings", "create_key", "rotate_key", "revoke_key", "invite_person",
-                "update_person", "reinvite_person", "sign_out", "register_smart_client",
-                "revoke_smart_client"}
+ADMIN_WRITES = {"put_notification_settings", "send_test_notification", "create_key", "rotate_key",
+                "revoke_key", "invite_person", "update_person", "reinvite_person", "sign_out",
+                "register_smart_client", "revoke_smart_client"}
 OPERATOR_OPS = {"create_agency", "list_agencies", "deactivate_agency", "reactivate_agency",
                 "list_keys", "create_key", "rotate_key", "revoke_key", "get_ledger", "verify_ledger",
                 "put_notification_settings", "get_notification_settings", "list_notifications",

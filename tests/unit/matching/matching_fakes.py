@@ -185,6 +185,9 @@ class FakeReferrals:
     def get(self, referral_id: str) -> Referral | None:
         return self.rows.get(referral_id)
 
+    def of_ids(self, ids) -> dict[str, Referral]:
+        return {i: self.rows[i] for i in set(ids) if i in self.rows}
+
     def lock(self, ids, *, skip_locked: bool = False) -> list[Referral]:
         return [self.rows[i] for i in sorted(set(ids)) if i in self.rows and self.rows[i].is_open]
 

@@ -71,12 +71,27 @@ def test_another_agencys_match_is_not_found_and_only_coordinators_decide():
             attempt(network, match_id, ADMIN)
     assert handlers.list_matches(ListMatches(OTHER_COORDINATOR), network.uow) == ([], None)
     proposed, _ = handlers.list_matches(ListMatches(COORDINATOR, "proposed"), network.uow)
-    assert [m.id for m in proposed] == [match_id]
+    assert [item["match"].id for item in proposed] == [match_id]
+    assert proposed[0]["needs"] == {"urgency": "routine", "languages": ["en", "es"],
+                                    "pathways": ["12-step"], "age_band": 35,
+                                    "lived_experience": ["opioids"], "substance_use_shared": True}
     # An agency's admin reads its own agency's matches only.
-    assert [m.id for m in handlers.list_matches(ListMatches(HARBOR_ADMIN), network.uow)[0]] == [match_id]
+    assert [item["match"].id for item in handlers.list_matches(ListMatches(HARBOR_ADMIN), network.uow)[0]] \
+        == [match_id]
     assert handlers.list_matches(ListMatches(ADMIN), network.uow) == ([], None)
     assert handlers.list_matches(ListMatches(COORDINATOR, "accepted"), network.uow) == ([], None)
     assert network.live("referral-1").status == "proposed"
+
+
+def test_the_listing_hides_lived_experience_the_consent_did_not_share():
+    network = Network()
+    network.mentor(id="mentor-1")
+    network.handle(requested("referral-1", lived_experience=[], pathways=["12-step"],
+                             substance_use_shared=False))
+    [item], _ = handlers.list_matches(ListMatches(COORDINATOR), network.uow)
+    assert item["needs"]["lived_experience"] is None
+    assert item["needs"]["substance_use_shared"] is False
+    assert item["needs"]["pathways"] == ["12-step"]
 
 
 def test_an_expired_or_full_proposal_cannot_be_accepted_and_publishes_nothing():
