@@ -21,6 +21,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from services.kit import registry
+from services.kit.messages import shared
 
 
 class ContractError(ValueError):
@@ -141,17 +142,20 @@ def new_event(
     correlation_id: str | None = None,
     causation_id: str | None = None,
     occurred_at: datetime | None = None,
+    event_id: str | None = None,
 ) -> Event:
     """Build a current-version event, validating its payload against the catalog.
 
+    ``event_id`` is a new random id unless the caller derives one (the same fact told twice must
+    carry the same id, so that every consumer's inbox keeps it once).
     Raises ``ContractError`` for an unknown type or a payload that does not fit.
     """
     spec = CATALOG.event_type(type_)
     try:
-        clean = spec.schema().load(payload)
+        clean = shared(spec.schema).load(payload)
     except ValidationError as exc:
         raise ContractError(f"invalid {type_} payload: {exc.messages}") from exc
-    event_id = str(uuid.uuid4())
+    event_id = event_id or str(uuid.uuid4())
     return Event(
         id=event_id,
         type=type_,
@@ -160,7 +164,7 @@ def new_event(
         source=source,
         correlation_id=correlation_id or event_id,
         causation_id=causation_id,
-        payload=spec.schema().dump(clean),
+        payload=shared(spec.schema).dump(clean),
     )
 
 
@@ -172,7 +176,7 @@ def parse_event(message: Any) -> Event:
     if not isinstance(message, dict):
         raise ContractError("event body is not a JSON object")
     try:
-        env = EnvelopeSchema().load(message)
+        env = shared(EnvelopeSchema).load(message)
     except ValidationError as exc:
         raise ContractError(f"invalid envelope: {exc.messages}") from exc
     spec = CATALOG.event_type(env["type"])
@@ -185,7 +189,7 @@ def parse_event(message: Any) -> Event:
             raise ContractError(f"no upcaster for {spec.name} version {version}")
         payload, version = upcast(payload), version + 1
     try:
-        payload = spec.schema().dump(spec.schema().load(payload))
+        payload = shared(spec.schema).dump(shared(spec.schema).load(payload))
     except ValidationError as exc:
         raise ContractError(f"invalid {spec.name} payload: {exc.messages}") from exc
     return Event(

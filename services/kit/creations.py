@@ -11,6 +11,10 @@ A handler uses it in three steps (see ``services/referrals/handlers/commands.py`
 ``earlier_object`` before doing any work (a repeat answers at once), ``record_creation`` in the
 transaction that adds the object, and ``CreatedMeanwhile`` raised from it when a concurrent
 attempt with the same key committed first, which the handler answers with that attempt's object.
+
+A request that creates nothing but is still worth an event (a referral consent refused) records
+no creation, so a retry is answered afresh; ``derived_event_id`` gives every attempt of it the
+same event id, so the event is staged, and counted downstream, once per key.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +38,8 @@ from services.kit.errors import Conflict, InvalidRequest
 HEADER = "Idempotency-Key"
 TABLE = "creations"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+# The namespace of event ids derived from a creating request (uuid5: a digest, not a secret).
+_EVENT_IDS = uuid.uuid5(uuid.NAMESPACE_URL, "urn:referral-network:creations:events")
 
 
 @dataclass(frozen=True)
@@ -134,3 +141,17 @@ def record_creation(uow, creation: Creation | None, object_id: str, at: datetime
     """
     if creation is not None:
         uow.creations.add(creation, object_id, at)
+
+
+def derived_event_id(creation: Creation | None, event_type: str) -> str | None:
+    """The id of the ``event_type`` event this request stages: the same for every retry of it.
+
+    Derived (uuid5) from the asking agency, the key and the request's fingerprint, so a retry of
+    the same request under the same key gets the same id and the outbox and every consumer's
+    inbox keep the event once; another request under the key (which would be a ``Conflict`` had
+    the first created something) is another event. None without a key: a new random id.
+    """
+    if creation is None:
+        return None
+    name = "\n".join((event_type, creation.agency_id, creation.key, creation.fingerprint))
+    return str(uuid.uuid5(_EVENT_IDS, name))

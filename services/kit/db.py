@@ -7,12 +7,14 @@ production) and one ``MetaData`` that holds its tables plus the kit's
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 # psycopg 3 blocks eventlet's hub unless told to wait with select(); must precede its import.
 os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 
 import threading  # noqa: E402
+import time  # noqa: E402
 from collections.abc import Mapping  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -29,8 +31,11 @@ from sqlalchemy import (  # noqa: E402
     Text,
     create_engine,
     event,
+    text,
 )
-from sqlalchemy.pool import NullPool  # noqa: E402
+from sqlalchemy.dialects import postgresql, sqlite  # noqa: E402
+from sqlalchemy.exc import DisconnectionError  # noqa: E402
+from sqlalchemy.pool import QueuePool, StaticPool  # noqa: E402
 from sqlalchemy.types import TypeDecorator  # noqa: E402
 
 # SQLite's wait for a lock when no ``DatabaseTimeouts`` are given (command-line tools, migrations).
@@ -82,6 +87,24 @@ def service_metadata() -> MetaData:
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def dialect_insert(session, table: Table):
+    """The session's dialect's INSERT, which knows ``ON CONFLICT`` on SQLite and PostgreSQL."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def hold_transaction_lock(session, name: str) -> None:
+    """Wait for, then hold until commit, PostgreSQL's transaction lock named ``name``.
+
+    For work that reads what another transaction of the same name may be writing (two events of
+    one referral, say): the second waits, then reads the first one's committed rows. SQLite needs
+    none, since its single writer already takes the handlers one at a time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def owner_only_database_file(path: str) -> None:
@@ -141,9 +164,11 @@ class DatabaseTimeouts:
 
 
 def make_engine(url: str, *, pool_size: int = 5, timeouts: DatabaseTimeouts | None = None) -> Engine:
-    """An engine tuned for the service: WAL and foreign keys on SQLite, pre-ping on PostgreSQL.
+    """An engine tuned for the service: WAL and foreign keys on SQLite, pooled connections on
+    both, and on PostgreSQL a ping of a connection that sat idle in the pool (``_ping_when_idle``).
 
-    A SQLite file is created (or made) readable and writable by its owner only.
+    A SQLite file is created (or made) readable and writable by its owner only. Its connections
+    are pooled too: opening one and setting its pragmas cost more than most units of work.
 
     ``hide_parameters``: a database error must not carry row values (personal details)
     into logs or into the error text of a dead letter. The PostgreSQL pool holds up to
@@ -154,8 +179,8 @@ def make_engine(url: str, *, pool_size: int = 5, timeouts: DatabaseTimeouts | No
     if is_sqlite(url):
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             owner_only_database_file(url[len("sqlite:///"):])
-        engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False},
-                               hide_parameters=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True,
+                               **_sqlite_pool(url, pool_size))
         busy_ms = timeouts.busy_ms if timeouts is not None else _CLI_BUSY_TIMEOUT_MS
 
         @event.listens_for(engine, "connect")
@@ -173,9 +198,51 @@ def make_engine(url: str, *, pool_size: int = 5, timeouts: DatabaseTimeouts | No
             "connect_timeout": max(int(round(timeouts.connect_seconds)), 1),
             "options": f"-c statement_timeout={timeouts.statement_ms} -c lock_timeout={timeouts.lock_ms}",
         }
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         hide_parameters=True, connect_args=connect_args,
-                         pool_timeout=timeouts.wait_seconds if timeouts is not None else 30)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True,
+                           connect_args=connect_args,
+                           pool_timeout=timeouts.wait_seconds if timeouts is not None else 30)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection used this recently is taken as alive; one idle longer is pinged first.
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
+def _ping_when_idle(engine: Engine, after: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Ping a connection at checkout only when it sat in the pool for ``after`` seconds or more.
+
+    ``pool_pre_ping`` pings at every checkout: one round trip more for every unit of work. A
+    connection checked in a moment ago is almost always alive; after a database restart under
+    load, the first statement on such a connection fails as a disconnect, SQLAlchemy invalidates
+    every connection the pool held, and the unit of work answers ``DatabaseUnavailable`` (a 503
+    to the caller, a retry for an event). An idle connection, which is what a restart at a quiet
+    time leaves, is still replaced before anyone uses it.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn, record):
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, _proxy):
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < after:
+            return  # fresh from connect, or used a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("pooled connection failed its ping") from exc
+        if not alive:
+            raise DisconnectionError("pooled connection failed its ping")
+
+
+def _sqlite_pool(url: str, pool_size: int) -> dict:
+    """The pool arguments of a SQLite engine: an in-memory database lives and dies with its one
+    connection; a file's connections are kept like PostgreSQL's."""
+    if ":memory:" in url:
+        return {"poolclass": StaticPool}
+    return {"poolclass": QueuePool, "pool_size": pool_size, "max_overflow": pool_size}
 
 
 class WriterGate:

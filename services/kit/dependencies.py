@@ -11,12 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import eventlet
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.kit.crypto import KeyRing
 from services.kit.db import DatabaseTimeouts, WriterGate, is_sqlite, make_engine
+from services.kit.db_counts import count_engine
 from services.kit.encrypted import ring_from_config
 from services.kit.migrations import require_head
 from services.kit.outbox import OutboxRelay
@@ -69,6 +71,7 @@ class Database(DependencyProvider):
         self.timeouts = DatabaseTimeouts.from_config(config)
         self.engine = make_engine(url, pool_size=int(config.get("DATABASE_POOL_SIZE", 5)),
                                   timeouts=self.timeouts)
+        count_engine(self.engine, self.container.service_name)  # only when DB_COUNTS_DIR is set
         try:
             self.verify_schema(self.engine)
         except Exception:
@@ -158,7 +161,15 @@ def _now() -> datetime:
 
 
 def _read_clock_file(path: Path) -> datetime:
-    if not path.exists():
-        return _now()
-    instant = datetime.fromisoformat(path.read_text().strip())
+    text = ""
+    for _ in range(100):
+        try:
+            text = path.read_text().strip()
+        except FileNotFoundError:
+            return _now()
+        if text:
+            break
+        # Empty: a test is rewriting the file (truncated, not written yet). Read it again.
+        eventlet.sleep(0.01)
+    instant = datetime.fromisoformat(text)
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)

@@ -17,15 +17,21 @@ the request is acknowledged as done if the connection still allows. A request wh
 deadline (header ``CALLER_DEADLINE``, seconds since the epoch) has passed by the time a worker is
 free for it is acknowledged and dropped, unrun and unanswered: its caller has already answered
 503 and its client will retry, so running it late would only do the work twice.
+
+``@every("CONFIG_KEY", seconds)``: a timer configured per deployment; with ``wakeable=True``
+the service's workers may ask for its next tick now through the ``Wake`` dependency.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 
+from eventlet import Timeout as GreenTimeout
+from eventlet.event import Event as GreenEvent
 from nameko.amqp.publish import Publisher
 from nameko.constants import (
     AMQP_SSL_CONFIG_KEY,
@@ -36,6 +42,7 @@ from nameko.constants import (
     SERIALIZER_CONFIG_KEY,
 )
 from nameko.exceptions import ContainerBeingKilled
+from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer
 from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 from nameko.timer import Timer
@@ -235,13 +242,21 @@ class ConfiguredTimer(Timer):
     The interval comes from the service config at setup. With ``TIMERS_ENABLED`` false
     the timer never starts: deployments run timers in one designated replica (see
     docs/scaling.md), while every replica still consumes events and answers RPC.
+
+    ``@every(..., wakeable=True)``: a worker of the service may ask for the next tick now
+    (``Wake``, a dependency: ``self.wake("method")``), so work it just committed need not wait
+    for the interval. Wakes coalesce (any number during a tick give one tick after it), and a
+    replica whose timers are off still ticks when one of its own workers wakes it, while only
+    the designated replica also sweeps on the interval.
     """
 
-    def __init__(self, config_key: str, default: float, **kwargs) -> None:
+    def __init__(self, config_key: str, default: float, *, wakeable: bool = False, **kwargs) -> None:
         super().__init__(interval=default, **kwargs)
         self.config_key = config_key
         self.default = default
         self.enabled = True
+        self.wakeable = wakeable
+        self._signal = GreenEvent()
 
     def setup(self) -> None:
         config = self.container.config
@@ -249,17 +264,62 @@ class ConfiguredTimer(Timer):
         self.enabled = str(config.get("TIMERS_ENABLED", "true")).strip().lower() not in {"false", "0", "no"}
 
     def start(self) -> None:
-        if self.enabled:
+        if self.enabled or self.wakeable:
             super().start()
+
+    def wake(self) -> None:
+        """Run the next tick as soon as the current one (if any) has finished."""
+        if not self._signal.ready():
+            self._signal.send(True)
+
+    def _run(self) -> None:
+        if not self.wakeable:
+            super()._run()
+            return
+        delay = 0 if self.eager else self.interval
+        while True:
+            # Off (TIMERS_ENABLED false): no interval, wakes only.
+            with GreenTimeout(delay if self.enabled else None, exception=False):
+                self._signal.wait()
+            if self.should_stop.ready():
+                return
+            # A fresh signal before the tick: a wake during it gives one more tick at once.
+            self._signal = GreenEvent()
+            self.handle_timer_tick()
+            self.worker_complete.wait()
+            self.worker_complete.reset()
+            delay = self.interval
 
     # A timer that never started has no thread to stop.
     def stop(self) -> None:
         if self.gt is not None:
-            super().stop()
+            self.should_stop.send(True)
+            self.wake()
+            self.gt.wait()
 
     def kill(self) -> None:
         if self.gt is not None:
             super().kill()
+
+
+class Wake(DependencyProvider):
+    """``self.wake("method")`` asks that service's ``@every(..., wakeable=True)`` timer for its
+    next tick now, in this process. Call it after the commit whose work the tick should see."""
+
+    def setup(self) -> None:
+        self.timers = {e.method_name: e for e in self.container.entrypoints
+                       if isinstance(e, ConfiguredTimer) and e.wakeable}
+
+    def get_dependency(self, worker_ctx) -> Callable[[str], None]:
+        timers = self.timers
+
+        def wake(method_name: str) -> None:
+            timer = timers.get(method_name)
+            if timer is None:
+                raise LookupError(f"{method_name} is not a wakeable timer of this service")
+            timer.wake()
+
+        return wake
 
 
 every = ConfiguredTimer.decorator

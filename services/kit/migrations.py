@@ -39,7 +39,7 @@ from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
 from services.kit.db import UTCDateTime, make_engine
 
-SERVICES = ("consent", "referrals", "matching", "notifications", "engagement", "gateway")
+SERVICES = ("consent", "referrals", "matching", "notifications", "engagement", "outcomes", "gateway")
 ROOT = Path(__file__).resolve().parents[2]
 VERSION_TABLE = "alembic_version"
 # Two `migrate` runs at once (replicas' init containers) queue on this PostgreSQL lock.

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 import eventlet
 from eventlet.event import Event as GreenEvent
 from kombu import Connection
-from sqlalchemy import MetaData, select, text, update
+from sqlalchemy import MetaData, func, select, update
 from sqlalchemy.orm import sessionmaker
 
 from services.kit import broker, topology
@@ -78,17 +78,7 @@ class OutboxRelay:
     def relay_once(self) -> int:
         """Publish up to one batch of unsent rows; return how many were published."""
         with self._gate.held(), self._session_factory() as session:
-            if session.bind.dialect.name == "postgresql":
-                got = session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self._lock_key})
-                if not got.scalar():
-                    return 0
-            c = self._outbox.c
-            rows = session.execute(
-                select(c.id, c.type, c.event_id, c.message)
-                .where(c.published_at.is_(None))
-                .order_by(c.id)
-                .limit(self._batch_size)
-            ).all()
+            rows = session.execute(self._unsent(session.bind.dialect.name)).all()
             if not rows:
                 return 0
             sent: list[int] = []
@@ -115,6 +105,21 @@ class OutboxRelay:
                 )
             session.commit()
             return len(sent)
+
+    def _unsent(self, dialect: str):
+        """The oldest batch of unsent rows. On PostgreSQL the same statement first tries the
+        relay's advisory lock (a materialised CTE, run once) and reads nothing without it: one
+        round trip where a lock and a read were two."""
+        c = self._outbox.c
+        query = (select(c.id, c.type, c.event_id, c.message)
+                 .where(c.published_at.is_(None))
+                 .order_by(c.id)
+                 .limit(self._batch_size))
+        if dialect != "postgresql":
+            return query
+        lock = (select(func.pg_try_advisory_xact_lock(self._lock_key).label("got"))
+                .cte("relay_lock").prefix_with("MATERIALIZED"))
+        return query.join_from(self._outbox, lock, lock.c.got)
 
     def drain(self) -> int:
         """Publish until a batch comes back short (or the broker stops confirming).

@@ -17,8 +17,11 @@ AGENCY_KINDS = ("hospital", "clinic", "sober_living", "peer_group")
 # The organisation running the network: it administers agencies, never receives participant data,
 # and is never a recipient class of a consent, so it is not one of ``AGENCY_KINDS``.
 OPERATOR = "operator"
-CALLER_KINDS = (*AGENCY_KINDS, OPERATOR)
-ROLES = ("referrer", "coordinator", "admin", OPERATOR)
+# A funder (or another body the network reports to) reads de-identified outcome reports and
+# nothing else; like the operator it is never a consent's recipient class.
+FUNDER = "funder"
+CALLER_KINDS = (*AGENCY_KINDS, OPERATOR, FUNDER)
+ROLES = ("referrer", "coordinator", "admin", OPERATOR, FUNDER)
 AGENCY_STATUSES = ("active", "deactivated")
 # Who acted: ``key:<key name>`` for a machine key, ``person:<id>`` for a signed-in person,
 # ``cli:<login>`` for the command line, ``smart:<client name>`` for a SMART back-end client's token.

@@ -2,15 +2,17 @@
 
 It behaves like ``services.kit.unit_of_work.UnitOfWork`` as handlers see it: entered with
 ``with uow:``, it carries the repositories it was given as attributes, ``publish`` validates the
-event against the contract and stages it, ``commit`` makes the staged events ``published``,
-leaving without commit throws them away, and ``handle_once`` skips an event a consumer has
-already processed. Handlers never touch ``uow.session``; ``session`` is only a marker that a
-transaction is open (a fake RPC client can assert that none is while it is asked).
+event against the contract and stages it (once per derived ``event_id``), ``commit`` makes the
+staged events ``published``, leaving without commit throws them away, and ``handle_once`` skips
+an event a consumer has already processed. Handlers never touch ``uow.session``; ``session`` is
+only a marker that a transaction is open (a fake RPC client can assert that none is while it is
+asked).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from services.kit.contract import Event, new_event
@@ -31,6 +33,26 @@ class FakeUnitOfWork:
         self._staged: list[Event] = []
         self._processed: set[tuple[str, str]] = set()
         self._depth = 0
+        self._opened_for: str | None = None  # "reading" or "one_statement", until the unit ends
+
+    @contextmanager
+    def reading(self) -> Iterator[FakeUnitOfWork]:
+        """As ``with uow:``, for reads only: a commit inside is a mistake the fake reports."""
+        with self._opened("reading"):
+            yield self
+
+    @contextmanager
+    def one_statement(self) -> Iterator[FakeUnitOfWork]:
+        """As ``with uow:``, for a unit that is one write: staging an event in it is a mistake."""
+        with self._opened("one_statement"):
+            yield self
+
+    @contextmanager
+    def _opened(self, purpose: str) -> Iterator[FakeUnitOfWork]:
+        with self:
+            if self._depth == 1:  # inside an open unit of work: that unit, unchanged
+                self._opened_for = purpose
+            yield self
 
     def __enter__(self) -> FakeUnitOfWork:
         if self._depth == 0:
@@ -48,9 +70,11 @@ class FakeUnitOfWork:
         self._staged = []
         self.session = None
         self.cause = None
+        self._opened_for = None
 
     def commit(self) -> None:
         assert self.session is _OPEN, "commit outside the unit of work"
+        assert self._opened_for != "reading", "commit in a unit of work opened for reading"
         self.published.extend(self._staged)
         self._staged = []
         self.commits += 1
@@ -58,12 +82,16 @@ class FakeUnitOfWork:
     def rollback(self) -> None:
         self._staged = []
 
-    def publish(self, type_: str, payload: dict[str, Any], *, aggregate_id: str | None = None) -> Event:
+    def publish(self, type_: str, payload: dict[str, Any], *, aggregate_id: str | None = None,
+                event_id: str | None = None) -> Event:
         assert self.session is _OPEN, "publish outside the unit of work"
+        assert self._opened_for != "one_statement", "an event staged in a one-statement unit of work"
         cause = self.cause
         event = new_event(type_, payload, source=self.source,
                           correlation_id=cause.correlation_id if cause else None,
-                          causation_id=cause.id if cause else None)
+                          causation_id=cause.id if cause else None, event_id=event_id)
+        if event_id is not None and any(e.id == event_id for e in (*self.published, *self._staged)):
+            return event  # as the outbox's unique event id: staged once
         self._staged.append(event)
         return event
 

@@ -12,6 +12,7 @@ from nameko.rpc import rpc
 from services.kit import cli, consumers, contract, keys_command, registry
 from services.kit.contract import CATALOG, ContractError, EventCatalog, EventType, new_event, parse_event
 from services.kit.entrypoints import subscribe
+from services.outcomes.domain.facts import CONSUMED
 
 ROOT = Path(__file__).resolve().parents[3]
 MATCH_EVENTS = ("match.proposed", "match.accepted", "match.declined", "match.expired", "match.withdrawn",
@@ -68,6 +69,7 @@ def test_every_registered_consumer_is_collected_with_its_event_types():
                                    "mentor.certification_expiring"),
         "referrals.on_consent_ended": CONSENT_ENDED,
         "referrals.on_match": MATCH_EVENTS,
+        "outcomes.on_event": CONSUMED,
     }
 
 
@@ -94,6 +96,7 @@ def test_every_publisher_catalog_is_loaded_with_its_own_event_types():
         "consent.expired": "services.consent.catalog",
         "referral.requested": "services.referrals.catalog",
         "referral.status_changed": "services.referrals.catalog",
+        "referral.refused": "services.referrals.catalog",
         **{name: "services.matching.catalog" for name in MATCH_EVENTS},
         "mentor.certification_expiring": "services.matching.catalog",
         "notification.delivered": "services.notifications.catalog",

@@ -1,0 +1,96 @@
+"""The outbox relay for real, on PostgreSQL and RabbitMQ: one statement tries the relays' lock and
+reads the batch; a relay without the lock publishes nothing; the rows go out in id order, once."""
+
+from __future__ import annotations
+
+import pytest
+from kombu import Connection, Queue
+from sqlalchemy import event, func, select, text
+from sqlalchemy.orm import sessionmaker
+
+from services.kit import topology
+from services.kit.db import WriterGate, make_engine, service_metadata
+from services.kit.outbox import OutboxRelay
+from services.kit.unit_of_work import UnitOfWork
+
+
+@pytest.fixture
+def outbox(postgres_url):
+    metadata = service_metadata()
+    engine = make_engine(postgres_url)
+    metadata.create_all(engine)
+    factory = sessionmaker(engine, expire_on_commit=False, info={"metadata": metadata})
+    yield factory, metadata, engine
+    engine.dispose()
+
+
+@pytest.fixture
+def relay(outbox, rabbit_config):
+    factory, metadata, _engine = outbox
+    relay = OutboxRelay(factory, metadata, WriterGate(False), rabbit_config["AMQP_URI"], source="relay-test",
+                        subscriptions={})
+    yield relay
+    relay.stop()
+
+
+@pytest.fixture
+def received(rabbit_config):
+    """A queue bound to every event, and a function that takes what reached it so far."""
+    with Connection(rabbit_config["AMQP_URI"]) as conn:
+        channel = conn.default_channel
+        queue = Queue("relay-test-all", exchange=topology.EVENTS, routing_key="#", channel=channel)
+        topology.EVENTS(channel).declare()
+        queue.declare()
+
+        def take() -> list[str]:
+            ids = []
+            while (message := queue.get(no_ack=True)) is not None:
+                ids.append(message.properties["message_id"])
+            return ids
+
+        yield take
+
+
+def stage(factory, count: int) -> list[str]:
+    ids = []
+    for n in range(count):
+        uow = UnitOfWork(factory, source="relay-test")
+        with uow:
+            payload = {"consent_id": f"cn-{n}", "participant_id": f"pt-{n}"}
+            ids.append(uow.publish("consent.expired", payload).id)
+            uow.commit()
+    return ids
+
+
+def unsent(factory, metadata) -> int:
+    outbox = metadata.tables["outbox"]
+    with factory() as session:
+        return session.execute(select(func.count()).select_from(outbox)
+                               .where(outbox.c.published_at.is_(None))).scalar_one()
+
+
+def test_a_relay_without_the_lock_publishes_nothing_then_all_in_order_once(outbox, relay, received):
+    factory, metadata, engine = outbox
+    staged = stage(factory, 3)
+    with engine.connect() as other:  # another replica's relay, mid-batch
+        other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": relay._lock_key})
+        assert relay.relay_once() == 0
+        assert unsent(factory, metadata) == 3
+        other.rollback()
+
+    assert relay.relay_once() == 3
+    assert relay.relay_once() == 0
+    assert unsent(factory, metadata) == 0
+    assert received() == staged
+
+
+def test_the_lock_and_the_batch_are_one_statement(outbox, relay, received):
+    factory, _metadata, engine = outbox
+    stage(factory, 2)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: statements.append(sql))
+
+    assert relay.relay_once() == 2
+    assert [sql.split()[0].upper() for sql in statements] == ["WITH", "UPDATE"]
+    assert "pg_try_advisory_xact_lock" in statements[0]
+    assert len(received()) == 2
