@@ -75,7 +75,8 @@ def verify_ledger_command(args: argparse.Namespace) -> int:
         with reading() as ledger:
             total = ledger.count()
         bar = ProgressBar(total, sys.stderr)
-        result = verify_stream(reading, keys, chunk_size=max(args.chunk, 1), progress=bar.show)
+        result = verify_stream(reading, keys, chunk_size=max(args.chunk, 1), progress=bar.show,
+                               stream=True)
         bar.done()
     finally:
         engine.dispose()

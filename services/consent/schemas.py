@@ -17,6 +17,7 @@ from services.consent.domain import Consent
 from services.consent.domain.commands import EXPORT_PAGE_LIMIT
 from services.consent.domain.elements import EXPIRING_EVENTS, format_instant
 from services.consent.domain.ledger import PERSONAL_KEYS
+from services.consent.domain.rules import CONSENT_NOT_FOUND
 from services.consent.domain.rules import REFUSAL_REASONS as REFUSAL_REASONS
 from services.kit import vocabulary as v
 from services.kit.messages import StrictSchema, page_of
@@ -26,6 +27,12 @@ CONSENT_STATUSES = ("active", "revoked", "expired")
 ACCESS_WHAT = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$",
                               error="Must name what was read by kind and id, e.g. handoff:<id>.")
 LEDGER_PAGE_LIMIT = 1000
+
+
+def known_refusal(reason: str | None) -> str:
+    """The refusal code a referrer is told and counted by: consent's own, or ``consent_not_found``
+    when it names none the contract knows (the consent service already chose what may be told)."""
+    return reason if reason in REFUSAL_REASONS else CONSENT_NOT_FOUND
 
 
 def _names_anyone(recipients: dict) -> bool:

@@ -21,7 +21,7 @@ from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every, rpc
 from services.kit.errors import InvalidRequest
-from services.kit.messages import load, load_caller
+from services.kit.messages import load, load_caller, shared
 from services.kit.pages import MAX_PAGE_SIZE, read_cursor
 from services.kit.rpc import CallingService, verified_rpc
 
@@ -71,7 +71,7 @@ class ConsentService:
     def revoke(self, caller: dict, consent_id: str, request: dict) -> dict[str, Any]:
         """The consent after revocation (whole, or for ``request["recipients"]``)."""
         asking = load_caller(caller)
-        body = load(s.RevokeRequest(), request)
+        body = load(shared(s.RevokeRequest), request)
         command = c.RevokeConsent(asking, _id(consent_id), body["reason"], body["recipients"])
         return handlers.revoke(command, self.db, self.ledger_keys, self.clock())
 
@@ -96,7 +96,7 @@ class ConsentService:
         """``{"permit", "reason", "refusal", "consent_id", "decision_id", "allowed"}``; always
         ledgered, with the read of ``read`` on a permit, naming ``acting`` (who asked)."""
         self.calling.require(*DECISION_CALLERS)
-        command = c.AuthorizeDisclosure(**load(s.AuthorizeRequest(), {
+        command = c.AuthorizeDisclosure(**load(shared(s.AuthorizeRequest), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
             "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id,
             "asking": asking, "read": read, "acting": acting}))
@@ -108,7 +108,7 @@ class ConsentService:
                  asking: str | None = None, acting: str | None = None) -> dict[str, Any]:
         """The permitted participant details, summary and notice; ``ConsentRequired`` on deny."""
         self.calling.require(*DECISION_CALLERS)
-        command = c.Disclose(**load(s.DecisionRequest(), {
+        command = c.Disclose(**load(shared(s.DecisionRequest), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
             "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id,
             "asking": asking, "acting": acting}))
@@ -119,7 +119,7 @@ class ConsentService:
                         participant_id: str, consent_id: str) -> dict[str, Any]:
         """``{"consent_id", "covered", "allowed"}``: the classes the consent covers for this
         recipient now. A question about scope: nothing is disclosed, nothing ledgered."""
-        found = load(s.CoverageRequest(), {
+        found = load(shared(s.CoverageRequest), {
             "discloser": discloser, "recipient": recipient, "purpose": purpose,
             "data_classes": data_classes, "participant_id": participant_id, "consent_id": consent_id})
         return handlers.covered_classes(c.CoveredClasses(**found), self.db, self.clock())
@@ -128,7 +128,7 @@ class ConsentService:
     def record_access(self, actor: str, participant_id: str, what: str,
                       acting: str | None = None) -> dict[str, int]:
         self.calling.require(*DECISION_CALLERS)
-        command = c.RecordAccess(**load(s.AccessRequest(), {
+        command = c.RecordAccess(**load(shared(s.AccessRequest), {
             "actor": actor, "participant_id": participant_id, "what": what, "acting": acting}))
         return handlers.record_access(command, self.db, self.ledger_keys, self.clock())
 
@@ -140,7 +140,7 @@ class ConsentService:
         """A page (``MAX_PAGE_SIZE``) of the participant's accounting, for agencies holding its
         consent; ``page`` is the previous page's ``next_page``; ``since``/``until`` (ISO
         instants with their zone) keep the disclosures at or after, and before, them."""
-        between = load(s.DisclosureWindow(), {"since": since, "until": until})
+        between = load(shared(s.DisclosureWindow), {"since": since, "until": until})
         after = None
         if page:
             at, seq = read_cursor(page)
@@ -154,7 +154,7 @@ class ConsentService:
     @rpc
     def ledger(self, caller: dict, filters: dict | None = None) -> dict[str, Any]:
         """A page of the ledger: every row for the operator, the caller's agency's otherwise."""
-        found = load(s.LedgerFilters(), filters or {})
+        found = load(shared(s.LedgerFilters), filters or {})
         command = c.ReadLedger(
             load_caller(caller), limit=found["limit"], participant_id=found["participant"],
             since=found["since"], until=found["until"], actor=found["actor"],
@@ -166,7 +166,7 @@ class ConsentService:
     def export_ledger(self, after_seq: int | None = None, limit: int = c.EXPORT_PAGE_LIMIT,
                       up_to: int | None = None) -> dict[str, Any]:
         """A page of the ledger with every hashed field: ``{"items", "head"}``."""
-        page = load(s.LedgerExportRequest(), {"after_seq": after_seq, "limit": limit, "up_to": up_to})
+        page = load(shared(s.LedgerExportRequest), {"after_seq": after_seq, "limit": limit, "up_to": up_to})
         return handlers.export_ledger(c.ExportLedger(**page), self.db)
 
     @rpc
@@ -177,7 +177,7 @@ class ConsentService:
     @rpc
     def record_change(self, caller: dict, request: dict) -> dict[str, int]:
         """Ledger an agency's or a key's change made by ``caller``; ``{"seq"}``."""
-        body = load(s.ChangeRequest(), request)
+        body = load(shared(s.ChangeRequest), request)
         command = c.RecordChange(load_caller(caller), body["action"], body["subject"], body["details"])
         return handlers.record_change(command, self.db, self.ledger_keys, self.clock())
 
@@ -217,4 +217,4 @@ class ConsentService:
 
 def _id(value: Any) -> str:
     """An id argument; ``InvalidRequest`` naming ``id`` when it is missing or malformed."""
-    return load(s.IdSchema(), {"id": value})["id"]
+    return load(shared(s.IdSchema), {"id": value})["id"]

@@ -30,17 +30,24 @@ def load_all(session: Session) -> list[Checkpoint]:
 def sign_head(session: Session, keys: LedgerKeyPair, head: LedgerEntry | None,
               at: datetime) -> Checkpoint | None:
     """Sign ``head`` (the caller holds the ledger lock) unless a checkpoint covers it already
-    or the chain since the last checkpoint does not verify; returns the new checkpoint."""
+    or the chain since the last checkpoint does not verify; returns the new checkpoint.
+
+    What is signed is the tip of the rows just verified, read in one statement, and only when
+    it is ``head``: a ledger changed between the two reads (by someone not taking the lock)
+    would otherwise get a signature over rows nobody checked."""
     if head is None:
         return None
     last = _latest_authentic(session, keys)
     if last is not None and last.count >= head.seq:
         return None
-    broken_at = _first_break_since(session, keys, last)
+    broken_at, tip = _verify_since(session, keys, last)
     if broken_at is not None:
         log.error("ledger does not verify at seq %d: checkpoint withheld; run ledger verify", broken_at)
         return None
-    signed = sign_checkpoint(head, at, keys.signing_key)
+    if tip is None or (tip.seq, tip.hash) != (head.seq, head.hash):
+        log.error("ledger changed while it was verified: checkpoint withheld; run ledger verify")
+        return None
+    signed = sign_checkpoint(tip, at, keys.signing_key)
     session.execute(insert(ledger_checkpoints).values(
         count=signed.count, head_hash=signed.head_hash, at=signed.at, signature=signed.signature))
     if keys.checkpoint_log is not None:
@@ -62,12 +69,15 @@ def _latest_authentic(session: Session, keys: LedgerKeyPair) -> Checkpoint | Non
     return None
 
 
-def _first_break_since(session: Session, keys: LedgerKeyPair, last: Checkpoint | None) -> int | None:
-    """The first seq after ``last`` that does not chain on, or None when all of them do."""
+def _verify_since(session: Session, keys: LedgerKeyPair,
+                  last: Checkpoint | None) -> tuple[int | None, LedgerEntry | None]:
+    """``(first seq after last that does not chain on, None)``, or ``(None, the last row)`` when
+    all of them do (``(None, None)`` when there are none)."""
     prev, expected = (last.head_hash, last.count + 1) if last else (GENESIS_HASH, 1)
+    tip = None
     for entry in ledger_rows.after(session, expected - 1):
         if (entry.seq != expected or entry.prev_hash != prev
                 or chain_hash(keys.hmac_key, prev, entry.content()) != entry.hash):
-            return expected
-        prev, expected = entry.hash, expected + 1
-    return None
+            return expected, None
+        prev, expected, tip = entry.hash, expected + 1, entry
+    return None, tip

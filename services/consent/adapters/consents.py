@@ -104,24 +104,28 @@ class ConsentRepository:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def get(self, consent_id: str, *, for_update: bool = False) -> StoredConsent | None:
+    def get(self, consent_id: str, *, for_update: bool = False,
+            personal: bool = True) -> StoredConsent | None:
         """The consent, or None. ``for_update`` locks its row until the transaction ends
-        (PostgreSQL; SQLite's single writer needs no lock)."""
+        (PostgreSQL; SQLite's single writer needs no lock). Without ``personal`` the consent
+        is read in that one statement and carries its terms only (``terms_only``)."""
         query = select(consents).where(consents.c.id == consent_id)
         if for_update:
             query = query.with_for_update()
         row = self.session.execute(query).mappings().first()
-        return None if row is None else self._load(row)
+        return None if row is None else self._load(row) if personal else _terms_only(row)
 
-    def for_participant(self, participant_id: str, *, for_update: bool = False) -> list[StoredConsent]:
+    def for_participant(self, participant_id: str, *, for_update: bool = False,
+                        personal: bool = True) -> list[StoredConsent]:
         """Every consent of a participant, newest grant first; ``for_update`` locks them all
-        (in that order, as every locker takes them) until the transaction ends."""
+        (in that order, as every locker takes them) until the transaction ends. Without
+        ``personal``, their terms only, read in that one statement (``terms_only``)."""
         query = (select(consents).where(consents.c.participant_id == participant_id)
                  .order_by(consents.c.granted_at.desc(), consents.c.id))
         if for_update:
             query = query.with_for_update()
         rows = self.session.execute(query).mappings().all()
-        return [self._load(row) for row in rows]
+        return [self._load(row) if personal else _terms_only(row) for row in rows]
 
     def recorded_terms(self, consent: Consent, hmac_key: bytes) -> dict[str, Any] | None:
         """The details of the latest ledger entry recording a version of this consent's terms,
@@ -183,6 +187,16 @@ class ConsentRepository:
         reason = unseal(self.ring, "consents", consent_id, {REASON: row[REASON]})[REASON]
         consent = Consent.from_snapshot({**row["snapshot"], REASON: reason}, personal)
         return StoredConsent(consent, row["holder_agency_id"], row["version"])
+
+
+def _terms_only(row) -> StoredConsent:
+    """The consent of a ``consents`` row with its terms and state but no personal details and
+    no revocation reason (both sealed, neither read nor opened): what a decision needs."""
+    consent = Consent.from_snapshot({**row["snapshot"], REASON: None}, NO_PERSONAL)
+    return StoredConsent(consent, row["holder_agency_id"], row["version"])
+
+
+NO_PERSONAL = {"participant": {}, "signer_name": None}
 
 
 def _without_reason(snapshot: dict[str, Any]) -> dict[str, Any]:

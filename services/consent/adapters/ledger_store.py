@@ -37,6 +37,9 @@ class LedgerReader(Protocol):
 
     def after(self, seq: int | None, limit: int | None = None) -> list[LedgerEntry]: ...
 
+    # Optional, for a reader of a database: rows as stored (``LedgerEntry.from_row`` order),
+    # ``rows_after(seq, limit)``, and with ``streams`` true, ``stream_rows(chunk_rows)``.
+
 
 class LedgerRepository:
     """The ledger and its signed checkpoints in one unit of work's session."""
@@ -96,6 +99,19 @@ class LedgerRepository:
         """Entries with a seq above ``seq`` (all of them for None), in seq order."""
         return ledger_rows.after(self.session, seq, limit)
 
+    def rows_after(self, seq: int | None, limit: int) -> list[tuple]:
+        """Rows as stored, for verification: ``ledger_rows.rows_after``."""
+        return ledger_rows.rows_after(self.session, seq, limit)
+
+    @property
+    def streams(self) -> bool:
+        """Whether ``stream_rows`` reads through a server-side cursor (PostgreSQL)."""
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    def stream_rows(self, chunk_rows: int) -> Iterator[list[tuple]]:
+        """Every row as stored, in chunks, in this transaction: ``ledger_rows.stream_rows``."""
+        return ledger_rows.stream_rows(self.session, chunk_rows)
+
     def head_seq(self) -> int:
         """The last entry's seq; 0 for an empty ledger."""
         return self.session.execute(select(func.max(ledger.c.seq))).scalar_one() or 0
@@ -122,14 +138,17 @@ def _details_say(key: str, value: str):
 def verify_stream(reading: Callable[[], AbstractContextManager[LedgerReader]], keys: LedgerKeyPair, *,
                   chunk_size: int = VERIFY_CHUNK,
                   progress: Callable[[int], None] | None = None,
-                  with_checkpoints: bool = False) -> VerifyResult:
+                  with_checkpoints: bool = False, stream: bool = False) -> VerifyResult:
     """Verify the whole ledger against its checkpoints, ``chunk_size`` rows per read.
 
     ``reading()`` opens a short-lived transaction per chunk, so a long verification never holds
-    SQLite's writer gate between chunks. ``progress(rows read)`` is called after each chunk.
-    With ``with_checkpoints`` the result also says how many rows the signed checkpoints cover.
-    The checkpoints are those stored beside the ledger and those of ``keys.checkpoint_log``,
-    which survive a cut of the database; a log line that is not a checkpoint fails verification.
+    SQLite's writer gate between chunks. With ``stream``, a reader that ``streams`` (PostgreSQL)
+    reads every chunk through one server-side cursor in one transaction instead; ``progress``
+    must then not open a transaction of its own. ``progress(rows read)`` is called after each
+    chunk. With ``with_checkpoints`` the result also says how many rows the signed checkpoints
+    cover. The checkpoints are those stored beside the ledger and those of
+    ``keys.checkpoint_log``, which survive a cut of the database; a log line that is not a
+    checkpoint fails verification.
     """
     with reading() as reader:
         signed = reader.checkpoints()
@@ -139,21 +158,28 @@ def verify_stream(reading: Callable[[], AbstractContextManager[LedgerReader]], k
         except CheckpointLogError as exc:
             return VerifyResult(False, 0, None, str(exc), FORGED_CHECKPOINT)
     verifier = ChainVerifier(keys.hmac_key, keys.signing_key.public_key(), signed)
-    for chunk in _chunks(reading, chunk_size):
-        read = verifier.feed(chunk)
+    for feed, chunk in _chunks(reading, chunk_size, stream, verifier):
+        read = feed(chunk)
         if progress is not None:
             progress(read)
     result = verifier.finish()
     return replace(result, checkpointed=verifier.checkpointed) if with_checkpoints else result
 
 
-def _chunks(reading: Callable[[], AbstractContextManager[LedgerReader]],
-            chunk_size: int) -> Iterator[list[LedgerEntry]]:
+def _chunks(reading: Callable[[], AbstractContextManager[LedgerReader]], chunk_size: int,
+            stream: bool, verifier: ChainVerifier) -> Iterator[tuple[Callable[[Any], int], list]]:
+    """Each chunk with the verifier's method that takes it: rows where the reader gives rows."""
+    with reading() as reader:
+        raw = hasattr(reader, "rows_after")
+        if raw and stream and getattr(reader, "streams", False):
+            for rows in reader.stream_rows(chunk_size):
+                yield verifier.feed_rows, rows
+            return
     last: int | None = None  # no lower bound at first: a forged seq 0 or below is read too
     while True:
         with reading() as reader:
-            chunk = reader.after(last, chunk_size)
+            chunk = reader.rows_after(last, chunk_size) if raw else reader.after(last, chunk_size)
         if not chunk:
             return
-        yield chunk
-        last = chunk[-1].seq
+        yield (verifier.feed_rows, chunk) if raw else (verifier.feed, chunk)
+        last = chunk[-1][0] if raw else chunk[-1].seq

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -43,6 +45,76 @@ except (ImportError, TypeError):  # pragma: no cover - interpreters without the 
     canonical = _STRICT.encode
 
 
+# -- the canonical form of a stored row, without parsing its details ------------------------
+#
+# A row is stored with its details as the canonical JSON that was hashed, so for the shapes
+# the service writes (a flat object of strings, whole numbers, booleans, nulls and lists of
+# those) the canonical form of the row's content is the stored text spliced in as it is.
+# ``canonical_row`` checks that the text *is* in that form (grammar below, keys strictly
+# increasing) and otherwise parses it and encodes it as ``canonical`` does: either way the
+# result is ``canonical(entry.content())`` of the entry read back from the row, byte for byte.
+
+_STRING = r'"[^"\\\x00-\x1f]*"'  # nothing ``canonical`` would escape
+_SCALAR = rf'(?:{_STRING}|0|-?[1-9][0-9]{{0,15}}|true|false|null)'
+_VALUE = rf'(?:{_SCALAR}|\[(?:{_SCALAR}(?:,{_SCALAR})*)?\])'
+_FLAT_OBJECT = re.compile(rf'\{{(?:{_STRING}:{_VALUE}(?:,{_STRING}:{_VALUE})*)?\}}')
+# Every string token whole, from its opening quote: a key comes back quoted, any other string
+# as "" (in a text _FLAT_OBJECT matched, no string holds a quote, so none is cut in two).
+_TOKENS = re.compile(r'("[^"]*"):|"[^"]*"')
+_SHAPES_KEPT = 64
+# The shapes (key sequences, sorted) seen so far, as one pattern: a text with one of them is
+# recognised in a single match, its keys' order known from the pattern itself.
+_shapes: list[tuple[str, ...]] = []
+_known_shape: re.Pattern[str] | None = None
+
+
+def details_of(text: str) -> Any:
+    """The details a stored row's text holds; ``{"unreadable": text}`` for text that is not
+    JSON (tampered text: the hash check then names the row)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"unreadable": text}
+
+
+def _canonical_details_text(text: str) -> bool:
+    """Whether ``text`` is already exactly ``canonical(json.loads(text))``, for the flat shapes."""
+    if _known_shape is not None and _known_shape.fullmatch(text) is not None:
+        return True
+    if _FLAT_OBJECT.fullmatch(text) is None:
+        return False
+    keys = tuple(key[1:-1] for key in _TOKENS.findall(text) if key)
+    if not all(a < b for a, b in zip(keys, keys[1:], strict=False)):
+        return False
+    _learn_shape(keys)
+    return True
+
+
+def _learn_shape(keys: tuple[str, ...]) -> None:
+    global _known_shape
+    if len(_shapes) >= _SHAPES_KEPT or keys in _shapes:
+        return
+    _shapes.append(keys)
+    _known_shape = re.compile("|".join(
+        r"\{" + ",".join(f'"{re.escape(key)}":{_VALUE}' for key in shape) + r"\}" for shape in _shapes))
+
+
+def canonical_row(seq: Any, at: Any, actor: Any, action: Any, subject: Any, participant_id: Any,
+                  details_text: Any) -> str:
+    """``canonical`` of the content of the entry stored as this row (``details_text`` as
+    stored). Raises ``TypeError``/``ValueError`` where ``canonical`` would."""
+    if (type(seq) is int and type(details_text) is str and type(at) is str and type(actor) is str
+            and type(action) is str and type(subject) is str
+            and (participant_id is None or type(participant_id) is str)
+            and _canonical_details_text(details_text)):
+        return (f"[{seq},{_encode_string(at)},{_encode_string(actor)},{_encode_string(action)},"
+                f"{_encode_string(subject)},"
+                f"{'null' if participant_id is None else _encode_string(participant_id)},"
+                f"{details_text}]")
+    details = details_of(details_text) if isinstance(details_text, str) else details_text
+    return canonical((seq, at, actor, action, subject, participant_id, details))
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
     """One ledger row. ``at`` is the fixed-width UTC text from ``ledger_time``."""
@@ -65,6 +137,13 @@ class LedgerEntry:
         return {"seq": self.seq, "at": self.at, "actor": self.actor, "action": self.action,
                 "subject": self.subject, "participant_id": self.participant_id,
                 "details": self.details, "prev_hash": self.prev_hash, "hash": self.hash}
+
+    @classmethod
+    def from_row(cls, row: tuple) -> LedgerEntry:
+        """The entry stored as ``(seq, at, actor, action, subject, participant_id, details
+        text, prev_hash, hash)``."""
+        seq, at, actor, action, subject, participant_id, text, prev_hash, hash_ = row
+        return cls(seq, at, actor, action, subject, participant_id, details_of(text), prev_hash, hash_)
 
 
 def ledger_time(at: datetime) -> str:

@@ -119,7 +119,8 @@ def verify_ledger(command: VerifyLedger, uow, keys: LedgerKeyPair, *,
         with uow:
             yield uow.ledger
 
-    result = verify_stream(reading, keys, chunk_size=command.chunk_size, progress=between_chunks)
+    result = verify_stream(reading, keys, chunk_size=command.chunk_size, progress=between_chunks,
+                           stream=True)
     return result.as_dict()
 
 

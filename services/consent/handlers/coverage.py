@@ -17,8 +17,8 @@ def covered_classes(command: CoveredClasses, uow, now: datetime) -> dict[str, An
     Reads only: nothing is ledgered, because nothing is disclosed. An unknown consent covers
     nothing. Raises ``InvalidRequest`` for a malformed recipient.
     """
-    with uow:
-        stored = uow.consents.get(command.consent_id)
+    with uow.reading():
+        stored = uow.consents.get(command.consent_id, personal=False)  # terms only: one statement
     consent = stored.consent if stored else None
     found = covered(consent, command.discloser, command.recipient, command.purpose,
                     command.data_classes, command.participant_id, now)

@@ -67,7 +67,7 @@ def authorize(command: AuthorizeDisclosure, uow, keys: LedgerKeyPair, now: datet
     (``InvalidRequest``).
     """
     with uow:
-        decided = _decide(uow, keys, command, now)
+        decided = _decide(uow, keys, command, now, personal=False)
         allowed = _allowed(uow, decided.consent) if decided.decision.permit else NO_PEER_GROUPS
         if decided.decision.permit and command.read is not None:
             reader = command.asking or recipient_label(command.recipient)
@@ -137,18 +137,21 @@ def record_access(command: RecordAccess, uow, keys: LedgerKeyPair, now: datetime
 
 # -- deciding -----------------------------------------------------------------------------
 
-def _decide(uow, keys: LedgerKeyPair, question: Question, now: datetime) -> Decided:
+def _decide(uow, keys: LedgerKeyPair, question: Question, now: datetime, *,
+            personal: bool = True) -> Decided:
     """Decide under the consent's row lock: a revocation committed first is seen, one that
-    comes later waits for this decision's commit, so no permit is ledgered after it."""
+    comes later waits for this decision's commit, so no permit is ledgered after it. Without
+    ``personal`` the consents are read with their terms only: one statement, nothing unsealed."""
     agency_id = question.recipient.get("agency_id")
     admitted_at = uow.admissions.admitted_at(agency_id) if agency_id else None
     args = (question.discloser, question.recipient, question.purpose, question.data_classes,
             question.participant_id, now, admitted_at)
     if question.consent_id is not None:
-        found = uow.consents.get(question.consent_id, for_update=True)
+        found = uow.consents.get(question.consent_id, for_update=True, personal=personal)
         candidates = [found] if found is not None else []
     else:
-        candidates = uow.consents.for_participant(question.participant_id, for_update=True)
+        candidates = uow.consents.for_participant(question.participant_id, for_update=True,
+                                                  personal=personal)
     stored, decision = _best_of(uow, keys, candidates, args)
     consent = stored.consent if stored is not None else None
     decision_id = str(uuid.uuid4())

@@ -21,6 +21,7 @@ Derandomized: the same runs each time (80 runs of up to 90 steps, over 5,000 ste
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -390,8 +391,11 @@ class ConsentPromise(RuleBasedStateMachine):
         assert verified["ok"], verified
 
 
+# Every run plays the same 80 runs; PROMISE_PROPERTY_EXAMPLES=<more> plays more of them, a deeper
+# search before a release or after a change to the consent rules.
+EXAMPLES = max(80, int(os.environ.get("PROMISE_PROPERTY_EXAMPLES") or 80))
 ConsentPromise.TestCase.settings = settings(
-    max_examples=80, stateful_step_count=90, deadline=None, derandomize=True, database=None,
+    max_examples=EXAMPLES, stateful_step_count=90, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 test_the_consent_promise_holds = pytest.mark.slow(ConsentPromise.TestCase)
 

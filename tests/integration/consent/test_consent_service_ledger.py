@@ -8,13 +8,17 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import eventlet
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
+from services.consent.adapters import checkpoints, ledger_rows
 from services.consent.adapters.orm import ledger, ledger_checkpoints
+from services.consent.ledger_keys import load_ledger_keys
 from services.kit.cli import main as cli_main
 from services.kit.db import make_engine
 from services.kit.errors import InvalidRequest
@@ -134,6 +138,32 @@ def test_each_kind_of_tampering_is_named_at_its_row(start_service, config, monke
         restore(engine, original)
         assert consent.verify_ledger() == {"ok": True, "entries": 25}
     engine.dispose()
+
+
+def test_a_head_read_before_the_ledger_changed_under_it_is_not_signed(consent, config):
+    """The timer reads the head, then verifies the rows since the last checkpoint. Someone
+    restoring the ledger between the two reads (raw SQL takes no lock) must not get a signature
+    over a head that is no longer there."""
+    granted = consent.grant(HOSPITAL, grant_request())
+    for i in range(4):
+        consent.record_access(actor="peer-1", participant_id=granted["participant_id"], what=f"r-{i}")
+    engine = make_engine(config["DATABASE_URL"])
+    keys = load_ledger_keys(config)
+    before = checkpoint_counts(engine)
+    try:
+        with Session(engine) as session:
+            read_before = ledger_rows.head(session)
+            session.rollback()
+        with engine.begin() as conn:  # the tail is cut after the head was read
+            conn.execute(text(f"DELETE FROM ledger WHERE seq = {read_before.seq}"))
+        with Session(engine) as session, session.begin():
+            assert checkpoints.sign_head(session, keys, read_before, datetime.now(UTC)) is None
+        assert checkpoint_counts(engine) == before
+        with Session(engine) as session, session.begin():  # the head as it is now is signed
+            signed = checkpoints.sign_head(session, keys, ledger_rows.head(session), datetime.now(UTC))
+        assert signed is not None and signed.count == read_before.seq - 1
+    finally:
+        engine.dispose()
 
 
 def checkpoint_counts(engine) -> list[int]:

@@ -96,15 +96,17 @@ class FakeConsents(Transactional):
         row.update(snapshot=consent.snapshot(), versions=consent.versions)
         stored.loaded_version = consent.version
 
-    def get(self, consent_id: str, *, for_update: bool = False) -> StoredConsent | None:
+    def get(self, consent_id: str, *, for_update: bool = False,
+            personal: bool = True) -> StoredConsent | None:
         row = self.state.get(consent_id)
-        return None if row is None else self._load(row)
+        return None if row is None else self._load(row, personal)
 
-    def for_participant(self, participant_id: str, *, for_update: bool = False) -> list[StoredConsent]:
+    def for_participant(self, participant_id: str, *, for_update: bool = False,
+                        personal: bool = True) -> list[StoredConsent]:
         rows = [r for r in self.state.values() if r["snapshot"]["participant_id"] == participant_id]
         rows.sort(key=lambda r: r["snapshot"]["id"])
         rows.sort(key=lambda r: r["snapshot"]["granted_at"], reverse=True)
-        return [self._load(row) for row in rows]
+        return [self._load(row, personal) for row in rows]
 
     def recorded_terms(self, consent: Consent, hmac_key: bytes) -> dict[str, Any] | None:
         rows = [e for e in (self.ledger.rows if self.ledger else ())
@@ -128,7 +130,11 @@ class FakeConsents(Transactional):
                and stored.consent.valid_until <= now]
         return [consent.id for consent in sorted(due, key=lambda c: c.valid_until)][:limit]
 
-    def _load(self, row: dict[str, Any]) -> StoredConsent:
+    def _load(self, row: dict[str, Any], personal: bool = True) -> StoredConsent:
+        if not personal:  # as the repository reads a consent for a decision: terms only
+            consent = Consent.from_snapshot({**row["snapshot"], "revocation_reason": None},
+                                            {"participant": {}, "signer_name": None})
+            return StoredConsent(consent, row["holder"], consent.version)
         consent = Consent.from_snapshot(row["snapshot"], copy.deepcopy(row["personal"]), row["versions"])
         return StoredConsent(consent, row["holder"], consent.version)
 
