@@ -9,6 +9,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from services.consent.catalog import RecipientsSchema
+from services.consent.schemas import REFUSAL_REASONS
 from services.kit import vocabulary as v
 from services.kit.contract import EventType, PayloadSchema
 
@@ -82,7 +83,25 @@ class ReferralStatusChangedV1(PayloadSchema):
     reason_code = fields.String(load_default=None, allow_none=True)
 
 
+class ReferralRefusedV1(PayloadSchema):
+    """Consent refused a referral as it was made: nothing was stored and no referral id exists.
+
+    Ids and codes only, for counting refusals by reason (the outcomes service); the reason and
+    needs the referrer wrote never leave referrals, and neither does any other criterion.
+    """
+
+    referrer_agency_id = fields.String(required=True)
+    participant_id = fields.String(required=True)
+    consent_id = fields.String(required=True)
+    # The refusal code consent gave the referrer (what the API's problem calls ``reason``).
+    reason_code = fields.String(required=True, validate=validate.OneOf(REFUSAL_REASONS))
+    urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
+    # The first language the request named, as ``referral.requested``'s criteria carry it.
+    language = v.language(load_default=None, allow_none=True)
+
+
 EVENT_TYPES = (
     EventType("referral.requested", 2, ReferralRequestedV2, {1: requested_v1_to_v2}),
     EventType("referral.status_changed", 1, ReferralStatusChangedV1),
+    EventType("referral.refused", 1, ReferralRefusedV1),
 )

@@ -13,7 +13,7 @@ from nameko.dependency_providers import Config
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import rpc, subscribe
-from services.kit.messages import load, load_caller
+from services.kit.messages import load, load_caller, shared
 from services.kit.rpc import ServiceClient
 from services.referrals import schemas as s
 from services.referrals.adapters.consent import ConsentClient
@@ -54,53 +54,53 @@ class ReferralsService:
     def create(self, caller: dict, request: dict, idempotency_key: str | None = None) -> dict[str, Any]:
         asking = load_caller(caller)
         creation = creation_of(asking.agency_id, idempotency_key, request)
-        command = RequestReferral(asking, **load(s.ReferralCreateRequest(), request), creation=creation)
+        command = RequestReferral(asking, **load(shared(s.ReferralCreateRequest), request), creation=creation)
         view = commands.create_referral(command, self.db, self._consent(), self.clock())
-        return s.ReferralResult().dump(view)
+        return shared(s.ReferralResult).dump(view)
 
     @rpc
     def get(self, caller: dict, referral_id: str) -> dict[str, Any]:
         asking = load_caller(caller)
-        load(s.ReferralIdSchema(), {"referral_id": referral_id})
+        load(shared(s.ReferralIdSchema), {"referral_id": referral_id})
         view = queries.read_referral(ReadReferral(asking, referral_id), self.db)
-        return s.ReferralResult().dump(view)
+        return shared(s.ReferralResult).dump(view)
 
     @rpc
     def list(self, caller: dict, status: str | None = None, page: str | None = None,
              filters: dict | None = None) -> dict[str, Any]:
         """``filters``: the other fields of ``ReferralListQuery`` (instants as ISO strings)."""
         asking = load_caller(caller)
-        query = load(s.ReferralListQuery(), {**(filters or {}), "status": status, "page": page})
+        query = load(shared(s.ReferralListQuery), {**(filters or {}), "status": status, "page": page})
         listing = ListReferrals(asking, query["status"], query["page"], ReferralFilters.from_query(query))
         page_size = query.get("limit") or self._page_size()
-        return s.ReferralPageResult().dump(queries.list_referrals(listing, self.db, page_size))
+        return shared(s.ReferralPageResult).dump(queries.list_referrals(listing, self.db, page_size))
 
     @rpc
     def cancel(self, caller: dict, referral_id: str, reason: str | None = None,
                reason_code: str | None = None) -> dict[str, Any]:
         asking = load_caller(caller)
-        load(s.ReferralIdSchema(), {"referral_id": referral_id})
-        body = load(s.ReferralCancelRequest(), {"reason": reason, "reason_code": reason_code})
+        load(shared(s.ReferralIdSchema), {"referral_id": referral_id})
+        body = load(shared(s.ReferralCancelRequest), {"reason": reason, "reason_code": reason_code})
         command = CancelReferral(asking, referral_id, body["reason"], body["reason_code"])
-        return s.ReferralResult().dump(commands.cancel_referral(command, self.db, self.clock()))
+        return shared(s.ReferralResult).dump(commands.cancel_referral(command, self.db, self.clock()))
 
     @rpc
     def update_status(self, caller: dict, referral_id: str, status: str,
                       reason: str | None = None, reason_code: str | None = None) -> dict[str, Any]:
         asking = load_caller(caller)
-        load(s.ReferralIdSchema(), {"referral_id": referral_id})
-        body = load(s.ReferralStatusRequest(),
+        load(shared(s.ReferralIdSchema), {"referral_id": referral_id})
+        body = load(shared(s.ReferralStatusRequest),
                     {"status": status, "reason": reason, "reason_code": reason_code})
         command = ReportReferralStatus(asking, referral_id, body["status"], body["reason"],
                                        body["reason_code"])
-        return s.ReferralResult().dump(commands.report_status(command, self.db, self.clock()))
+        return shared(s.ReferralResult).dump(commands.report_status(command, self.db, self.clock()))
 
     @rpc
     def handoff(self, caller: dict, referral_id: str) -> dict[str, Any]:
         asking = load_caller(caller)
-        load(s.ReferralIdSchema(), {"referral_id": referral_id})
+        load(shared(s.ReferralIdSchema), {"referral_id": referral_id})
         packet = commands.open_handoff(OpenHandoff(asking, referral_id), self.db, self._consent())
-        return s.HandoffResult().dump(packet)
+        return shared(s.HandoffResult).dump(packet)
 
     @subscribe("match.proposed", "match.accepted", "match.declined", "match.expired", "match.withdrawn",
                "match.waitlisted")

@@ -79,3 +79,15 @@ ENCRYPTED: dict[str, tuple[str, ...]] = {
     "referral_history": ("reason",),
     "handoff_packets": ("participant",),
 }
+
+# Consent endings heard (``consent.revoked`` / ``consent.expired``), so that a referral whose
+# creation commits after its consent's ending was handled is ended as it is recorded: the
+# creation and the handler hold the consent's transaction lock in turn. Ids and codes only.
+consent_endings = Table(
+    "consent_endings", metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("consent_id", String(64), nullable=False, index=True),
+    Column("type", String(32), nullable=False),
+    Column("scope", JSON, nullable=False),  # the event's full, revoked and remaining
+    Column("occurred_at", UTCDateTime, nullable=False),
+)

@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session
 
 from services.kit.creations import Creations
 from services.kit.crypto import KeyRing
+from services.kit.db import dialect_insert, hold_transaction_lock
 from services.kit.encrypted import seal, unseal
 from services.kit.errors import Conflict
 from services.kit.pages import read_cursor, write_cursor
 from services.kit.vocabulary import FINAL_REFERRAL_STATUSES
 from services.referrals.adapters.integrity import readable, unseal_or_alert
-from services.referrals.adapters.orm import handoff_packets, referral_history, referrals
+from services.referrals.adapters.orm import consent_endings, handoff_packets, referral_history, referrals
 from services.referrals.domain import HistoryEntry, MatchInfo, Referral
 from services.referrals.domain.criteria import stored_needs
 from services.referrals.domain.filters import ReferralFilters
@@ -83,6 +84,27 @@ class ReferralRepository:
             referrals.c.consent_id == consent_id,
             referrals.c.status.not_in(FINAL_REFERRAL_STATUSES)).order_by(referrals.c.id)).all()
         return readable(self._load(rows))
+
+    # -- consent endings ----------------------------------------------------------------------
+
+    def hold_consent(self, consent_id: str) -> None:
+        """Until commit, keep the other creations and ending handlers of this consent waiting."""
+        hold_transaction_lock(self.session, f"referrals.consent:{consent_id}")
+
+    def remember_ending(self, event_id: str, event_type: str, payload: Mapping[str, Any],
+                        occurred_at: datetime) -> None:
+        """Keep a consent ending heard (idempotent), for referrals recorded after it."""
+        scope = {k: payload[k] for k in ("full", "revoked", "remaining") if k in payload}
+        self.session.execute(dialect_insert(self.session, consent_endings).values(
+            event_id=event_id, consent_id=payload["consent_id"], type=event_type, scope=scope,
+            occurred_at=occurred_at).on_conflict_do_nothing(index_elements=["event_id"]))
+
+    def endings_of(self, consent_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """The endings of ``consent_id`` heard so far, oldest first: (event type, payload)."""
+        c = consent_endings.c
+        rows = self.session.execute(select(c.type, c.scope).where(c.consent_id == consent_id)
+                                    .order_by(c.occurred_at, c.event_id))
+        return [(row.type, {"consent_id": consent_id, **row.scope}) for row in rows]
 
     def with_external_id(self, referrer_agency_id: str, external_id: str,
                          system: str | None) -> str | None:

@@ -74,6 +74,12 @@ def criteria_from_needs(needs: Mapping[str, Any], *, substance_use: bool = True)
     }
 
 
+def first_language(needs: Mapping[str, Any]) -> str | None:
+    """The first language ``needs`` names, as the criteria carry it (lower case), or None."""
+    languages = _distinct(needs.get("languages"), lower=True)
+    return languages[0] if languages else None
+
+
 def stored_needs(needs: Mapping[str, Any]) -> dict[str, Any]:
     """Needs as stored, lived experience read as codes (words from before the vocabulary map
     through ``vocabulary.lived_experience_codes``; a word without a code is dropped)."""

@@ -51,4 +51,25 @@ class ReferralStatusChanged:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class ReferralRefused:
+    """Consent refused a referral as it was made, for ``reason_code``: no referral exists.
+
+    Not recorded by a ``Referral`` (there is none): ``refusal_of`` builds it from the request.
+    """
+
+    type: ClassVar[str] = "referral.refused"
+
+    referrer_agency_id: str
+    participant_id: str
+    consent_id: str
+    reason_code: str
+    urgency: str
+    language: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The ``ReferralRefusedV1`` payload."""
+        return asdict(self)
+
+
 ReferralEvent = ReferralRequested | ReferralStatusChanged

@@ -12,18 +12,20 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from services.kit.creations import CreatedMeanwhile, earlier_object, record_creation
+from services.consent.schemas import known_refusal
+from services.kit.creations import CreatedMeanwhile, derived_event_id, earlier_object, record_creation
 from services.kit.errors import Conflict, ConsentRequired
-from services.referrals.domain import Referral
+from services.referrals.domain import Referral, ReferralRefused
 from services.referrals.domain.commands import (
     CancelReferral,
     OpenHandoff,
     ReportReferralStatus,
     RequestReferral,
 )
-from services.referrals.domain.criteria import substance_use_needs
+from services.referrals.domain.criteria import first_language, substance_use_needs
 from services.referrals.domain.views import referral_view
 from services.referrals.handlers.changes import publish_events, save, visible_referral
+from services.referrals.handlers.consent_events import end_by
 from services.referrals.handlers.consent_terms import (
     HANDOFF_DATA_CLASSES,
     NETWORK_OPTIONAL_CLASSES,
@@ -47,30 +49,36 @@ def create_referral(command: RequestReferral, uow, consent: ConsentClient, now: 
     referral is checked; then the disclosure is made, ledgered and accounted by consent before
     anything is stored or published. With an Idempotency-Key (``command.creation``) the referral
     is made once per key: a repeat, or an attempt that loses the race to a concurrent one, answers
-    the referral the key made, as it is now, without asking consent again. Raises
-    ``ConsentRequired`` (with the refusal consent lets the referrer see as ``reason``),
-    ``InvalidRequest``, and ``Conflict`` for a key used with another request.
+    the referral the key made, as it is now, without asking consent again. A refusal stores no
+    referral but stages ``referral.refused`` (``_record_refusal``). Raises ``ConsentRequired``
+    (with the refusal consent lets the referrer see as ``reason``), ``InvalidRequest``,
+    ``Conflict`` for a key used with another request, and ``DatabaseUnavailable`` when a refusal
+    could not be recorded (the client retries, is refused again, and the refusal counts once).
     """
-    earlier = _referral_made_by_key(command, uow)
+    earlier = _earlier_answer(command, uow)
     if earlier is not None:
         return earlier
-    _check_external_id_free(command, uow)
     question = {**referral_request(command.caller.agency_id, command.participant_id, command.consent_id),
                 **acting_of(command.caller)}
     classes, scope = covered_of(consent, question, REFERRAL_DATA_CLASSES, NETWORK_OPTIONAL_CLASSES)
     covered = REFERRAL_REASON in (scope.get("covered") or [])
-    referral = Referral.request(
-        referrer_agency_id=command.caller.agency_id, participant_id=command.participant_id,
-        consent_id=command.consent_id, reason=command.reason, urgency=command.urgency,
-        needs=command.needs, allowed=scope.get("allowed") or {}, at=now,
-        substance_use=SUBSTANCE_USE in classes, external_id=command.external_id,
-        external_id_system=command.external_id_system) if covered else None
+    try:
+        referral = Referral.request(
+            referrer_agency_id=command.caller.agency_id, participant_id=command.participant_id,
+            consent_id=command.consent_id, reason=command.reason, urgency=command.urgency,
+            needs=command.needs, allowed=scope.get("allowed") or {}, at=now,
+            substance_use=SUBSTANCE_USE in classes, external_id=command.external_id,
+            external_id_system=command.external_id_system) if covered else None
+    except ConsentRequired as refused:  # the consent covers the reason but no peer group
+        _record_refusal(command, uow, refused.extra.get("reason"))
+        raise
     try:
         # Asked even when not covered, so that consent ledgers the refusal with its reason.
         consent.disclose(**{**question, "data_classes": classes if covered else REFERRAL_DATA_CLASSES})
     except ConsentRequired as denied:
-        raise ConsentRequired("No consent in force covers this referral.",
-                              reason=denied.extra.get("reason")) from None
+        reason = denied.extra.get("reason")
+        _record_refusal(command, uow, reason)
+        raise ConsentRequired("No consent in force covers this referral.", reason=reason) from None
     if referral is None:
         # Covered only since consent was asked: ask again rather than guess the peer groups.
         raise Conflict("The consent changed while the referral was made; try again.")
@@ -78,6 +86,11 @@ def create_referral(command: RequestReferral, uow, consent: ConsentClient, now: 
         with uow:
             record_creation(uow, command.creation, referral.id, now)
             _check_external_id_free(command, uow)
+            # Consent may have ended since it permitted the disclosure, and its ending been
+            # handled before this commits: then the referral is recorded ended.
+            uow.referrals.hold_consent(referral.consent_id)
+            for event_type, payload in uow.referrals.endings_of(referral.consent_id):
+                end_by(referral, event_type, payload, now)
             uow.referrals.add(referral)
             publish_events(uow, referral)
             uow.commit()
@@ -89,13 +102,44 @@ def create_referral(command: RequestReferral, uow, consent: ConsentClient, now: 
     return referral_view(referral, command.caller.agency_id)
 
 
+def _record_refusal(command: RequestReferral, uow, reason: str | None) -> None:
+    """Stage ``referral.refused`` for a request consent refused, in a transaction of its own.
+
+    Ids and codes only (the outcomes service counts refusals by reason). A retry under the same
+    Idempotency-Key is refused afresh, since a refusal records no creation, but its event gets the
+    same id (``derived_event_id``): the outbox stages it once and every inbox keeps it once.
+    ``DatabaseUnavailable`` propagates: the caller answers 503 rather than lose the refusal.
+    """
+    refused = ReferralRefused(
+        referrer_agency_id=command.caller.agency_id, participant_id=command.participant_id,
+        consent_id=command.consent_id, reason_code=known_refusal(reason), urgency=command.urgency,
+        language=first_language(command.needs))
+    with uow:
+        uow.publish(refused.type, refused.payload(),
+                    event_id=derived_event_id(command.creation, refused.type))
+        uow.commit()
+
+
+def _earlier_answer(command: RequestReferral, uow) -> dict[str, Any] | None:
+    """Before consent is asked: the referral this request's Idempotency-Key made already, if any;
+    raises ``Conflict`` when the referrer already gave ``external_id`` to a referral. One read,
+    and none at all for a request with neither."""
+    if command.creation is None and command.external_id is None:
+        return None
+    with uow.reading():
+        earlier = _made_by_key(command, uow)
+        if earlier is None:
+            _check_external_id_free(command, uow)
+        return earlier
+
+
 def _check_external_id_free(command: RequestReferral, uow) -> None:
-    """Raises ``Conflict`` when the referrer already gave ``external_id`` to a referral."""
+    """Inside ``with uow``: raises ``Conflict`` when the referrer already gave ``external_id`` to
+    a referral."""
     if command.external_id is None:
         return
-    with uow:
-        taken = uow.referrals.with_external_id(command.caller.agency_id, command.external_id,
-                                               command.external_id_system)
+    taken = uow.referrals.with_external_id(command.caller.agency_id, command.external_id,
+                                           command.external_id_system)
     if taken is not None:
         raise _external_id_taken()
 
@@ -106,11 +150,15 @@ def _external_id_taken() -> Conflict:
 
 def _referral_made_by_key(command: RequestReferral, uow) -> dict[str, Any] | None:
     with uow:
-        referral_id = earlier_object(uow, command.creation)
-        if referral_id is None:
-            return None
-        return referral_view(visible_referral(uow, referral_id, command.caller.agency_id),
-                             command.caller.agency_id)
+        return _made_by_key(command, uow)
+
+
+def _made_by_key(command: RequestReferral, uow) -> dict[str, Any] | None:
+    referral_id = earlier_object(uow, command.creation)
+    if referral_id is None:
+        return None
+    return referral_view(visible_referral(uow, referral_id, command.caller.agency_id),
+                         command.caller.agency_id)
 
 
 def cancel_referral(command: CancelReferral, uow, now: datetime) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from services.kit.contract import new_event
 from services.kit.errors import Conflict
 from tests.integration.referrals.referral_support import (
     CANARIES,
@@ -14,6 +15,7 @@ from tests.integration.referrals.referral_support import (
     HOSPITAL,
     grant_request,
     publish_match,
+    redeliver,
     referral_request,
 )
 from tests.integration.stored import raw_database_text
@@ -85,3 +87,24 @@ def test_personal_details_never_appear_in_clear_in_the_database_or_on_the_wire(
     assert [canary for canary in CANARIES if canary in stored] == []
     events = json.dumps(wait_for(lambda: len(tap.events("referral.status_changed")) >= 3 and tap.events()))
     assert [canary for canary in CANARIES if canary in events] == []
+
+
+def test_a_referral_committed_after_its_consents_revocation_was_handled_is_recorded_cancelled(
+    referrals, consent, referrals_config, tap
+):
+    # The race: consent permits the disclosure, then the revocation is handled by referrals
+    # before the referral commits. Here referrals hears the revocation while consent, not yet
+    # told, still permits, which is the order the race can produce.
+    record = consent.grant(HOSPITAL, grant_request())
+    first = referrals.create(HOSPITAL, referral_request(record))
+    revoked = new_event("consent.revoked", {
+        "consent_id": record["id"], "participant_id": record["participant_id"], "full": True,
+        "revoked": {"agencies": [], "classes": ["peer_group"]},
+        "remaining": {"agencies": [], "classes": []}}, source="consent")
+    redeliver(referrals_config["AMQP_URI"], revoked)
+    wait_for(lambda: ended_by(referrals, first["id"], "consent_revoked"))
+    late = referrals.create(HOSPITAL, referral_request(record))
+    assert late["status"] == "cancelled" and late["history"][-1]["reason_code"] == "consent_revoked"
+    wait_for(lambda: any(e["payload"]["referral_id"] == late["id"]
+                         and e["payload"]["to_status"] == "cancelled"
+                         for e in tap.events("referral.status_changed")))

@@ -27,6 +27,8 @@ class FakeReferrals:
         self._stored: dict[str, tuple[int, Referral]] = {}
         self._loaded: weakref.WeakKeyDictionary[Referral, int] = weakref.WeakKeyDictionary()
         self._packets: dict[str, dict[str, Any]] = {}
+        self._endings: dict[str, tuple[str, str, dict[str, Any]]] = {}  # event id → (consent, type, payload)
+        self.held: list[str] = []
 
     def add(self, referral: Referral) -> None:
         assert referral.id not in self._stored, "a referral is added once"
@@ -53,6 +55,16 @@ class FakeReferrals:
     def relying_on(self, consent_id: str) -> list[Referral]:
         return [self.get(i) for i, (_, r) in sorted(self._stored.items())
                 if r.consent_id == consent_id and r.status not in FINAL_REFERRAL_STATUSES]
+
+    def hold_consent(self, consent_id: str) -> None:
+        self.held.append(consent_id)
+
+    def remember_ending(self, event_id: str, event_type: str, payload: dict[str, Any],
+                        occurred_at) -> None:
+        self._endings.setdefault(event_id, (payload["consent_id"], event_type, dict(payload)))
+
+    def endings_of(self, consent_id: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(t, p) for c, t, p in self._endings.values() if c == consent_id]
 
     def with_external_id(self, referrer_agency_id: str, external_id: str,
                          system: str | None) -> str | None:

@@ -69,22 +69,22 @@ def test_without_substance_use_the_network_gets_no_substance_criteria(uow, conse
     assert kept.needs["lived_experience"] == ["opioids"]  # the referrer's record stays whole
 
 
-def test_a_referral_the_consent_does_not_cover_discloses_nothing_and_stores_nothing(uow, consent):
+def test_a_referral_the_consent_does_not_cover_discloses_nothing_and_stores_no_referral(uow, consent):
     consent.covered = ["contact", "demographics"]
     with pytest.raises(ConsentRequired) as refused:
         create(uow, consent)
     assert refused.value.extra["reason"] == "data_class_not_covered"
     [asked] = consent.named("disclose")  # asked for the reason alone, so consent ledgers the refusal
     assert asked["data_classes"] == ["referral-reason"]
-    assert published(uow) == [] and stored(uow).all() == []
+    assert [e["type"] for e in published(uow)] == ["referral.refused"] and stored(uow).all() == []
 
 
-def test_a_denied_consent_refuses_the_referral_with_the_reason_and_stores_nothing(uow, consent):
+def test_a_denied_consent_refuses_the_referral_with_the_reason_and_stores_no_referral(uow, consent):
     consent.deny_with = "purpose_not_covered"
     with pytest.raises(ConsentRequired) as refused:
         create(uow, consent)
     assert refused.value.extra["reason"] == "purpose_not_covered"
-    assert published(uow) == []
+    assert [e["type"] for e in published(uow)] == ["referral.refused"]
     assert stored(uow).all() == []
 
 

@@ -170,6 +170,24 @@ def test_expiry_cancels_every_open_referral_and_closes_the_handoff(uow, consent,
         handoff(uow, consent, referral_id)
 
 
+def test_a_referral_recorded_after_its_consents_ending_was_handled_is_recorded_ended(uow, consent):
+    # Consent permitted the disclosure; its revocation was handled before the referral committed.
+    uow.handle(revoked_event(full=True), consent_events.on_consent_ended, NOW)
+    view = commands.create_referral(request_command(), uow, consent, NOW)
+    assert view["status"] == "cancelled"
+    assert view["history"][-1]["reason_code"] == "consent_revoked"
+    assert [m["type"] for m in published(uow)][-2:] == ["referral.requested",
+                                                        "referral.status_changed"]
+    assert stored(uow).held == ["consent-1", "consent-1"]  # the handler, then the creation
+
+
+def test_a_partial_revocation_heard_first_spares_a_referral_it_still_covers(uow, consent):
+    uow.handle(revoked_event(full=False, revoked={"agencies": ["agency-other"], "classes": []},
+                             remaining={"agencies": [], "classes": ["peer_group"]}),
+               consent_events.on_consent_ended, NOW)
+    assert commands.create_referral(request_command(), uow, consent, NOW)["status"] == "requested"
+
+
 @pytest.mark.parametrize(("revoked", "remaining", "ends"), [
     ({"agencies": [PEER_GROUP], "classes": []}, {"agencies": [], "classes": ["peer_group"]}, True),
     ({"agencies": [], "classes": ["peer_group"]}, {"agencies": [PEER_GROUP], "classes": []}, False),

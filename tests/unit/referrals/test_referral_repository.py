@@ -11,6 +11,7 @@ from referral_builders import REFERRER
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from services.kit.creations import creation_of, derived_event_id
 from services.kit.crypto import KeyRing, generate_key
 from services.kit.db import make_engine
 from services.kit.dependencies import WorkerUnitOfWork
@@ -58,11 +59,19 @@ def test_the_reason_is_sealed_at_rest_and_the_event_is_in_the_outbox(uow, consen
     assert json.loads(outbox.message)["type"] == "referral.requested" and "Zeferina" not in outbox.message
 
 
-def test_a_refused_referral_leaves_no_row(uow, consent):
+def test_a_refused_referral_leaves_no_row_and_its_refusal_in_the_outbox_once_per_key(uow, consent):
     consent.deny_with = "purpose_not_covered"
-    with pytest.raises(ConsentRequired):
-        create(uow, consent)
-    assert rows(uow, "referrals") == [] and rows(uow, "outbox") == []
+    creation = creation_of(REFERRER, "key-1", {"participant_id": "participant-1"})
+    for _ in range(2):  # a retry under the same key is refused again
+        with pytest.raises(ConsentRequired):
+            create(uow, consent, creation=creation)
+    assert rows(uow, "referrals") == [] and rows(uow, "creations") == []
+    [outbox] = rows(uow, "outbox")
+    message = json.loads(outbox.message)
+    assert message["type"] == "referral.refused"
+    assert message["payload"]["reason_code"] == "purpose_not_covered"
+    assert outbox.event_id == derived_event_id(creation, "referral.refused") == message["id"]
+    assert "Zeferina" not in outbox.message and "detox" not in outbox.message
 
 
 def test_the_handoff_packet_is_sealed_and_gone_once_consent_expires(uow, consent):
