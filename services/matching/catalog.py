@@ -11,6 +11,7 @@ from marshmallow import fields, validate
 
 from services.kit import vocabulary as v
 from services.kit.contract import EventType, PayloadSchema
+from services.matching.domain.ladder import LEVELS
 
 
 class ExplanationItemV1Schema(PayloadSchema):
@@ -23,6 +24,13 @@ class ExplanationItemV1Schema(PayloadSchema):
 class ExplanationItemSchema(ExplanationItemV1Schema):
     # False: the consent did not cover substance-use, so this factor's criteria were not shared.
     shared = fields.Boolean(load_default=True)
+    # The ``level_cap`` item only (weight, score and contribution 0): the mentor's level on the
+    # ladder caps their caseload below their own capacity; ``caseload`` is their load before this
+    # proposal.
+    level = fields.String(validate=validate.OneOf(LEVELS))
+    cap = fields.Integer(validate=validate.Range(min=0))
+    capacity = fields.Integer(validate=validate.Range(min=0))
+    caseload = fields.Integer(validate=validate.Range(min=0))
 
 
 class MatchV1(PayloadSchema):

@@ -14,7 +14,7 @@ from services.kit.contract import Event
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock
 from services.kit.entrypoints import every, rpc, subscribe
-from services.kit.messages import load, load_caller
+from services.kit.messages import load, load_caller, shared
 from services.kit.pages import MAX_PAGE_SIZE, read_cursor
 from services.kit.vocabulary import OTHER_REASON as OTHER
 from services.matching import handlers
@@ -49,54 +49,56 @@ class MatchingService:
         With ``idempotency_key``, the mentor that key registered when it was used before.
         """
         asking = load_caller(caller)
-        command = c.CreateMentor(asking, load(s.MentorCreateRequest(), request),
+        command = c.CreateMentor(asking, load(shared(s.MentorCreateRequest), request),
                                  creation_of(asking.agency_id, idempotency_key, request))
-        return s.MentorResult().dump(handlers.create_mentor(command, self.db, self.policy, self.clock()))
+        created = handlers.create_mentor(command, self.db, self.policy, self.clock())
+        return shared(s.MentorResult).dump(created)
 
     @rpc
     def list_mentors(self, caller: dict, query: dict | None = None) -> dict[str, Any]:
         """``{"items": [mentor, ...], "next_page"}``: a page of the caller's agency's mentors;
         ``query`` is ``{"active"?, "page"?}``."""
-        found = load(s.MentorListQuery(), query or {})
+        found = load(shared(s.MentorListQuery), query or {})
         command = c.ListMentors(load_caller(caller), found.get("active"),
                                 read_cursor(found["page"]) if found.get("page") else None, MAX_PAGE_SIZE)
         items, next_page = handlers.list_mentors(command, self.db)
-        return s.MentorPageResult().dump({"items": items, "next_page": next_page})
+        return shared(s.MentorPageResult).dump({"items": items, "next_page": next_page})
 
     @rpc
     def update_mentor(self, caller: dict, mentor_id: str, changes: dict) -> dict[str, Any]:
         """The mentor after the change; ``Conflict`` when capacity would drop below caseload."""
-        who, fields = load_caller(caller), load(s.MentorPatchRequest(), changes)
-        command = c.UpdateMentor(who, load(s.ObjectId(), {"id": mentor_id})["id"], fields)
-        return s.MentorResult().dump(handlers.update_mentor(command, self.db, self.policy, self.clock()))
+        who, fields = load_caller(caller), load(shared(s.MentorPatchRequest), changes)
+        command = c.UpdateMentor(who, load(shared(s.ObjectId), {"id": mentor_id})["id"], fields)
+        updated = handlers.update_mentor(command, self.db, self.policy, self.clock())
+        return shared(s.MentorResult).dump(updated)
 
     @rpc
     def list_matches(self, caller: dict, status: str | None = None,
                      page: str | None = None) -> dict[str, Any]:
         """``{"items": [match, ...], "next_page"}``: a page of the caller's mentors' matches,
         newest first."""
-        who, query = load_caller(caller), load(s.MatchListQuery(), {"status": status, "page": page})
+        who, query = load_caller(caller), load(shared(s.MatchListQuery), {"status": status, "page": page})
         after = read_cursor(query["page"]) if query["page"] else None
         found, next_page = handlers.list_matches(c.ListMatches(who, query["status"], after, MAX_PAGE_SIZE),
                                                  self.db)
-        items = [s.MatchResult().dump(item["match"]) | {"needs": item["needs"]} for item in found]
-        return s.MatchPageResult().dump({"items": items, "next_page": next_page})
+        items = [shared(s.MatchResult).dump(item["match"]) | {"needs": item["needs"]} for item in found]
+        return shared(s.MatchPageResult).dump({"items": items, "next_page": next_page})
 
     @rpc
     def accept(self, caller: dict, match_id: str) -> dict[str, Any]:
         """The accepted match; ``Conflict`` when it can no longer be accepted."""
-        command = c.AcceptMatch(load_caller(caller), load(s.ObjectId(), {"id": match_id})["id"])
-        return s.MatchResult().dump(handlers.accept_match(command, self.db, self.clock()))
+        command = c.AcceptMatch(load_caller(caller), load(shared(s.ObjectId), {"id": match_id})["id"])
+        return shared(s.MatchResult).dump(handlers.accept_match(command, self.db, self.clock()))
 
     @rpc
     def decline(self, caller: dict, match_id: str, reason: str | None = None,
                 reason_code: str | None = None) -> dict[str, Any]:
         """The declined match; the referral moves on to the next-best mentor."""
-        who, match_id = load_caller(caller), load(s.ObjectId(), {"id": match_id})["id"]
-        body = load(s.DeclineRequest(), {"reason": reason, "reason_code": reason_code})
+        who, match_id = load_caller(caller), load(shared(s.ObjectId), {"id": match_id})["id"]
+        body = load(shared(s.DeclineRequest), {"reason": reason, "reason_code": reason_code})
         command = c.DeclineMatch(who, match_id, body["reason_code"] or OTHER)
         match = handlers.decline_match(command, self.db, self.policy, self.clock(), self.registry)
-        return s.MatchResult().dump(match)
+        return shared(s.MatchResult).dump(match)
 
     @rpc
     def rebalance(self) -> dict[str, int]:

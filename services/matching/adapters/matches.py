@@ -2,7 +2,8 @@
 
 Saving is one conditional UPDATE: it applies only if the row is still as it was loaded (its
 status, and whether its place was released), so when another transaction decided the match
-first ``save`` answers False and nothing changes.
+first ``save`` answers False and nothing changes. A proposal can be added on a condition
+(its mentor still has a place): one ``INSERT ... SELECT ... WHERE``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Row, and_, insert, or_, select, text, update
+from sqlalchemy import ColumnElement, Row, and_, insert, literal, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from services.matching.adapters.orm import LIVE_STATUSES, matches
@@ -35,10 +36,21 @@ class MatchRepository:
     def _many(self, query) -> list[Match]:
         return [self._loaded(row) for row in self.session.execute(query)]
 
-    def add(self, match: Match) -> None:
+    def add(self, match: Match, *, only_if: ColumnElement[bool] | None = None) -> bool:
+        """Store a new match; with ``only_if``, only when that SQL condition holds in the same
+        statement. Whether it was stored."""
         values = {k: v for k, v in match.__dict__.items() if k != "events"}
-        self.session.execute(insert(matches).values(**values))
+        if only_if is None:
+            self.session.execute(insert(matches).values(**values))
+        else:
+            columns = list(values)
+            source = select(*(literal(values[k], matches.c[k].type) for k in columns)).where(only_if)
+            statement = insert(matches).from_select(columns, source).returning(matches.c.id)
+            # RETURNING, not rowcount: psycopg's rowcount of an INSERT ... SELECT is not relied on.
+            if self.session.execute(statement).first() is None:
+                return False
         self._seen[match.id] = (match.status, match.released_at is None)
+        return True
 
     def save(self, match: Match) -> bool:
         """Write a loaded match's transition; False when the row changed since it was loaded."""

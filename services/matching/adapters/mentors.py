@@ -2,8 +2,12 @@
 
 A mentor's caseload changes only through ``take_place`` / ``free_place``: single conditional
 UPDATEs, so concurrent accepts are decided by the database (and its CHECK backs them up).
-A proposal holds a place too: ``take_hold`` locks the mentor's row and counts again, so two
-transactions never both take a mentor's last place.
+A proposal holds a place too: ``lock_for_hold`` locks the mentor's row, then the proposal's own
+INSERT counts the places left (``has_place``) and stores nothing when none is, so two
+transactions never both take a mentor's last place. The count must be a statement that starts
+after the lock is held: under READ COMMITTED a statement sees what was committed when it
+started, so a count made by the statement that waits for the lock would miss the proposal of
+the transaction it waited for (open proposals are rows of ``matches``, not of the locked row).
 
 Mentor rows are locked last in every transaction (after referrals, matches and the registry
 version), and a transaction waits for a mentor row only while it holds none, or in ascending
@@ -15,26 +19,37 @@ can form. Every change of a mentor's details bumps the registry version (see
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, case, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Row, and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from services.kit.db import dialect_insert
 from services.matching.adapters.orm import certification_reminders, matches, mentors, registry_version
 from services.matching.domain import ConsentScope, Mentor
 from services.matching.domain.ladder import DEFAULT_LEVEL_CAPS, LevelCaps
 from services.matching.domain.registered import RegisteredMentor
 
+_MENTOR_FIELDS = frozenset(mentors.c.keys()) - {"changed_version", "created_at", "updated_at"}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A mentor as one statement read them, with their places left (open proposals counted)
+    and the version of their last change of details."""
+
+    mentor: Mentor
+    changed_version: int
+    places_left: int
+
 
 def mentor_from_row(row: Row, extra_load: int = 0, caps: LevelCaps = DEFAULT_LEVEL_CAPS) -> Mentor:
     """The domain mentor with their level's cap; ``extra_load`` counts open proposals as held
-    places when picking."""
-    fields = dict(row._mapping)
+    places when picking. Columns of the row that are not the mentor's are left out."""
+    fields = {key: value for key, value in row._mapping.items() if key in _MENTOR_FIELDS}
     fields["level_cap"] = caps.cap(fields["level"])
-    for column in ("changed_version", "created_at", "updated_at"):
-        fields.pop(column, None)
     lat, lon = fields.pop("lat"), fields.pop("lon")
     fields["location"] = None if lat is None else {"lat": lat, "lon": lon}
     fields["caseload"] += extra_load
@@ -114,19 +129,33 @@ class MentorRepository:
             statement = statement.where(mentors.c.caseload <= values["capacity"])
         return self.session.execute(statement).rowcount == 1
 
-    def take_hold(self, mentor_id: str) -> bool:
-        """Lock the mentor's row and say whether a place is left for one more proposal.
+    def lock_for_hold(self, mentor_id: str) -> bool:
+        """Lock the mentor's row for a proposal, whose INSERT then decides whether a place is
+        left (``has_place``); False when another transaction holds the row and waiting could
+        deadlock (the mentor counts as full for now).
 
-        False also when another transaction holds the row and waiting could deadlock.
+        On SQLite no statement: one writer at a time, and the INSERT alone is atomic.
         """
         locked = self._locked()
-        if mentor_id not in locked:
-            wait = not locked or mentor_id > max(locked)
-            query = select(mentors.c.id).where(mentors.c.id == mentor_id)
-            if self.session.execute(query.with_for_update(skip_locked=not wait)).first() is None:
-                return False
+        if mentor_id in locked:
+            return True
+        if self.session.bind.dialect.name == "sqlite":
             locked.add(mentor_id)
-        return self.places_left([mentor_id]).get(mentor_id, 0) > 0
+            return True
+        wait = not locked or mentor_id > max(locked)
+        query = select(mentors.c.id).where(mentors.c.id == mentor_id)
+        if self.session.execute(query.with_for_update(skip_locked=not wait)).first() is None:
+            return False
+        locked.add(mentor_id)
+        return True
+
+    def has_place(self, mentor_id: str, today: date):
+        """SQL, true when the mentor takes referrals on ``today`` and has a place left for one
+        more proposal: effective capacity minus caseload minus open proposals, as the statement
+        it is part of sees them (with the row locked by ``lock_for_hold`` beforehand)."""
+        c = mentors.c
+        return exists(select(c.id).where(c.id == mentor_id, c.active.is_(True),
+                                         c.certified_until >= today, self._places() > 0))
 
     def lock_rows(self, ids: Collection[str]) -> None:
         """Lock these mentors' rows in ascending id order, waiting (before any other mentor row)."""
@@ -186,14 +215,27 @@ class MentorRepository:
         rows = self.session.execute(query).all()
         return {tag for row in rows for tag in row[0]}, {tag for row in rows for tag in row[1]}
 
-    def places_left(self, ids: Collection[str]) -> dict[str, int]:
-        """Effective capacity (own, capped by the level) minus caseload minus open proposals, for
-        these mentors (this transaction's view)."""
+    def _places(self):
+        """SQL for a mentor row's places left: effective capacity minus caseload minus open
+        proposals (a subquery correlated with the row)."""
+        m = matches.c
+        proposals = (select(func.count()).where(m.mentor_id == mentors.c.id, m.status == "proposed")
+                     .scalar_subquery())
+        return self._effective_capacity() - mentors.c.caseload - proposals
+
+    def candidates(self, ids: Collection[str]) -> tuple[int, dict[str, Candidate]]:
+        """These mentors as they are now, each with their places left, and the registry version,
+        all read by one statement (so the version is the one the rows were read at)."""
         c = mentors.c
-        holds = self._holds(matches.c.mentor_id.in_(ids))
-        places = self._effective_capacity().label("places")
-        rows = self.session.execute(select(c.id, places, c.caseload).where(c.id.in_(ids)))
-        return {row.id: row.places - row.caseload - holds.get(row.id, 0) for row in rows}
+        version = select(registry_version.c.version).where(registry_version.c.id == 1).scalar_subquery()
+        query = select(mentors, self._places().label("places_left_"),
+                       version.label("registry_version_")).where(c.id.in_(ids))
+        rows = self.session.execute(query).all()
+        if not rows:
+            return self.version(), {}
+        found = {row.id: Candidate(mentor_from_row(row, caps=self.caps), row.changed_version,
+                                   row.places_left_) for row in rows}
+        return rows[0].registry_version_ or 0, found
 
     # -- certification reminders ---------------------------------------------------------------
 
@@ -207,9 +249,8 @@ class MentorRepository:
 
     def record_reminder(self, mentor_id: str, certified_until: date, days: int, now: datetime) -> bool:
         """Record that this reminder goes out; False when it went out before."""
-        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
         # RETURNING, not rowcount: psycopg reports -1 for this insert on PostgreSQL.
-        inserted = self.session.execute(dialect.insert(certification_reminders).values(
+        inserted = self.session.execute(dialect_insert(self.session, certification_reminders).values(
             mentor_id=mentor_id, certified_until=certified_until, days=days, sent_at=now,
         ).on_conflict_do_nothing().returning(certification_reminders.c.days))
         return inserted.first() is not None
@@ -229,15 +270,9 @@ class MentorRepository:
             select(mentors).where(c.changed_version > after, c.changed_version <= upto))
         return [(mentor_from_row(row, caps=self.caps), row.changed_version) for row in rows]
 
-    def current(self, mentor_id: str) -> tuple[Mentor, int] | None:
-        """The mentor as this transaction sees them, with the version of their last change."""
-        row = self._row(mentor_id)
-        return None if row is None else (mentor_from_row(row, caps=self.caps), row.changed_version)
-
     def _next_version(self) -> int:
         # The UPDATE row-locks the one row until commit: versions commit in order, no gaps.
-        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
-        self.session.execute(dialect.insert(registry_version).values(id=1, version=0)
+        self.session.execute(dialect_insert(self.session, registry_version).values(id=1, version=0)
                              .on_conflict_do_nothing())
         v = registry_version.c
         self.session.execute(update(registry_version).where(v.id == 1).values(version=v.version + 1))

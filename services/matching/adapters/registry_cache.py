@@ -1,17 +1,20 @@
 """A replica's in-memory copy of the mentor registry, so an online pick does not reload every
 mentor from the database (about 370 ms per referral at 10,000 mentors; a cached pick costs the
-table's scoring plus two small queries).
+table's scoring plus one small query).
 
 The cache holds mentors' *details* only (languages, place, capacity, active, ...), not their
 load, and follows the database's registry version: one read says whether anything changed,
 and which mentors to reload. Load (caseload and open proposals) is read per pick for the few
-best candidates only, in the picking transaction.
+best candidates only, in the picking transaction, by one statement that also reads their rows
+and the registry version (``MentorRepository.candidates``); only when that version is newer
+than the cache's does the pick refresh and score again.
 
-Correctness never rests on the cache being fresh: the chosen mentor is re-read in the picking
-transaction and checked against every hard rule; if the cached details were stale the pick is
-redone without the cache. A stale cache can only cost optimality in a short window, never a
-rule. Refreshes read committed state, so a transaction that changes mentors itself must pick
-without the cache (its own changes are not committed yet). Not shared between processes.
+Correctness never rests on the cache being fresh: the chosen mentor's row, as that statement
+read it, is checked against every hard rule; if the cached details were stale the pick is
+redone without the cache. The proposal's INSERT then checks activity, certification and places
+once more against the locked row. A stale cache can only cost optimality in a short window,
+never a rule. Refreshes read committed state, so a transaction that changes mentors itself must
+pick without the cache (its own changes are not committed yet). Not shared between processes.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from datetime import date
 
 import numpy as np
 
-from services.matching.adapters.mentors import MentorRepository
+from services.matching.adapters.mentors import Candidate, MentorRepository
 from services.matching.domain import (
     Mentor,
     MentorTable,
@@ -85,9 +88,23 @@ class CachedRegistry:
     def pick(self, registry: MentorRepository, criteria: ReferralCriteria, *, today: date,
              exclude: set[str]) -> Mentor | None:
         """The best mentor with a place left, as the uncached ``MentorTable.pick`` would choose
-        (ties: more places left, then the smaller id), re-read and checked in the caller's
-        transaction; None when nobody fits. Raises ``StaleRegistry``: pick without the cache."""
-        self.refresh(registry)
+        (ties: more places left, then the smaller id), read and checked in the caller's
+        transaction; None when nobody fits. Raises ``StaleRegistry``: pick without the cache.
+
+        One statement when the cache is current and the first block of candidates has a place.
+        """
+        found = self._pick(registry, criteria, today, exclude)
+        if found is _MOVED:
+            self.refresh(registry)
+            found = self._pick(registry, criteria, today, exclude)
+            if found is _MOVED:
+                raise StaleRegistry("the registry changed again while picking")
+        return found
+
+    def _pick(self, registry: MentorRepository, criteria: ReferralCriteria, today: date,
+              exclude: set[str]) -> Mentor | None | object:
+        """The pick from the cache as it is; ``_MOVED`` when the registry is newer than it."""
+        seen = self.version
         rows, scores = self.table.score(criteria, today=today, exclude=exclude)
         order = np.argsort(-scores, kind="stable")
         rows, ranked = rows[order], scores[order]
@@ -99,21 +116,28 @@ class CachedRegistry:
             # Rows are never reused (the cache only upserts), so a refresh by another
             # greenthread during the query below cannot change whom a row stands for.
             ids = [self.table.mentor_at(int(r)).id for r in rows[start:end]]
-            left = registry.places_left(ids)
-            open_ = [(-float(score), -left[i], i) for i, score in zip(ids, ranked[start:end], strict=True)
-                     if left.get(i, 0) > 0]
+            version, found = registry.candidates(ids)
+            if version > seen:
+                return _MOVED
+            open_ = [(-float(score), -found[i].places_left, i)
+                     for i, score in zip(ids, ranked[start:end], strict=True)
+                     if i in found and found[i].places_left > 0]
             if open_:
-                return self._checked(registry, min(open_)[2], criteria, today, exclude)
+                return self._checked(found[min(open_)[2]], criteria, today, exclude)
             start = end
+        if registry.version() > seen:  # nobody fits the cache: is it current?
+            return _MOVED
         return None
 
-    def _checked(self, registry: MentorRepository, mentor_id: str, criteria: ReferralCriteria,
-                 today: date, exclude: set[str]) -> Mentor:
-        current = registry.current(mentor_id)
-        if current is None or not self.holds_current(mentor_id, current[1]):
-            raise StaleRegistry(mentor_id)
-        mentor = current[0]
-        # Places were just counted in this transaction; every other rule is checked afresh.
+    def _checked(self, candidate: Candidate, criteria: ReferralCriteria, today: date,
+                 exclude: set[str]) -> Mentor:
+        mentor = candidate.mentor
+        if not self.holds_current(mentor.id, candidate.changed_version):
+            raise StaleRegistry(mentor.id)
+        # Places were just counted by the same statement; every other rule is checked afresh.
         if exclusion_reasons(replace(mentor, caseload=0), criteria, today=today, excluded=exclude):
-            raise StaleRegistry(mentor_id)
+            raise StaleRegistry(mentor.id)
         return mentor
+
+
+_MOVED = object()  # the registry is newer than the cache a pick scored with

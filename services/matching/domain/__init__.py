@@ -11,34 +11,35 @@
 - ``registered``: ``RegisteredMentor``; ``policy``: ``MatchingPolicy``; ``commands``.
 """
 
-from services.matching.domain.coverage import ConsentScope
-from services.matching.domain.encoding import VocabularyFull
-from services.matching.domain.model import Location, Mentor, ReferralCriteria
-from services.matching.domain.proposals import Proposal, proposal_for, propose
-from services.matching.domain.scoring import (
-    DEFAULT_WEIGHTS,
-    FACTORS,
-    HARD_RULES,
-    ExplanationItem,
-    Weights,
-    compatibility,
-    exclusion_reasons,
-    explain,
-    factor_scores,
-    is_allowed,
-    rank,
-)
-from services.matching.domain.solver import (
-    Assignment,
-    BatchResult,
-    CandidatePairs,
-    assign_greedy,
-    assign_optimal,
-    candidate_pairs,
-    solve_batch,
-    solve_greedy,
-)
-from services.matching.domain.table import MentorTable, Pick
+import importlib
+from typing import Any
+
+# Each name the package offers, by the module that defines it. They are imported on first use
+# (PEP 562), so a service that needs one small module (the catalog's ``ladder``, say) does not
+# load numpy and OR-tools with ``table`` and ``solver``.
+_HOMES = {
+    "ConsentScope": "coverage", "VocabularyFull": "encoding",
+    "Location": "model", "Mentor": "model", "ReferralCriteria": "model",
+    "Proposal": "proposals", "proposal_for": "proposals", "propose": "proposals",
+    "DEFAULT_WEIGHTS": "scoring", "FACTORS": "scoring", "HARD_RULES": "scoring",
+    "ExplanationItem": "scoring", "Weights": "scoring", "compatibility": "scoring",
+    "exclusion_reasons": "scoring", "explain": "scoring", "factor_scores": "scoring",
+    "is_allowed": "scoring", "rank": "scoring",
+    "Assignment": "solver", "BatchResult": "solver", "CandidatePairs": "solver",
+    "assign_greedy": "solver", "assign_optimal": "solver", "candidate_pairs": "solver",
+    "solve_batch": "solver", "solve_greedy": "solver",
+    "MentorTable": "table", "Pick": "table",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_WEIGHTS", "FACTORS", "HARD_RULES", "Assignment", "BatchResult", "CandidatePairs",

@@ -67,6 +67,9 @@ class Weights:
 DEFAULT_WEIGHTS = Weights()
 
 
+LEVEL_CAP = "level_cap"  # the explanation item saying a mentor's level caps their caseload
+
+
 @dataclass(frozen=True)
 class ExplanationItem:
     factor: str
@@ -74,11 +77,24 @@ class ExplanationItem:
     score: float
     contribution: float
     shared: bool = True  # False: the consent did not let this factor's criteria reach matching
+    # ``LEVEL_CAP`` only: the mentor's level, its cap, their own capacity and current caseload.
+    limits: tuple[tuple[str, str | int], ...] = ()
 
-    def to_dict(self) -> dict[str, float | str | bool]:
+    def to_dict(self) -> dict[str, float | str | bool | int]:
         """The ``ExplanationItemSchema`` shape of the event contract."""
         return {"factor": self.factor, "weight": self.weight, "score": self.score,
-                "contribution": self.contribution, "shared": self.shared}
+                "contribution": self.contribution, "shared": self.shared, **dict(self.limits)}
+
+
+def level_cap_item(mentor: Mentor) -> ExplanationItem | None:
+    """An item telling that the mentor's level caps their caseload (the cap is below their own
+    capacity), with the level, the cap, the capacity and the current load; None otherwise. It
+    adds nothing to the score (weight, score and contribution 0)."""
+    if mentor.level is None or mentor.level_cap is None or mentor.level_cap >= mentor.capacity:
+        return None
+    return ExplanationItem(LEVEL_CAP, 0.0, 0.0, 0.0, True, (
+        ("level", mentor.level), ("cap", mentor.level_cap), ("capacity", mentor.capacity),
+        ("caseload", mentor.caseload)))
 
 
 def slot_weight(slot: str) -> int:
@@ -181,10 +197,12 @@ def explain(mentor: Mentor, criteria: ReferralCriteria,
     """The factors behind a pair's score; their contributions sum to ``compatibility``."""
     scores = factor_scores(mentor, criteria)
     withheld = frozenset() if criteria.substance_use_shared else SUBSTANCE_USE_FACTORS
-    return tuple(
+    factors = tuple(
         ExplanationItem(factor, w, scores[factor], w * scores[factor], factor not in withheld)
         for factor, w in zip(FACTORS, weights.normalized(), strict=True)
     )
+    capped = level_cap_item(mentor)
+    return factors + ((capped,) if capped else ())
 
 
 def total(explanation: Iterable[ExplanationItem]) -> float:

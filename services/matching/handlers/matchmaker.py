@@ -7,9 +7,10 @@ together or not at all. No nameko here.
 Places: an accepted match takes one of its mentor's places (``caseload``, a database CHECK and
 a conditional UPDATE); an open proposal *holds* one while a coordinator decides, so online picks
 do not pile every new referral onto the same mentor. A hold is taken with the mentor's row
-locked and the places counted again (``take_hold``), so concurrent picks never hold more places
-than a mentor has. Only a capacity lowered below its open proposals leaves a mentor over-held,
-until they are decided or the batch re-solve moves them.
+locked (``lock_for_hold``) by the proposal's own INSERT, which counts the places left and stores
+nothing when none is (``has_place``), so concurrent picks never hold more places than a mentor
+has. Only a capacity lowered below its open proposals leaves a mentor over-held, until they are
+decided or the batch re-solve moves them.
 """
 
 from __future__ import annotations
@@ -67,13 +68,11 @@ class Matchmaker:
         out. Without a fitting mentor the referral waits (``match.waitlisted``). Returns the match.
         """
         criteria = referral.matching_criteria()
-        mentor = self._choose(criteria, self.uow.referrals.excluded([referral])[referral.id],
+        match = self._propose(criteria, self.uow.referrals.excluded([referral])[referral.id],
                               referral=referral)
-        if mentor is None:
-            if announce_waitlist:
-                self.waitlisted(referral)
-            return None
-        return self.record(proposal_for(mentor, criteria, self.policy.weights))
+        if match is None and announce_waitlist:
+            self.waitlisted(referral)
+        return match
 
     def fill_waitlist(self) -> int:
         """Propose to waiting referrals, urgent then oldest first, while mentors have places.
@@ -95,23 +94,30 @@ class Matchmaker:
         proposed = 0
         for referral in waiting:
             criteria = referral.matching_criteria()
-            mentor = self._choose(criteria, excluded[referral.id], table=table, referral=referral)
-            if mentor is None:
+            match = self._propose(criteria, excluded[referral.id], table=table, referral=referral)
+            if match is None:
                 continue
-            self.record(proposal_for(mentor, criteria, self.policy.weights))
             if table is not None:  # the new proposal holds a place
-                table.set_caseload(mentor.id, table.mentor(mentor.id).caseload + 1)
+                table.set_caseload(match.mentor_id, table.mentor(match.mentor_id).caseload + 1)
             proposed += 1
         return proposed
 
-    def _choose(self, criteria: ReferralCriteria, excluded: set[str], *, table: MentorTable | None = None,
-                referral: Referral | None = None) -> Mentor | None:
-        """The best mentor with a place left (never one in ``excluded``), its place held for the
-        proposal (``take_hold``): the next best when another transaction took it first."""
+    def _propose(self, criteria: ReferralCriteria, excluded: set[str], *, table: MentorTable | None = None,
+                 referral: Referral | None = None) -> Match | None:
+        """Propose the best mentor with a place left (never one in ``excluded``) and stage
+        ``match.proposed``; the next best when another transaction took the last place first.
+
+        The proposal holds its place: with the mentor's row locked (``lock_for_hold``), its row
+        is inserted only if the mentor still has a place (``has_place``), in one statement.
+        """
         excluded = set(excluded) | self._full
+        mentors = self.uow.mentors
         while (mentor := self._best(criteria, excluded, table, referral)) is not None:
-            if self.uow.mentors.take_hold(mentor.id):
-                return mentor
+            if mentors.lock_for_hold(mentor.id):
+                match = self.record(proposal_for(mentor, criteria, self.policy.weights),
+                                    only_if=mentors.has_place(mentor.id, self.today))
+                if match is not None:
+                    return match
             excluded.add(mentor.id)
             self._full.add(mentor.id)
         return None
@@ -132,10 +138,13 @@ class Matchmaker:
         pick = table.pick(criteria, today=self.today, exclude=excluded)
         return None if pick is None else table.mentor_at(pick.row)
 
-    def record(self, proposal: Proposal) -> Match:
-        """Store a proposal as a ``proposed`` match and stage ``match.proposed``."""
+    def record(self, proposal: Proposal, *, only_if=None) -> Match | None:
+        """Store a proposal as a ``proposed`` match and stage ``match.proposed``; with ``only_if``
+        (SQL, e.g. ``has_place``) only when it holds in the same statement, else None. The batch
+        re-solve records unconditionally: it has every open mentor's row locked and counted."""
         match = Match.propose(str(uuid.uuid4()), proposal, self.now, self.policy.proposal_ttl)
-        self.uow.matches.add(match)
+        if not self.uow.matches.add(match, only_if=only_if):
+            return None
         stage(self.uow, match.events)
         return match
 

@@ -20,6 +20,12 @@ def test_a_trainee_at_the_cap_gets_no_proposal_until_promoted(start_matching, co
     publish(config["AMQP_URI"], "referral.requested", requested("referral-1"))
     [proposed] = events.wait("match.proposed", referral_id="referral-1")
     assert proposed["mentor_id"] == trainee["id"]
+    # The explanation says the level caps this mentor, with the load before this proposal.
+    capped = [item for item in proposed["explanation"] if item["factor"] == "level_cap"]
+    assert capped == [{"factor": "level_cap", "weight": 0.0, "score": 0.0, "contribution": 0.0,
+                       "shared": True, "level": "trainee", "cap": 1, "capacity": 4, "caseload": 0}]
+    listed = matching.list_matches(HARBOR, "proposed")["items"][0]["explanation"]
+    assert [item for item in listed if item["factor"] == "level_cap"] == capped
     matching.accept(HARBOR, proposed["match_id"])
 
     publish(config["AMQP_URI"], "referral.requested", requested("referral-2", consent_id="consent-2"))

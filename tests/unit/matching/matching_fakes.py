@@ -27,9 +27,13 @@ class FakeMatches:
         self._seen[match.id] = (match.status, match.released_at)
         return replace(match, explanation=list(match.explanation), events=[])
 
-    def add(self, match: Match) -> None:
+    def add(self, match: Match, *, only_if=None) -> bool:
+        """``only_if``: a callable standing for the SQL condition (``FakeMentors.has_place``)."""
         assert match.id not in self.rows
+        if only_if is not None and not only_if():
+            return False
         self.rows[match.id] = self._out(match)
+        return True
 
     def save(self, match: Match) -> bool:
         """False when the stored match changed since it was read (decided elsewhere)."""
@@ -125,9 +129,17 @@ class FakeMentors:
         return {i: self.rows[i].mentor.effective_capacity - self.rows[i].mentor.caseload - holds.get(i, 0)
                 for i in ids if i in self.rows}
 
-    def take_hold(self, mentor_id: str) -> bool:
+    def lock_for_hold(self, mentor_id: str) -> bool:
         self.locked.add(mentor_id)
-        return self.places_left([mentor_id]).get(mentor_id, 0) > 0
+        return True
+
+    def has_place(self, mentor_id: str, today: date):
+        """Evaluated when the proposal is added, as the SQL condition is by its INSERT."""
+        def holds() -> bool:
+            m = self.rows[mentor_id].mentor
+            return (m.active and m.certified_until >= today
+                    and self.places_left([mentor_id]).get(mentor_id, 0) > 0)
+        return holds
 
     def take_place(self, mentor_id: str, today: date) -> bool:
         stored = self.rows[mentor_id]

@@ -136,3 +136,31 @@ def test_a_version_1_match_event_reads_as_everything_shared():
     message = new_event("match.proposed", {**v1, "explanation": []}, source="matching").to_message()
     message.update(version=1, payload=v1)
     assert all(item["shared"] for item in parse_event(message).payload["explanation"])
+
+
+def test_a_level_that_caps_the_caseload_is_an_item_of_the_explanation():
+    trainee = mentor(capacity=5, caseload=1, level="trainee", level_cap=2)
+    proposal = proposal_for(trainee, criteria())
+    capped = [i for i in proposal.explanation if i.factor == "level_cap"]
+    assert len(capped) == 1 and len(proposal.explanation) == len(FACTORS) + 1
+    item = capped[0].to_dict()
+    assert {k: item[k] for k in ("level", "cap", "capacity", "caseload")} == {
+        "level": "trainee", "cap": 2, "capacity": 5, "caseload": 1}
+    # It adds nothing to the score: the factors still add up to it.
+    assert (item["weight"], item["score"], item["contribution"]) == (0.0, 0.0, 0.0)
+    assert proposal.score == pytest.approx(compatibility(mentor(capacity=5, caseload=1), criteria()))
+    # It travels in the match event and reads back.
+    event = new_event("match.proposed", {"match_id": "match-1", **proposal.to_payload_fields()},
+                      source="matching")
+    read = parse_event(event.to_message()).payload["explanation"][-1]
+    assert (read["factor"], read["level"], read["cap"], read["caseload"]) == ("level_cap", "trainee", 2, 1)
+
+
+@pytest.mark.parametrize("overrides", [
+    {"capacity": 2, "level": "trainee", "level_cap": 2},   # the cap is not below own capacity
+    {"capacity": 5, "level": "senior", "level_cap": 8},
+    {"capacity": 5},                                        # not on the ladder
+])
+def test_no_level_cap_item_when_the_level_does_not_bind(overrides):
+    items = explain(mentor(**overrides), criteria())
+    assert [i.factor for i in items] == list(FACTORS)
