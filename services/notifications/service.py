@@ -10,8 +10,8 @@ from typing import Any
 
 from services.kit.contract import Event
 from services.kit.dependencies import Clock, Database
-from services.kit.entrypoints import every, rpc, subscribe
-from services.kit.messages import load, load_caller
+from services.kit.entrypoints import Wake, every, rpc, subscribe
+from services.kit.messages import load, load_caller, shared
 from services.notifications.adapters.orm import metadata
 from services.notifications.adapters.outbound import OutboundChannels
 from services.notifications.adapters.repository import notification_repositories
@@ -39,15 +39,22 @@ class NotificationsService:
     db = Database(metadata, repositories=notification_repositories, sealed=True)
     clock = Clock()
     outbound = OutboundChannels()
+    wake = Wake()
 
     @subscribe("referral.status_changed", "match.proposed", "match.accepted", "match.declined",
                "match.expired", "match.withdrawn", "match.waitlisted", "consent.revoked", "consent.expired",
                "mentor.certification_expiring")
     def on_event(self, event: Event) -> None:
-        self.db.handle(event, events.notify, self.clock())
+        planned: list[int] = []
+        self.db.handle(event, lambda e, uow, now: planned.append(events.notify(e, uow, now)),
+                       self.clock())
+        if sum(planned):
+            self.wake("dispatch")  # sent now, not at the next sweep
 
-    # Claims keep two replicas from sending one delivery twice.
-    @every("DISPATCH_INTERVAL_SECONDS", 5.0)
+    # Woken by the deliveries this process plans; the interval sweeps up retries, deliveries
+    # released from quiet hours and other replicas' work. Claims keep two replicas from sending
+    # one delivery twice.
+    @every("DISPATCH_INTERVAL_SECONDS", 5.0, wakeable=True)
     def dispatch(self) -> None:
         outbound = self.outbound
         dispatch_due(self.db, outbound.channels, self.clock, outbound.policy, outbound.send_all)
@@ -90,7 +97,7 @@ class NotificationsService:
         command = SendTestWebhook(load_caller(caller))
         outbound = self.outbound
         delivery = send_test_webhook(command, self.db, outbound.channels, self.clock, outbound.policy)
-        return DeliveryLogEntrySchema().dump(delivery)
+        return shared(DeliveryLogEntrySchema).dump(delivery)
 
     @rpc
     def deliveries(self, caller: dict, page: str | None = None, status: str | None = None) -> dict:
@@ -98,7 +105,7 @@ class NotificationsService:
         wanted = load(NotificationListQuery(), {"status": status} if status is not None else {})
         query = ReadDeliveryLog(load_caller(caller), decode_page(page), PAGE_SIZE, wanted.get("status"))
         items, cursor = delivery_log.delivery_log(query, self.db)
-        return DeliveryPageSchema().dump({"items": items, "next_page": encode_page(cursor)})
+        return shared(DeliveryPageSchema).dump({"items": items, "next_page": encode_page(cursor)})
 
     # -- FHIR Subscriptions (the gateway maps them to and from FHIR) ------------------------------
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from services.kit.db import dialect_insert
 from services.notifications.adapters import orm
-from services.notifications.adapters.upsert import dialect_insert
 from services.notifications.domain.delivery import DEFERRED, PENDING, Attempt, Delivery
 from services.notifications.domain.message import Message
 
@@ -36,26 +36,31 @@ class DeliveryRepository:
             status=delivery.status, next_attempt_at=delivery.next_attempt_at,
             attempts=[a.to_dict() for a in delivery.attempts], message=message.to_record(),
             created_at=now,
-        ).on_conflict_do_nothing(index_elements=["key"])
-        return self.session.execute(statement).rowcount == 1
+        ).on_conflict_do_nothing(index_elements=["key"]).returning(orm.deliveries.c.id)
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT, whether or not it skipped.
+        return self.session.execute(statement).first() is not None
 
     def claim_due(self, now: datetime, lease_until: datetime, token: str, limit: int) -> list[Claimed]:
         """Take up to ``limit`` deliveries due at ``now`` for one dispatcher.
 
-        The claim is a conditional update, so two dispatchers never take the same row;
-        ``lease_until`` becomes the row's next attempt, so a dispatcher that dies while
-        sending leaves its rows to be tried again once the lease runs out.
+        One conditional ``UPDATE … RETURNING``, so two dispatchers never take the same row (on
+        PostgreSQL the oldest due rows are chosen ``FOR UPDATE SKIP LOCKED``: a second dispatcher
+        takes the next ones instead of waiting); ``lease_until`` becomes the row's next attempt,
+        so a dispatcher that dies while sending leaves its rows to be tried again once the lease
+        runs out.
         """
         c = orm.deliveries.c
         due = and_(c.status.in_(_OPEN), c.next_attempt_at <= now)
-        ids = list(self.session.scalars(
-            select(c.id).where(due).order_by(c.next_attempt_at, c.id).limit(limit)))
-        if not ids:
-            return []
-        self.session.execute(update(orm.deliveries).where(c.id.in_(ids), due).values(
-            claim=token, status=PENDING, next_attempt_at=lease_until))
-        rows = self.session.execute(select(orm.deliveries).where(c.claim == token)).mappings()
-        return [Claimed(_delivery(row), Message.from_record(row["message"])) for row in rows]
+        # A CTE, evaluated once: PostgreSQL may run an IN (… LIMIT … FOR UPDATE) subquery again
+        # for each row the update changes, and so claim more than ``limit`` rows.
+        oldest = (select(c.id).where(due).order_by(c.next_attempt_at, c.id).limit(limit)
+                  .with_for_update(skip_locked=True).cte("oldest_due"))
+        rows = self.session.execute(
+            update(orm.deliveries).where(c.id.in_(select(oldest.c.id)), due)
+            .values(claim=token, status=PENDING, next_attempt_at=lease_until)
+            .returning(*orm.deliveries.c)).mappings().all()
+        return [Claimed(_delivery(row), Message.from_record(row["message"]))
+                for row in sorted(rows, key=lambda row: (row["created_at"], row["id"]))]
 
     def hold(self, delivery_id: str, token: str) -> None:
         """Claim a delivery just added, in the same transaction, for the request that sends it at
@@ -63,17 +68,26 @@ class DeliveryRepository:
         self.session.execute(update(orm.deliveries).where(orm.deliveries.c.id == delivery_id)
                              .values(claim=token))
 
-    def holds_claim(self, delivery_id: str, token: str) -> bool:
-        """Whether the claim ``token`` still holds the delivery (its lease was not taken over)."""
+    def still_held(self, delivery_ids: list[str], token: str) -> set[str]:
+        """Those of ``delivery_ids`` the claim ``token`` still holds (their lease was not taken over)."""
         c = orm.deliveries.c
-        return self.session.execute(
-            select(c.id).where(c.id == delivery_id, c.claim == token)).first() is not None
+        return set(self.session.scalars(select(c.id).where(c.id.in_(delivery_ids), c.claim == token)))
 
     def save(self, delivery: Delivery) -> None:
         """Write the delivery's status, next attempt and attempts; releases any claim."""
-        self.session.execute(update(orm.deliveries).where(orm.deliveries.c.id == delivery.id).values(
-            status=delivery.status, next_attempt_at=delivery.next_attempt_at,
-            attempts=[a.to_dict() for a in delivery.attempts], claim=None))
+        self.save_all([delivery])
+
+    def save_all(self, deliveries: list[Delivery]) -> None:
+        """``save`` for several deliveries, as one statement executed for each."""
+        if not deliveries:
+            return
+        c = orm.deliveries.c
+        self.session.execute(
+            update(orm.deliveries).where(c.id == bindparam("b_id")).values(
+                status=bindparam("b_status"), next_attempt_at=bindparam("b_next"),
+                attempts=bindparam("b_attempts"), claim=None),
+            [{"b_id": d.id, "b_status": d.status, "b_next": d.next_attempt_at,
+              "b_attempts": [a.to_dict() for a in d.attempts]} for d in deliveries])
 
     def log_of(self, agency_id: str, after: tuple[datetime, str] | None, limit: int, *,
                status: str | None = None) -> list[tuple[Delivery, datetime]]:

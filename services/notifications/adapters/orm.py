@@ -76,6 +76,17 @@ handoffs = Table(
     Column("recorded_at", UTCDateTime, nullable=False),
 )
 
+# Consent endings, kept so a handoff heard after its consent's end still tells the agency:
+# the two events come from different services and replicas may take them in either order.
+# The event as it arrived (ids and codes only: the catalog's consent payloads hold nothing else).
+consent_endings = Table(
+    "consent_endings", metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("participant_id", String(64), nullable=False, index=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("event", JSON, nullable=False),
+)
+
 # Agencies' FHIR Subscriptions (domain/subscriptions.py); the endpoint sealed like a webhook URL.
 fhir_subscriptions = Table(
     SUBSCRIPTIONS, metadata,

@@ -1,4 +1,5 @@
-"""What routing remembers between events: urgent proposals awaiting an answer, and handoffs."""
+"""What routing remembers between events: urgent proposals awaiting an answer, handoffs and
+consent endings."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from services.kit.contract import Event, parse_event
+from services.kit.db import dialect_insert, hold_transaction_lock
 from services.notifications.adapters import orm
-from services.notifications.adapters.upsert import dialect_insert
 from services.notifications.domain.routing import PendingProposal
 
 
@@ -48,7 +50,12 @@ class PendingProposalRepository:
 
 
 class HandoffRepository:
-    """Agencies that received a participant's handoff: they hear when that consent ends."""
+    """Agencies that received a participant's handoff, and the consent endings heard so far.
+
+    An agency that received a handoff hears when that consent ends. The acceptance and the end
+    come from different services, so either may arrive first; the handlers ``hold`` the
+    participant while they read one and write the other, and neither order loses the message.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -58,6 +65,24 @@ class HandoffRepository:
         self.session.execute(dialect_insert(self.session, orm.handoffs).values(
             participant_id=participant_id, agency_id=agency_id, recorded_at=now,
         ).on_conflict_do_nothing(index_elements=["participant_id", "agency_id"]))
+
+    def hold(self, participant_id: str) -> None:
+        """Until commit, keep other handlers of this participant's handoffs and endings waiting."""
+        hold_transaction_lock(self.session, f"notifications.handoffs:{participant_id}")
+
+    def remember_ending(self, event: Event) -> None:
+        """Keep a ``consent.revoked`` or ``consent.expired`` event (idempotent)."""
+        self.session.execute(dialect_insert(self.session, orm.consent_endings).values(
+            event_id=event.id, participant_id=event.payload["participant_id"],
+            occurred_at=event.occurred_at, event=event.to_message(),
+        ).on_conflict_do_nothing(index_elements=["event_id"]))
+
+    def endings_after(self, participant_id: str, moment: datetime) -> list[Event]:
+        """The participant's consent endings that happened after ``moment``, oldest first."""
+        c = orm.consent_endings.c
+        rows = self.session.scalars(select(c.event).where(
+            c.participant_id == participant_id, c.occurred_at > moment).order_by(c.occurred_at))
+        return [parse_event(row) for row in rows]
 
     def agencies_of(self, participant_id: str) -> list[str]:
         """The agencies that received the participant's handoff, by id."""

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.kit.crypto import KeyRing
+from services.kit.db import dialect_insert
 from services.kit.encrypted import seal, unseal
 from services.notifications.adapters import orm
-from services.notifications.adapters.upsert import dialect_insert
 from services.notifications.domain.settings import AgencySettings
 
 

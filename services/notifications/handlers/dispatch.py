@@ -1,7 +1,8 @@
 """The dispatch timer: send the deliveries that are due, record each attempt, retry later.
 
 ``dispatch_due`` claims due rows and commits before it sends, so a slow receiver never holds the
-database; each outcome is then recorded in its own short transaction, if the claim still holds.
+database; the batch's outcomes are then recorded together in one short transaction, each only if
+its claim still holds.
 """
 
 from __future__ import annotations
@@ -51,8 +52,9 @@ def dispatch_due(uow, channels: Channels, clock: Callable[[], datetime], policy:
                         if item.delivery.channel == CHANNEL else None)
         return _send(channels, item, settings[item.delivery.agency_id], subscription)
 
-    for item, outcome in zip(ready, send_all(send, ready), strict=True):
-        _record(uow, item, outcome, settings[item.delivery.agency_id], clock(), policy, token)
+    outcomes = list(zip(ready, send_all(send, ready), strict=True))
+    if outcomes:
+        _record(uow, outcomes, settings, clock(), policy, token)
     return len(ready)
 
 
@@ -81,7 +83,8 @@ def send_test_webhook(command: SendTestWebhook, uow, channels: Channels,
         uow.deliveries.hold(delivery.id, token)
         uow.commit()
     item = Claimed(delivery, message)
-    _record(uow, item, _send(channels, item, settings), settings, clock(), policy, token)
+    _record(uow, [(item, _send(channels, item, settings))], {caller.agency_id: settings}, clock(),
+            policy, token)
     return {**delivery.to_log_entry(), "created_at": now.isoformat()}
 
 
@@ -111,26 +114,34 @@ def _send(channels: Channels, item: Claimed, settings: AgencySettings | None,
         return SendOutcome(False, f"internal error ({type(error).__name__})", False)
 
 
-def _record(uow, item: Claimed, outcome: SendOutcome, settings: AgencySettings | None, now: datetime,
-            policy: DispatchPolicy, token: str) -> None:
-    delivery = item.delivery
+def _record(uow, outcomes: list[tuple[Claimed, SendOutcome]],
+            settings: dict[str, AgencySettings | None], now: datetime, policy: DispatchPolicy,
+            token: str) -> None:
+    """Record the attempts of one batch in one transaction, each only if its claim still holds."""
     with uow:
-        if not uow.deliveries.holds_claim(delivery.id, token):
-            log.warning("delivery %s: claim lost while sending; not recorded", delivery.id)
-            return
-        delivery.record_attempt(outcome, now, policy.retry)
-        if settings is not None:
-            respect_quiet_hours(delivery, settings, item.message.urgency)
-        uow.deliveries.save(delivery)
-        if delivery.channel == CHANNEL and item.message.kind == SUBSCRIPTION_HANDSHAKE:
-            _after_handshake(uow, item.message.data["subscription_id"], delivery.status)
-        for event in delivery.events:
-            uow.publish(event.type, event.payload, aggregate_id=delivery.id)
+        held = uow.deliveries.still_held([item.delivery.id for item, _ in outcomes], token)
+        recorded = []
+        for item, outcome in outcomes:
+            delivery = item.delivery
+            if delivery.id not in held:
+                log.warning("delivery %s: claim lost while sending; not recorded", delivery.id)
+                continue
+            delivery.record_attempt(outcome, now, policy.retry)
+            agency = settings[delivery.agency_id]
+            if agency is not None:
+                respect_quiet_hours(delivery, agency, item.message.urgency)
+            if delivery.channel == CHANNEL and item.message.kind == SUBSCRIPTION_HANDSHAKE:
+                _after_handshake(uow, item.message.data["subscription_id"], delivery.status)
+            for event in delivery.events:
+                uow.publish(event.type, event.payload, aggregate_id=delivery.id)
+            recorded.append((delivery, outcome))
+        uow.deliveries.save_all([delivery for delivery, _ in recorded])
         uow.commit()
-    # Ids, channel and the adapter's detail only: it never carries an address or a body.
-    log.log(logging.WARNING if delivery.status == FAILED else logging.INFO,
-            "delivery %s over %s: attempt %d %s (%s)", delivery.id, delivery.channel,
-            len(delivery.attempts), delivery.status, outcome.detail)
+    for delivery, outcome in recorded:
+        # Ids, channel and the adapter's detail only: it never carries an address or a body.
+        log.log(logging.WARNING if delivery.status == FAILED else logging.INFO,
+                "delivery %s over %s: attempt %d %s (%s)", delivery.id, delivery.channel,
+                len(delivery.attempts), delivery.status, outcome.detail)
 
 
 def _after_handshake(uow, subscription_id: str, status: str) -> None:

@@ -67,3 +67,24 @@ def test_agencies_that_received_a_handoff_hear_that_the_consent_was_revoked(
     body = json.loads(request.body)
     assert (body["type"], body["data"]["participant_id"]) == ("consent.revoked", "pt-7")
     assert len(hospital_hook.received) == 1  # the referrer held the consent; it is not a recipient
+
+
+def test_a_revocation_that_arrives_before_the_acceptance_it_followed_still_reaches_the_agency(
+        notifications, config, http_receiver):
+    peers_hook = http_receiver(answers())
+    notifications.put_settings(PEERS, {"webhook_url": peers_hook.url})
+    uri = config["AMQP_URI"]
+    accepted_at = datetime.now(UTC) - timedelta(seconds=5)
+    publish(uri, "consent.revoked", revoked_payload(participant_id="pt-8"),
+            occurred_at=accepted_at + timedelta(seconds=1))
+    settle(0.5)
+    assert peers_hook.received == []  # nobody had the handoff yet
+    publish(uri, "referral.status_changed",
+            status_payload(from_status="requested", to_status="accepted", participant_id="pt-8"),
+            occurred_at=accepted_at)
+
+    request = wait_for(lambda: peers_hook.received)[0]
+    body = json.loads(request.body)
+    assert (body["type"], body["data"]["participant_id"]) == ("consent.revoked", "pt-8")
+    settle(0.3)
+    assert len(peers_hook.received) == 1

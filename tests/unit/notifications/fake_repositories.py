@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
+from services.kit.contract import Event
 from services.notifications.adapters.delivery_repository import Claimed
 from services.notifications.domain.delivery import DEFERRED, PENDING, Delivery
 from services.notifications.domain.message import Message
@@ -56,13 +57,17 @@ class FakeDeliveries:
             row["delivery"].status, row["delivery"].next_attempt_at = PENDING, lease_until
         return [Claimed(copy.deepcopy(row["delivery"]), row["message"]) for row in due]
 
-    def holds_claim(self, delivery_id: str, token: str) -> bool:
-        return self.rows[delivery_id]["claim"] == token
+    def still_held(self, delivery_ids: list[str], token: str) -> set[str]:
+        return {i for i in delivery_ids if self.rows[i]["claim"] == token}
 
     def save(self, delivery: Delivery) -> None:
         saved = copy.deepcopy(delivery)
         saved.events = []
         self.rows[delivery.id].update(delivery=saved, claim=None)
+
+    def save_all(self, deliveries: list[Delivery]) -> None:
+        for delivery in deliveries:
+            self.save(delivery)
 
     def log_of(self, agency_id: str, after: tuple[datetime, str] | None, limit: int, *,
                status: str | None = None) -> list[tuple[Delivery, datetime]]:
@@ -103,12 +108,25 @@ class FakePendingProposals:
 class FakeHandoffs:
     def __init__(self) -> None:
         self.known: set[tuple[str, str]] = set()
+        self.held: list[str] = []
+        self.endings: dict[str, Event] = {}
 
     def remember(self, participant_id: str, agency_id: str, now: datetime) -> None:
         self.known.add((participant_id, agency_id))
 
     def agencies_of(self, participant_id: str) -> list[str]:
         return sorted(a for p, a in self.known if p == participant_id)
+
+    def hold(self, participant_id: str) -> None:
+        self.held.append(participant_id)
+
+    def remember_ending(self, event: Event) -> None:
+        self.endings.setdefault(event.id, event)
+
+    def endings_after(self, participant_id: str, moment: datetime) -> list[Event]:
+        return sorted((e for e in self.endings.values()
+                       if e.payload["participant_id"] == participant_id and e.occurred_at > moment),
+                      key=lambda e: e.occurred_at)
 
 
 class FakeSubscriptions:

@@ -78,6 +78,51 @@ def test_an_agency_that_received_a_handoff_hears_when_the_consent_ends_for_it():
     assert channels_of(uow, "ag-other") == []
 
 
+def test_a_revocation_heard_before_the_acceptance_it_followed_still_tells_the_agency():
+    # Two services publish these; a replica may take the consent's end first.
+    uow = unit_of_work(agency(PEERS))
+    accepted = event("referral.status_changed",
+                     status_payload(from_status="requested", to_status="accepted"),
+                     NOW - timedelta(minutes=2))
+    revoked = event("consent.revoked", revoked_payload(), NOW - timedelta(minutes=1))
+    handle(uow, revoked)
+    assert [k for _, _, k in channels_of(uow, PEERS) if k.startswith("consent")] == []
+    handle(uow, accepted)
+    told = [(c, k) for c, _, k in channels_of(uow, PEERS) if k.startswith("consent")]
+    assert told == [("email", "consent.revoked"), ("webhook", "consent.revoked")]
+    assert repository(uow, "handoffs").held == ["pt-1", "pt-1"]
+    # Either event again plans nothing more.
+    handle(uow, revoked)
+    handle(uow, accepted)
+    assert [(c, k) for c, _, k in channels_of(uow, PEERS) if k.startswith("consent")] == told
+
+
+def test_in_order_the_agency_is_told_once_and_an_earlier_ending_tells_a_later_handoff_nothing():
+    uow = unit_of_work(agency(PEERS), agency("ag-later"))
+    handle(uow, event("referral.status_changed",
+                      status_payload(from_status="requested", to_status="accepted"),
+                      NOW - timedelta(minutes=2)))
+    handle(uow, event("consent.revoked", revoked_payload(), NOW - timedelta(minutes=1)))
+    # A later referral of the same person, under a consent given afterwards, is handed to another.
+    handle(uow, event("referral.status_changed", status_payload(
+        referral_id="rf-2", from_status="requested", to_status="accepted",
+        assigned_agency_id="ag-later")))
+    assert [k for _, _, k in channels_of(uow, PEERS) if k.startswith("consent")] == [
+        "consent.revoked", "consent.revoked"]
+    assert [k for _, _, k in channels_of(uow, "ag-later") if k.startswith("consent")] == []
+
+
+def test_a_partial_revocation_heard_first_tells_a_kept_agency_nothing_on_its_acceptance():
+    uow = unit_of_work(agency(PEERS))
+    handle(uow, event("consent.revoked", revoked_payload(
+        full=False, revoked={"agencies": ["ag-elsewhere"], "classes": []},
+        remaining={"agencies": [PEERS], "classes": []}), NOW - timedelta(minutes=1)))
+    handle(uow, event("referral.status_changed",
+                      status_payload(from_status="requested", to_status="accepted"),
+                      NOW - timedelta(minutes=2)))
+    assert [k for _, _, k in channels_of(uow, PEERS) if k.startswith("consent")] == []
+
+
 def test_a_partial_revocation_that_keeps_the_agency_tells_it_nothing():
     uow = unit_of_work(agency(PEERS))
     handle(uow, event("referral.status_changed",

@@ -80,6 +80,24 @@ def test_dispatch_sends_due_deliveries_outside_a_transaction_and_publishes_their
     assert len(channels.sent) == 3
 
 
+def test_a_batch_is_recorded_in_one_transaction_and_a_claim_lost_while_sending_is_left_alone():
+    uow = unit_of_work(agency(PEERS))
+    proposed(uow)
+    deliveries = repository(uow, "deliveries")
+
+    class TakenOver(FakeChannels):
+        def send(self, delivery, message, settings) -> SendOutcome:
+            if delivery.channel == "sms":  # its lease ran out and another dispatcher took it
+                deliveries.rows[delivery.id]["claim"] = "another dispatcher"
+            return super().send(delivery, message, settings)
+
+    before = uow.commits
+    assert dispatch_due(uow, TakenOver(uow), lambda: NOW, POLICY) == 3
+    assert uow.commits - before == 2  # the claim, then every outcome together
+    assert statuses(uow) == {"email": SENT, "sms": PENDING, "webhook": SENT}
+    assert sorted(e.type for e in uow.published) == ["notification.delivered"] * 2
+
+
 def test_a_busy_receiver_is_tried_again_later_until_attempts_run_out():
     uow = unit_of_work(agency(PEERS, email=None, phone=None))
     proposed(uow)
