@@ -35,6 +35,10 @@ class SilenceDetectedV1(PayloadSchema):
     # 1: the mentor and coordinator are alerted; 2: the mentor's supervisor too.
     level = fields.Integer(required=True, validate=validate.OneOf((1, 2)))
     days = fields.Integer(required=True)
+    # Level 2: the participant's mentor and the mentor's supervisor (a person id of the peer group
+    # or a name-free reference), when known.
+    mentor_id = fields.String(load_default=None, allow_none=True)
+    supervisor = fields.String(load_default=None, allow_none=True)
 
 
 class CrisisSignaledV1(PayloadSchema):

@@ -63,7 +63,10 @@ class CheckinStartRequest(StrictSchema):
     and waits for YES (double opt-in); the others record a consent the mentor took."""
 
     method = v.one_of(OPT_IN_METHODS, required=True)
-    channel = v.one_of(CHANNELS, load_default="sms")
+    channel = v.one_of(CHANNELS, load_default=None, allow_none=True, metadata={
+        "description": "sms, or email (check-ins with a link to a one-question form); email needs "
+                       "a recorded consent (not text_reply). Unnamed: sms when a phone number was "
+                       "disclosed, email otherwise"})
     cadence_days = fields.Integer(load_default=7, validate=validate.Range(1, 60))
     contact_window = fields.Nested(ContactWindowSchema, load_default=None, allow_none=True)
 
@@ -151,6 +154,35 @@ class AssessmentDone(StrictSchema):
     done = fields.String(required=True)
 
 
+class CheckinForm(StrictSchema):
+    """What a check-in email's form (or its stop page) shows: texts only, nothing about the person."""
+
+    language = fields.String(required=True)
+    direction = fields.String(required=True)
+    title = fields.String(required=True)
+    question = fields.String(required=True)
+    low = fields.String()
+    high = fields.String()
+    word = fields.String()
+    submit = fields.String(required=True)
+
+
+class CheckinFormAnswer(StrictSchema):
+    score = fields.Integer(validate=validate.Range(1, 5, error="Choose 1 to 5."))
+    word = fields.String(validate=validate.Length(max=500))
+
+
+class CheckinDone(StrictSchema):
+    language = fields.String(required=True)
+    direction = fields.String(required=True)
+    done = fields.String(required=True)
+
+
+class CheckinLinkQuery(StrictSchema):
+    t = fields.String(required=True, validate=validate.Length(min=20, max=100),
+                      metadata={"description": "the link's token"})
+
+
 class EngagementResult(StrictSchema):
     """The peer group's view of its engagement with one participant (contact details never shown)."""
 
@@ -180,17 +212,45 @@ class OnCallEntry(StrictSchema):
     role = v.one_of(ON_CALL_ROLES, load_default="coordinator")
 
 
+def supervisor_ref(**kwargs):
+    """A mentor's supervisor as matching keeps it: a person id of the peer group or a name-free
+    reference (the same rule as the mentor's ``supervisor`` field)."""
+    return fields.String(validate=[
+        validate.Length(min=1, max=64),
+        validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+                        error="A person id of the peer group or a reference, not a name.")], **kwargs)
+
+
+class SupervisorEntry(StrictSchema):
+    """How to reach a supervisor whom mentors name (matching's mentor ``supervisor``)."""
+
+    ref = supervisor_ref(required=True, metadata={
+        "description": "the value mentors carry as their supervisor"})
+    phone = v.phone(required=True)
+    language = v.language(load_default="en")
+
+
 class EngagementSettingsRequest(StrictSchema):
-    """How the peer group signs its texts, and who is on call for crises, in order: coordinators
-    first, the agency's admin last."""
+    """How the peer group signs its texts, who is on call for crises, in order: coordinators
+    first, the agency's admin last; and how to reach the mentors' supervisors."""
 
     sender_name = v.text(60, load_default=None, allow_none=True)
     on_call = fields.List(fields.Nested(OnCallEntry), required=True, validate=validate.Length(min=1, max=10))
+    supervisors = fields.List(fields.Nested(SupervisorEntry), load_default=list,
+                              validate=validate.Length(max=50), metadata={
+        "description": "the second silence alert goes to the silent participant's mentor's supervisor"})
+
+    @validates_schema
+    def _unique_refs(self, data, **kwargs) -> None:
+        refs = [entry["ref"] for entry in data.get("supervisors") or []]
+        if len(refs) != len(set(refs)):
+            raise ValidationError("Each supervisor once.", "supervisors")
 
 
 class EngagementSettingsResult(StrictSchema):
     sender_name = fields.String(allow_none=True)
     on_call = fields.List(fields.Nested(OnCallEntry), required=True)
+    supervisors = fields.List(fields.Nested(SupervisorEntry), required=True)
     updated_at = v.Timestamp(allow_none=True)
 
 

@@ -17,6 +17,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import Session
 
 from services.engagement import schemas as s
+from services.engagement.adapters.mentors import MentorDirectory
 from services.engagement.adapters.orm import metadata
 from services.engagement.adapters.referrals import ReferralsClient
 from services.engagement.adapters.repository import engagement_repositories
@@ -37,7 +38,7 @@ from services.kit.contract import Event
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every, rpc, subscribe
-from services.kit.messages import load, load_caller
+from services.kit.messages import load, load_caller, shared
 from services.kit.rpc import ServiceClient
 
 
@@ -79,6 +80,7 @@ class EngagementService:
     texts = Texts()
     words = Words()
     referrals = ServiceClient("referrals", timeout_key="REFERRALS_RPC_TIMEOUT_SECONDS")
+    matching = ServiceClient("matching")
 
     @rpc
     def ping(self) -> str:
@@ -93,46 +95,46 @@ class EngagementService:
     def log_contact(self, caller: dict, referral_id: str, request: dict,
                     idempotency_key: str | None = None) -> dict[str, Any]:
         asking = load_caller(caller)
-        load(s.IdSchema(), {"id": referral_id})
-        body = load(s.ContactCreateRequest(), request)
+        load(shared(s.IdSchema), {"id": referral_id})
+        body = load(shared(s.ContactCreateRequest), request)
         creation = creation_of(asking.agency_id, idempotency_key, {**request, "referral_id": referral_id})
         command = LogContact(asking, referral_id, **body, creation=creation)
-        return s.ContactResult().dump(contacts.log_contact(command, self.db, self.clock()))
+        return shared(s.ContactResult).dump(contacts.log_contact(command, self.db, self.clock()))
 
     @rpc
     def get(self, caller: dict, referral_id: str) -> dict[str, Any]:
         asking = load_caller(caller)
-        load(s.IdSchema(), {"id": referral_id})
+        load(shared(s.IdSchema), {"id": referral_id})
         view = contacts.read_engagement(ReadEngagement(asking, referral_id), self.db)
-        return s.EngagementResult().dump(view)
+        return shared(s.EngagementResult).dump(view)
 
     @rpc
     def start_checkins(self, caller: dict, referral_id: str, request: dict) -> dict[str, Any]:
         asking = load_caller(caller)
-        load(s.IdSchema(), {"id": referral_id})
-        body = load(s.CheckinStartRequest(), request)
+        load(shared(s.IdSchema), {"id": referral_id})
+        body = load(shared(s.CheckinStartRequest), request)
         command = StartCheckins(asking, referral_id, body["method"], body["channel"], body["cadence_days"],
                                 ContactWindow.from_record(body["contact_window"]))
         view = checkins.start_checkins(command, self.db, self.texts, self.clock())
-        return s.EngagementResult().dump(view)
+        return shared(s.EngagementResult).dump(view)
 
     @rpc
     def put_settings(self, caller: dict, request: dict) -> dict[str, Any]:
         asking = load_caller(caller)
-        body = load(s.EngagementSettingsRequest(), request)
-        command = ChangeSettings(asking, body["sender_name"], body["on_call"])
-        return s.EngagementSettingsResult().dump(settings.put_settings(command, self.db, self.clock()))
+        body = load(shared(s.EngagementSettingsRequest), request)
+        command = ChangeSettings(asking, body["sender_name"], body["on_call"], body["supervisors"])
+        return shared(s.EngagementSettingsResult).dump(settings.put_settings(command, self.db, self.clock()))
 
     @rpc
     def get_settings(self, caller: dict) -> dict[str, Any]:
-        return s.EngagementSettingsResult().dump(settings.get_settings(load_caller(caller), self.db))
+        return shared(s.EngagementSettingsResult).dump(settings.get_settings(load_caller(caller), self.db))
 
     @rpc
     def acknowledge_crisis(self, caller: dict, crisis_id: str) -> dict[str, Any]:
         asking = load_caller(caller)
-        load(s.IdSchema(), {"id": crisis_id})
+        load(shared(s.IdSchema), {"id": crisis_id})
         view = crisis.acknowledge(AcknowledgeCrisis(asking, crisis_id), self.db, self.clock())
-        return s.CrisisResult().dump(view)
+        return shared(s.CrisisResult).dump(view)
 
     @rpc
     def receive_text(self, sender: str, body: str, message_sid: str | None = None) -> dict[str, Any]:
@@ -147,22 +149,49 @@ class EngagementService:
 
     @subscribe("consent.revoked", "consent.expired")
     def on_consent_ended(self, event: Event) -> None:
-        self.db.handle(event, lifecycle.on_consent_ended, self.clock())
+        lifecycle.consent_ended(event, self.db, self.clock())
 
     @every("CHECKIN_INTERVAL_SECONDS", 30.0)
     def send_checkins(self) -> None:
-        checkins.send_due(self.db, self.texts, self.clock())
+        checkins.send_due(self.db, self.texts, self.clock(),
+                          base_url=str(self.config.get("PUBLIC_BASE_URL", "")),
+                          link_valid_for=timedelta(days=float(self.config.get("CHECKIN_LINK_DAYS", 7))))
+
+    @rpc
+    def checkin_form(self, token: str) -> dict[str, Any]:
+        """The one-question form a check-in email's link opens (``NotFound`` once used or expired)."""
+        return shared(s.CheckinForm).dump(checkins.checkin_form(str(token), self.db, self.clock()))
+
+    @rpc
+    def answer_checkin(self, token: str, answers: dict) -> dict[str, Any]:
+        """The form's answer: ``score`` (1-5) and/or ``word``; the link is used up."""
+        given = {k: v for k, v in dict(answers).items() if v not in (None, "")}
+        found = load(shared(s.CheckinFormAnswer), given)
+        done = checkins.answer_by_link(str(token), found.get("score"), found.get("word"), self.db, self.texts,
+                                       self.words, self.clock(), self._ack_after())
+        return shared(s.CheckinDone).dump(done)
+
+    @rpc
+    def checkin_stop_page(self, token: str) -> dict[str, Any]:
+        """The page of a check-in email's stop link (nothing changes until its button)."""
+        return shared(s.CheckinForm).dump(checkins.stop_page(str(token), self.db, self.clock()))
+
+    @rpc
+    def stop_checkins_by_link(self, token: str) -> dict[str, Any]:
+        """The one-click stop: every automated message ends."""
+        stopped = checkins.stop_by_link(str(token), self.db, self.texts, self.clock())
+        return shared(s.CheckinDone).dump(stopped)
 
     @rpc
     def assessment_form(self, token: str) -> dict[str, Any]:
         """The questionnaire a link opens (``NotFound`` once used or expired)."""
-        return s.AssessmentForm().dump(assessments.form(str(token), self.db, self.clock()))
+        return shared(s.AssessmentForm).dump(assessments.form(str(token), self.db, self.clock()))
 
     @rpc
     def complete_assessment(self, token: str, answers: dict) -> dict[str, Any]:
         """Record a questionnaire's answers; the link is used up."""
         done = assessments.complete(str(token), dict(answers), self.db, self.clock())
-        return s.AssessmentDone().dump(done)
+        return shared(s.AssessmentDone).dump(done)
 
     @every("ASSESSMENT_CHECK_SECONDS", 60.0)
     def send_assessments(self) -> None:
@@ -178,7 +207,8 @@ class EngagementService:
     def detect_silence(self) -> None:
         silence.check_silence(self.db, self.texts, self.clock(),
                               int(self.config.get("SILENCE_FIRST_DAYS", 7)),
-                              int(self.config.get("SILENCE_SECOND_DAYS", 14)))
+                              int(self.config.get("SILENCE_SECOND_DAYS", 14)),
+                              MentorDirectory(self.referrals, self.matching))
 
     def _ack_after(self) -> timedelta:
         return timedelta(minutes=float(self.config.get("CRISIS_ACK_MINUTES", 10)))

@@ -4,6 +4,9 @@ Contact details, notes, free-word answers and the on-call phones are sealed (``E
 AES-GCM tokens bound to table, column and row, and every sealed row's key begins with the peer
 group's agency id, so a token is bound to that agency. ``phone_digest`` (a keyed HMAC) finds
 the engagement an inbound text belongs to without a phone number in clear.
+
+An engagement row carries a ``version``, raised by every save: a save writes only over the version
+it was loaded at, so no writer (a timer above all) can put back what another saved meanwhile.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ engagements = Table(
     Column("contact_window", JSON, nullable=False),
     Column("next_checkin_at", UTCDateTime, nullable=True, index=True),
     Column("silence_level", Integer, nullable=False),
+    Column("version", Integer, nullable=False, server_default="0"),
     Index("ix_engagements_referral", "referral_id"),
 )
 
@@ -121,6 +125,21 @@ assessments = Table(
     Column("total", Integer, nullable=True),
     Column("belonging", Integer, nullable=True),
     Index("ix_assessments_referral", "agency_id", "referral_id", "due_at"),
+)
+
+# The links of check-in emails: ``reply`` opens the one-question form once, before it expires;
+# ``stop`` (the one-click unsubscribe, RFC 8058) ends every automated message while the engagement
+# lasts. Only the token's SHA-256 is kept; an engagement's links go when it ends.
+checkin_links = Table(
+    "checkin_links", metadata,
+    Column("token_digest", String(64), primary_key=True),
+    Column("agency_id", String(64), nullable=False),
+    Column("referral_id", String(64), nullable=False),
+    Column("purpose", String(8), nullable=False),  # reply, stop
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("used_at", UTCDateTime, nullable=True),
+    Index("ix_checkin_links_referral", "agency_id", "referral_id"),
 )
 
 # The peer group's on-call ladder: coordinators in order, then the agency's admin.

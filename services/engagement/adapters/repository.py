@@ -1,6 +1,11 @@
 """Engagements, contacts, answers, messages, crises and on-call ladders in and out of their tables.
 
 Sealed columns are bound to table, column and the row's key (which starts with the agency id).
+
+Engagements are saved with optimistic concurrency: ``save`` writes only over the version the copy
+was loaded at and raises ``ChangedMeanwhile`` when another writer saved in between, so a stale copy
+(a timer's, read before a STOP or a revocation was saved) never writes check-ins back on or
+contact details back in.
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ from sqlalchemy.orm import Session
 from services.engagement.adapters.orm import (
     assessments,
     checkin_answers,
+    checkin_links,
     contacts,
     crises,
     engagements,
     messages,
     on_call,
 )
-from services.engagement.domain.model import ACTIVE, ON, ContactEntry, Engagement
+from services.engagement.domain.model import ACTIVE, ON, ChangedMeanwhile, ContactEntry, Engagement
 from services.engagement.domain.schedule import ContactWindow
 from services.kit.creations import Creations
 from services.kit.crypto import KeyRing
@@ -56,10 +62,17 @@ class EngagementRepository:
         self.session.execute(insert(engagements).values(**self._row(engagement)))
 
     def save(self, engagement: Engagement) -> None:
+        """Write the engagement over the version it was loaded at, and raise that version.
+
+        ``ChangedMeanwhile`` when the row is no longer at that version: nothing is written. On
+        PostgreSQL a concurrent writer's uncommitted update holds the row, and this one then
+        checks the version that writer committed; on SQLite one writer at a time runs it."""
         row = self._row(engagement)
-        self.session.execute(update(engagements).where(
-            engagements.c.agency_id == engagement.agency_id,
-            engagements.c.referral_id == engagement.referral_id).values(**row))
+        written = self.session.execute(update(engagements).where(*_at_loaded_version(engagement))
+                                       .values({**row, "version": engagement.version + 1}))
+        if written.rowcount != 1:
+            raise ChangedMeanwhile("The engagement changed meanwhile; try again.")
+        engagement.version += 1
 
     def get(self, agency_id: str, referral_id: str) -> Engagement | None:
         row = self.session.execute(select(engagements).where(
@@ -87,6 +100,14 @@ class EngagementRepository:
             engagements.c.next_checkin_at <= now).order_by(engagements.c.next_checkin_at).limit(limit))
         return [self._load(row) for row in rows]
 
+    def unchanged(self, engagement: Engagement) -> bool:
+        """Whether the row is still at the version ``engagement`` was loaded at. It then stays so
+        until this transaction ends (the check holds the row as a write would), so what is sent
+        on the strength of this copy is not sent after a STOP or an ending saved meanwhile."""
+        held = self.session.execute(update(engagements).where(*_at_loaded_version(engagement))
+                                    .values(version=engagements.c.version))
+        return held.rowcount == 1
+
     def active(self, limit: int = 1000) -> list[Engagement]:
         rows = self.session.execute(select(engagements).where(engagements.c.status == ACTIVE)
                                     .order_by(engagements.c.started_at).limit(limit))
@@ -97,14 +118,15 @@ class EngagementRepository:
                       {"phone": e.phone, "email": e.email})
         digest = phone_digest(self.lookup_key, e.phone) if e.phone else None
         return {"agency_id": e.agency_id, "referral_id": e.referral_id, **sealed, "phone_digest": digest,
-                "contact_window": e.window.to_record(), **{name: getattr(e, name) for name in _PLAIN}}
+                "contact_window": e.window.to_record(), "version": e.version,
+                **{name: getattr(e, name) for name in _PLAIN}}
 
     def _load(self, row) -> Engagement:
         m = row._mapping
         plain = unseal(self.ring, "engagements", f"{m['agency_id']}:{m['referral_id']}",
                        {"phone": m["phone"], "email": m["email"]})
         return Engagement(agency_id=m["agency_id"], referral_id=m["referral_id"], **plain,
-                          window=ContactWindow.from_record(m["contact_window"]),
+                          window=ContactWindow.from_record(m["contact_window"]), version=m["version"],
                           **{name: m[name] for name in _PLAIN})
 
     # -- contact log --------------------------------------------------------------------------
@@ -206,28 +228,63 @@ class EngagementRepository:
             assessments.c.agency_id == agency_id, assessments.c.referral_id == referral_id)
             .values(token_digest=None))
 
+    # -- the links of check-in emails ---------------------------------------------------------
+
+    def add_checkin_link(self, token: str, agency_id: str, referral_id: str, purpose: str,
+                         now: datetime, expires_at: datetime | None) -> None:
+        self.session.execute(insert(checkin_links).values(
+            token_digest=token_digest(token), agency_id=agency_id, referral_id=referral_id,
+            purpose=purpose, created_at=now, expires_at=expires_at, used_at=None))
+
+    def checkin_link(self, token: str) -> dict[str, Any] | None:
+        row = self.session.execute(select(checkin_links).where(
+            checkin_links.c.token_digest == token_digest(token))).first()
+        return dict(row._mapping) if row else None
+
+    def use_checkin_link(self, token: str, now: datetime) -> None:
+        self.session.execute(update(checkin_links).where(
+            checkin_links.c.token_digest == token_digest(token)).values(used_at=now))
+
+    def drop_checkin_links(self, agency_id: str, referral_id: str) -> None:
+        self.session.execute(delete(checkin_links).where(
+            checkin_links.c.agency_id == agency_id, checkin_links.c.referral_id == referral_id))
+
     # -- crises and the on-call ladder --------------------------------------------------------
 
     def set_settings(self, agency_id: str, sender_name: str | None, ladder: list[dict[str, str]],
-                     now: datetime) -> None:
-        sealed = seal(self.ring, "on_call", agency_id, {"ladder": json.dumps(ladder)})
+                     now: datetime, supervisors: list[dict[str, str]] | None = None) -> None:
+        # One sealed document: the on-call ladder and the supervisors' phones (a bare list, as
+        # rows written before supervisors were kept hold, is the ladder alone).
+        document = {"on_call": ladder, "supervisors": supervisors or []}
+        sealed = seal(self.ring, "on_call", agency_id, {"ladder": json.dumps(document)})
         self.session.execute(delete(on_call).where(on_call.c.agency_id == agency_id))
         self.session.execute(insert(on_call).values(agency_id=agency_id, **sealed, sender_name=sender_name,
                                                     updated_at=now))
 
     def settings(self, agency_id: str) -> dict[str, Any]:
-        """``{"sender_name", "on_call": [{"phone", "language", "role"}], "updated_at"}``."""
+        """``{"sender_name", "on_call": [{"phone", "language", "role"}],
+        "supervisors": [{"ref", "phone", "language"}], "updated_at"}``."""
         row = self.session.execute(select(on_call).where(on_call.c.agency_id == agency_id)).first()
         if row is None:
-            return {"sender_name": None, "on_call": [], "updated_at": None}
-        ladder = json.loads(unseal(self.ring, "on_call", agency_id, {"ladder": row.ladder})["ladder"])
-        return {"sender_name": row.sender_name, "on_call": ladder, "updated_at": row.updated_at}
+            return {"sender_name": None, "on_call": [], "supervisors": [], "updated_at": None}
+        document = json.loads(unseal(self.ring, "on_call", agency_id, {"ladder": row.ladder})["ladder"])
+        if isinstance(document, list):
+            document = {"on_call": document, "supervisors": []}
+        return {"sender_name": row.sender_name, "on_call": document["on_call"],
+                "supervisors": document.get("supervisors") or [], "updated_at": row.updated_at}
 
     def add_crisis(self, record: dict[str, Any]) -> None:
         self.session.execute(insert(crises).values(**record))
 
-    def save_crisis(self, record: dict[str, Any]) -> None:
-        self.session.execute(update(crises).where(crises.c.id == record["id"]).values(**record))
+    def save_crisis(self, record: dict[str, Any], *, loaded_step: int) -> None:
+        """Write a crisis over the state it was loaded in: unacknowledged, at ``loaded_step``.
+        ``ChangedMeanwhile`` (nothing written) when it was acknowledged or escalated since, so an
+        escalation read before an acknowledgement never writes the acknowledgement away."""
+        written = self.session.execute(update(crises).where(
+            crises.c.id == record["id"], crises.c.acknowledged_at.is_(None),
+            crises.c.step == loaded_step).values(**record))
+        if written.rowcount != 1:
+            raise ChangedMeanwhile("The crisis changed meanwhile; try again.")
 
     def crisis(self, crisis_id: str) -> dict[str, Any] | None:
         row = self.session.execute(select(crises).where(crises.c.id == crisis_id)).first()
@@ -247,3 +304,10 @@ class EngagementRepository:
 
 def engagement_repositories(session: Session, ring: KeyRing, lookup_key: bytes) -> dict[str, Any]:
     return {"engagements": EngagementRepository(session, ring, lookup_key), "creations": Creations(session)}
+
+
+def _at_loaded_version(engagement: Engagement) -> tuple:
+    """The engagement's row, only while it is still at the version this copy was loaded at."""
+    return (engagements.c.agency_id == engagement.agency_id,
+            engagements.c.referral_id == engagement.referral_id,
+            engagements.c.version == engagement.version)

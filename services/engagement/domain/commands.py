@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.engagement.domain.schedule import ContactWindow
@@ -30,7 +30,7 @@ class ReadEngagement(CallerCommand):
 class StartCheckins(CallerCommand):
     referral_id: str
     method: str
-    channel: str
+    channel: str | None
     cadence_days: int
     window: ContactWindow
 
@@ -39,6 +39,7 @@ class StartCheckins(CallerCommand):
 class ChangeSettings(CallerCommand):
     sender_name: str | None
     on_call: list[dict[str, str]]
+    supervisors: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,16 @@ SUCCESSFUL = ("reached",)
 # Check-ins: off until consented; pending while the first text waits for YES; stopped is final.
 OFF, PENDING, ON, STOPPED = "off", "pending", "on", "stopped"
 CHECKIN_STATES = (OFF, PENDING, ON, STOPPED)
-CHANNELS = ("sms",)
+CHANNELS = ("sms", "email")
 OPT_IN_METHODS = ("text_reply", "verbal", "written", "electronic")
 END_REASONS = ("consent_revoked", "consent_expired", "referral_closed")
+
+
+class ChangedMeanwhile(Conflict):
+    """Another writer saved this engagement (or crisis) after this copy was loaded: the copy is
+    stale and was not written. A timer leaves the engagement to its next round; a request loads it afresh and
+    tries again (``handlers.changes.retried``). It stays inside the service: what a caller sees
+    once the tries run out is a plain ``Conflict``."""
 
 
 @dataclass
@@ -55,6 +62,8 @@ class Engagement:
     window: ContactWindow = field(default_factory=ContactWindow)
     next_checkin_at: datetime | None = None
     silence_level: int = 0
+    # The row's version this copy was loaded at; a save writes only over that version.
+    version: int = 0
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @property
@@ -86,15 +95,22 @@ class Engagement:
 
     # -- check-ins ----------------------------------------------------------------------------
 
-    def start_checkins(self, *, method: str, channel: str, cadence_days: int, window: ContactWindow,
+    def start_checkins(self, *, method: str, channel: str | None, cadence_days: int, window: ContactWindow,
                        now: datetime) -> None:
         """Consent to check-ins: ``text_reply`` waits for the participant's YES to the first
-        text; a consent the mentor records (verbal, written, electronic) starts them at once."""
+        text; a consent the mentor records (verbal, written, electronic) starts them at once.
+        Without a ``channel``: by text when a phone was disclosed, by email otherwise."""
         self.ensure_active()
+        channel = channel or ("email" if self.email and not self.phone else "sms")
         if self.checkins == STOPPED:
             raise Conflict("The participant asked to stop automated messages.")
         if channel == "sms" and not self.phone:
             raise Conflict("No phone number was disclosed for this participant.")
+        if channel == "email" and not self.email:
+            raise Conflict("No email address was disclosed for this participant.")
+        if channel == "email" and method == "text_reply":
+            raise Conflict("A reply by text confirms check-ins by text only; record how the "
+                           "participant consented to check-ins by email.")
         self.channel, self.cadence_days, self.window = channel, cadence_days, window
         if method == "text_reply":
             self.checkins, self.opt_in_method, self.next_checkin_at = PENDING, None, None
@@ -120,28 +136,41 @@ class Engagement:
         return True
 
     @property
+    def address(self) -> str | None:
+        """Where automated messages go: the phone for ``sms``, the email address for ``email``."""
+        return self.email if self.channel == "email" else self.phone
+
+    @property
     def messages_allowed(self) -> bool:
-        return self.active and self.checkins != STOPPED and self.phone is not None
+        return self.active and self.checkins != STOPPED and self.address is not None
 
     # -- silence ------------------------------------------------------------------------------
 
     def last_heard(self) -> datetime:
         return max(t for t in (self.started_at, self.last_contact_at, self.last_answer_at) if t)
 
-    def silence(self, now: datetime, first_days: int, second_days: int) -> int | None:
+    def quiet_level(self, now: datetime, first_days: int, second_days: int) -> int:
+        """The silence level ``now`` stands at (0, 1 or 2), whether or not it was reached before."""
+        quiet = now - self.last_heard()
+        return (2 if quiet >= timedelta(days=second_days)
+                else 1 if quiet >= timedelta(days=first_days) else 0)
+
+    def silence(self, now: datetime, first_days: int, second_days: int, *, mentor_id: str | None = None,
+                supervisor: str | None = None) -> int | None:
         """The silence level newly reached (1: ``first_days``, 2: ``second_days`` without a
-        successful contact or a check-in answer), or None."""
+        successful contact or a check-in answer), or None. The second level's event names the
+        mentor and their supervisor (ids or references) when they are known."""
         if not self.active:
             return None
-        quiet = now - self.last_heard()
-        level = (2 if quiet >= timedelta(days=second_days)
-                 else 1 if quiet >= timedelta(days=first_days) else 0)
+        level = self.quiet_level(now, first_days, second_days)
         if level <= self.silence_level:
             return None
         self.silence_level = level
-        self.events.append(("engagement.silence_detected", {
-            "referral_id": self.referral_id, "agency_id": self.agency_id, "level": level,
-            "days": quiet.days}))
+        payload = {"referral_id": self.referral_id, "agency_id": self.agency_id, "level": level,
+                   "days": (now - self.last_heard()).days}
+        if level == 2:
+            payload |= {"mentor_id": mentor_id, "supervisor": supervisor}
+        self.events.append(("engagement.silence_detected", payload))
         return level
 
     # -- the end ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ questionnaire is answered, and a link past its expiry or of an ended engagement 
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from services.engagement.handlers.changes import deliver
 from services.kit.errors import InvalidRequest, NotFound
 
 FORM_PATH = "/v1/assessment"
+log = logging.getLogger(__name__)
 
 
 def schedule(uow, engagement: Engagement) -> None:
@@ -37,21 +39,33 @@ def schedule(uow, engagement: Engagement) -> None:
 
 def send_due(uow, sender: TextSender, now: datetime, base_url: str, valid_for: timedelta,
              sender_name) -> int:
-    """Text each due questionnaire's link to a participant who takes automated texts."""
+    """Text each due questionnaire's link to a participant who takes automated texts. One whose
+    engagement changed since it was read here (a STOP, an ending) waits for the next round."""
     texts = []
     with uow:
         for record in uow.engagements.assessments_due(now):
             engagement = uow.engagements.get(record["agency_id"], record["referral_id"])
             if engagement is None or not engagement.messages_allowed or engagement.checkins != ON:
                 continue
+            if not uow.engagements.unchanged(engagement):
+                log.info("questionnaires: the engagement of referral %s changed meanwhile; left to the "
+                         "next round", engagement.referral_id)
+                continue
             token = secrets.token_urlsafe(32)
             record.update(token_digest=token_digest(token), sent_at=now, expires_at=now + valid_for)
             uow.engagements.save_assessment(record)
             link = f"{base_url.rstrip('/')}{FORM_PATH}?t={quote(token)}"
-            body = catalog(engagement.language).text(
-                "assessment", group=sender_name(uow, engagement.agency_id), link=link)
-            texts.append(Text(engagement.agency_id, engagement.referral_id, "assessment",
-                              engagement.phone or "", body))
+            texts_of = catalog(engagement.language)
+            group = sender_name(uow, engagement.agency_id)
+            body = texts_of.text("assessment", group=group, link=link)
+            if engagement.channel == "email":
+                texts.append(Text(engagement.agency_id, engagement.referral_id, "assessment",
+                                  engagement.email or "", body, channel="email",
+                                  subject=texts_of.text("email_subject", group=group),
+                                  language=texts_of.language))
+            else:
+                texts.append(Text(engagement.agency_id, engagement.referral_id, "assessment",
+                                  engagement.phone or "", body))
         uow.commit()
     deliver(uow, sender, texts, now)
     return len(texts)

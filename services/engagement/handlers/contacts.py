@@ -9,7 +9,7 @@ from typing import Any
 from services.engagement.domain.commands import LogContact, ReadEngagement
 from services.engagement.domain.model import ContactEntry, Engagement
 from services.engagement.handlers import assessments
-from services.engagement.handlers.changes import own_engagement, save
+from services.engagement.handlers.changes import own_engagement, retried, save
 from services.kit.creations import CreatedMeanwhile, earlier_object, record_creation
 from services.kit.errors import InvalidRequest
 
@@ -21,7 +21,7 @@ def log_contact(command: LogContact, uow, now: datetime) -> dict[str, Any]:
     if command.contacted_at > now:
         raise InvalidRequest("A contact cannot be in the future.",
                              errors={"contacted_at": ["Must not be in the future."]})
-    try:
+    def attempt() -> dict[str, Any]:
         with uow:
             earlier = earlier_object(uow, command.creation)
             if earlier is not None:
@@ -37,10 +37,13 @@ def log_contact(command: LogContact, uow, now: datetime) -> dict[str, Any]:
             save(uow, engagement)
             record_creation(uow, command.creation, entry.id, now)
             uow.commit()
+        return entry.view()
+
+    try:
+        return retried(attempt)
     except CreatedMeanwhile:
         with uow:
             return uow.engagements.get_contact(agency_id, earlier_object(uow, command.creation)).view()
-    return entry.view()
 
 
 def read_engagement(query: ReadEngagement, uow) -> dict[str, Any]:

@@ -7,6 +7,7 @@ step is in the crisis's history and published as ``engagement.crisis_signaled`` 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,9 +15,11 @@ from typing import Any
 from services.engagement.adapters.sms import Text, TextSender
 from services.engagement.domain.commands import AcknowledgeCrisis
 from services.engagement.domain.languages import catalog
-from services.engagement.domain.model import Engagement
-from services.engagement.handlers.changes import deliver
+from services.engagement.domain.model import ChangedMeanwhile, Engagement
+from services.engagement.handlers.changes import deliver, retried
 from services.kit.errors import NotFound
+
+log = logging.getLogger(__name__)
 
 
 def signal_crisis(uow, engagement: Engagement, now: datetime, ack_after: timedelta) -> list[Text]:
@@ -33,39 +36,54 @@ def signal_crisis(uow, engagement: Engagement, now: datetime, ack_after: timedel
 
 
 def escalate(uow, sender: TextSender, now: datetime, ack_after: timedelta) -> int:
-    """Alert the next on call for each crisis unacknowledged past its time. Returns how many."""
+    """Alert the next on call for each crisis unacknowledged past its time. Returns how many.
+
+    A crisis acknowledged (or escalated by another process) since this round read it is left
+    alone: nobody is alerted for it, and its acknowledgement stays."""
     texts = []
     with uow:
         for record in uow.engagements.unacknowledged_due(now):
             ladder = uow.engagements.settings(record["agency_id"])["on_call"]
-            step = record["step"] + 1
+            loaded, step = record["step"], record["step"] + 1
+            alert = None
             if step >= len(ladder):
                 record["next_escalation_at"] = None
             else:
-                texts.append(_alert(record["agency_id"], record["referral_id"], ladder[step], record["id"]))
+                alert = _alert(record["agency_id"], record["referral_id"], ladder[step], record["id"])
                 record["step"] = step
                 record["next_escalation_at"] = now + ack_after if step + 1 < len(ladder) else None
                 record["history"] = [*record["history"], _step(now, "escalated", step, "alerted")]
+            try:
+                uow.engagements.save_crisis(record, loaded_step=loaded)
+            except ChangedMeanwhile:
+                log.info("crises: crisis %s changed meanwhile; left to the next round", record["id"])
+                continue
+            if alert is not None:
+                texts.append(alert)
                 _publish(uow, record, "escalated")
-            uow.engagements.save_crisis(record)
         uow.commit()
     deliver(uow, sender, texts, now)
     return len(texts)
 
 
 def acknowledge(command: AcknowledgeCrisis, uow, now: datetime) -> dict[str, Any]:
-    """Someone of the peer group has it: no further escalation. Another agency's is ``NotFound``."""
-    with uow:
-        record = uow.engagements.crisis(command.crisis_id)
-        if record is None or record["agency_id"] != command.caller.agency_id:
-            raise NotFound("No such crisis.")
-        if record["acknowledged_at"] is None:
-            record.update(acknowledged_at=now, acknowledged_by=command.caller.actor, next_escalation_at=None,
-                          history=[*record["history"], _step(now, "acknowledged", record["step"], None)])
-            uow.engagements.save_crisis(record)
-            _publish(uow, record, "acknowledged")
-            uow.commit()
-    return crisis_view(record)
+    """Someone of the peer group has it: no further escalation. Another agency's is ``NotFound``.
+    Escalated meanwhile, the crisis is read again and acknowledged at its new step."""
+    def attempt() -> dict[str, Any]:
+        with uow:
+            record = uow.engagements.crisis(command.crisis_id)
+            if record is None or record["agency_id"] != command.caller.agency_id:
+                raise NotFound("No such crisis.")
+            if record["acknowledged_at"] is None:
+                record.update(acknowledged_at=now, acknowledged_by=command.caller.actor,
+                              next_escalation_at=None,
+                              history=[*record["history"], _step(now, "acknowledged", record["step"], None)])
+                uow.engagements.save_crisis(record, loaded_step=record["step"])
+                _publish(uow, record, "acknowledged")
+                uow.commit()
+        return record
+
+    return crisis_view(retried(attempt))
 
 
 def crisis_view(record: dict[str, Any]) -> dict[str, Any]:

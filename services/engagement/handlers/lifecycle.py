@@ -5,6 +5,11 @@ read through referrals' handoff (consent decides afresh and ledgers the disclosu
 group) before the inbox transaction opens. It ends, purging the contact details, notes and free
 words and stopping every automated message, when the consent is revoked for that peer group or
 expires, or the referral reaches a final status.
+
+An ending runs in one unit of work with the event's inbox row; when a timer saved one of the
+engagements meanwhile, that unit of work runs again at once on fresh copies (and then, if it must,
+the event is delivered again). The ended row's raised version means no copy read before the end
+can be saved over it: its contact details stay purged.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 from services.engagement.adapters.referrals import ReferralsClient
 from services.engagement.domain.model import Engagement
 from services.engagement.handlers import assessments
-from services.engagement.handlers.changes import save
+from services.engagement.handlers.changes import retried, save
 from services.kit.vocabulary import FINAL_REFERRAL_STATUSES
 
 
@@ -29,7 +34,7 @@ def on_referral_status_changed(event, uow, referrals: ReferralsClient, now: date
             details = referrals.contact_details(payload["assigned_agency_id"], payload["referral_id"])
         uow.handle(event, begin, details, now)
     elif payload["to_status"] in FINAL_REFERRAL_STATUSES:
-        uow.handle(event, end_for_referral, now)
+        retried(lambda: uow.handle(event, end_for_referral, now))
 
 
 def begin(event, uow, details: dict[str, Any] | None, now: datetime) -> None:
@@ -49,6 +54,12 @@ def begin(event, uow, details: dict[str, Any] | None, now: datetime) -> None:
 def end_for_referral(event, uow, now: datetime) -> None:
     for engagement in uow.engagements.of_referral(event.payload["referral_id"]):
         _end(uow, engagement, "referral_closed", now)
+
+
+def consent_ended(event, uow, now: datetime) -> None:
+    """``consent.revoked`` or ``consent.expired``: ``on_consent_ended`` in the event's unit of work,
+    run again on fresh copies when an engagement changed meanwhile."""
+    retried(lambda: uow.handle(event, on_consent_ended, now))
 
 
 def on_consent_ended(event, uow, now: datetime) -> None:
@@ -71,4 +82,5 @@ def _end(uow, engagement: Engagement, reason: str, now: datetime) -> None:
     if engagement.end(reason, now):
         uow.engagements.purge_personal(engagement.agency_id, engagement.referral_id)
         uow.engagements.drop_assessment_links(engagement.agency_id, engagement.referral_id)
+        uow.engagements.drop_checkin_links(engagement.agency_id, engagement.referral_id)
         save(uow, engagement)

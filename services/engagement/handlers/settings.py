@@ -11,7 +11,8 @@ from services.kit.messages import Caller
 
 def put_settings(command: ChangeSettings, uow, now: datetime) -> dict[str, Any]:
     with uow:
-        uow.engagements.set_settings(command.caller.agency_id, command.sender_name, command.on_call, now)
+        uow.engagements.set_settings(command.caller.agency_id, command.sender_name, command.on_call, now,
+                                     supervisors=command.supervisors)
         uow.commit()
     return get_settings(command.caller, uow)
 

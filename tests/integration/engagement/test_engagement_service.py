@@ -83,7 +83,12 @@ def test_an_engagement_from_handoff_to_revocation(services, base_config, engagem
     wait_for(lambda: tap.events("engagement.contact_logged"))
 
     # Check-ins with double opt-in: the first text asks, YES (in Spanish) starts them.
-    engagement.put_settings(HARBOR, {"sender_name": "Harbor Peers", "on_call": ON_CALL})
+    supervisors = [{"ref": "person-0042", "phone": "+15555550942", "language": "es"}]
+    with pytest.raises(InvalidRequest):  # each supervisor once
+        engagement.put_settings(HARBOR, {"on_call": ON_CALL, "supervisors": supervisors * 2})
+    saved = engagement.put_settings(HARBOR, {"sender_name": "Harbor Peers", "on_call": ON_CALL,
+                                             "supervisors": supervisors})
+    assert saved["supervisors"] == supervisors and saved["on_call"] == ON_CALL
     engagement.start_checkins(HARBOR, rid, {"method": "text_reply", "cadence_days": 7,
                                             "contact_window": ALWAYS})
     wait_for(lambda: provider.to(PHONE), what="opt-in text")

@@ -111,3 +111,27 @@ def test_the_end_purges_contact_details_and_stops_everything():
     assert e.silence(START + timedelta(days=30), 7, 14) is None
     with pytest.raises(Conflict):
         e.record_contact(contact("reached", START + timedelta(days=2)))
+
+
+def test_check_ins_by_email_for_a_participant_with_an_email_and_no_phone():
+    window = ContactWindow()
+    only_email = engagement(phone=None, email="p@example.org")
+    only_email.start_checkins(method="verbal", channel=None, cadence_days=7, window=window, now=START)
+    assert (only_email.channel, only_email.checkins, only_email.address) == ("email", ON, "p@example.org")
+    assert only_email.messages_allowed
+    # Someone with both chooses email; a phone alone stays on texts.
+    both = engagement(email="p@example.org")
+    both.start_checkins(method="written", channel="email", cadence_days=7, window=window, now=START)
+    assert both.address == "p@example.org"
+    texts = engagement()
+    texts.start_checkins(method="verbal", channel=None, cadence_days=7, window=window, now=START)
+    assert (texts.channel, texts.address) == ("sms", "+15555550100")
+    # No address for the channel, or a double opt-in by text for email, is refused.
+    with pytest.raises(Conflict):
+        engagement().start_checkins(method="verbal", channel="email", cadence_days=7, window=window,
+                                    now=START)
+    with pytest.raises(Conflict):
+        engagement(email="p@example.org").start_checkins(method="text_reply", channel="email",
+                                                         cadence_days=7, window=window, now=START)
+    only_email.stop_messages()
+    assert not only_email.messages_allowed
