@@ -10,8 +10,9 @@ the hash is, so a deliberately slow hash would add only latency to every request
 checking a candidate key offline. The key id is part of the MAC input, so a digest copied onto
 another row does not verify there.
 
-Every request reads its key row afresh (no cache), so a revoked key, a key past the end of its
-rotation overlap, and every key of a deactivated agency are refused from the next request on.
+A revoked key, a key past the end of its rotation overlap, and every key of a deactivated agency
+are refused from the next request on: expiry is judged per request, and the key rows a gateway
+process keeps (``gateway/key_cache.py``) are dropped in every process when a key or agency changes.
 """
 
 from __future__ import annotations

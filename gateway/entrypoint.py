@@ -35,6 +35,7 @@ from gateway.problems import (
     problem_response,
 )
 from gateway.routes import ROUTES_BY_OPERATION, Route
+from services.kit.messages import shared
 from services.kit.rpc import REQUEST_ID
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -148,7 +149,7 @@ class ApiRoute(HttpRequestHandler):
 
 def render(route: Route, result: Any) -> str:
     """The JSON text of ``result`` dumped through the route's response schema."""
-    body = route.response().dump(result) if route.response is not None else result
+    body = shared(route.response).dump(result) if route.response is not None else result
     return json.dumps(body)
 
 

@@ -17,7 +17,7 @@ from gateway.adapters import directory
 from gateway.adapters.stores import agency_kinds, agency_names, find_agency
 from gateway.adapters.stores import create_agency as insert_agency
 from gateway.auth import Principal
-from gateway.keys import Ledger
+from gateway.keys import Changed, Ledger
 from services.kit import broker, deadletters
 from services.kit.creations import CreatedMeanwhile, Creation, earlier_object, record_creation
 from services.kit.errors import Conflict, InvalidRequest, NotFound
@@ -65,9 +65,11 @@ def list_agencies(uow, caller: Principal, page: str | None) -> dict[str, Any]:
 
 
 def set_agency_status(uow, ledger: Ledger, caller: Principal, agency_id: str, status: str,
-                      now: datetime) -> dict[str, Any]:
-    """Deactivate (``deactivated``: every key of the agency is refused from its next request) or
-    reactivate (``active``) an agency; ledgered when it changes anything.
+                      now: datetime, *, changed: Changed) -> dict[str, Any]:
+    """Deactivate (``deactivated``: every key of the agency is refused from its next request, by
+    every gateway process) or reactivate (``active``) an agency; ledgered when it changes anything.
+    ``changed`` is told of the agency before this answers, even when nothing changed (a repeat
+    mends a broadcast that was lost).
 
     Raises ``NotFound`` for an unknown agency and ``Conflict`` when the operator would
     deactivate its own agency (nobody could reactivate it).
@@ -82,6 +84,7 @@ def set_agency_status(uow, ledger: Ledger, caller: Principal, agency_id: str, st
         with uow:
             directory.set_status(uow.session, agency_id, status, now)
             uow.commit()
+    changed(agency_ids=[agency_id])
     with uow:
         return directory.agency_view(directory.find_agency(uow.session, agency_id), full=True)
 

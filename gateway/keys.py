@@ -18,6 +18,9 @@ from gateway.auth import Principal, issue_api_key
 from services.kit.errors import InvalidRequest, NotFound
 
 Ledger = Callable[[str, str, dict[str, Any]], Any]
+# Told of a committed change to keys or agencies (``key_ids=``, ``agency_ids=``), so every gateway
+# process drops the cached key rows it makes wrong (``gateway.adapters.key_invalidations``).
+Changed = Callable[..., None]
 KEYS_PAGE_SIZE = 100
 
 
@@ -71,8 +74,9 @@ def create_key(uow, pepper: bytes, ledger: Ledger, caller: Principal, agency_id:
 
 
 def rotate_key(uow, pepper: bytes, ledger: Ledger, caller: Principal, agency_id: str, key_id: str,
-               overlap: timedelta, now: datetime) -> dict[str, Any]:
-    """A new key with the old one's name and roles; the old key works until ``now + overlap``.
+               overlap: timedelta, now: datetime, *, changed: Changed) -> dict[str, Any]:
+    """A new key with the old one's name and roles; the old key works until ``now + overlap``
+    (``changed`` is told of the old key once that is committed).
 
     Raises ``NotFound`` for a key of another agency, ``Conflict`` for one already revoked,
     replaced or expired.
@@ -91,14 +95,17 @@ def rotate_key(uow, pepper: bytes, ledger: Ledger, caller: Principal, agency_id:
         stored_keys.ensure_usable(old, now)
         stored_keys.replace_key(uow.session, old, issued, roles=roles, overlap=overlap, now=now)
         uow.commit()
+    changed(key_ids=[key_id])
+    with uow:
         row = stored_keys.find_agency_key(uow.session, agency_id, issued.key_id)
         return {**stored_keys.key_view(row, now), "api_key": issued.api_key}
 
 
 def revoke_key(uow, ledger: Ledger, caller: Principal, agency_id: str, key_id: str,
-               now: datetime) -> dict[str, Any]:
-    """The key, revoked now: the next request with it is refused. Revoking a revoked key changes
-    nothing and ledgers nothing."""
+               now: datetime, *, changed: Changed) -> dict[str, Any]:
+    """The key, revoked now: the next request with it is refused, by every gateway process
+    (``changed`` is told before this answers). Revoking a revoked key changes nothing and
+    ledgers nothing, but tells ``changed`` again: a repeat mends a broadcast that was lost."""
     with uow:
         agency = own_agency(uow.session, caller, agency_id)
         row = stored_keys.find_agency_key(uow.session, agency_id, key_id)
@@ -107,6 +114,7 @@ def revoke_key(uow, ledger: Ledger, caller: Principal, agency_id: str, key_id: s
         with uow:
             stored_keys.revoke_key(uow.session, key_id, now)
             uow.commit()
+    changed(key_ids=[key_id])
     with uow:
         row = stored_keys.find_agency_key(uow.session, agency_id, key_id)
         return stored_keys.key_view(row, now, agency.roles)

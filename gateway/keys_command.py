@@ -26,6 +26,7 @@ from sqlalchemy.orm import sessionmaker
 
 from gateway import keys
 from gateway.adapters.directory import find_agency
+from gateway.adapters.key_invalidations import announce
 from gateway.auth import Principal, pepper_from_setting
 from gateway.schemas import KEY_NAME
 from services.kit.config import load_config
@@ -108,8 +109,23 @@ def _perform(args: argparse.Namespace, config: dict[str, Any], uow: UnitOfWork) 
         if seconds is None:
             seconds = int(config.get("KEY_ROTATION_OVERLAP_SECONDS", 24 * 3600))
         return keys.rotate_key(uow, pepper, ledger, caller, agency.id, args.key_id,
-                               timedelta(seconds=seconds), now)
-    return keys.revoke_key(uow, ledger, caller, agency.id, args.key_id, now)
+                               timedelta(seconds=seconds), now, changed=_changed(config))
+    return keys.revoke_key(uow, ledger, caller, agency.id, args.key_id, now, changed=_changed(config))
+
+
+def _changed(config: dict[str, Any]) -> keys.Changed:
+    """Tell every running gateway process to drop its cached rows of the changed key. The change
+    is committed already: when the broadcast cannot be sent, say so (the gateways' entries end
+    within their KEY_CACHE_SECONDS) rather than fail."""
+    def changed(key_ids=(), agency_ids=()) -> None:
+        try:
+            announce(config["AMQP_URI"], key_ids, agency_ids)
+        except Exception as exc:  # noqa: BLE001 - the change stands either way
+            print(f"keys: the change is made, but the gateways could not be told at once "
+                  f"({type(exc).__name__}); their cached keys end within KEY_CACHE_SECONDS",
+                  file=sys.stderr)
+
+    return changed
 
 
 def _ledger(config: dict[str, Any], caller: Principal) -> keys.Ledger:

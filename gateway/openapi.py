@@ -114,6 +114,8 @@ def _operation(route: Route) -> dict[str, Any]:
             success["description"] += f" (each line: {_line_schema_name(route)})"
             success["content"][route.media_type]["schema"]["x-line-schema"] = {
                 "$ref": f"#/components/schemas/{_line_schema_name(route)}"}
+    for media_type in route.alternatives:
+        success.setdefault("content", {})[media_type] = {"schema": {"type": "string"}}
     op: dict[str, Any] = {
         "operationId": route.operation,
         "summary": route.summary,

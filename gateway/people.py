@@ -20,6 +20,7 @@ from gateway.auth import Principal
 from gateway.credentials import INVITATION_PREFIX, email_index, issue_token
 from gateway.policy import roles_unfit_for_kind
 from services.kit.errors import Conflict, InvalidRequest, NotFound
+from services.kit.vocabulary import FUNDER, OPERATOR
 
 INVITED, ENROLLING, ACTIVE, DEACTIVATED = "invited", "enrolling", "active", "deactivated"
 
@@ -62,8 +63,15 @@ class Agency:
 
 
 def _own_agency(uow, caller: Principal, agency_id: str) -> Agency:
-    """The caller's agency when ``agency_id`` is it; another agency's staff answer 404."""
+    """The caller's agency when ``agency_id`` is it; another agency's staff answer 404.
+
+    A funder holds no admin role, so the operator manages a funder's people (who can hold only
+    the ``funder`` role) as it manages its own.
+    """
     agency = uow.people.agency(agency_id) if caller.agency_id == agency_id else None
+    if agency is None and caller.kind == OPERATOR and OPERATOR in caller.roles:
+        other = uow.people.agency(agency_id)
+        agency = other if other is not None and other.kind == FUNDER else None
     if agency is None:
         raise NotFound("No such agency.")
     return agency

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 
 from gateway.auth import Principal
 from services.kit.errors import Forbidden
-from services.kit.vocabulary import AGENCY_KINDS, OPERATOR, ROLES
+from services.kit.vocabulary import AGENCY_KINDS, FUNDER, OPERATOR, ROLES
 
 REFERRER, COORDINATOR, ADMIN = "referrer", "coordinator", "admin"
-assert {REFERRER, COORDINATOR, ADMIN, OPERATOR} == set(ROLES)
+assert {REFERRER, COORDINATOR, ADMIN, OPERATOR, FUNDER} == set(ROLES)
 
 # Treatment providers refer; peer groups coordinate mentors; any agency administers itself; only
 # the operator's agency operates the network.
@@ -27,9 +27,13 @@ ROLE_KINDS: dict[str, frozenset[str]] = {
     COORDINATOR: frozenset({"peer_group"}),
     ADMIN: frozenset(AGENCY_KINDS),
     OPERATOR: frozenset({OPERATOR}),
+    # A funder reads the outcome reports and nothing else (no admin: its keys are the operator's to issue).
+    FUNDER: frozenset({FUNDER}),
 }
 
-EVERY_ROLE = frozenset(ROLES)
+# Every role that takes part in the network's work; a funder only reads reports (and signs in).
+EVERY_ROLE = frozenset(ROLES) - {FUNDER}
+SIGNED_IN = frozenset(ROLES)
 PUBLIC: frozenset[str] = frozenset()  # no API key needed
 
 KEY_MANAGERS = frozenset({ADMIN, OPERATOR})
@@ -65,8 +69,8 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "accept_invitation": PUBLIC,
     "confirm_totp": PUBLIC,
     "sign_in": PUBLIC,
-    "get_session": EVERY_ROLE,
-    "sign_out": EVERY_ROLE,
+    "get_session": SIGNED_IN,
+    "sign_out": SIGNED_IN,
     "grant_consent": frozenset({REFERRER}),
     "get_consent": frozenset({REFERRER, ADMIN}),
     "revoke_consent": frozenset({REFERRER}),
@@ -102,6 +106,10 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     # A participant's questionnaire: the single-use link's token is the credential.
     "open_assessment": PUBLIC,
     "answer_assessment": PUBLIC,
+    "open_checkin": PUBLIC,
+    "answer_checkin": PUBLIC,
+    "open_checkin_stop": PUBLIC,
+    "stop_checkin": PUBLIC,
     # Referrers only for participants whose consent they hold: the consent service checks that.
     "list_disclosures": frozenset({REFERRER, ADMIN}),
     # The operator reads the whole ledger; an agency's admin the rows about its own agency.
@@ -111,6 +119,8 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "get_verification": frozenset({OPERATOR}),
     # The export is the whole network's ledger, for an outside auditor: the operator's.
     "export_ledger": frozenset({OPERATOR}),
+    # De-identified outcomes: the network's for funders and the operator, an agency's own for its admin.
+    "get_outcomes_report": frozenset({FUNDER, ADMIN, OPERATOR}),
     "list_dead_letters": frozenset({OPERATOR}),
     "replay_dead_letter": frozenset({OPERATOR}),
     # A public key: anyone may check the ledger's checkpoints with it.

@@ -38,7 +38,7 @@ from gateway.exceptions import (
     Unauthenticated,
 )
 from gateway.smart import OAuthError
-from services.consent.schemas import REFUSAL_REASONS
+from services.consent.schemas import known_refusal
 from services.kit.errors import (
     Conflict,
     ConsentRequired,
@@ -149,15 +149,8 @@ def problem_body(exc: BaseException) -> dict[str, Any]:
     if kind.status == 422:
         body["errors"] = field_errors(exc) or {}
     if isinstance(exc, ConsentRequired):
-        body["reason"] = refusal_reason(exc)
+        body["reason"] = known_refusal(exc.extra.get("reason"))
     return body
-
-
-def refusal_reason(exc: ConsentRequired) -> str:
-    """The refusal code a consent refusal carries; ``consent_not_found`` when it names none
-    the API knows (the consent service already chose what the caller may be told)."""
-    reason = exc.extra.get("reason")
-    return reason if reason in REFUSAL_REASONS else "consent_not_found"
 
 
 def problem_response(exc: BaseException, request_id: str | None = None) -> Response:

@@ -21,12 +21,14 @@ from services.consent import schemas as consent
 from services.engagement import schemas as engagement
 from services.matching import schemas as matching
 from services.notifications import schemas as notifications
+from services.outcomes import schemas as outcomes
 from services.referrals import schemas as referrals
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
 NDJSON = "application/x-ndjson"
 PEM = "application/x-pem-file"
 FORM = "application/x-www-form-urlencoded"
+CSV = "text/csv"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class Route:
     media_type: str = "application/json"
     # How the request body is sent, when it is not JSON (the OAuth token endpoint's form).
     request_media_type: str = "application/json"
+    # Other representations of a success the client may ask for with Accept (a report as CSV).
+    alternatives: tuple[str, ...] = ()
     # Error statuses a route answers beyond those its shape implies: problem+json ones, and ones
     # answered as a page of ``media_type`` (the questionnaire's form says "expired" as HTML).
     problems: tuple[int, ...] = ()
@@ -194,16 +198,29 @@ ROUTES: tuple[Route, ...] = (
           response=engagement.EngagementSettingsResult),
     Route("acknowledge_crisis", "POST", "/v1/crises/{id}/acknowledge",
           "Acknowledge a crisis alert: it escalates no further", "engagement",
-          response=engagement.CrisisResult),
+          response=engagement.CrisisResult, conflicts=True),
     Route("receive_sms", "POST", "/v1/sms/inbound",
           "The SMS provider's webhook for participants' texts (X-Twilio-Signature checked)", "engagement",
-          media_type="text/xml", problems=(403, 413, 422)),
+          media_type="text/xml", problems=(403, 409, 413, 422)),
     Route("open_assessment", "GET", "/v1/assessment",
           "The BARC-10 questionnaire a participant's single-use link opens (HTML, no sign-in)", "engagement",
           query=engagement.AssessmentLinkQuery, media_type="text/html", page_errors=(404,)),
     Route("answer_assessment", "POST", "/v1/assessment",
           "A participant's answers to the questionnaire (form-encoded; the link is used up)", "engagement",
           media_type="text/html", problems=(413,), page_errors=(404, 422)),
+    Route("open_checkin", "GET", "/v1/check-in",
+          "The one-question check-in form a check-in email's single-use link opens (HTML, no sign-in)",
+          "engagement", query=engagement.CheckinLinkQuery, media_type="text/html", page_errors=(404,)),
+    Route("answer_checkin", "POST", "/v1/check-in",
+          "A participant's check-in answer from the form (form-encoded; the link is used up)", "engagement",
+          media_type="text/html", problems=(409, 413), page_errors=(404, 422)),
+    Route("open_checkin_stop", "GET", "/v1/check-in/stop",
+          "The page of a check-in email's stop link: a button that ends every automated message",
+          "engagement", query=engagement.CheckinLinkQuery, media_type="text/html", page_errors=(404,)),
+    Route("stop_checkin", "POST", "/v1/check-in/stop",
+          "One-click stop (RFC 8058 List-Unsubscribe-Post, or the page's button): every automated "
+          "message ends", "engagement", query=engagement.CheckinLinkQuery, media_type="text/html",
+          problems=(409, 413), page_errors=(404,)),
     Route("list_disclosures", "GET", "/v1/participants/{id}/disclosures",
           "Accounting of a participant's disclosures", "audit", query=g.DisclosureQuery,
           response=consent.DisclosurePageSchema),
@@ -222,6 +239,10 @@ ROUTES: tuple[Route, ...] = (
           response=consent.LedgerExportEntrySchema, media_type=NDJSON),
     Route("get_ledger_public_key", "GET", "/v1/audit/public-key",
           "The public key that checks the ledger's signed checkpoints", "audit", media_type=PEM),
+    Route("get_outcomes_report", "GET", "/v1/reports/outcomes",
+          "De-identified outcomes of the network by month: no figure describes fewer than k participants "
+          "(Accept: text/csv for CSV)", "reports", query=outcomes.OutcomesQuery,
+          response=outcomes.OutcomesReport, alternatives=(CSV,)),
     Route("list_dead_letters", "GET", "/v1/dead-letters",
           "Events a consumer gave up on: ids, consumer and error, never the body", "operations",
           response=g.DeadLetterListSchema),

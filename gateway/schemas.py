@@ -18,7 +18,7 @@ from services.kit.messages import StrictSchema, page_of
 
 class AgencyCreateRequest(StrictSchema):
     name = v.text(200, required=True)
-    kind = v.one_of(v.AGENCY_KINDS, required=True)
+    kind = v.one_of((*v.AGENCY_KINDS, v.FUNDER), required=True)
     roles = v.many_of(v.ROLES, required=True, validate=validate.Length(min=1))
 
     @validates_schema

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,8 +20,21 @@ from werkzeug.wrappers import Request, Response
 
 # Imported as a module: `nameko run gateway.service` runs each class here that has entrypoints.
 from console import views as console_views
-from gateway import assessment_page, handlers, keys, people, policy, sessions, smart, smart_clients, twilio
+from gateway import (
+    assessment_page,
+    checkin_page,
+    handlers,
+    keys,
+    people,
+    policy,
+    reports,
+    sessions,
+    smart,
+    smart_clients,
+    twilio,
+)
 from gateway.adapters.jwks import JwksCache
+from gateway.adapters.key_invalidations import KeyCacheProvider
 from gateway.adapters.orm import metadata
 from gateway.adapters.people_store import SqlPeople
 from gateway.adapters.stores import SqlIdempotencyStore, SqlKeyStore, gateway_repositories
@@ -32,16 +46,17 @@ from gateway.fhir import endpoints as fhir
 from gateway.idempotency import HEADER, REPLAY_HEADER, Created, run_once
 from gateway.limits import RequestLimits, TokenBuckets
 from gateway.openapi import openapi_json
-from gateway.routes import FORM, NDJSON, PEM, ROUTES_BY_OPERATION
+from gateway.routes import CSV, FORM, NDJSON, PEM, ROUTES_BY_OPERATION
 from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every
 from services.kit.errors import Forbidden, InvalidRequest, NotFound
+from services.kit.messages import shared
 from services.kit.rpc import ServiceClient
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("consent", "referrals", "matching", "notifications", "engagement")
+SERVICES = ("consent", "referrals", "matching", "notifications", "engagement", "outcomes")
 # A claimed Idempotency-Key's lease, in gateway deadlines (RPC_TIMEOUT_SECONDS): long enough for
 # an attempt that is really running, short enough that a crashed gateway's keys free up soon.
 LEASE_DEADLINES = 3
@@ -144,6 +159,16 @@ def referral_filters(query: dict[str, Any]) -> dict[str, Any]:
             for name, value in query.items() if value is not None and name not in ("status", "page")}
 
 
+def _by_link(call: Callable[[], Any], render: Callable[[Any], Response]) -> Response:
+    """A page reached by a participant's single-use link: ``render(call())``, or the page that says
+    the link is spent or unknown when the engagement service answers not-found."""
+    try:
+        answer = call()
+    except NotFound as gone:
+        return assessment_page.gone_page(str(gone.args[0]) if gone.args else "Not found.")
+    return render(answer)
+
+
 class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
     """The API's routes, the FHIR door's (``gateway.fhir.endpoints``) and the web console's pages
     (``console.views``) on the same address."""
@@ -156,6 +181,8 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
     limits = RateLimits()
     session_rules = SessionSettings()
     smart_settings = SmartSettings()
+    # Key rows kept KEY_CACHE_SECONDS; key changes dropped here and broadcast to every gateway.
+    key_cache = KeyCacheProvider()
     clock = Clock()
     config = Config()
     consent = ServiceClient("consent")
@@ -163,6 +190,7 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
     matching = ServiceClient("matching")
     notifications = ServiceClient("notifications")
     engagement = ServiceClient("engagement")
+    outcomes = ServiceClient("outcomes")
 
     # -- plumbing shared by the routes --------------------------------------------------
 
@@ -176,7 +204,7 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
         return self._authorized(request, lambda principal: policy.authorize_roles(principal, roles))
 
     def _authorized(self, request: Request, check) -> Principal:
-        store = SqlKeyStore(self.db)
+        store = SqlKeyStore(self.db, self.key_cache.cache)
         now = self.clock()
         principal = self._principal(request.headers.get("Authorization"), store, now)
         self.limits.take(principal.agency_id, principal.actor, time.monotonic())
@@ -210,11 +238,11 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
     def _body(self, request: Request, operation: str) -> dict[str, Any]:
         """The JSON body, validated by the route's schema (errors: 400, 413, 422)."""
         body = read_json(request)
-        ROUTES_BY_OPERATION[operation].request().load(body)
+        shared(ROUTES_BY_OPERATION[operation].request).load(body)
         return body
 
     def _query(self, request: Request, operation: str) -> dict[str, Any]:
-        return load_query(request, ROUTES_BY_OPERATION[operation].query())
+        return load_query(request, shared(ROUTES_BY_OPERATION[operation].query))
 
     def _create(self, request: Request, operation: str, perform) -> Response:
         """A creating POST: validated, then run under its Idempotency-Key.
@@ -228,7 +256,7 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
         key = request.headers.get(HEADER)
 
         def attempt() -> Created:
-            route.request().load(body)
+            shared(route.request).load(body)
             result = perform(caller, body, key)
             return Created(result["id"], render(route, result))
 
@@ -294,13 +322,13 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
     def deactivate_agency(self, request, id):
         caller = self._caller(request, "deactivate_agency")
         return handlers.set_agency_status(self.db, self._ledger(caller), caller, id, "deactivated",
-                                          self.clock())
+                                          self.clock(), changed=self.key_cache.changed)
 
     @api("reactivate_agency")
     def reactivate_agency(self, request, id):
         caller = self._caller(request, "reactivate_agency")
         return handlers.set_agency_status(self.db, self._ledger(caller), caller, id, "active",
-                                          self.clock())
+                                          self.clock(), changed=self.key_cache.changed)
 
     # -- machine keys ---------------------------------------------------------------------
 
@@ -313,18 +341,18 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
     @api("create_key")
     def create_key(self, request, id):
         caller = self._caller(request, "create_key")
-        body = ROUTES_BY_OPERATION["create_key"].request().load(read_json(request))
+        body = shared(ROUTES_BY_OPERATION["create_key"].request).load(read_json(request))
         return keys.create_key(self.db, self.pepper, self._ledger(caller), caller, id, body,
                                self.clock())
 
     @api("rotate_key")
     def rotate_key(self, request, id, key_id):
         caller = self._caller(request, "rotate_key")
-        body = ROUTES_BY_OPERATION["rotate_key"].request().load(read_json(request))
+        body = shared(ROUTES_BY_OPERATION["rotate_key"].request).load(read_json(request))
         overlap = body.get("overlap_seconds",
                            int(self.config.get("KEY_ROTATION_OVERLAP_SECONDS", 24 * 3600)))
         return keys.rotate_key(self.db, self.pepper, self._ledger(caller), caller, id, key_id,
-                               timedelta(seconds=overlap), self.clock())
+                               timedelta(seconds=overlap), self.clock(), changed=self.key_cache.changed)
 
     @every("SMART_PURGE_SECONDS", 600)
     def purge_smart_records(self) -> None:
@@ -344,7 +372,7 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
     @api("register_smart_client")
     def register_smart_client(self, request, id):
         caller = self._caller(request, "register_smart_client")
-        body = ROUTES_BY_OPERATION["register_smart_client"].request().load(read_json(request))
+        body = shared(ROUTES_BY_OPERATION["register_smart_client"].request).load(read_json(request))
         return smart_clients.register_client(self.db, self._ledger(caller), caller, id, body, self.clock(),
                                              allow_loopback=self.smart_settings.allow_loopback)
 
@@ -367,7 +395,8 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
     @api("revoke_key")
     def revoke_key(self, request, id, key_id):
         caller = self._caller(request, "revoke_key")
-        return keys.revoke_key(self.db, self._ledger(caller), caller, id, key_id, self.clock())
+        return keys.revoke_key(self.db, self._ledger(caller), caller, id, key_id, self.clock(),
+                               changed=self.key_cache.changed)
 
     # -- people and their sessions ---------------------------------------------------------
 
@@ -594,11 +623,8 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
     @api("open_assessment")
     def open_assessment(self, request):
         token = self._query(request, "open_assessment")["t"]
-        try:
-            form = self.engagement.assessment_form(token)
-        except NotFound as gone:
-            return assessment_page.gone_page(str(gone.args[0]) if gone.args else "Not found.")
-        return assessment_page.form_page(form, token)
+        return _by_link(lambda: self.engagement.assessment_form(token),
+                        lambda form: assessment_page.form_page(form, token))
 
     @api("answer_assessment")
     def answer_assessment(self, request):
@@ -606,13 +632,54 @@ class GatewayService(fhir.FhirEndpoints, console_views.ConsolePages):
         answers = {name: form.get(name) for name in form.keys() if name != "t"}
         token = form.get("t") or ""
         try:
-            done = self.engagement.complete_assessment(token, answers)
-        except NotFound as gone:
-            return assessment_page.gone_page(str(gone.args[0]) if gone.args else "Not found.")
+            return _by_link(lambda: self.engagement.complete_assessment(token, answers),
+                            assessment_page.done_page)
         except InvalidRequest as invalid:
             return assessment_page.form_page(self.engagement.assessment_form(token), token,
                                              getattr(invalid, "errors", None) or {"_": []})
-        return assessment_page.done_page(done)
+
+    @api("open_checkin")
+    def open_checkin(self, request):
+        token = self._query(request, "open_checkin")["t"]
+        return _by_link(lambda: self.engagement.checkin_form(token),
+                        lambda form: checkin_page.form_page(form, token))
+
+    @api("answer_checkin")
+    def answer_checkin(self, request):
+        form = read_form(request)
+        token = form.get("t") or ""
+        answers = {"score": form.get("score"), "word": form.get("word")}
+        try:
+            return _by_link(lambda: self.engagement.answer_checkin(token, answers),
+                            assessment_page.done_page)
+        except InvalidRequest as invalid:
+            errors = getattr(invalid, "errors", None) or {"score": []}
+            return _by_link(lambda: self.engagement.checkin_form(token),
+                            lambda form: checkin_page.form_page(form, token, errors))
+
+    @api("open_checkin_stop")
+    def open_checkin_stop(self, request):
+        token = self._query(request, "open_checkin_stop")["t"]
+        return _by_link(lambda: self.engagement.checkin_stop_page(token),
+                        lambda page: checkin_page.stop_page(page, token))
+
+    @api("stop_checkin")
+    def stop_checkin(self, request):
+        """RFC 8058: the mail client POSTs ``List-Unsubscribe=One-Click`` to the header's URL (the
+        token in its query string); the stop page's button posts the same."""
+        token = self._query(request, "stop_checkin")["t"]
+        return _by_link(lambda: self.engagement.stop_checkins_by_link(token), assessment_page.done_page)
+
+    # -- reports --------------------------------------------------------------------------
+
+    @api("get_outcomes_report")
+    def get_outcomes_report(self, request):
+        caller = self._caller(request, "get_outcomes_report")
+        query = reports.service_query(self._query(request, "get_outcomes_report"))
+        result = self.outcomes.report(caller.as_caller(), query)
+        if reports.wants_csv(request.headers.get("Accept")):
+            return Response(reports.report_csv(result), mimetype=CSV)
+        return result
 
     # -- operations -----------------------------------------------------------------------
 

@@ -7,15 +7,15 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.adapters.keys import LAST_USED_RESOLUTION, touch
 from gateway.adapters.orm import agencies, api_keys, idempotency_records
 from gateway.auth import StoredKey, issue_api_key
 from gateway.idempotency import RETENTION, IdempotencyRecord
+from gateway.key_cache import KeyCache
 from services.kit.creations import Creations
-from services.kit.db import utcnow
+from services.kit.db import dialect_insert, utcnow
 
 
 def create_agency(session: Session, pepper: bytes, *, name: str, kind: str,
@@ -61,17 +61,26 @@ def agency_names(session: Session, agency_ids: Iterable[str]) -> dict[str, str]:
 
 
 class SqlKeyStore:
-    """Reads each key afresh on every request: no cache, so revocation takes effect at once.
+    """Reads a key's row, or takes it from the process's ``KeyCache`` (``gateway/key_cache.py``):
+    a revocation, a rotation or an agency's deactivation drops the cached entry before it is
+    answered here, and in every other gateway process when its broadcast arrives.
 
     One store serves one request: it remembers when the key it found was last used, so
     ``mark_used`` writes only when that is older than ``keys.LAST_USED_RESOLUTION``.
     """
 
-    def __init__(self, uow) -> None:
+    def __init__(self, uow, cache: KeyCache | None = None) -> None:
         self.uow = uow
+        self.cache = cache
         self._last_used: dict[str, datetime | None] = {}
 
     def find_key(self, key_id: str) -> StoredKey | None:
+        if self.cache is not None:
+            cached = self.cache.get(key_id)
+            if cached is not None:
+                self._last_used[key_id] = cached.last_used_at
+                return cached.stored
+            ticket = self.cache.ticket()
         with self.uow:
             row = self.uow.session.execute(
                 select(api_keys.c.key_id, api_keys.c.digest, api_keys.c.revoked_at,
@@ -82,12 +91,15 @@ class SqlKeyStore:
                 .where(api_keys.c.key_id == key_id)
             ).first()
         if row is None:
-            return None
+            return None  # never cached: a key created a moment ago works at once
         self._last_used[key_id] = row.last_used_at
         roles = set(row.roles) if row.key_roles is None else set(row.roles) & set(row.key_roles)
-        return StoredKey(row.key_id, row.digest, row.id, row.kind, frozenset(roles),
-                         revoked=row.revoked_at is not None, name=row.name,
-                         expires_at=row.expires_at, agency_active=row.status == "active")
+        stored = StoredKey(row.key_id, row.digest, row.id, row.kind, frozenset(roles),
+                           revoked=row.revoked_at is not None, name=row.name,
+                           expires_at=row.expires_at, agency_active=row.status == "active")
+        if self.cache is not None:
+            self.cache.put(stored, row.last_used_at, ticket)
+        return stored
 
     def mark_used(self, key_id: str, now: datetime) -> None:
         """Record the key's use (at most once a minute: ``keys.LAST_USED_RESOLUTION``)."""
@@ -97,6 +109,10 @@ class SqlKeyStore:
         with self.uow:
             if touch(self.uow.session, key_id, now):
                 self.uow.commit()
+        # Written now, or by another process within the last minute: either way not again soon.
+        self._last_used[key_id] = now
+        if self.cache is not None:
+            self.cache.note_used(key_id, now)
 
 
 class SqlIdempotencyStore:
@@ -110,23 +126,39 @@ class SqlIdempotencyStore:
         self.uow = uow
 
     def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        """A new key is claimed in one statement (an insert that yields to the unique
+        constraint); only a key seen before is read, and an expired one replaced.
+
+        A transaction, although the insert alone would be atomic: a claim cut off by the
+        deadline (a stalled database) must not commit once the server gets to it, or the key
+        would answer "in flight" to every retry until its lease ran out."""
         with self.uow:
             session = self.uow.session
-            existing = self._find(session, record.agency_id, record.key)
-            if existing is not None and existing.expires_at <= record.created_at:
-                self._delete(session, record.agency_id, record.key)
-                existing = None
-            if existing is not None:
-                return existing
-            try:
-                session.execute(insert(idempotency_records).values(
-                    agency_id=record.agency_id, key=record.key, fingerprint=record.fingerprint,
-                    created_at=record.created_at, lease_until=record.lease_until))
+            if self._insert_new(session, record):
                 self.uow.commit()
-            except IntegrityError:
-                self.uow.rollback()  # a concurrent retry claimed it first
-                return self._find(session, record.agency_id, record.key)
-            return None
+                return None
+            existing = self._find(session, record.agency_id, record.key)
+            if existing is not None and existing.expires_at > record.created_at:
+                return existing
+            if existing is not None:
+                self._delete(session, record.agency_id, record.key)
+            if self._insert_new(session, record):
+                self.uow.commit()
+                return None
+            self.uow.rollback()  # a concurrent retry claimed it first
+            return self._find(session, record.agency_id, record.key)
+
+    @staticmethod
+    def _insert_new(session: Session, record: IdempotencyRecord) -> bool:
+        """Insert the claim unless (agency, key) is taken (SQLite and PostgreSQL both say
+        ``ON CONFLICT DO NOTHING``); whether it was inserted."""
+        done = session.execute(
+            dialect_insert(session, idempotency_records).values(
+                agency_id=record.agency_id, key=record.key, fingerprint=record.fingerprint,
+                created_at=record.created_at, lease_until=record.lease_until)
+            .on_conflict_do_nothing(index_elements=["agency_id", "key"])
+            .returning(idempotency_records.c.id))
+        return done.first() is not None
 
     def take_over(self, stale: IdempotencyRecord, lease_until: datetime) -> bool:
         with self.uow:
@@ -140,7 +172,10 @@ class SqlIdempotencyStore:
         return taken.rowcount == 1
 
     def complete(self, agency_id: str, key: str, object_id: str) -> None:
-        with self.uow:
+        """Record the object the key made. One statement that commits by itself: if it is cut off
+        and commits late, the record says what is true; if it never commits, a retry finds the
+        claim and the owning service answers the object its key made."""
+        with self.uow.one_statement():
             self.uow.session.execute(update(idempotency_records)
                                      .where(self._of(agency_id, key)).values(object_id=object_id))
             self.uow.commit()

@@ -564,8 +564,8 @@ def fhir_search_subscription(ctx: Ctx) -> dict[str, Any]:
     return searchset(ctx.base, "Subscription", [fhir_subscription(v) for v in found], args, None)
 
 
-def _turn_off(ctx: Ctx, id: str, body: Any) -> dict[str, Any]:
-    caller = ctx.caller()
+def _turn_off(ctx: Ctx, id: str, body: Any, caller: Principal | None = None) -> dict[str, Any]:
+    caller = caller or ctx.caller()
     current = ctx.gateway.notifications.get_subscription(caller.as_caller(), id)
     wanted = status_change(body)
     if wanted == current["status"]:
@@ -576,14 +576,16 @@ def _turn_off(ctx: Ctx, id: str, body: Any) -> dict[str, Any]:
 
 
 def fhir_update_subscription(ctx: Ctx, id: str) -> dict[str, Any]:
+    caller = ctx.caller()  # who asks is checked before what they sent
     body = ctx.body()
     if not isinstance(body, dict) or body.get("resourceType") != "Subscription" or body.get("id") != id:
         raise invalid("Subscription.id", "PUT the Subscription with its id.")
-    return _turn_off(ctx, id, body)
+    return _turn_off(ctx, id, body, caller)
 
 
 def fhir_patch_subscription(ctx: Ctx, id: str) -> dict[str, Any]:
-    return _turn_off(ctx, id, _patch_body(ctx))
+    caller = ctx.caller()
+    return _turn_off(ctx, id, _patch_body(ctx), caller)
 
 
 def fhir_delete_subscription(ctx: Ctx, id: str) -> Response:

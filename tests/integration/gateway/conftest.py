@@ -47,6 +47,8 @@ def gateway_config(rabbit_config, database_url, gateway_clock):
         "RPC_TIMEOUT_SECONDS": 2,
         "OUTBOX_POLL_SECONDS": 0.5,
         "CLOCK_FILE": gateway_clock.path,
+        # Longer than any test waits: a key change these tests see honoured was broadcast.
+        "KEY_CACHE_SECONDS": 60,
     }
 
 

@@ -116,7 +116,7 @@ def test_health_is_up_and_ready_names_the_services_that_do_not_answer(gateway):
     unanswered = {"broker": "unavailable", "database": "unknown"}
     assert ready.json() == {"services": {s: unanswered for s in
                                          ("consent", "referrals", "matching", "notifications",
-                                          "engagement")},
+                                          "engagement", "outcomes")},
                             "gateway": {"database": "ok"}}
 
 

@@ -292,6 +292,27 @@ def test_the_operator_invites_its_own_people_who_operate_and_reach_no_participan
     assert_problem(into_operator, 404, "not_found")
 
 
+def test_the_operator_manages_a_funders_people_who_read_reports_and_nothing_else(gateway, clock, clinic,
+                                                                                  gateway_config):
+    _, key = insert_agency(gateway_config, "Network Operations", "operator", ["operator"])
+    funder, funder_key = insert_agency(gateway_config, "Recovery Fund", "funder", ["funder"])
+    # A funder holds no admin: the operator invites its people, who can hold only the funder role.
+    person = enrol(gateway, clock, funder, key, "analyst@fund.example", ("funder",))
+    for roles in (["admin"], ["operator"], ["funder", "referrer"]):
+        refused = assert_problem(gateway.call("POST", f"/v1/agencies/{funder['id']}/people", key, json={
+            "name": NAME, "email": "other@fund.example", "roles": roles}), 422, "invalid_request")
+        assert "roles" in refused["errors"]
+    # The funder itself manages no one, and its person reaches nothing but reports and the session.
+    assert_problem(gateway.call("GET", f"/v1/agencies/{funder['id']}/people", funder_key), 403, "forbidden")
+    token = person.session()
+    assert gateway.call("GET", "/v1/sessions/current", token).json()["roles"] == ["funder"]
+    for method, path in (("GET", "/v1/referrals"), ("GET", "/v1/agencies"), ("GET", "/v1/audit/ledger"),
+                         ("GET", f"/v1/agencies/{funder['id']}/keys"), ("GET", "/v1/notification-settings")):
+        assert_problem(gateway.call(method, path, token), 403, "forbidden")
+    # The operator reaches the people of no other kind of agency.
+    assert_problem(gateway.call("GET", f"/v1/agencies/{clinic['id']}/people", key), 404, "not_found")
+
+
 def test_the_gateway_database_holds_no_name_email_secret_or_token_in_clear(
         gateway, clock, clinic, gateway_config):
     person = enrol(gateway, clock, clinic, clinic["api_key"])

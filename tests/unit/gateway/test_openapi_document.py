@@ -43,13 +43,19 @@ API_ROUTES = {
     ("post", "/v1/referrals/{id}/check-ins"), ("put", "/v1/engagement-settings"),
     ("get", "/v1/engagement-settings"), ("post", "/v1/crises/{id}/acknowledge"),
     ("post", "/v1/sms/inbound"), ("get", "/v1/assessment"), ("post", "/v1/assessment"),
+    ("get", "/v1/check-in"), ("post", "/v1/check-in"), ("get", "/v1/check-in/stop"),
+    ("post", "/v1/check-in/stop"),
+    ("get", "/v1/reports/outcomes"),
 }
 CREATING = {("post", "/v1/agencies"), ("post", "/v1/consents"), ("post", "/v1/referrals"),
             ("post", "/v1/mentors"), ("post", "/v1/referrals/{id}/contacts")}
 PUBLIC = {("get", "/health"), ("get", "/ready"), ("get", "/openapi.json"),
           ("get", "/v1/audit/public-key"),
           # The SMS provider's signed webhook, and a participant's questionnaire behind its link.
-          ("post", "/v1/sms/inbound"), ("get", "/v1/assessment"), ("post", "/v1/assessment")}
+          ("post", "/v1/sms/inbound"), ("get", "/v1/assessment"), ("post", "/v1/assessment"),
+          # A check-in email's form and its one-click stop, behind their links.
+          ("get", "/v1/check-in"), ("post", "/v1/check-in"), ("get", "/v1/check-in/stop"),
+          ("post", "/v1/check-in/stop")}
 # Public too, but they check a person's (or a SMART client's) credentials themselves, so they may
 # answer 401.
 SIGN_IN = {("post", "/v1/sessions/accept-invitation"), ("post", "/v1/sessions/totp"),

@@ -13,6 +13,7 @@ HOSPITAL = Principal("a-hospital", "hospital", frozenset({"referrer"}))
 PEER_GROUP = Principal("a-peers", "peer_group", frozenset({"coordinator"}))
 ADMIN = Principal("a-admin", "clinic", frozenset({"admin"}))
 OPERATOR = Principal("a-operator", "operator", frozenset({"operator"}))
+FUNDER = Principal("a-funder", "funder", frozenset({"funder"}))
 
 REFERRER_OPS = {"grant_consent", "get_consent", "revoke_consent", "attest_consent", "end_treatment",
                 "create_referral",
@@ -34,9 +35,11 @@ OPERATOR_OPS = {"create_agency", "list_agencies", "deactivate_agency", "reactiva
                 "put_notification_settings", "get_notification_settings", "list_notifications",
                 "list_dead_letters", "export_ledger", "get_session", "sign_out",
                 "start_verification", "get_verification", "list_smart_clients", "register_smart_client",
-                "revoke_smart_client", "replay_dead_letter",
+                "revoke_smart_client", "replay_dead_letter", "get_outcomes_report",
                 # its own agency's people, who can hold only the operator role
                 "invite_person", "list_people", "update_person", "reinvite_person"}
+# A funder reads the de-identified outcome reports; a signed-in funder may also read and end its session.
+FUNDER_OPS = {"get_outcomes_report", "get_session", "sign_out"}
 PROTECTED = [r.operation for r in ROUTES if not is_public(r.operation)]
 
 
@@ -107,3 +110,17 @@ def test_roles_that_do_not_fit_a_kind_are_named():
         "coordinator"]
     assert roles_unfit_for_kind(["referrer"], "peer_group") == ["referrer"]
     assert roles_unfit_for_kind(["coordinator", "admin"], "peer_group") == []
+
+
+@pytest.mark.parametrize("operation", PROTECTED)
+def test_a_funder_reads_outcome_reports_and_nothing_else(operation):
+    assert bool(acting_roles(FUNDER, operation)) is (operation in FUNDER_OPS)
+
+
+def test_the_funder_role_counts_only_for_a_funder_agency_and_a_funder_holds_no_other():
+    pretender = Principal("a-clinic", "clinic", frozenset({"funder"}))
+    with pytest.raises(Forbidden):
+        authorize(pretender, "get_outcomes_report")
+    assert roles_unfit_for_kind(["funder"], "clinic") == ["funder"]
+    others = ["admin", "referrer", "operator"]
+    assert roles_unfit_for_kind(others, "funder") == others

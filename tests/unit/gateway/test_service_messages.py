@@ -48,7 +48,8 @@ def test_every_body_and_query_the_gateway_checks_is_the_services_own_or_its_own(
                                              "services.consent.schemas",
                                              "services.referrals.schemas", "services.matching.schemas",
                                              "services.notifications.schemas",
-                                             "services.engagement.schemas"}, route.operation
+                                             "services.engagement.schemas",
+                                             "services.outcomes.schemas"}, route.operation
 
 
 def test_the_delivery_log_renders_each_attempt_as_the_service_sends_it():
