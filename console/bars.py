@@ -17,10 +17,20 @@ class Bar:
     points: int  # width in percentage points of the whole scale (0..100)
 
 
+LEVEL_CAP = "level_cap"  # matching's item saying the mentor's level caps their caseload
+
+
+def level_cap(explanation: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The explanation's level-cap item (``level``, ``cap``, ``capacity``, ``caseload``), if any."""
+    return next((item for item in explanation if item.get("factor") == LEVEL_CAP), None)
+
+
 def factor_bars(explanation: list[dict[str, Any]], score: float) -> list[Bar]:
     """Bars for ``explanation`` (``factor``, ``weight``, ``score``, ``contribution``, ``shared``),
-    largest contribution first, whose ``points`` sum to ``round(score * 100)``."""
-    items = sorted(explanation, key=lambda item: (-float(item["contribution"]), item["factor"]))
+    largest contribution first, whose ``points`` sum to ``round(score * 100)``. The level-cap item
+    scores nothing and is not a bar (``level_cap`` reads it)."""
+    items = sorted((item for item in explanation if item.get("factor") != LEVEL_CAP),
+                   key=lambda item: (-float(item["contribution"]), item["factor"]))
     total = max(0, min(100, round(float(score) * 100)))
     exact = [max(0.0, float(item["contribution"])) * 100 for item in items]
     scale = total / sum(exact) if sum(exact) > 0 else 0.0

@@ -18,7 +18,8 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from console import csrf, i18n
-from console.bars import factor_bars
+from console.bars import factor_bars, level_cap
+from console.charts import chart_of
 from console.web import (
     CSRF_COOKIE,
     LANGUAGE_COOKIE,
@@ -29,6 +30,7 @@ from console.web import (
     page,
     set_cookie,
 )
+from services.engagement.domain.model import MODES, OPT_IN_METHODS, OUTCOMES
 from services.kit.vocabulary import (
     DATA_CLASSES,
     GENDERS,
@@ -41,6 +43,7 @@ from services.kit.vocabulary import (
     STATUS_REASONS,
     URGENCIES,
 )
+from services.matching.domain.ladder import LEVELS
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -51,10 +54,17 @@ REPORTED_STATUSES = ("in-progress", "on-hold", "completed", "failed")
 ASSIGNABLE_ROLES = ("referrer", "coordinator", "admin")
 OPERATOR_ROLES = ("operator",)  # the operator agency's people can hold no other role
 HOME_BY_ROLE = (("coordinator", "/console/inbox"), ("referrer", "/console/referrals"),
-                ("admin", "/console/audit"), ("operator", "/console/readiness"))
+                ("admin", "/console/audit"), ("operator", "/console/readiness"),
+                ("funder", "/console/reports"))
+# Who reads the outcome reports (gateway.policy: get_outcomes_report).
+REPORT_READERS = ("funder", "admin", "operator")
+REPORT_BREAKDOWNS = ("urgency", "referrer", "peer_group", "language")
 # The agencies the operator registers, and the roles each kind may hold (``gateway.policy``).
-AGENCY_KINDS_SHOWN = ("hospital", "clinic", "sober_living", "peer_group")
-AGENCY_ROLES_SHOWN = ("referrer", "coordinator", "admin")
+AGENCY_KINDS_SHOWN = ("hospital", "clinic", "sober_living", "peer_group", "funder")
+AGENCY_ROLES_SHOWN = ("referrer", "coordinator", "admin", "funder")
+# A referral whose peer group may have an engagement with its participant (after the handoff).
+ENGAGED_STATUSES = ("accepted", "in-progress", "on-hold", "completed", "failed")
+BARC10_RANGE = (10, 60)
 
 
 def _environment(language: str) -> Environment:
@@ -275,13 +285,46 @@ def mentor_body(form) -> dict[str, Any]:
         "lived_experience": _form_list(form, "lived_experience"), "location": location,
         "radius_km": _number(form.get("radius_km")), "remote_ok": bool(form.get("remote_ok")),
         "availability": _form_list(form, "availability"), "capacity": _number(form.get("capacity"), int),
-        "certified_until": form.get("certified_until")}) | {"remote_ok": bool(form.get("remote_ok"))}
+        "certified_until": form.get("certified_until")}) | {
+        "remote_ok": bool(form.get("remote_ok")),
+        # On the ladder or not: an empty choice takes the mentor off it (own capacity only).
+        "level": form.get("level") or None, "supervisor": (form.get("supervisor") or "").strip() or None}
+
+
+def contact_body(form) -> dict[str, Any]:
+    """The ``POST /v1/referrals/{id}/contacts`` body from the contact form (a datetime-local
+    field, read as UTC)."""
+    return _drop_empty({"contacted_at": _instant(form.get("contacted_at")), "mode": form.get("mode"),
+                        "outcome": form.get("outcome"),
+                        "duration_minutes": _number(form.get("duration_minutes"), int),
+                        "note": (form.get("note") or "").strip()})
+
+
+def checkin_body(form) -> dict[str, Any]:
+    """The ``POST /v1/referrals/{id}/check-ins`` body from the check-in form."""
+    window = _drop_empty({"start": form.get("window.start"), "end": form.get("window.end"),
+                          "timezone": (form.get("window.timezone") or "").strip()})
+    return _drop_empty({"method": form.get("method"), "channel": form.get("channel"),
+                        "cadence_days": _number(form.get("cadence_days"), int),
+                        "contact_window": window or None})
+
+
+def score_trend(assessments: list[dict[str, Any]], width: int = 240, height: int = 80,
+                pad: int = 8) -> list[dict[str, Any]]:
+    """The completed BARC-10 totals as points of a small chart: ``x``, ``y`` (SVG user units, the
+    scale's 10 at the bottom and 60 at the top), with the questionnaire's ``due`` and ``total``."""
+    done = [a for a in assessments if a.get("total") is not None]
+    low, high = BARC10_RANGE
+    step = (width - 2 * pad) / max(1, len(done) - 1)
+    return [{"x": round(pad + n * step if len(done) > 1 else width / 2, 1),
+             "y": round(height - pad - (a["total"] - low) / (high - low) * (height - 2 * pad), 1),
+             "due": a["due"], "total": a["total"]} for n, a in enumerate(done)]
 
 
 VOCABULARY = {"purposes": PURPOSES, "data_classes": DATA_CLASSES, "signers": SIGNERS,
               "methods": SIGNATURE_METHODS, "pathways": PATHWAYS, "lived_experience": LIVED_EXPERIENCE,
               "slots": SLOTS, "genders": GENDERS, "urgencies": URGENCIES, "reasons": STATUS_REASONS,
-              "board_statuses": BOARD_STATUSES, "reported_statuses": REPORTED_STATUSES}
+              "board_statuses": BOARD_STATUSES, "reported_statuses": REPORTED_STATUSES, "levels": LEVELS}
 
 
 class ConsolePages:
@@ -397,6 +440,7 @@ class ConsolePages:
             return view.problem(problem)
         now = self.clock()
         shown = [{**match, "bars": factor_bars(match["explanation"], match["score"]),
+                  "level_cap": level_cap(match["explanation"]),
                   "minutes_left": time_left(match.get("expires_at"), now)} for match in matches]
         return view.render("inbox.html", matches=shown, mentors=mentors, reasons=STATUS_REASONS,
                            notice=request.args.get("done"))
@@ -487,6 +531,84 @@ class ConsolePages:
                                            cancel_problem=problem, cancel_form=body)
             return view.problem(problem)
         return view.redirect(f"/console/referrals/{referral_id}")
+
+    # -- after the handoff: the peer group's engagement with the participant --------------
+
+    @page("GET", "/console/referrals/<string:referral_id>/engagement")
+    def console_engagement(self, request, referral_id):
+        view, early = self._signed_in_page(request)
+        if early:
+            return early
+        return self._engagement_page(view, referral_id, notice=request.args.get("done"))
+
+    def _engagement_page(self, view: Page, referral_id: str, status: int = 200, **context) -> Response:
+        try:
+            engagement = view.ops.call("get_engagement", referral_id)
+        except Problem as problem:
+            return view.problem(problem)
+        contacts = sorted(engagement["contacts"], key=lambda c: c["contacted_at"], reverse=True)
+        answers = sorted(engagement["answers"], key=lambda a: a["received_at"], reverse=True)[:10]
+        assessments = engagement["assessments"]
+        context.setdefault("contact_form", {})
+        context.setdefault("contact_errors", {})
+        context.setdefault("checkin_form", {})
+        context.setdefault("checkin_errors", {})
+        return view.render("engagement.html", status=status, engagement=engagement, contacts=contacts,
+                           answers=answers, points=score_trend(assessments["items"]),
+                           modes=MODES, outcomes=OUTCOMES,
+                           opt_in_methods=OPT_IN_METHODS, idempotency_key=str(uuid.uuid4()),
+                           now=self.clock().strftime("%Y-%m-%dT%H:%M"), **context)
+
+    @page("POST", "/console/referrals/<string:referral_id>/contacts")
+    def console_log_contact(self, request, referral_id):
+        view, early = self._signed_in_page(request)
+        if early:
+            return early
+        body = contact_body(request.form)
+        try:
+            view.ops.call("log_contact", referral_id, body=body,
+                          idempotency_key=request.form.get("idempotency_key"))
+        except Problem as problem:
+            if problem.status not in (409, 422):
+                return view.problem(problem)
+            errors = problem.errors or {"contacted_at": [problem.body.get("detail", "")]}
+            shown = {name: request.form.get(name, "") for name in
+                     ("contacted_at", "mode", "outcome", "duration_minutes", "note")}
+            return self._engagement_page(view, referral_id, status=problem.status,
+                                         contact_form=shown, contact_errors=errors)
+        return view.redirect(f"/console/referrals/{referral_id}/engagement?done=contact")
+
+    @page("POST", "/console/referrals/<string:referral_id>/check-ins")
+    def console_start_checkins(self, request, referral_id):
+        view, early = self._signed_in_page(request)
+        if early:
+            return early
+        body = checkin_body(request.form)
+        try:
+            view.ops.call("start_checkins", referral_id, body=body)
+        except Problem as problem:
+            if problem.status not in (409, 422):
+                return view.problem(problem)
+            # Nested field errors (``contact_window.start``) are shown beside the window's fields.
+            errors = {key.replace("contact_window.", "window."): value
+                      for key, value in problem.errors.items()}
+            errors = errors or {"method": [problem.body.get("detail", "")]}
+            shown = {name: request.form.get(name, "") for name in
+                     ("method", "channel", "cadence_days", "window.start", "window.end", "window.timezone")}
+            return self._engagement_page(view, referral_id, status=problem.status,
+                                         checkin_form=shown, checkin_errors=errors)
+        return view.redirect(f"/console/referrals/{referral_id}/engagement?done=checkins")
+
+    @page("POST", "/console/crises/<string:crisis_id>/acknowledge")
+    def console_acknowledge_crisis(self, request, crisis_id):
+        view, early = self._signed_in_page(request)
+        if early:
+            return early
+        try:
+            crisis = view.ops.call("acknowledge_crisis", crisis_id)
+        except Problem as problem:
+            return view.problem(problem)
+        return view.redirect(f"/console/referrals/{crisis['referral_id']}/engagement?done=acknowledged")
 
     @page("GET", "/console/mentors")
     def console_mentors(self, request):
@@ -838,6 +960,28 @@ class ConsolePages:
         return view.render("notifications.html", status=status,
                            form=form if errors else (settings or {}), errors=errors or {}, saved=saved,
                            deliveries=deliveries, tested=tested, test_refused=test_refused)
+
+    # -- outcome reports (funders, admins, the operator) ----------------------------------
+
+    @page("GET", "/console/reports")
+    def console_reports(self, request):
+        view, early = self._signed_in_page(request)
+        if early is None and not any(view.has(role) for role in REPORT_READERS):
+            early = view.not_found()
+        if early:
+            return early
+        filters = {name: request.args.get(name, "").strip() for name in ("from", "to", "by")}
+        errors: dict[str, list[str]] = {}
+        report = None
+        try:
+            report = view.ops.call("get_outcomes_report", query=filters)
+        except Problem as problem:
+            if problem.status != 422:
+                return view.problem(problem)
+            errors = problem.errors
+        tables = [{**table, "chart": chart_of(table)} for table in (report or {}).get("tables", [])]
+        return view.render("reports.html", status=422 if errors else 200, report=report, tables=tables,
+                           filters=filters, errors=errors, breakdowns=REPORT_BREAKDOWNS)
 
     # -- network operator -----------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import requests
 
 from network.processes import ROOT, Client
 from services.notifications import signing
-from tests.harness.journeys import mentor, wait
+from tests.harness.journeys import accept_proposal, consent_request, grant_consent, mentor, refer, wait
 from tests.harness.network import running_network
 from tests.support import HttpReceiver
 
@@ -49,14 +49,19 @@ def axe_source() -> str:
 
 
 @pytest.fixture(scope="module")
-def network(request, rabbit_manager, tmp_path_factory):
-    """This module's own network (the failure hook of tests/e2e attaches its logs)."""
+def network(request, rabbit_manager, tmp_path_factory, sms_provider):
+    """This module's own network (the failure hook of tests/e2e attaches its logs), texting
+    through the session's local SMS provider."""
     data = tmp_path_factory.mktemp("console")
     clock = data / "gateway-clock"
+    settings = {**SETTINGS, **sms_provider.settings(), "CHECKIN_INTERVAL_SECONDS": "0.5",
+                "ASSESSMENT_CHECK_SECONDS": "0.5"}
     with running_network(request.config.getoption("RABBIT_AMQP_URI"), rabbit_manager,
                          lambda process: f"sqlite:///{data / f'{process}.db'}", data,
-                         vhost_prefix="rn_console", settings=SETTINGS,
-                         process_settings=lambda _vhost, _uri: {"gateway": {"CLOCK_FILE": str(clock)}}
+                         vhost_prefix="rn_console", settings=settings,
+                         # Outcome reports publish groups of two and more, so the page's charts show.
+                         process_settings=lambda _vhost, _uri: {"gateway": {"CLOCK_FILE": str(clock)},
+                                                                "outcomes": {"OUTCOMES_K": "2"}}
                          ) as network:
         network.clock_file = clock
         yield network
@@ -108,6 +113,9 @@ def world(net):
     others = agency("Other Peers", "peer_group", ["coordinator", "admin"])
     for n in range(3):
         peers.ok("POST", "/v1/mentors", mentor(500 + n))
+    funder = agency("Console Fund", "funder", ["funder"])
+    # A funder holds no admin: the operator's key invites its people.
+    for_funder = Client(net.base_url, {"id": funder.id, "api_key": operator.agency["api_key"]})
     return {
         "hospital": hospital, "peers": peers, "operator_agency": operator,
         # The operator's own staff, invited by the operator's key (its agency holds no admin).
@@ -117,6 +125,7 @@ def world(net):
         "admin": Person(anonymous, peers, "Ada Admin", "ada@peers.example", ["admin"]),
         "hospital_admin": Person(anonymous, hospital, "Hal Admin", "hal@hospital.example", ["admin"]),
         "outsider": Person(anonymous, others, "Oz Outsider", "oz@other.example", ["coordinator"]),
+        "funder": Person(anonymous, for_funder, "Flo Funder", "flo@fund.example", ["funder"]),
     }
 
 
@@ -150,6 +159,25 @@ def browsers(request, net):
         driver.quit()
 
 
+def _gone(element) -> bool:
+    """Whether ``element`` has left the document: the browser moved on to the next page.
+
+    Chromium's driver says so with a stale reference, or, when it asks in the middle of the
+    swap, with an inspector error that the node "does not belong to the document".
+    """
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
+
+
 class Console:
     """One browser's view of the console, checking each page it shows."""
 
@@ -176,12 +204,15 @@ class Console:
 
     def submit(self, target) -> None:
         """Click a submit button (a CSS selector or an element) and wait for the next page."""
-        from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
 
         page = self.find("html")
         (self.find(target) if isinstance(target, str) else target).click()
-        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(page))
+        WebDriverWait(self.driver, 30).until(lambda _driver: _gone(page))
+        # The old page is gone; wait until the new one has loaded its stylesheet too, or axe would
+        # judge colours and layout of a page still arriving.
+        WebDriverWait(self.driver, 30).until(
+            lambda driver: driver.execute_script("return document.readyState") == "complete")
 
     def text(self) -> str:
         return self.find("main").text
@@ -639,6 +670,79 @@ def test_mentors_progress_search_and_revocation_through_their_pages(net, world, 
     wait(lambda: hospital.ok("GET", f"/v1/referrals/{second}")["status"] == "cancelled", "cancellation")
 
 
+def test_after_the_handoff_the_coordinator_logs_a_contact_and_sees_check_ins_and_scores(
+        net, world, browsers, axe_source, sms_provider):
+    hospital, peers = world["hospital"], world["peers"]
+    phone = "+15555550188"
+    body = consent_request(hospital.id, tag="Engaged", agencies=(peers.id,))
+    body["participant"]["phone"] = phone
+    made = refer(hospital, hospital.ok("POST", "/v1/consents", body))
+    rid = made["id"]
+    accept_proposal([peers], hospital, rid)
+    engagement = f"/v1/referrals/{rid}/engagement"
+    wait(lambda: peers.request("GET", engagement).status_code == 200, "the engagement to begin")
+
+    coordinator = Console(browsers("coordinator"), net.base_url, axe_source)
+    coordinator.open_as(world["coordinator"], f"/console/referrals/{rid}")
+    coordinator.submit("#open-engagement")
+    assert coordinator.driver.current_url.endswith(f"/console/referrals/{rid}/engagement")
+    assert coordinator.find("#checkin-status").text == "not started"
+    assert "not yet" in coordinator.find("#first-contact").text
+
+    # A contact through the form; a bad duration first is named beside its field, values kept.
+    coordinator.set_value("contacted_at", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M"))
+    coordinator.select("mode", "call")
+    coordinator.select("outcome", "reached")
+    coordinator.fill("duration_minutes", "2000")
+    coordinator.fill("note", "CanaryNote: talked about the Tuesday group")
+    coordinator.submit("#log-contact")
+    assert coordinator.find("#duration_minutes-error").text
+    assert coordinator.find("#note").get_attribute("value").startswith("CanaryNote")
+    coordinator.fill("duration_minutes", "25")
+    coordinator.submit("#log-contact")
+    assert coordinator.find("#engagement-notice")
+    row = coordinator.all("#contacts tbody tr")[0].text
+    assert "call" in row and "reached" in row and "25" in row and "CanaryNote" in row
+    assert "hours after the acceptance" in coordinator.find("#first-contact").text
+    assert "CanaryNote" not in coordinator.driver.title and "CanaryNote" not in coordinator.driver.current_url
+    coordinator.checked("40-engagement-contact", narrow=True)
+
+    # Check-ins consented verbally, inside a window that is always open: active at once.
+    coordinator.select("method", "verbal")
+    coordinator.set_value("window.start", "00:00")
+    coordinator.set_value("window.end", "23:59")
+    coordinator.fill("window.timezone", "UTC")
+    coordinator.submit("#start-checkins")
+    assert coordinator.find("#checkin-status").text == "active"
+    assert "verbal" in coordinator.find("#checkin-state").text
+
+    # The participant answers a check-in by text and the BARC-10 through their link.
+    wait(lambda: sms_provider.to(phone), "the first check-in")
+    assert sms_provider.deliver(f"{net.base_url}/v1/sms/inbound", phone, "4").status_code == 200
+    link = wait(lambda: next((w for text in sms_provider.to(phone) for w in text.split()
+                              if w.startswith(f"{net.base_url}/v1/assessment?t=")), None), "the link")
+    token = link.split("t=", 1)[1]
+    answers = {"t": token, "belonging": "5",
+               **{f"item{n}": str(v) for n, v in enumerate([4, 5, 3, 6, 2, 4, 5, 6, 3, 4], 1)}}
+    assert requests.post(f"{net.base_url}/v1/assessment", data=answers, timeout=30).status_code == 200
+    wait(lambda: [a["score"] for a in peers.ok("GET", engagement)["answers"]] == [4], "the answer")
+
+    coordinator.go(f"/console/referrals/{rid}/engagement")
+    assert coordinator.all("#answers tbody tr")[0].find_elements("css selector", "td")[1].text == "4"
+    first = coordinator.all("#assessments tbody tr")[0]
+    assert "at the handoff" in first.text and first.find_element("css selector", ".barc-total").text == "42"
+    assert coordinator.find("#trend-chart")
+    coordinator.checked("41-engagement-scores", narrow=True)
+
+    # Another peer group's coordinator gets the not-found page, as for an unknown referral.
+    outsider = Console(browsers("outsider"), net.base_url, axe_source)
+    outsider.open_as(world["outsider"], f"/console/referrals/{rid}/engagement")
+    theirs = outsider.find("main").get_attribute("outerHTML")
+    assert outsider.find("#not-found") and "CanaryNote" not in theirs
+    outsider.go(f"/console/referrals/{uuid.uuid4()}/engagement")
+    assert outsider.find("main").get_attribute("outerHTML") == theirs
+
+
 def _park_a_letter(amqp_uri: str, event_id: str, consumer: str) -> None:
     """A dead letter for ``consumer``, whose queue (bound to the requeue exchange like a consumer's)
     this test reads to see the replay arrive."""
@@ -672,7 +776,8 @@ def test_the_operator_checks_readiness_registers_an_agency_verifies_the_ledger_a
     operator.switch_to(world["operator"])
     assert operator.driver.current_url.endswith("/console/readiness")
     rows = {row.get_attribute("data-service"): row.text for row in operator.all("#readiness tbody tr")}
-    assert set(rows) == {"consent", "referrals", "matching", "notifications", "engagement", "gateway"}
+    assert set(rows) == {"consent", "referrals", "matching", "notifications", "engagement", "outcomes",
+                         "gateway"}
     assert all("ok" in text for text in rows.values()) and operator.find("#ready-summary")
     operator.checked("27-operator-readiness", narrow=True)
 
@@ -733,6 +838,46 @@ def test_the_operator_checks_readiness_registers_an_agency_verifies_the_ledger_a
     assert operator.headers(f"/console/referrals/{world['journey']}").status_code == 403
 
 
+def test_a_funder_reads_outcome_tables_and_charts_in_english_and_spanish_and_nothing_else(
+        net, world, browsers, axe_source):
+    # Two waiting referrals in one group (no mentor in the peer group their consents name).
+    hospital = world["hospital"]
+    quiet = Client(net.base_url, world["operator_agency"].ok("POST", "/v1/agencies", {
+        "name": "Quiet Peers", "kind": "peer_group", "roles": ["coordinator"]}))
+    for _ in range(2):
+        refer(hospital, grant_consent(hospital, classes=(), agencies=(quiet.id,)), languages=("en",))
+    network_view = world["operator_agency"]
+    query = f"/v1/reports/outcomes?referrer={hospital.id}&measure=waitlist_length"
+    wait(lambda: network_view.ok("GET", query)["tables"][0]["rows"], "the waiting referrals in the report")
+
+    funder = Console(browsers("funder"), net.base_url, axe_source)
+    funder.switch_to(world["funder"])
+    assert funder.driver.current_url.endswith("/console/reports")
+    nav = [a.get_attribute("href").rsplit("/console", 1)[1] for a in funder.all("nav a")]
+    assert nav == ["/reports"]
+    assert funder.find("#report-note").text.startswith("Every figure describes at least 2 participants")
+    assert funder.all("#table-referrals_made svg.chart rect.chart-bar")
+    assert funder.all("#table-waitlist_length table tbody tr")
+    funder.checked("40-funder-reports", narrow=True)
+    funder.select("by", "urgency")
+    funder.submit("#show-report")
+    assert "by=urgency" in funder.driver.current_url
+    assert "routine" in funder.find("#table-referrals_made table").text
+    funder.checked("41-funder-reports-by-urgency")
+    # Nothing else: another page's operations refuse a funder.
+    funder.go("/console/referrals")
+    assert funder.find("#problem") and not funder.all("#search-participant")
+    funder.switch_to(world["funder"], language="es")
+    assert funder.find("h1").text == "Informes de resultados"
+    funder.checked("42-funder-reports-es")
+    # An agency's admin reads its own agency's view.
+    admin = Console(browsers("admin"), net.base_url, axe_source)
+    admin.switch_to(world["hospital_admin"])
+    admin.go("/console/reports")
+    assert "your agency" in admin.find("#report-note").text
+    admin.checked("43-admin-reports")
+
+
 def test_posts_without_their_token_are_refused_and_an_idle_session_ends(net, world, browsers, axe_source):
     referrer = Console(browsers("referrer"), net.base_url, axe_source)
     referrer.go("/console/referrals")
@@ -757,3 +902,4 @@ def test_posts_without_their_token_are_refused_and_an_idle_session_ends(net, wor
     assert "/console/sign-in" in referrer.driver.current_url
     assert referrer.find("#session-ended")
     referrer.checked("23-session-ended")
+

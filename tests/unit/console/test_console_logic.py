@@ -3,6 +3,7 @@ and turning form fields into the API's bodies."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from babel.messages.extract import extract_from_dir
@@ -10,6 +11,7 @@ from babel.messages.pofile import read_po
 from werkzeug.datastructures import MultiDict
 
 from console import bars, csrf, i18n, views, web
+from services.outcomes.domain.measures import MEASURES
 
 
 def test_a_csrf_token_opens_only_its_own_binding():
@@ -68,6 +70,24 @@ def test_factor_bars_add_up_to_the_score_in_whole_points():
     assert [b.points for b in bars.factor_bars([{"factor": "a", "contribution": 0.0}], 0.0)] == [0]
 
 
+def test_the_level_cap_is_told_apart_from_the_factor_bars():
+    capped = {"factor": "level_cap", "weight": 0.0, "score": 0.0, "contribution": 0.0, "shared": True,
+              "level": "trainee", "cap": 2, "capacity": 5, "caseload": 1}
+    explanation = [{"factor": "pathway", "weight": 0.6, "score": 1.0, "contribution": 0.6},
+                   {"factor": "age", "weight": 0.4, "score": 0.5, "contribution": 0.2}, capped]
+    assert [bar.factor for bar in bars.factor_bars(explanation, 0.8)] == ["pathway", "age"]
+    assert bars.level_cap(explanation) == capped
+    assert bars.level_cap(explanation[:2]) is None
+
+
+def test_the_mentor_form_puts_the_mentor_on_the_ladder_or_takes_them_off():
+    on = views.mentor_body(MultiDict([("display_name", "M"), ("level", "trainee"),
+                                      ("supervisor", " person-0042 ")]))
+    assert (on["level"], on["supervisor"]) == ("trainee", "person-0042")
+    off = views.mentor_body(MultiDict([("display_name", "M"), ("level", ""), ("supervisor", "")]))
+    assert (off["level"], off["supervisor"]) == (None, None)
+
+
 def test_time_left_before_an_offer_expires_in_whole_minutes():
     now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     assert views.time_left("2026-12-01T12:30:59Z", now) == 30
@@ -119,6 +139,37 @@ def test_the_accounting_window_includes_both_days():
     assert views.day_window("soon", "") == {"since": "soon"}
 
 
+def test_the_contact_form_becomes_the_contact_body_and_keeps_a_bad_duration_for_the_api():
+    form = MultiDict([("contacted_at", "2026-11-30T14:05"), ("mode", "call"), ("outcome", "reached"),
+                      ("duration_minutes", "25"), ("note", "  met at group  ")])
+    assert views.contact_body(form) == {"contacted_at": "2026-11-30T14:05:00+00:00", "mode": "call",
+                                        "outcome": "reached", "duration_minutes": 25,
+                                        "note": "met at group"}
+    bare = views.contact_body(MultiDict([("mode", "text"), ("outcome", "no_answer"),
+                                         ("duration_minutes", "half an hour"), ("note", " ")]))
+    assert bare == {"mode": "text", "outcome": "no_answer", "duration_minutes": "half an hour"}
+
+
+def test_the_check_in_form_becomes_the_check_in_body_with_its_window():
+    form = MultiDict([("method", "verbal"), ("cadence_days", "14"), ("window.start", "09:00"),
+                      ("window.end", "18:30"), ("window.timezone", " America/Chicago ")])
+    assert views.checkin_body(form) == {"method": "verbal", "cadence_days": 14, "contact_window": {
+        "start": "09:00", "end": "18:30", "timezone": "America/Chicago"}}
+    bare = views.checkin_body(MultiDict([("method", "text_reply"), ("channel", "")]))
+    assert bare == {"method": "text_reply"}
+    assert views.checkin_body(MultiDict([("method", "written"), ("channel", "email")]))["channel"] == "email"
+
+
+def test_the_score_trend_puts_ten_at_the_bottom_and_sixty_at_the_top():
+    items = [{"due": "handoff", "total": 10}, {"due": "day30", "total": None},
+             {"due": "day60", "total": 60}, {"due": "day90", "total": 35}]
+    points = views.score_trend(items, width=240, height=80, pad=8)
+    assert [(p["due"], p["x"], p["y"]) for p in points] == [
+        ("handoff", 8, 72), ("day60", 120, 8), ("day90", 232, 40)]
+    assert views.score_trend([{"due": "handoff", "total": 42}])[0]["x"] == 120
+    assert views.score_trend([{"due": "handoff", "total": None}]) == []
+
+
 def test_board_search_becomes_the_listing_query():
     query = views.board_query({"participant_id": "p-1", "external_id": "ORD-9", "date": "2026-12-01"})
     assert query == {"participant_id": "p-1", "external_id": "ORD-9",
@@ -153,3 +204,18 @@ def test_every_console_answer_forbids_inline_script_and_caching():
     assert "frame-ancestors 'none'" in policy
     assert headers["Cache-Control"] == "no-store"
     assert "Cache-Control" not in web.secure_headers(Response(), private=False).headers
+
+
+def test_the_reports_page_titles_every_measure_in_english_and_spanish():
+    tables = [{"measure": name, "figures": list(figures), "by": None, "rows": [], "chart": None}
+              for name, (_, figures) in MEASURES.items()]
+    context = {"me": None, "languages": i18n.LANGUAGES, "csrf_token": "t", "has": lambda role: False,
+               "idle_minutes": 15, "idle_seconds": 900, "next_path": "/console/reports", "report": None,
+               "tables": tables, "filters": {}, "errors": {}, "breakdowns": views.REPORT_BREAKDOWNS}
+    refusals = {"en": "Referrals consent refused as they were made, by reason and month",
+                "es": "Derivaciones que el consentimiento rechazó al hacerse, por motivo y mes"}
+    for language, title in refusals.items():
+        page = views.ENVIRONMENTS[language].get_template("reports.html").render(**context, lang=language)
+        titles = dict(re.findall(r'<h2 id="title-(\w+)">([^<]*)</h2>', page))
+        assert set(titles) == set(MEASURES) and all(titles.values()), language
+        assert titles["consent_refusals"] == title
