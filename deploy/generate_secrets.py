@@ -22,8 +22,8 @@ import os
 import secrets
 import sys
 
-SERVICE_DATABASES = ("consent", "referrals", "matching", "notifications", "engagement", "gateway")
-BROKER_USERS = ("gateway", "consent", "referrals", "matching", "notifications", "engagement")
+SERVICE_DATABASES = ("consent", "referrals", "matching", "notifications", "engagement", "outcomes", "gateway")
+BROKER_USERS = ("gateway", "consent", "referrals", "matching", "notifications", "engagement", "outcomes")
 PROVIDER_VARIABLES = {
     "smtp-username": "SMTP_USERNAME",
     "smtp-password": "SMTP_PASSWORD",

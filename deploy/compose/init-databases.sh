@@ -7,7 +7,7 @@ set -euo pipefail
 
 : "${DATABASE_PASSWORD:?DATABASE_PASSWORD must be set (the password of the services role)}"
 app_role="${DATABASE_ROLE:-referral}"
-databases=(consent referrals matching notifications engagement gateway)
+databases=(consent referrals matching notifications engagement outcomes gateway)
 # Names take DATABASE_PREFIX (empty by default), as the services' URLs in docker-compose.yml do.
 prefix="${DATABASE_PREFIX:-}"
 

@@ -26,7 +26,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = sorted(p.parent.name for p in (ROOT / "deploy" / "overlays").glob("*/kustomization.yaml"))
-SERVICES = ("consent", "referrals", "matching", "notifications", "engagement")
+SERVICES = ("consent", "referrals", "matching", "notifications", "engagement", "outcomes")
 PROCESSES = (*SERVICES, "gateway")
 TIMER_OWNERS = ("consent", "matching", "notifications", "engagement")
 COMMANDS = {

@@ -15,6 +15,7 @@ import amqp.exceptions
 import pytest
 from kombu import Connection, Exchange, Queue
 
+from gateway.adapters.key_invalidations import announce
 from network.processes import Client
 from tests.harness.journeys import accept_proposal, grant_consent, mentor, refer, wait
 from tests.harness.network import register_agencies, running_network
@@ -111,3 +112,29 @@ def test_referrals_user_may_send_consent_a_decision_call(own_users):
         producer = connection.Producer(exchange=Exchange("nameko-rpc", type="topic", durable=True))
         producer.publish({"args": [], "kwargs": {}}, routing_key="consent.ping",
                          user_id=names["referrals"], serializer="json", reply_to=str(uuid.uuid4()))
+
+
+def test_engagement_user_may_read_the_assigned_mentor_and_nothing_more_of_matching(own_users):
+    """The fourteen-day silence alert reads the referral's mentor (referrals ``get``) and their
+    supervisor (matching ``list_mentors``) as engagement's own user; changing a mentor it may not."""
+    _, uris, names = own_users
+    for call in ("referrals.get", "matching.list_mentors"):
+        with Connection(uris["engagement"], transport_options={"confirm_publish": True}) as connection:
+            producer = connection.Producer(exchange=Exchange("nameko-rpc", type="topic", durable=True))
+            producer.publish({"args": [], "kwargs": {}}, routing_key=call, user_id=names["engagement"],
+                             serializer="json", reply_to=str(uuid.uuid4()))
+    with Connection(uris["engagement"], transport_options={"confirm_publish": True}) as connection:
+        producer = connection.Producer(exchange=Exchange("nameko-rpc", type="topic", durable=True))
+        with pytest.raises((amqp.exceptions.AccessRefused, amqp.exceptions.PreconditionFailed)):
+            producer.publish({"args": [], "kwargs": {}}, routing_key="matching.update_mentor",
+                             user_id=names["engagement"], serializer="json", reply_to=str(uuid.uuid4()))
+
+
+def test_the_gateway_user_hears_and_broadcasts_key_changes(own_users):
+    """The key cache's listener binds its own queue to the key-change fanout as the gateway's
+    user, and the gateway's user (the ``keys`` command's too) may broadcast a change."""
+    network, uris, _ = own_users
+    wait(lambda: "the key cache hears key changes" in network.tail("gateway", 5000),
+         "the gateway's key cache to listen")
+    assert "the key cache lost the broker" not in network.tail("gateway", 5000)
+    announce(uris["gateway"], key_ids=["0123456789abcdef"])
