@@ -100,17 +100,16 @@ class BenchContext:
 
     # -- the product network ------------------------------------------------------------------
 
-    def network_env(self, port: int) -> dict[str, str]:
-        """The environment of the product's processes, as a deployment on this machine has it."""
+    def network_env(self, port: int, database: Callable[[str], str] | None = None) -> dict[str, str]:
+        """The environment of the product's processes, as a deployment on this machine has it;
+        ``database(process)`` gives each its database URL (default: a new PostgreSQL database)."""
         env = {
             **os.environ,
             "AMQP_URI": self.amqp_uri, "GATEWAY_PORT": str(port),
             **network_secrets.fresh(),
-            # Webhooks go to the benchmark's receiver on 127.0.0.1 over plain HTTP, and are
-            # dispatched promptly so the notification latency is not the timer's period.
+            # Webhooks go to the benchmark's receiver on 127.0.0.1 over plain HTTP. Dispatch and
+            # escalation keep their deployed 5 s sweeps: a planned delivery wakes the dispatcher.
             "WEBHOOK_REQUIRE_HTTPS": "false", "WEBHOOK_ALLOW_PRIVATE_HOSTS": "true",
-            "DISPATCH_INTERVAL_SECONDS": "0.05",
-            "ESCALATION_CHECK_SECONDS": "0.05",  # as often as before escalation had its own timer
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "INFO",
             # The benchmark measures capacity, not the per-agency bound against runaway clients.
             "RATE_LIMIT_PER_SECOND": "100000", "RATE_LIMIT_BURST": "100000",
@@ -119,7 +118,7 @@ class BenchContext:
             "LEDGER_CHECKPOINT_LOG": str(self.logs / "ledger-checkpoints.jsonl"),
         }
         for name in PROCESSES:
-            env[f"{name.upper()}_DATABASE_URL"] = self.database(name)
+            env[f"{name.upper()}_DATABASE_URL"] = (database or self.database)(name)
         return env
 
     def network(self) -> Network:
@@ -133,12 +132,14 @@ class BenchContext:
             self.shared["idle_rss_mb"] = self.rss(net)
         return self._network
 
-    def restart_network(self, network_class: type[Network] = Network) -> Network:
+    def restart_network(self, network_class: type[Network] = Network,
+                        env: dict[str, str] | None = None) -> Network:
         """Stop the product's processes and start them again, as ``network_class`` starts
-        them, on the same databases, broker and secrets."""
+        them, on the same databases, broker and secrets (``env``: the environment instead)."""
         old = self.network()
         old.stop_all()
-        self._network = network_class(env=old.env, logs=self.logs, base_url=old.base_url)
+        self._network = network_class(env=old.env if env is None else env, logs=self.logs,
+                                      base_url=old.base_url)
         self._network.start_all()
         return self._network
 

@@ -44,9 +44,9 @@ def _goals(sections: dict) -> list[str]:
             shown = _n(value, 3 if abs(value or 0) < 10 else 1)
             if value is None and g.get("missing"):
                 shown = f"— ({g['missing']})"
-            rows.append([f"{section}: {name}", shown,
-                         f"{sign} {_n(target, 2)}", "met" if g.get("met") else "**not met**"])
-    return ["## Goals", "", *_table(["figure", "measured", "goal", ""], rows), ""]
+            rows.append([f"{section}: {name}", shown, f"{sign} {_n(target, 2)}",
+                         "met" if g.get("met") else "**not met**", g.get("baseline") or "—"])
+    return ["## Goals", "", *_table(["figure", "measured", "goal", "", "baseline (same run)"], rows), ""]
 
 
 def _steps(title: str, figures: dict) -> list[str]:
@@ -108,9 +108,13 @@ def _sections(s: dict) -> list[str]:
             ("authorize over RPC, ms p50 / p99", _pair(a["authorize_ms"], 2)),
             ("ping over RPC (baseline), ms p50 / p99", _pair(a["ping_ms"], 2)),
             ("authorize p50 ÷ ping p50", _n(a["p50_ratio_to_ping"], 2)),
+            ("authorize p99 ÷ ping p99 (goal ≤ 1.5)", _n(a.get("p99_ratio_to_ping"), 2)),
             (f"verify_ledger over RPC, rows/s ({v['rows']:,} rows)", _rate(v["service_rows_per_s"], 0)),
-            ("ChainVerifier in memory (baseline), rows/s", _rate(v["domain_rows_per_s"], 0)),
-            ("reading the rows alone (PostgreSQL → entries), rows/s", _n(v["read_rows_per_s"], 0)),
+            ("ChainVerifier in memory, rows as stored (baseline), rows/s", _rate(v["domain_rows_per_s"], 0)),
+            ("ChainVerifier in memory, entries (the former path), rows/s",
+             _rate(v.get("domain_entries_rows_per_s"), 0)),
+            ("reading the rows alone (PostgreSQL → tuples, server-side cursor), rows/s",
+             _n(v["read_rows_per_s"], 0)),
             ("service ÷ domain", _n(v["service_share_of_domain"], 2))])
     if m := s.get("matching"):
         rows = [(f"online pick, {f['mentors']:,} mentors, ms p50 / p99",
@@ -131,9 +135,30 @@ def _sections(s: dict) -> list[str]:
                  ("bare nameko process idle (baseline)", _n(mem["bare_nameko_process_idle_mb"])),
                  ("product process ÷ bare process, idle", _n(mem["idle_per_process_ratio_to_bare"], 2))]
         out += _simple("6. Memory (MB RSS)", rows)
+    if sq := s.get("sqlite"):
+        f = sq["flat_out"]
+        out += _simple(f"7. The SQLite network of `make run`, {f['clients']} clients flat out", [
+            ("accepted referrals/s", _rate(f["accepted_rate"])),
+            ("proposed referrals/s", _rate(f["proposed_rate"])),
+            ("POST ms p50 / p99", _pair(f["post_ms"])),
+            ("POST → proposed ms p50 / p99", _pair(f["proposed_ms"])),
+            ("CPU ms per referral, every process, broker and load generator",
+             _n(sq["cpu_ms_per_referral_total"]))])
+    if co := s.get("count"):
+        out += _counts(co)
     if pr := s.get("profile"):
         out += _profile(pr)
     return out
+
+
+def _counts(co: dict) -> list[str]:
+    rows = [[name if name != "total" else "**total**", _n(f["transactions"]), _n(f["commits"]),
+             _n(f["rollbacks"]), _n(f["statements"]), _n(f.get("checkouts")), _n(f.get("pings"))]
+            for name, f in co["per_referral"].items()]
+    return [f"## Database work per referral at {_n(co['rate'], 0)}/s for {_n(co['seconds'], 0)} s "
+            f"({co['referrals']} referrals; counted in each process)", "",
+            *_table(["process", "transactions", "commits", "rollbacks", "statements",
+                       "pool checkouts", "pings"], rows), ""]
 
 
 def _profile(pr: dict) -> list[str]:

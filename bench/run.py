@@ -18,17 +18,30 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import broker, consent, machine, matching, memory, pipeline, product, profile, report
+from bench import (
+    broker,
+    consent,
+    counts,
+    machine,
+    matching,
+    memory,
+    pipeline,
+    product,
+    profile,
+    report,
+    sqlite,
+)
 from bench.context import RABBIT_API, BenchContext
 
 RESULTS = Path(__file__).resolve().parent / "results"
-# In order: the baselines first, then what shares the product network, matching last on a
-# quiet machine once every process is stopped.
+# In order: the baselines first, then what shares the product network, then the SQLite network
+# of `make run` on its own, matching last on a quiet machine once every process is stopped.
 SECTIONS: dict[str, Callable[..., dict]] = {
     "broker": broker.run, "pipeline": pipeline.run, "product": product.run, "consent": consent.run,
-    "memory": memory.run, "profile": profile.run, "matching": matching.run,
+    "memory": memory.run, "count": counts.run, "profile": profile.run, "sqlite": sqlite.run,
+    "matching": matching.run,
 }
-NEEDS_NETWORK = {"product", "consent", "memory", "profile"}
+NEEDS_NETWORK = {"product", "consent", "memory", "count", "profile"}
 
 
 def run_sections(names: list[str], smoke: bool) -> dict:

@@ -17,6 +17,8 @@ from collections import Counter
 from pathlib import Path
 
 INTERVAL_SECONDS = 0.004
+# The checkout this file belongs to, wherever it lies; its own code is named relative to it.
+ROOT = f"{Path(__file__).resolve().parents[1]}/"
 # The first matching path fragment names the layer a frame belongs to.
 LAYERS = (
     ("/eventlet/", "eventlet"), ("/greenlet/", "eventlet"), ("/sqlalchemy/", "SQLAlchemy"),
@@ -25,7 +27,8 @@ LAYERS = (
     ("/cryptography/", "cryptography"), ("/requests/", "requests/urllib3"),
     ("/urllib3/", "requests/urllib3"), ("/numpy/", "numpy"), ("/json/", "json"),
     ("/logging/", "logging"), ("/jinja2/", "jinja2"), ("/babel/", "babel"),
-    ("/work/main/services/", "product code"), ("/work/main/gateway/", "product code"),
+    (f"{ROOT}services/", "product code"), (f"{ROOT}gateway/", "product code"),
+    (f"{ROOT}console/", "product code"),
 )
 
 
@@ -37,7 +40,7 @@ def layer_of(filename: str) -> str:
 
 
 def _name(code) -> str:
-    path = code.co_filename.replace("/work/main/", "").split("site-packages/")[-1]
+    path = code.co_filename.replace(ROOT, "").split("site-packages/")[-1]
     return f"{path}:{code.co_name}"
 
 

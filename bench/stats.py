@@ -56,12 +56,14 @@ def timed(fn: Callable[[], T]) -> tuple[float, T]:
 
 
 def goal(value: float | None, target: float, *, at_most: bool,
-         missing: str = "") -> dict[str, float | bool | str | None]:
-    """A goal line for the report: the value, the target, whether it is met, and why there is
-    no value when there is none."""
+         missing: str = "", baseline: str = "") -> dict[str, float | bool | str | None]:
+    """A goal line for the report: the value, the target, whether it is met, why there is
+    no value when there is none, and the baseline measured in the same run (as text)."""
     met = None if value is None else (value <= target if at_most else value >= target)
     line: dict[str, float | bool | str | None] = {"value": value, "goal": target, "at_most": at_most,
                                                   "met": met}
     if value is None and missing:
         line["missing"] = missing
+    if baseline:
+        line["baseline"] = baseline
     return line

@@ -138,6 +138,8 @@ def flat_out(pipe: Pipeline, clients: int, seconds: float, repeats: int) -> dict
         names = runs[0]["cpu_ms_per_referral"]
         figures["cpu_ms_per_referral"] = {
             name: across_runs([r["cpu_ms_per_referral"][name] for r in runs])["median"] for name in names}
+        # Every process, the database server, the broker and the load generator together.
+        figures["cpu_ms_per_referral_total"] = sum(figures["cpu_ms_per_referral"].values())
     return figures
 
 

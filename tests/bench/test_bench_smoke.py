@@ -14,7 +14,8 @@ import pytest
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = {"broker", "pipeline", "product", "consent", "memory", "profile", "matching"}
+SECTIONS = {"broker", "pipeline", "product", "consent", "memory", "count", "profile", "sqlite",
+            "matching"}
 # Only a guard against a hung run; a smoke run takes about a minute and a quarter here.
 HANG_GUARD_SECONDS = 600
 
@@ -56,7 +57,13 @@ def test_baselines_and_the_product_report_rates_latencies_and_their_ratio(smoke)
     stepped_figures_present(sections["product"])
     assert is_number(sections["product"]["ratio_to_bare_pipeline"])
     assert set(sections["product"]["goals"]) == {
-        "referrals_per_s", "share_of_bare_pipeline", "post_p99_ms_at_100", "proposed_p99_ms_at_100"}
+        "share_of_bare_pipeline", "cpu_ms_per_referral", "post_p99_ms", "proposed_p99_ms"}
+    assert all(g["baseline"] for name, g in sections["product"]["goals"].items()
+               if name in ("share_of_bare_pipeline", "cpu_ms_per_referral"))
+    sqlite = sections["sqlite"]
+    assert sqlite["accepted_rate"] > 0 and sqlite["proposed_rate"] > 0
+    assert is_number(sqlite["cpu_ms_per_referral_total"])
+    assert sqlite["goals"]["sqlite_accepted_per_s_8_clients"]["baseline"]
 
 
 def test_consent_memory_profile_and_matching_report_numbers(smoke):
@@ -66,10 +73,18 @@ def test_consent_memory_profile_and_matching_report_numbers(smoke):
     assert is_number(consent["authorize"]["ping_ms"]["p99"])
     assert consent["ledger_verify"]["service_rows_per_s"]["median"] > 0
     assert consent["ledger_verify"]["domain_rows_per_s"]["median"] > 0
+    assert is_number(consent["authorize"]["p99_ratio_to_ping"])
+    assert set(consent["goals"]) == {"authorize_p99_ms", "authorize_p99_over_ping_p99", "verify_rows_per_s"}
+    assert all(g["baseline"] for g in consent["goals"].values())
     memory = sections["memory"]
     assert set(memory["idle_mb"]) == {"consent", "referrals", "matching", "notifications", "engagement",
-                                      "gateway"}
+                                      "outcomes", "gateway"}
     assert memory["idle_total_mb"] > 0 and memory["under_load_total_mb"] > 0
+    counted = sections["count"]["per_referral"]
+    assert set(counted) == {*memory["idle_mb"], "total"}
+    assert all(is_number(f[key]) for f in counted.values()
+               for key in ("statements", "commits", "rollbacks", "transactions"))
+    assert counted["total"]["statements"] > 0 and counted["total"]["commits"] > 0
     profile = sections["profile"]
     assert profile["slowest_stage"] in memory["idle_mb"]
     assert all(p["layers_pct"] for p in profile["processes"].values())
@@ -80,5 +95,5 @@ def test_consent_memory_profile_and_matching_report_numbers(smoke):
 def test_the_markdown_table_has_every_section(smoke):
     markdown = smoke[1]
     for heading in ("## Goals", "1. Raw broker", "2. Bare pipeline", "3. Product", "4. Consent",
-                    "5. Matching", "6. Memory", "## Profile"):
+                    "5. Matching", "6. Memory", "## Database work per referral", "## Profile"):
         assert heading in markdown
