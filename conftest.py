@@ -4,6 +4,7 @@ import eventlet
 
 eventlet.monkey_patch()  # noqa: E402 - must run first (nameko's plugin no longer does it)
 
+import os  # noqa: E402
 import uuid  # noqa: E402
 from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
@@ -15,6 +16,12 @@ if not hasattr(werkzeug, "__version__"):
     werkzeug.__version__ = "3.1.9"
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+# tmp_path and friends (SQLite files, test networks' logs) in memory when the machine has /dev/shm:
+# every SQLite commit syncs to disk, and the suite commits tens of thousands of times, on disks
+# other jobs share. A PYTEST_DEBUG_TEMPROOT of your own (a directory on disk, say) wins.
+if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", "/dev/shm")
 
 
 def pytest_addoption(parser):

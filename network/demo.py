@@ -40,6 +40,12 @@ DEMO_PEOPLE = {
     "Comunidad en Recuperación": (("Lucía Gómez", "coordinador@comunidad.demo", ["coordinator"]),),
 }
 LANGUAGE_SETS = (["en"], ["es", "en"], ["es"], ["en", "fr"], ["en", "zh"])
+# The mentor ladder in the demo: mentor n's level, and two supervisors per peer group (name-free
+# references; the group's engagement settings say how to reach them). Trainees offering more
+# places than the trainee cap show the cap in their proposals' explanation and on the roster.
+DEMO_LEVELS = ("senior", "certified", "certified", "trainee")
+DEMO_SUPERVISORS = {"Bridge Peer Recovery": ("bridge-lead-1", "bridge-lead-2"),
+                    "Comunidad en Recuperación": ("comunidad-lead-1", "comunidad-lead-2")}
 EXPERIENCE = LIVED_EXPERIENCE[:5]  # codes: lived experience is a vocabulary, never free text
 
 
@@ -74,6 +80,9 @@ def seed(base_url: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
         credentials = json.loads(path.read_text())
         if _keys_open(base_url, credentials):
             print(f"Reusing the demo network in {path}")
+            placed = place_on_ladder(base_url, credentials["agencies"])
+            if placed:
+                print(f"  placed {placed} demo mentors on the ladder (levels and supervisors)")
             if not credentials.get("people"):
                 print("  (seeded before the console had demo staff: remove var/ to seed them)")
                 return credentials
@@ -97,14 +106,18 @@ def seed(base_url: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
     peer_groups = [a for a in agencies if a["kind"] == "peer_group"]
     for n in range(20):
         group = peer_groups[n % 2]
-        Api(base_url, group["api_key"])("POST", "/v1/mentors", _mentor(n, rng),
+        Api(base_url, group["api_key"])("POST", "/v1/mentors", _mentor(n, rng) | _ladder(n, group["name"]),
                                         **{"Idempotency-Key": f"demo-mentor-{n}"})
+    for group in peer_groups:
+        _engagement_settings(base_url, group)
     credentials = {"agencies": [{k: a[k] for k in ("id", "name", "kind", "roles", "api_key")}
                                 for a in agencies]}
     credentials["people"] = seed_people(base_url, credentials["agencies"])
     _write_credentials(path, credentials)
-    print(f"Seeded {len(agencies)} agencies, 20 mentors and {len(credentials['people'])} console "
-          f"users; keys in {path}")
+    levels = [DEMO_LEVELS[n % len(DEMO_LEVELS)] for n in range(20)]
+    ladder = ", ".join(f"{levels.count(level)} {level}" for level in ("trainee", "certified", "senior"))
+    print(f"Seeded {len(agencies)} agencies, 20 mentors ({ladder}, each with a supervisor) and "
+          f"{len(credentials['people'])} console users; keys in {path}")
     return credentials
 
 
@@ -193,6 +206,52 @@ def _mentor(n: int, rng: random.Random) -> dict[str, Any]:
     }
 
 
+def _ladder(n: int, group_name: str) -> dict[str, str]:
+    """Mentor n's level and supervisor in the demo."""
+    supervisors = DEMO_SUPERVISORS.get(group_name) or ("lead-1", "lead-2")
+    return {"level": DEMO_LEVELS[n % len(DEMO_LEVELS)], "supervisor": supervisors[(n // 2) % 2]}
+
+
+def _engagement_settings(base_url: str, group: dict[str, Any]) -> None:
+    """The peer group's on-call ladder and how to reach its supervisors (fictional 555-01xx
+    numbers; texts go out only where an SMS provider is configured)."""
+    base = 100 + 10 * (sum(map(ord, group["name"])) % 8)
+    supervisors = DEMO_SUPERVISORS.get(group["name"]) or ()
+    Api(base_url, group["api_key"])("PUT", "/v1/engagement-settings", {
+        "sender_name": group["name"][:60],
+        "on_call": [{"phone": f"+1555555{base:04d}", "language": "en"},
+                    {"phone": f"+1555555{base + 1:04d}", "language": "en", "role": "admin"}],
+        "supervisors": [{"ref": ref, "phone": f"+1555555{base + 2 + i:04d}", "language": "en"}
+                        for i, ref in enumerate(supervisors)]})
+
+
+def place_on_ladder(base_url: str, agencies: list[dict[str, Any]]) -> int:
+    """Give the demo mentors of a network seeded before the ladder their level and supervisor
+    (and their groups the engagement settings); mentors already placed are left as they are."""
+    placed = 0
+    for group in (a for a in agencies if a["kind"] == "peer_group"):
+        api = Api(base_url, group["api_key"])
+        mentors, page = [], None
+        while True:
+            listing = api("GET", "/v1/mentors" + (f"?page={page}" if page else ""))
+            mentors += listing["items"]
+            page = listing.get("next_page")
+            if not page:
+                break
+        unplaced = [m for m in mentors if m.get("level") is None
+                    and m["display_name"].startswith("Mentor ") and len(m["display_name"]) == 9]
+        for mentor in unplaced:
+            ladder = _ladder(ord(mentor["display_name"][7]) - 65, group["name"])
+            try:
+                api("PATCH", f"/v1/mentors/{mentor['id']}", ladder)
+            except RuntimeError:  # a caseload above the level's cap (409): the supervisor alone
+                api("PATCH", f"/v1/mentors/{mentor['id']}", {"supervisor": ladder["supervisor"]})
+            placed += 1
+        if unplaced:
+            _engagement_settings(base_url, group)
+    return placed
+
+
 def _agency(credentials: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [a for a in credentials["agencies"] if a["kind"] == kind]
 
@@ -254,9 +313,16 @@ def walk(base_url: str, credentials: dict[str, Any]) -> None:
             break
     else:
         raise RuntimeError("no coordinator sees the proposal")
-    top = sorted(mine[0]["explanation"], key=lambda f: -f["contribution"])[:3]
+    top = sorted((f for f in mine[0]["explanation"] if f["factor"] != "level_cap"),
+                 key=lambda f: -f["contribution"])[:3]
+    proposed = next((m for m in coordinator("GET", "/v1/mentors")["items"]
+                     if m["id"] == match["mentor_id"]), {})
+    capped = next((f for f in mine[0]["explanation"] if f["factor"] == "level_cap"), None)
+    ladder = (f"; a {proposed.get('level') or 'not yet levelled'} mentor supervised by "
+              f"{proposed.get('supervisor') or 'nobody yet'}"
+              + (f", whose level caps them at {capped['cap']} (load {capped['caseload']})" if capped else ""))
     print(f"{next(step)}. {group['name']} sees why: "
-          + ", ".join(f"{f['factor']} {f['contribution']:.2f}" for f in top))
+          + ", ".join(f"{f['factor']} {f['contribution']:.2f}" for f in top) + ladder)
     coordinator("POST", f"/v1/matches/{mine[0]['id']}/accept")
     print(f"{next(step)}. The coordinator accepted the match.")
     _wait(lambda: hospital("GET", f"/v1/referrals/{referral['id']}")["status"] == "accepted", "acceptance")

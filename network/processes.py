@@ -28,6 +28,7 @@ PROCESSES = {
     "matching": ("services/matching/config.yml", "services.matching.service"),
     "notifications": ("services/notifications/config.yml", "services.notifications.service"),
     "engagement": ("services/engagement/config.yml", "services.engagement.service"),
+    "outcomes": ("services/outcomes/config.yml", "services.outcomes.service"),
     "gateway": ("gateway/config.yml", "gateway.service"),
 }
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -141,7 +142,7 @@ class Network:
                     return last.json()
             except requests.RequestException:
                 pass
-            time.sleep(0.5)
+            time.sleep(0.1)
         raise RuntimeError(f"network not ready: {last.text if last is not None else 'no answer'}")
 
     def tail(self, name: str, lines: int = 40) -> str:

@@ -30,7 +30,7 @@ from network.supervisor import Supervisor
 ROOT = Path(__file__).resolve().parent.parent
 # Where SQLite files, development secrets and demo credentials live (tests point it elsewhere).
 VAR = Path(os.environ.get("REFERRAL_NETWORK_VAR", ROOT / "var"))
-SERVICES = ("consent", "referrals", "matching", "notifications", "engagement", "gateway")
+SERVICES = ("consent", "referrals", "matching", "notifications", "engagement", "outcomes", "gateway")
 # Two networks can share one PostgreSQL server under different prefixes.
 DATABASE_PREFIX = os.environ.get("DATABASE_PREFIX", "rn_")
 
@@ -90,7 +90,7 @@ def wait_until_ready(base_url: str, timeout: float = 90) -> None:
                 return
         except requests.RequestException:
             pass
-        time.sleep(1)
+        time.sleep(0.2)
     raise SystemExit(f"the network was not ready within {timeout:.0f} s ({base_url}/ready)")
 
 
@@ -112,9 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM must stop the processes too, not only Ctrl-C: they run in their own session.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
-    subprocess.run([sys.executable, "-m", "services.kit.cli", "topology"], env=env, check=True, cwd=ROOT)
-    # Each database to its head schema revision first: a service refuses to start on any other.
-    subprocess.run([sys.executable, "-m", "services.kit.cli", "migrate"], env=env, check=True, cwd=ROOT)
+    # The broker's topology, and each database to its head schema revision (a service refuses to
+    # start on any other): both before any process starts, side by side since neither needs the other.
+    prepare = [subprocess.Popen([sys.executable, "-m", "services.kit.cli", step], env=env, cwd=ROOT)
+               for step in ("topology", "migrate")]
+    for step, process in zip(("topology", "migrate"), prepare, strict=True):
+        if process.wait() != 0:
+            raise SystemExit(f"`referral-network {step}` failed (exit code {process.returncode})")
     print(f"Starting the network ({args.database}) …", flush=True)
     supervisor = Supervisor({name: command(name) for name in PROCESSES}, env=env, cwd=ROOT)
     supervisor.start()

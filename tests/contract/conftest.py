@@ -26,6 +26,7 @@ def contract_network(request, rabbit_manager, tmp_path_factory):
         def database_url(process: str) -> str:
             return databases()
     with running_network(amqp, rabbit_manager, database_url, data, vhost_prefix="rn_contract") as net:
+        net.database = request.param
         yield net
 
 
@@ -50,8 +51,10 @@ def role(request) -> str:
 
 @pytest.fixture
 def api_schema(contract_network, world, role):
-    """The live OpenAPI document, fuzzed as ``role`` with that role's real API key."""
-    return fuzzing.load(contract_network.base_url, world, role)
+    """The live OpenAPI document, fuzzed as ``role`` with that role's real API key: every operation
+    on SQLite, on PostgreSQL those of ``fuzzing.on_postgres(role)``."""
+    only = fuzzing.on_postgres(role) if contract_network.database == "postgres" else None
+    return fuzzing.load(contract_network.base_url, world, role, only=only)
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,12 @@
 """How the contract suite drives schemathesis: its settings, the checks, and the real ids it mixes in.
 
+Every operation is fuzzed as every role on SQLite (barred roles must get a documented 403). On
+PostgreSQL (``on_postgres``) the same settings run where the database can change the answer: each
+operation once, as a role allowed to call it (the roles take turns, so each role's key and scope
+reach PostgreSQL), and every search as each role allowed to call it, since a search's SQL differs
+with the caller's scope. The 403s of barred roles are decided before any database is read, so they
+are not sent again there.
+
 Bounded and repeatable: a fixed seed, derandomized generation, no shrinking and no example
 database, so a run does the same requests in the same order each time (the network's own
 ids differ, which only changes what the real-id draws point at).
@@ -38,16 +45,31 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 CREATING = frozenset(route.operation for route in ROUTES if route.creates)
 
 
-def config(role: str, api_key: str, *, max_examples: int = MAX_EXAMPLES) -> schemathesis.Config:
+def on_postgres(role: str) -> list[str]:
+    """The operations fuzzed as ``role`` on PostgreSQL (see the module's docstring)."""
+    chosen = []
+    for index, route in enumerate(ROUTES):
+        roles = policy.ROUTE_ROLES[route.operation]
+        allowed = [each for each in ROLES if not roles or each in roles]
+        search = route.method == "GET" and bool(route.query) and bool(roles)
+        if (role in allowed) if search else allowed[index % len(allowed)] == role:
+            chosen.append(route.operation)
+    return chosen
+
+
+def config(role: str, api_key: str, *, max_examples: int = MAX_EXAMPLES,
+           only: list[str] | None = None) -> schemathesis.Config:
     """The schemathesis configuration of one role's run: its key on every request, our checks only.
 
     Operations the role may not call are still sent, a few times each (they must answer a
     documented 403); the boundary-value coverage phase runs only where the role gets past policy.
-    Searches get more examples: odd filter values must not reach a database as they are.
+    Searches get more examples: odd filter values must not reach a database as they are. ``only``
+    (operation ids) turns every other operation off.
     """
     barred = sorted(op for op, roles in policy.ROUTE_ROLES.items() if roles and role not in roles)
     searches = sorted(route.operation for route in ROUTES
                       if route.method == "GET" and route.query and route.operation not in barred)
+    left_out = [] if only is None else sorted({route.operation for route in ROUTES} - set(only))
     return schemathesis.Config.from_dict({
         "seed": SEED,
         "headers": {"Authorization": f"Bearer {api_key}"},
@@ -62,7 +84,8 @@ def config(role: str, api_key: str, *, max_examples: int = MAX_EXAMPLES) -> sche
         "operations": [{"include-operation-id": barred, "phases": {"coverage": {"enabled": False}},
                         "generation": {"max-examples": BARRED_EXAMPLES}},
                        {"include-operation-id": searches,
-                        "generation": {"max-examples": SEARCH_EXAMPLES}}],
+                        "generation": {"max-examples": SEARCH_EXAMPLES}},
+                       *([{"include-operation-id": left_out, "enabled": False}] if left_out else [])],
     })
 
 

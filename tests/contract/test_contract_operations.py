@@ -22,3 +22,19 @@ def test_every_operation_keeps_its_contract(case, world):
     fuzzing.aim_at_real_objects(case, world)
     fuzzing.with_idempotency_key(case)
     case.call_and_validate(checks=fuzzing.CHECKS)
+
+
+def test_postgres_share_reaches_every_operation_and_every_search_scope():
+    """On PostgreSQL every operation is fuzzed at least once, as a role allowed to call it, and
+    every search as each role allowed to call it."""
+    from gateway import policy
+    from gateway.routes import ROUTES
+
+    shares = {role: set(fuzzing.on_postgres(role)) for role in fuzzing.ROLES}
+    for route in ROUTES:
+        allowed = policy.ROUTE_ROLES[route.operation]
+        fuzzed_as = {role for role, operations in shares.items() if route.operation in operations}
+        assert fuzzed_as, route.operation
+        assert not allowed or fuzzed_as <= allowed, (route.operation, fuzzed_as)
+        if route.method == "GET" and route.query and allowed:
+            assert fuzzed_as == allowed & set(fuzzing.ROLES), (route.operation, fuzzed_as)

@@ -7,6 +7,7 @@ import pytest
 from network.processes import Client
 from tests.harness.network import log_tails, register_agencies, running_network
 from tests.harness.sms_provider import SmsProvider
+from tests.harness.smtp_sink import SmtpSink
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +19,16 @@ def sms_provider():
 
 
 @pytest.fixture(scope="session")
-def network(request, rabbit_manager, postgres_databases, tmp_path_factory, sms_provider):
+def smtp_inbox(tmp_path_factory):
+    """A real SMTP server for participants' check-in emails, in a process of its own: ``port``
+    and ``mails``."""
+    sink = SmtpSink(tmp_path_factory.mktemp("smtp-inbox")).start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def network(request, rabbit_manager, postgres_databases, tmp_path_factory, sms_provider, smtp_inbox):
     """The engagement service reads the time from ``network.engagement_clock`` once a test writes
     it (the real time until then), so a test can move its check-in cadence across days."""
     amqp = request.config.getoption("RABBIT_AMQP_URI")
@@ -34,7 +44,12 @@ def network(request, rabbit_manager, postgres_databases, tmp_path_factory, sms_p
                 "CRISIS_CHECK_SECONDS": "0.3", "SILENCE_CHECK_SECONDS": "0.3",
                 "ASSESSMENT_CHECK_SECONDS": "0.3"}
     with running_network(amqp, rabbit_manager, database, logs, settings=settings,
-                         process_settings=lambda _vhost, _amqp: {"engagement": {"CLOCK_FILE": str(clock)}}
+                         process_settings=lambda _vhost, _amqp: {"engagement": {
+                             "CLOCK_FILE": str(clock), "SMTP_HOST": "127.0.0.1",
+                             "SMTP_PORT": str(smtp_inbox.port), "SMTP_STARTTLS": "false",
+                             "ENGAGEMENT_SMTP_SENDER": "checkins@network.example"},
+                             # Outcome reports publish groups of two and more, so a test's few referrals show.
+                             "outcomes": {"OUTCOMES_K": "2"}}
                          ) as net:
         net.engagement_clock = clock
         net.database_urls = urls

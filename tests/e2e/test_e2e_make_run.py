@@ -1,4 +1,8 @@
-"""`make run` as a newcomer meets it: start, seed, walk one referral, stop; then again on the same data."""
+"""`make run` as a newcomer meets it: start, seed, walk one referral, stop; then again on the same data.
+
+The demo tests share one var/ directory and its first SQLite run (``first_run``); each later run
+starts the network again, as a newcomer would.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +26,9 @@ pytestmark = pytest.mark.e2e
 STEPS = [f"{n}. " for n in range(1, 10)]
 
 
-@pytest.fixture
-def isolated_env(request, rabbit_manager, tmp_path):
+def _isolated_env(request, rabbit_manager, tmp_path):
+    """An environment of its own for `make run`: a fresh vhost and var/ directory (the vhost is
+    deleted when the generator ends)."""
     amqp = request.config.getoption("RABBIT_AMQP_URI")
     vhost = f"rn_run_{uuid.uuid4().hex[:10]}"
     rabbit_manager.create_vhost(vhost)
@@ -38,6 +43,24 @@ def isolated_env(request, rabbit_manager, tmp_path):
     rabbit_manager.delete_vhost(vhost)
 
 
+@pytest.fixture
+def isolated_env(request, rabbit_manager, tmp_path):
+    yield from _isolated_env(request, rabbit_manager, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def demo_env(request, rabbit_manager, tmp_path_factory):
+    """One var/ directory the demo tests share: its first SQLite run is ``first_run``."""
+    yield from _isolated_env(request, rabbit_manager, tmp_path_factory.mktemp("make-run"))
+
+
+@pytest.fixture(scope="module")
+def first_run(demo_env) -> str:
+    """What the first `make run` on an empty var/ printed (SQLite): it seeded the demo network."""
+    env, _ = demo_env
+    return run_network(env)
+
+
 def run_network(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "network.run", "--exit-after-demo", "--port", str(free_port()), *args],
@@ -46,11 +69,13 @@ def run_network(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def test_make_run_demonstrates_the_loop_and_a_second_run_reuses_the_data(isolated_env):
-    env, var = isolated_env
-    first = run_network(env)
+def test_make_run_demonstrates_the_loop_and_a_second_run_reuses_the_data(demo_env, first_run):
+    env, var = demo_env
+    first = first_run
     assert all(step in first for step in STEPS), first[-2000:]
     assert "'ok': True" in first  # the network operator verified the ledger
+    assert "20 mentors (5 trainee, 10 certified, 5 senior, each with a supervisor)" in first
+    assert "mentor supervised by " in first and "-lead-" in first  # the proposed mentor's place
     credentials = json.loads((var / "demo-credentials.json").read_text())
     kinds = sorted(a["kind"] for a in credentials["agencies"])
     assert kinds == ["hospital", "operator", "peer_group", "peer_group", "sober_living"]
@@ -70,14 +95,15 @@ def test_make_run_demonstrates_the_loop_and_a_second_run_reuses_the_data(isolate
 
 
 @pytest.fixture
-def database_prefix(request, isolated_env):
+def database_prefix(request, demo_env):
     """A DATABASE_PREFIX of this test's own, its databases dropped afterwards."""
-    env, _ = isolated_env
+    env, _ = demo_env
     prefix = f"rn_run_{uuid.uuid4().hex[:8]}_"
     env["DATABASE_PREFIX"] = prefix
     admin = request.config.getoption("--postgres-url")
     env["POSTGRES_ADMIN_URL"] = admin
     yield prefix
+    del env["DATABASE_PREFIX"], env["POSTGRES_ADMIN_URL"]
     with psycopg.connect(admin, autocommit=True) as conn:
         names = [row[0] for row in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
                                                  (prefix.replace("_", r"\_") + "%",))]
@@ -85,9 +111,9 @@ def database_prefix(request, isolated_env):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_make_run_on_postgres_after_sqlite_has_its_own_demo_keys_and_databases(isolated_env, database_prefix):
-    env, var = isolated_env
-    run_network(env)
+def test_make_run_on_postgres_after_sqlite_has_its_own_demo_keys_and_databases(demo_env, first_run,
+                                                                                  database_prefix):
+    env, var = demo_env  # SQLite's demo network seeded by ``first_run``
     sqlite_keys = json.loads((var / "demo-credentials.json").read_text())
     # Keys from another database (as an older layout shared them): refused, set aside, seeded again.
     (var / "demo-credentials.postgres.json").write_text(json.dumps(sqlite_keys))
@@ -102,7 +128,7 @@ def test_make_run_on_postgres_after_sqlite_has_its_own_demo_keys_and_databases(i
     with psycopg.connect(env["POSTGRES_ADMIN_URL"]) as conn:
         names = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
     assert {f"{database_prefix}{s}" for s in ("consent", "referrals", "matching", "notifications",
-                                              "engagement", "gateway")} <= names
+                                              "engagement", "outcomes", "gateway")} <= names
 
     again = run_network(env, "--database", "postgres")
     assert "Reusing the demo network" in again

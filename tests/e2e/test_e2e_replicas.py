@@ -1,6 +1,6 @@
 """Two replicas of every service on quorum queues, one broker: the journeys and capacity still hold.
 
-The existing journeys run here again, unchanged, against a network whose four services each run
+The existing journeys run here again, unchanged, against a network whose services each run
 twice (competing for the same queues and sharing one PostgreSQL database per service; only the
 first replica runs timers) with ``QUEUE_TYPE=quorum``: the closed loop keeps its order, a
 revocation mid-flight still cancels, and a burst with a killed matching replica still fills
@@ -30,10 +30,12 @@ from tests.harness.network import register_agencies, running_network
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SERVICES = ("consent", "referrals", "matching", "notifications")
-# Nine processes share this machine's cores with the test: give each call the time it needs
+# Thirteen processes share this machine's cores with the test: give each call the time it needs
 # (inner deadlines shorter than outer ones), so a slow moment is not mistaken for an outage.
+# Each process may hold twice its pool; thirteen pools of 3 (78 connections at most) leave room
+# under PostgreSQL's default 100 for the test's own connections, where pools of 5 (130) did not.
 SETTINGS = {"QUEUE_TYPE": "quorum", "CONSENT_RPC_TIMEOUT_SECONDS": "8", "RPC_TIMEOUT_SECONDS": "12",
-            "GATEWAY_DEADLINE_SECONDS": "15"}
+            "GATEWAY_DEADLINE_SECONDS": "15", "DATABASE_POOL_SIZE": "3"}
 
 
 @pytest.fixture(scope="module")

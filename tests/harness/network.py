@@ -62,7 +62,7 @@ def running_network(amqp: str, rabbit_manager, database_url: Callable[[str], str
                     settings: Mapping[str, str] | None = None,
                     process_settings: Callable[[str, str], Mapping[str, Mapping[str, str]]] | None = None,
                     ) -> Iterator[Network]:
-    """Start the five processes on a fresh vhost of ``amqp``; stop them and drop the vhost after.
+    """Start every process on a fresh vhost of ``amqp``; stop them and drop the vhost after.
 
     ``replicas`` processes of every service share its queues and database (PostgreSQL only);
     ``settings`` are extra environment variables for every process; ``process_settings(vhost,
