@@ -22,14 +22,14 @@ from services.kit.contract import CATALOG
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted([ROOT / "README.md", ROOT / "deploy" / "README.md", *(ROOT / "docs").glob("*.md")])
-SERVICES = ("consent", "referrals", "matching", "notifications", "engagement")
+SERVICES = ("consent", "referrals", "matching", "notifications", "engagement", "outcomes")
 # A source path as the docs write it, e.g. services/matching/adapters/registry_cache.py.
 TOP_FOLDERS = "services|gateway|network|tests|bench|deploy|scripts"
 SOURCE_PATH = re.compile(rf"(?<![\w/.-])((?:{TOP_FOLDERS})/[\w/.-]*?\.py)\b")
 # The kit's modules as docs/kit.md names them, e.g. kit/dependencies.py (under services/).
 KIT_PATH = re.compile(r"(?<![\w/.-])(kit/[\w/.-]*?\.py)\b")
 FORBIDDEN_NAMES = ("API.md", "DESIGN.md", "STACK.md", "STYLE.md")
-ROLE_LETTERS = {"R": "referrer", "C": "coordinator", "A": "admin", "O": "operator"}
+ROLE_LETTERS = {"R": "referrer", "C": "coordinator", "A": "admin", "O": "operator", "F": "funder"}
 
 
 def _text(path: Path) -> str:
@@ -56,9 +56,10 @@ def _documented_roles(cell: str) -> frozenset[str]:
     letters = re.sub(r"\(.*?\)", "", cell).replace(" ", "")
     if letters == "—":
         return frozenset()
-    if letters == "any":
-        return EVERY_ROLE
-    return frozenset(ROLE_LETTERS[letter] for letter in letters.split(","))
+    roles: set[str] = set()
+    for letter in letters.split(","):
+        roles |= EVERY_ROLE if letter == "any" else {ROLE_LETTERS[letter]}
+    return frozenset(roles)
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.operation)
@@ -72,6 +73,7 @@ def test_the_role_column_reads_as_the_policy_writes():
     assert _documented_roles("R (holding a consent for them), A") == {"referrer", "admin"}
     assert _documented_roles("any") == EVERY_ROLE
     assert _documented_roles("—") == frozenset()
+    assert _documented_roles("any, F (a session)") == EVERY_ROLE | {"funder"}
 
 
 def test_every_catalog_event_type_is_in_the_events_doc():
