@@ -33,6 +33,7 @@ ERROR = "x-rn-error"
 PARKED_AT = "x-rn-parked-at"
 UNREADABLE = "x-rn-unreadable"  # on a dead letter whose body could not be read; it is kept raw
 JSON = "application/json"
+CONFIRM_SECONDS = 10.0  # the longest a publish waits for the broker's confirm
 _UTF8 = {"utf-8", "utf8"}
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,7 @@ def _send(amqp_uri: str, payload: str | bytes, *, exchange: Exchange | str, rout
             content_encoding=content_encoding,
             headers=headers or {},
             message_id=message_id,
+            confirm_timeout=CONFIRM_SECONDS,  # a silent connection fails and is retried, never holds
             retry=True,
             retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
         )

@@ -90,6 +90,7 @@ class Database(DependencyProvider):
             config["AMQP_URI"],
             source=self.container.service_name,
             poll_seconds=float(config.get("OUTBOX_POLL_SECONDS", 1.0)),
+            confirm_seconds=float(config.get("PUBLISH_CONFIRM_SECONDS", 10.0)),
             delays_ms=RetryPolicy.from_config(config).delays_ms,
             queue_options=QueueOptions.from_config(config),
         )

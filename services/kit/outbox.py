@@ -8,6 +8,11 @@ id order and a failure stops the batch, which keeps the order per aggregate.
 
 On PostgreSQL several replicas may run a relay; a transaction-level advisory
 lock lets one of them work at a time so the order holds across processes.
+
+A publish waits for the broker's confirm at most ``confirm_seconds``: a connection that went
+silent without closing (a half-open TCP connection, a broker that stopped answering) would
+otherwise hold the relay, and with it the lock, for ever. A late confirm counts as a failure:
+the connection is dropped and the rows go again later, which the consumers' inbox makes harmless.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class OutboxRelay:
         subscriptions: Mapping[str, Iterable[str]] | None = None,  # None: every registered consumer
         delays_ms: Iterable[int] = (),
         queue_options: topology.QueueOptions = topology.CLASSIC,
+        confirm_seconds: float = 10.0,
     ) -> None:
         self._session_factory = session_factory
         self._outbox = metadata.tables["outbox"]
@@ -53,6 +59,7 @@ class OutboxRelay:
         self._subscriptions = subscriptions
         self._delays_ms = list(delays_ms)
         self._queue_options = queue_options
+        self._confirm_seconds = confirm_seconds
         self._connection: Connection | None = None
         self._wakeup = GreenEvent()
         self._running = False
@@ -62,15 +69,26 @@ class OutboxRelay:
     def _producer_connection(self) -> Connection:
         if self._connection is None:
             conn = broker.connect(self._amqp_uri)
-            conn.ensure_connection(max_retries=3)
-            topology.declare(conn, self._subscriptions, self._delays_ms, self._queue_options)
+            try:
+                conn.ensure_connection(max_retries=3)
+                # The declarations wait for the broker's answers: bounded like a confirm.
+                with eventlet.Timeout(self._confirm_seconds, TimeoutError("no answer to the declarations")):
+                    topology.declare(conn, self._subscriptions, self._delays_ms, self._queue_options)
+            except BaseException:
+                conn.collect()
+                raise
             self._connection = conn
         return self._connection
 
-    def _reset_connection(self) -> None:
+    def _reset_connection(self, *, graceful: bool = False) -> None:
+        """Forget the connection. A failed one is dropped without the close handshake, which a
+        broker that stopped answering would never complete."""
         if self._connection is not None:
             try:
-                self._connection.release()
+                if graceful:
+                    self._connection.release()
+                else:
+                    self._connection.collect()
             except Exception:  # noqa: BLE001 - a broken connection may fail to close
                 pass
         self._connection = None
@@ -94,8 +112,13 @@ class OutboxRelay:
                         content_encoding="utf-8",
                         message_id=row.event_id,
                         type=row.type,
+                        confirm_timeout=self._confirm_seconds,
                     )
                     sent.append(row.id)
+            except TimeoutError:
+                log.warning("outbox relay: the broker did not answer within %.0f s, %d of %d rows sent;"
+                            " reconnecting", self._confirm_seconds, len(sent), len(rows))
+                self._reset_connection()
             except Exception:
                 log.warning("outbox relay: broker unavailable, %d of %d rows sent", len(sent), len(rows))
                 self._reset_connection()
@@ -158,4 +181,4 @@ class OutboxRelay:
     def stop(self) -> None:
         self._running = False
         self.wake()
-        self._reset_connection()
+        self._reset_connection(graceful=True)

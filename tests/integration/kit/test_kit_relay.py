@@ -1,7 +1,11 @@
 """The outbox relay for real, on PostgreSQL and RabbitMQ: one statement tries the relays' lock and
-reads the batch; a relay without the lock publishes nothing; the rows go out in id order, once."""
+reads the batch; a relay without the lock publishes nothing; the rows go out in id order, once; a
+broker connection that goes silent holds the relay no longer than its confirm wait."""
 
 from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from kombu import Connection, Queue
@@ -12,6 +16,7 @@ from services.kit import topology
 from services.kit.db import WriterGate, make_engine, service_metadata
 from services.kit.outbox import OutboxRelay
 from services.kit.unit_of_work import UnitOfWork
+from tests.harness.proxy import tcp_proxy
 
 
 @pytest.fixture
@@ -94,3 +99,37 @@ def test_the_lock_and_the_batch_are_one_statement(outbox, relay, received):
     assert [sql.split()[0].upper() for sql in statements] == ["WITH", "UPDATE"]
     assert "pg_try_advisory_xact_lock" in statements[0]
     assert len(received()) == 2
+
+
+@pytest.mark.timeout(120)  # a relay held for ever fails here, not at the suite's backstop
+def test_a_connection_that_goes_silent_holds_the_relay_only_until_its_confirm_wait_ends(
+        outbox, rabbit_config, received, caplog):
+    factory, metadata, _engine = outbox
+    parts = urlsplit(rabbit_config["AMQP_URI"])
+    with tcp_proxy(parts.port or 5672) as proxy:
+        through_proxy = urlunsplit((parts.scheme, f"{parts.username}:{parts.password}@{proxy.address}",
+                                    parts.path, "", ""))
+        relay = OutboxRelay(factory, metadata, WriterGate(False), through_proxy, source="relay-test",
+                            subscriptions={}, confirm_seconds=1.0)
+        try:
+            first = stage(factory, 1)
+            assert relay.relay_once() == 1  # the relay's connection is open and working
+
+            proxy.freeze()  # the connection stays open, but nothing comes back: no confirm, no error
+            second = stage(factory, 1)
+            started = time.monotonic()
+            assert relay.relay_once() == 0
+            assert time.monotonic() - started < 30  # bounded by the confirm wait, not for ever
+            assert unsent(factory, metadata) == 1
+            assert "the broker did not answer within 1 s" in caplog.text
+
+            proxy.thaw()
+            assert relay.relay_once() == 1  # on a new connection
+            assert unsent(factory, metadata) == 0
+        finally:
+            relay.stop()
+            proxy.thaw()
+    got = received()
+    # The frozen publish may have reached the broker once its bytes were let through: the row
+    # then went twice, in order, and the consumers' inbox keeps one.
+    assert got[0] == first[0] and set(got[1:]) == set(second)
