@@ -104,9 +104,16 @@ def _pump(source: socket.socket, sink: socket.socket, flowing: threading.Event) 
 
 
 def _reset(sock: socket.socket) -> None:
-    """Close with a TCP reset (SO_LINGER 0): the peer sees the connection drop, not a clean close."""
+    """Drop the connection so that its peer sees it at once.
+
+    ``shutdown`` first: a pump thread blocked in ``recv`` on this socket keeps the connection
+    open through a bare ``close`` (the kernel releases it only when that ``recv`` returns), so an
+    idle peer would see nothing until it next sent a byte. With SO_LINGER 0 the close that
+    follows is a reset rather than a clean one.
+    """
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
     try:
