@@ -113,10 +113,23 @@ def test_every_process_survives_a_broker_outage_under_load(request, network, pro
         return {view["id"]: "waitlisted" if view["waitlisted"] else (view["match"] or {}).get("status")
                 for view in every_page(clinic, "/v1/referrals")}
 
+    def unsettled() -> dict[str, str | None]:
+        """Each referral not yet proposed or waitlisted, with where it stands (for the failure)."""
+        found = outcomes()
+        return {**{r: "not listed" for r in accepted if r not in found},
+                **{r: state for r, state in found.items() if state not in ("proposed", "waitlisted")}}
+
     # A 503 may still have created its referral (its request reached the broker): it is handled too.
-    wait(lambda: set(accepted) <= set(found := outcomes())
-         and set(found.values()) <= {"proposed", "waitlisted"},
-         "every referral to be proposed or waitlisted", timeout=180, interval=1)
+    left: list[dict[str, str | None]] = [{}]
+
+    def settled() -> bool:
+        left[0] = unsettled()
+        return not left[0]
+
+    try:
+        wait(settled, "every referral to be proposed or waitlisted", timeout=180, interval=1)
+    except AssertionError as timed_out:
+        raise AssertionError(f"{timed_out}; still unsettled: {left[0]}") from None
     existing = list(outcomes())
     assert len(existing) > PLACES
     live = live_proposals(peers)
