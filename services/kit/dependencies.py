@@ -20,9 +20,9 @@ from services.kit.crypto import KeyRing
 from services.kit.db import DatabaseTimeouts, WriterGate, is_sqlite, make_engine
 from services.kit.db_counts import count_engine
 from services.kit.encrypted import ring_from_config
-from services.kit.migrations import require_head
 from services.kit.outbox import OutboxRelay
 from services.kit.retry import RetryPolicy
+from services.kit.revisions import require_head
 from services.kit.topology import QueueOptions
 from services.kit.unit_of_work import UnitOfWork
 

@@ -17,7 +17,9 @@ release whose head has moved on) is refused with the differences and left untouc
 database is built by the revisions from the first one.
 
 Starting a service: ``require_head`` refuses a database never migrated, behind the head, or at
-a revision this release does not know (migrated by a newer one), naming the command to run.
+a revision this release does not know (migrated by a newer one), naming the command to run. It
+lives in ``services.kit.revisions``, which reads the revisions without Alembic, so that a running
+service never loads Alembic at all.
 
 A new revision, once the models changed: ``revision(service, url, message)`` against a database
 at head writes ``versions/<NNNN>_<message>.py`` from the differences (batch operations, so they
@@ -35,23 +37,22 @@ from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, MetaData, inspect, text
+from sqlalchemy import Connection, MetaData, inspect, text
 
+from services.kit import revisions
 from services.kit.db import UTCDateTime, make_engine
+from services.kit.revisions import (  # noqa: F401 - part of this module's interface
+    ROOT,
+    SERVICES,
+    VERSION_TABLE,
+    MigrationError,
+    SchemaNotCurrent,
+    require_head,
+    script_location,
+)
 
-SERVICES = ("consent", "referrals", "matching", "notifications", "engagement", "outcomes", "gateway")
-ROOT = Path(__file__).resolve().parents[2]
-VERSION_TABLE = "alembic_version"
 # Two `migrate` runs at once (replicas' init containers) queue on this PostgreSQL lock.
 _LOCK_KEY = 7_342_001
-
-
-class MigrationError(RuntimeError):
-    """A database cannot be migrated, or is not at the revision the code needs."""
-
-
-class SchemaNotCurrent(MigrationError):
-    """The database is not at the service's head revision: the service must not start on it."""
 
 
 @dataclass(frozen=True)
@@ -62,19 +63,11 @@ class Migrated:
     adopted: bool  # a pre-migration database, verified and stamped
 
 
-def script_location(service: str) -> Path:
-    """The service's migrations directory; ``MigrationError`` for a name that has none."""
-    if service not in SERVICES:
-        raise MigrationError(f"{service!r} has no migrations; known: {', '.join(SERVICES)}")
-    package = ROOT / "gateway" if service == "gateway" else ROOT / "services" / service
-    return package / "migrations"
-
-
 def head(service: str) -> str:
     """The newest revision of the service's migrations."""
     found = ScriptDirectory.from_config(_config(service)).get_current_head()
     if found is None:
-        raise MigrationError(f"{service}: no revisions in {script_location(service)}")
+        raise MigrationError(f"{service}: no revisions in {revisions.script_location(service)}")
     return found
 
 
@@ -126,30 +119,6 @@ def check(service: str, url: str) -> list[str]:
         engine.dispose()
 
 
-def require_head(service: str, bind: Engine | Connection) -> None:
-    """Raise ``SchemaNotCurrent`` unless the database is at the service's head revision.
-
-    The message names the service, both revisions and the command to run; never the URL.
-    """
-    if isinstance(bind, Engine):
-        with bind.connect() as connection:
-            return require_head(service, connection)
-    wanted = head(service)
-    found = _revision(bind)
-    if found == wanted:
-        return None
-    known = {script.revision for script in ScriptDirectory.from_config(_config(service)).walk_revisions()}
-    if found is None:
-        state = "was never migrated"
-    elif found in known:
-        state = f"is at revision {found}"
-    else:
-        state = f"is at revision {found}, which this release does not know (a newer one migrated it)"
-    raise SchemaNotCurrent(
-        f"{service}: the database {state}; this release needs revision {wanted}. "
-        f"Run `referral-network migrate {service}` first.")
-
-
 def revision(service: str, url: str, message: str) -> Path:
     """Write the next revision from the models' differences with a database at head; returns its path."""
     engine = make_engine(url)
@@ -177,7 +146,7 @@ def run_migrations(context, metadata: MetaData) -> None:
 
 def _config(service: str, connection: Connection | None = None) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(script_location(service)))
+    config.set_main_option("script_location", str(revisions.script_location(service)))
     config.attributes["connection"] = connection
     return config
 

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from sqlalchemy import text
 
-from services.kit import migrations
+from services.kit import migrations, revisions
 from services.kit.db import make_engine
 from tests.integration.migrations import pre_migration
 
@@ -104,7 +104,7 @@ def test_a_change_to_the_models_becomes_a_revision_that_alters_a_table_holding_d
     shutil.copytree(migrations.script_location("gateway"), tmp_path / "migrations",
                     ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "migrations" / "env.py").write_text(CHANGED_ENV)
-    monkeypatch.setattr(migrations, "script_location", lambda service: tmp_path / "migrations")
+    monkeypatch.setattr(revisions, "script_location", lambda service: tmp_path / "migrations")
 
     head = migrations.head("gateway")
     written = migrations.revision("gateway", database_url, "Agencies: a website")
