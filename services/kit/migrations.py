@@ -47,6 +47,7 @@ from services.kit.revisions import (  # noqa: F401 - part of this module's inter
     VERSION_TABLE,
     MigrationError,
     SchemaNotCurrent,
+    head,
     require_head,
     script_location,
 )
@@ -63,20 +64,12 @@ class Migrated:
     adopted: bool  # a pre-migration database, verified and stamped
 
 
-def head(service: str) -> str:
-    """The newest revision of the service's migrations."""
-    found = ScriptDirectory.from_config(_config(service)).get_current_head()
-    if found is None:
-        raise MigrationError(f"{service}: no revisions in {revisions.script_location(service)}")
-    return found
-
-
 def current(url: str) -> str | None:
     """The database's revision, or None when it was never migrated."""
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            return _revision(connection)
+            return revisions.database_revision(connection)
     finally:
         engine.dispose()
 
@@ -90,7 +83,7 @@ def upgrade(service: str, url: str) -> Migrated:
     try:
         with engine.begin() as connection:
             _serialise(connection)
-            before = _revision(connection)
+            before = revisions.database_revision(connection)
             adopted = before is None and _holds_tables(connection)
             if adopted:
                 differences = _differences(service, connection)
@@ -100,7 +93,7 @@ def upgrade(service: str, url: str) -> Migrated:
                         f"models, so it is not adopted: {_describe(differences)}")
                 command.stamp(_config(service, connection), "head")
             command.upgrade(_config(service, connection), "head")
-            return Migrated(service, before, _revision(connection), adopted)
+            return Migrated(service, before, revisions.database_revision(connection), adopted)
     finally:
         engine.dispose()
 
@@ -126,7 +119,7 @@ def revision(service: str, url: str, message: str) -> Path:
         with engine.connect() as connection:
             require_head(service, connection)
             config = _config(service, connection)
-            number = len(list(ScriptDirectory.from_config(config).walk_revisions())) + 1
+            number = len(revisions.revisions(service)) + 1
             script = command.revision(config, message=message, autogenerate=True, rev_id=f"{number:04d}")
     finally:
         engine.dispose()
@@ -149,11 +142,6 @@ def _config(service: str, connection: Connection | None = None) -> Config:
     config.set_main_option("script_location", str(revisions.script_location(service)))
     config.attributes["connection"] = connection
     return config
-
-
-def _revision(connection: Connection) -> str | None:
-    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-    return context.get_current_revision()
 
 
 def _render_kit_type(type_: str, item, autogen_context) -> str | bool:
