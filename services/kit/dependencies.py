@@ -16,6 +16,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.kit import broker
 from services.kit.crypto import KeyRing
 from services.kit.db import DatabaseTimeouts, WriterGate, is_sqlite, make_engine
 from services.kit.db_counts import count_engine
@@ -90,7 +91,7 @@ class Database(DependencyProvider):
             config["AMQP_URI"],
             source=self.container.service_name,
             poll_seconds=float(config.get("OUTBOX_POLL_SECONDS", 1.0)),
-            confirm_seconds=float(config.get("PUBLISH_CONFIRM_SECONDS", 10.0)),
+            confirm_seconds=float(config.get("PUBLISH_CONFIRM_SECONDS", broker.CONFIRM_SECONDS)),
             delays_ms=RetryPolicy.from_config(config).delays_ms,
             queue_options=QueueOptions.from_config(config),
         )

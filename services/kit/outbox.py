@@ -47,7 +47,7 @@ class OutboxRelay:
         subscriptions: Mapping[str, Iterable[str]] | None = None,  # None: every registered consumer
         delays_ms: Iterable[int] = (),
         queue_options: topology.QueueOptions = topology.CLASSIC,
-        confirm_seconds: float = 10.0,
+        confirm_seconds: float = broker.CONFIRM_SECONDS,
     ) -> None:
         self._session_factory = session_factory
         self._outbox = metadata.tables["outbox"]
