@@ -29,6 +29,7 @@ from services.consent.domain.commands import VERIFY_CHUNK
 from services.consent.domain.ledger_verify import ALTERED, FORGED_CHECKPOINT
 from services.consent.ledger_keys import decode_key
 from services.kit.config import ConfigError
+from services.kit.threads import on_a_thread
 
 _TEXT_FIELDS = ("at", "actor", "action", "subject", "prev_hash", "hash")
 
@@ -73,7 +74,7 @@ def verify_export(entries: Iterable[LedgerEntry], checkpoints: list[Checkpoint],
                   public_key: Ed25519PublicKey, chunk_size: int = VERIFY_CHUNK) -> dict[str, Any]:
     """``{"ok", "entries", "checkpointed"}`` or, when not ok, also ``first_bad_seq``, ``problem``
     and ``kind`` (as ``ChainVerifier`` names them, or ``altered`` for an unreadable export line)."""
-    verifier = ChainVerifier(hmac_key, public_key, checkpoints)
+    verifier = ChainVerifier(hmac_key, public_key, checkpoints, beside=on_a_thread)
     it = iter(entries)
     try:
         while chunk := list(islice(it, chunk_size)):

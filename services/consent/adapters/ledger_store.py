@@ -24,8 +24,9 @@ from services.consent.adapters.orm import ledger
 from services.consent.domain import ChainVerifier, Checkpoint, LedgerEntry, VerifyResult, next_entry
 from services.consent.domain.commands import VERIFY_CHUNK
 from services.consent.domain.ledger import canonical
-from services.consent.domain.ledger_verify import FORGED_CHECKPOINT
+from services.consent.domain.ledger_verify import FORGED_CHECKPOINT, Beside
 from services.consent.ledger_keys import LedgerKeyPair
+from services.kit.threads import on_a_thread
 
 __all__ = ["VERIFY_CHUNK", "LedgerReader", "LedgerRepository", "verify_stream"]
 
@@ -138,7 +139,8 @@ def _details_say(key: str, value: str):
 def verify_stream(reading: Callable[[], AbstractContextManager[LedgerReader]], keys: LedgerKeyPair, *,
                   chunk_size: int = VERIFY_CHUNK,
                   progress: Callable[[int], None] | None = None,
-                  with_checkpoints: bool = False, stream: bool = False) -> VerifyResult:
+                  with_checkpoints: bool = False, stream: bool = False,
+                  beside: Beside = on_a_thread) -> VerifyResult:
     """Verify the whole ledger against its checkpoints, ``chunk_size`` rows per read.
 
     ``reading()`` opens a short-lived transaction per chunk, so a long verification never holds
@@ -148,7 +150,8 @@ def verify_stream(reading: Callable[[], AbstractContextManager[LedgerReader]], k
     chunk. With ``with_checkpoints`` the result also says how many rows the signed checkpoints
     cover. The checkpoints are those stored beside the ledger and those of
     ``keys.checkpoint_log``, which survive a cut of the database; a log line that is not a
-    checkpoint fails verification.
+    checkpoint fails verification. Their signatures are checked by ``beside``: by default on
+    another thread, while the rows are read and hashed.
     """
     with reading() as reader:
         signed = reader.checkpoints()
@@ -157,7 +160,7 @@ def verify_stream(reading: Callable[[], AbstractContextManager[LedgerReader]], k
             signed += keys.checkpoint_log.read()
         except CheckpointLogError as exc:
             return VerifyResult(False, 0, None, str(exc), FORGED_CHECKPOINT)
-    verifier = ChainVerifier(keys.hmac_key, keys.signing_key.public_key(), signed)
+    verifier = ChainVerifier(keys.hmac_key, keys.signing_key.public_key(), signed, beside=beside)
     for feed, chunk in _chunks(reading, chunk_size, stream, verifier):
         read = feed(chunk)
         if progress is not None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,27 +44,14 @@ except (ImportError, TypeError):  # pragma: no cover - interpreters without the 
     canonical = _STRICT.encode
 
 
-# -- the canonical form of a stored row, without parsing its details ------------------------
+# -- the canonical form of a stored row ----------------------------------------------------
 #
-# A row is stored with its details as the canonical JSON that was hashed, so for the shapes
-# the service writes (a flat object of strings, whole numbers, booleans, nulls and lists of
-# those) the canonical form of the row's content is the stored text spliced in as it is.
-# ``canonical_row`` checks that the text *is* in that form (grammar below, keys strictly
-# increasing) and otherwise parses it and encodes it as ``canonical`` does: either way the
-# result is ``canonical(entry.content())`` of the entry read back from the row, byte for byte.
-
-_STRING = r'"[^"\\\x00-\x1f]*"'  # nothing ``canonical`` would escape
-_SCALAR = rf'(?:{_STRING}|0|-?[1-9][0-9]{{0,15}}|true|false|null)'
-_VALUE = rf'(?:{_SCALAR}|\[(?:{_SCALAR}(?:,{_SCALAR})*)?\])'
-_FLAT_OBJECT = re.compile(rf'\{{(?:{_STRING}:{_VALUE}(?:,{_STRING}:{_VALUE})*)?\}}')
-# Every string token whole, from its opening quote: a key comes back quoted, any other string
-# as "" (in a text _FLAT_OBJECT matched, no string holds a quote, so none is cut in two).
-_TOKENS = re.compile(r'("[^"]*"):|"[^"]*"')
-_SHAPES_KEPT = 64
-# The shapes (key sequences, sorted) seen so far, as one pattern: a text with one of them is
-# recognised in a single match, its keys' order known from the pattern itself.
-_shapes: list[tuple[str, ...]] = []
-_known_shape: re.Pattern[str] | None = None
+# A row is stored with its details as the canonical JSON that was hashed. The verifier first
+# hashes the row with that text spliced in unparsed (``spliced_row``): if the hash matches, the
+# text is the canonical form the key holder hashed (a match on any other text would be a
+# forged HMAC), so the row is genuine. Only a row whose spliced form does not match is hashed
+# again from its parsed details, so details stored in another form that means the same still
+# verify, exactly as when every row was parsed.
 
 
 def details_of(text: str) -> Any:
@@ -77,42 +63,16 @@ def details_of(text: str) -> Any:
         return {"unreadable": text}
 
 
-def _canonical_details_text(text: str) -> bool:
-    """Whether ``text`` is already exactly ``canonical(json.loads(text))``, for the flat shapes."""
-    if _known_shape is not None and _known_shape.fullmatch(text) is not None:
-        return True
-    if _FLAT_OBJECT.fullmatch(text) is None:
-        return False
-    keys = tuple(key[1:-1] for key in _TOKENS.findall(text) if key)
-    if not all(a < b for a, b in zip(keys, keys[1:], strict=False)):
-        return False
-    _learn_shape(keys)
-    return True
-
-
-def _learn_shape(keys: tuple[str, ...]) -> None:
-    global _known_shape
-    if len(_shapes) >= _SHAPES_KEPT or keys in _shapes:
-        return
-    _shapes.append(keys)
-    _known_shape = re.compile("|".join(
-        r"\{" + ",".join(f'"{re.escape(key)}":{_VALUE}' for key in shape) + r"\}" for shape in _shapes))
-
-
-def canonical_row(seq: Any, at: Any, actor: Any, action: Any, subject: Any, participant_id: Any,
-                  details_text: Any) -> str:
-    """``canonical`` of the content of the entry stored as this row (``details_text`` as
-    stored). Raises ``TypeError``/``ValueError`` where ``canonical`` would."""
-    if (type(seq) is int and type(details_text) is str and type(at) is str and type(actor) is str
-            and type(action) is str and type(subject) is str
-            and (participant_id is None or type(participant_id) is str)
-            and _canonical_details_text(details_text)):
-        return (f"[{seq},{_encode_string(at)},{_encode_string(actor)},{_encode_string(action)},"
-                f"{_encode_string(subject)},"
-                f"{'null' if participant_id is None else _encode_string(participant_id)},"
-                f"{details_text}]")
-    details = details_of(details_text) if isinstance(details_text, str) else details_text
-    return canonical((seq, at, actor, action, subject, participant_id, details))
+def spliced_row(seq: int, at: str, actor: str, action: str, subject: str,
+                participant_id: str | None, details_text: str) -> str:
+    """The row's content in canonical form with ``details_text`` taken to be canonical: equal
+    to ``canonical`` of the entry read back from the row (whose seq is a whole number) exactly
+    when it is. Raises ``TypeError`` for ``at``, ``actor``, ``action``, ``subject`` or
+    ``participant_id`` that is not text."""
+    return (f"[{seq},{_encode_string(at)},{_encode_string(actor)},{_encode_string(action)},"
+            f"{_encode_string(subject)},"
+            f"{'null' if participant_id is None else _encode_string(participant_id)},"
+            f"{details_text}]")
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,6 +151,69 @@ def test_a_forged_checkpoint_is_reported():
         assert (result.ok, result.kind) == (False, "forged_checkpoint")
 
 
+def test_a_forged_checkpoint_that_disagrees_with_the_chain_is_named_forged_not_rewritten():
+    genuine = sign_checkpoint(CHAIN[9], START, SIGNING_KEY)
+    wrong_head = dataclasses.replace(sign_checkpoint(CHAIN[19], START, Ed25519PrivateKey.generate()),
+                                     head_hash="f" * 64)
+
+    result = check(CHAIN, [genuine, wrong_head])
+
+    assert (result.ok, result.first_bad_seq, result.kind) == (False, None, "forged_checkpoint")
+
+
+class AskedFor:
+    """A ``beside`` that notes how many signatures were checked and when the result was first
+    asked for."""
+
+    def __init__(self) -> None:
+        self.checked: list[int] = []
+        self.asked_after_rows: int | None = None
+        self.verifier: ChainVerifier | None = None
+
+    def __call__(self, work):
+        def result():
+            if self.asked_after_rows is None:
+                self.asked_after_rows = self.verifier.checked
+                self.outcome = work()
+                self.checked.append(len(self.outcome))
+            return self.outcome
+        return result
+
+
+def test_signatures_are_asked_for_only_once_the_rows_are_read_when_chain_and_checkpoints_agree():
+    checkpoints = [sign_checkpoint(CHAIN[9], START, SIGNING_KEY),
+                   sign_checkpoint(CHAIN[29], START, SIGNING_KEY)]
+    beside = AskedFor()
+    # The table and the checkpoint log hold the same checkpoints: each is checked once.
+    verifier = beside.verifier = ChainVerifier(HMAC_KEY, PUBLIC_KEY, checkpoints * 2, beside=beside)
+
+    for i in range(0, len(CHAIN), 8):
+        verifier.feed(CHAIN[i:i + 8])
+        assert beside.asked_after_rows is None
+    result = verifier.finish()
+
+    assert result.ok and verifier.checkpointed == 30
+    assert beside.asked_after_rows == len(CHAIN) and beside.checked == [2]
+
+
+def test_a_checkpoint_that_disagrees_with_the_chain_is_checked_where_it_disagrees():
+    checkpoints = [sign_checkpoint(CHAIN[9], START, SIGNING_KEY),
+                   sign_checkpoint(CHAIN[29], START, SIGNING_KEY)]
+    rebuilt = CHAIN[:20]
+    while len(rebuilt) < 40:
+        rebuilt.append(next_entry(rebuilt[-1], HMAC_KEY, at=START, actor="agency-x",
+                                  action="authorization.decided", subject="consent-9"))
+    beside = AskedFor()
+    verifier = beside.verifier = ChainVerifier(HMAC_KEY, PUBLIC_KEY, checkpoints, beside=beside)
+
+    verifier.feed(rebuilt[:25])  # agrees with the checkpoint at 10; the one at 30 is ahead
+    assert beside.asked_after_rows is None
+    verifier.feed(rebuilt[25:])
+
+    assert verifier.failed and beside.asked_after_rows == 25
+    assert (verifier.finish().first_bad_seq, verifier.finish().kind) == (11, "rewritten")
+
+
 def test_chunks_verify_like_one_call_and_report_progress():
     chain = list(CHAIN)
     chain[19] = dataclasses.replace(chain[19], at="2026-01-01T00:00:00.000000Z")
