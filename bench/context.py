@@ -50,6 +50,7 @@ class BenchContext:
     _rabbit: RabbitAdmin | None = None
     _postgres: PrivatePostgres | None = None
     _network: Network | None = None
+    _start_with: dict[str, str] | None = None  # stopped until used: start again with this
     _closers: list[Callable[[], None]] = field(default_factory=list)
     failed: bool = False
 
@@ -130,18 +131,30 @@ class BenchContext:
             net.start_all()
             time.sleep(IDLE_SETTLE_SECONDS)
             self.shared["idle_rss_mb"] = self.rss(net)
+        elif self._start_with is not None:
+            self.restart_network()
         return self._network
 
     def restart_network(self, network_class: type[Network] = Network,
                         env: dict[str, str] | None = None) -> Network:
         """Stop the product's processes and start them again, as ``network_class`` starts
         them, on the same databases, broker and secrets (``env``: the environment instead)."""
-        old = self.network()
-        old.stop_all()
-        self._network = network_class(env=old.env if env is None else env, logs=self.logs,
-                                      base_url=old.base_url)
+        if self._network is None:
+            self.network()
+        old = self._network
+        if self._start_with is None:
+            old.stop_all()
+        start_with, self._start_with = env or self._start_with or old.env, None
+        self._network = network_class(env=start_with, logs=self.logs, base_url=old.base_url)
         self._network.start_all()
         return self._network
+
+    def stop_network_until_used(self, env: dict[str, str]) -> None:
+        """Stop the product's processes; the next section that uses the network starts them
+        again with ``env`` (a section that restarts them its own way starts them only once)."""
+        if self._network is not None and self._start_with is None:
+            self._network.stop_all()
+        self._start_with = env
 
     def on_close(self, closer: Callable[[], None]) -> None:
         """Run ``closer`` when the run ends, before the processes stop."""
@@ -152,9 +165,9 @@ class BenchContext:
         return {name: proc.rss_mb(p.pid) for name, p in net.running.items()}
 
     def stop_network(self) -> None:
-        if self._network is not None:
+        if self._network is not None and self._start_with is None:
             self._network.stop_all()
-            self._network = None
+        self._network, self._start_with = None, None
 
     # -- clean-up -----------------------------------------------------------------------------
 

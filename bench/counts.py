@@ -83,7 +83,7 @@ def run(smoke: bool, context: BenchContext | None = None) -> dict[str, Any]:
                                  round(rate * seconds))
         after = ask(pids, directory)
     finally:
-        context.restart_network(env=plain)  # counting off again for the sections after this one
+        context.stop_network_until_used(plain)  # counting off for the sections after this one
     return {"rate": rate, "seconds": seconds, "referrals": figures["accepted"],
             "missing_proposals": figures["missing_proposals"],
             "per_referral": per_referral(before, after, figures["accepted"])}
