@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,16 @@ PROCESSES = {
     "outcomes": ("services/outcomes/config.yml", "services.outcomes.service"),
     "gateway": ("gateway/config.yml", "gateway.service"),
 }
+# Settings a process always runs with, whoever starts it (make run, the tests, the benchmark);
+# deploy/ and docker-compose.yml set the same, and tests/deploy holds them to these.
+#
+# EVENTLET_NO_GREENDNS=yes: eventlet leaves name lookups to the system's resolver instead of its
+# green one, which loads dnspython twice over (about 8 MB of every process). A lookup then blocks
+# the whole process, not one green thread: only for a process that resolves nothing but its
+# broker's and its database's host when it connects. Not notifications and engagement, which
+# reach webhook, SMS and SMTP hosts, nor the gateway, which fetches SMART clients' key sets.
+SYSTEM_RESOLVER = frozenset({"consent", "referrals", "matching", "outcomes"})
+NO_GREENDNS = "EVENTLET_NO_GREENDNS"
 IDEMPOTENCY_KEY = "Idempotency-Key"
 # The creating routes (gateway.routes, ``creates=True``): each needs an Idempotency-Key.
 CREATING_PATHS = frozenset({"/v1/agencies", "/v1/consents", "/v1/referrals", "/v1/mentors",
@@ -48,6 +59,18 @@ def command(name: str) -> list[str]:
     """The command line that runs process ``name`` (``nameko run --config <config> <module>``)."""
     config, module = PROCESSES[name]
     return [str(BIN / "nameko"), "run", "--config", config, module]
+
+
+def environment_of(name: str, env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` as process ``name`` runs with it: with its own settings (``SYSTEM_RESOLVER``),
+    and without ``EVENTLET_NO_GREENDNS`` when the process must keep eventlet's green resolver,
+    even if the environment it was started from has it."""
+    own = dict(env)
+    if name in SYSTEM_RESOLVER:
+        own[NO_GREENDNS] = "yes"
+    else:
+        own.pop(NO_GREENDNS, None)
+    return own
 
 
 def free_port() -> int:
@@ -72,7 +95,7 @@ class Network:
         Only the first replica of a service runs its timers (``TIMERS_ENABLED``), as deployed.
         """
         process = name if replica == 1 else f"{name}-{replica}"
-        env = {**self.env, **self.process_env.get(name, {})}
+        env = environment_of(name, {**self.env, **self.process_env.get(name, {})})
         if replica > 1:
             env["TIMERS_ENABLED"] = "false"
         log = open(self.logs / f"{process}.log", "ab")  # noqa: SIM115 - owned by the process

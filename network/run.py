@@ -24,7 +24,7 @@ from pathlib import Path
 import requests
 
 from network import demo, secrets
-from network.processes import PROCESSES, command
+from network.processes import PROCESSES, command, environment_of
 from network.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         if process.wait() != 0:
             raise SystemExit(f"`referral-network {step}` failed (exit code {process.returncode})")
     print(f"Starting the network ({args.database}) …", flush=True)
-    supervisor = Supervisor({name: command(name) for name in PROCESSES}, env=env, cwd=ROOT)
+    supervisor = Supervisor({name: command(name) for name in PROCESSES}, env=env, cwd=ROOT,
+                            environments={name: environment_of(name, env) for name in PROCESSES})
     supervisor.start()
     try:
         wait_until_ready(base_url)

@@ -403,8 +403,8 @@ def test_compose_postgres_creates_one_database_per_process():
 
 # Set by the manifests only to build other values ($(AMQP_USER) in AMQP_URI, ...), or
 # read by code rather than config.yml (TIMERS_ENABLED may be ignored by a service whose
-# periodic jobs are safe in every replica).
-HELPER_VARIABLES = re.compile(r"AMQP_USER|AMQP_PASSWORD|\w+_DB_PASSWORD|TIMERS_ENABLED")
+# periodic jobs are safe in every replica; eventlet reads EVENTLET_NO_GREENDNS on import).
+HELPER_VARIABLES = re.compile(r"AMQP_USER|AMQP_PASSWORD|\w+_DB_PASSWORD|TIMERS_ENABLED|EVENTLET_NO_GREENDNS")
 
 
 def config_variables(process: str) -> tuple[set[str], set[str]]:
@@ -439,6 +439,28 @@ def test_kubernetes_sets_what_each_config_needs_and_nothing_it_ignores(process, 
     assert not ignored, f"{process} never reads {ignored}: a misspelt variable?"
 
 
+def test_compose_uses_the_system_resolver_exactly_where_make_run_does():
+    from network.processes import NO_GREENDNS, SYSTEM_RESOLVER
+
+    services = compose_file()["services"]
+    for name in PROCESSES:
+        setting = services[name]["environment"].get(NO_GREENDNS)
+        assert setting == ("yes" if name in SYSTEM_RESOLVER else None), name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_kubernetes_uses_the_system_resolver_exactly_where_make_run_does(overlay):
+    from network.processes import NO_GREENDNS, SYSTEM_RESOLVER
+
+    docs = render(overlay)[1]
+    for configmap in of_kind(docs, "ConfigMap").values():
+        assert NO_GREENDNS not in configmap.get("data", {}), "shared settings reach every process"
+    for name, deployment in of_kind(docs, "Deployment").items():
+        process = name.removesuffix("-timers")
+        setting = env_of(containers(deployment)[0]).get(NO_GREENDNS, {}).get("value")
+        assert setting == ("yes" if process in SYSTEM_RESOLVER else None), f"{overlay}: {name}"
+
+
 # --- Dockerfile, make run's commands and committed files ---------------------------------------
 
 
@@ -456,6 +478,8 @@ def test_dockerfile_runtime_stage_is_slim_and_non_root():
     assert user not in ("root", "0"), user
     for name in re.findall(r"^\s*(?:ENV|ARG)\s+(\w+)", text, re.MULTILINE):
         assert not SECRET_NAME.search(name), f"{name} would bake a secret into the image"
+    # Per process (the manifests and docker-compose.yml), never for every process of the image.
+    assert "EVENTLET_NO_GREENDNS" not in text
 
 
 def test_make_run_supervises_the_same_five_commands_the_deployments_run():
