@@ -131,6 +131,7 @@ class BenchContext:
             net.start_all()
             time.sleep(IDLE_SETTLE_SECONDS)
             self.shared["idle_rss_mb"] = self.rss(net)
+            self.shared["idle_pss_mb"] = self.pss(net)
         elif self._start_with is not None:
             self.restart_network()
         return self._network
@@ -163,6 +164,10 @@ class BenchContext:
     @staticmethod
     def rss(net: Network) -> dict[str, float]:
         return {name: proc.rss_mb(p.pid) for name, p in net.running.items()}
+
+    @staticmethod
+    def pss(net: Network) -> dict[str, float]:
+        return {name: proc.pss_mb(p.pid) for name, p in net.running.items()}
 
     def stop_network(self) -> None:
         if self._network is not None and self._start_with is None:

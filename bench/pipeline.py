@@ -99,6 +99,7 @@ def run(smoke: bool, context: BenchContext | None = None) -> dict:
         _wait_ready(pipe, running)
         time.sleep(1.0)
         idle = {name: proc.rss_mb(p.pid) for name, p in running.items()}
+        idle_pss = {name: proc.pss_mb(p.pid) for name, p in running.items()}
         warm = steps.warm_up(pipe)
         stepped = steps.stepped(pipe, plan["rates"], plan["seconds"], plan["repeats"])
         flat = steps.flat_out(pipe, plan["clients"], plan["flat_seconds"], plan["repeats"])
@@ -111,4 +112,4 @@ def run(smoke: bool, context: BenchContext | None = None) -> dict:
         receiver.stop()
     context.shared["bare_pipeline"] = {"flat_out": flat, "steps": stepped, "idle_rss_mb": idle}
     return {"plan": dict(plan), "warm_up": warm, "steps": stepped,
-            "flat_out": flat, "idle_rss_mb": idle}
+            "flat_out": flat, "idle_rss_mb": idle, "idle_pss_mb": idle_pss}

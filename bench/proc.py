@@ -31,18 +31,28 @@ def tree(pid: int) -> list[int]:
     return pids
 
 
+def _kb(pid: int, file: str, field: str) -> int:
+    """The ``field:`` line of /proc/<pid>/<file>, in kB; 0 for a gone process."""
+    try:
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its descendants in MB (VmRSS); 0 for a gone process."""
-    total_kb = 0
-    for member in tree(pid):
-        try:
-            for line in Path(f"/proc/{member}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
-                    break
-        except OSError:
-            continue
-    return total_kb / 1024
+    """Resident memory of ``pid`` and its descendants in MB (VmRSS); 0 for a gone process.
+    A page shared with other processes (a shared library's code) counts in full in each."""
+    return sum(_kb(member, "status", "VmRSS:") for member in tree(pid)) / 1024
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional set size of ``pid`` and its descendants in MB (Pss of smaps_rollup): a page
+    that n processes share counts 1/n in each, so the sum over processes is the memory they use
+    together. 0 for a gone process."""
+    return sum(_kb(member, "smaps_rollup", "Pss:") for member in tree(pid)) / 1024
 
 
 def _stat(pid: int) -> list[str]:

@@ -127,14 +127,17 @@ def _sections(s: dict) -> list[str]:
                  for f in m["greedy_vs_optimum"]]
         out += _simple("5. Matching (single core, in process)", rows)
     if mem := s.get("memory"):
-        rows = [(f"{name}: idle / under load",
-                 f"{_n(mem['idle_mb'][name])} / {_n(mem['under_load_mb'].get(name))}")
+        pss, pss_load = mem.get("idle_pss_mb", {}), mem.get("under_load_pss_mb", {})
+        rows = [(f"{name}: idle / under load, RSS (PSS)",
+                 f"{_n(mem['idle_mb'][name])} ({_n(pss.get(name))}) / "
+                 f"{_n(mem['under_load_mb'].get(name))} ({_n(pss_load.get(name))})")
                 for name in mem["idle_mb"]]
-        rows += [("whole network: idle / under load", f"{_n(mem['idle_total_mb'])} / "
-                                                      f"{_n(mem['under_load_total_mb'])}"),
+        rows += [("whole network: idle / under load, RSS (PSS)",
+                  f"{_n(mem['idle_total_mb'])} ({_n(mem.get('idle_pss_total_mb'))}) / "
+                  f"{_n(mem['under_load_total_mb'])} ({_n(mem.get('under_load_pss_total_mb'))})"),
                  ("bare nameko process idle (baseline)", _n(mem["bare_nameko_process_idle_mb"])),
                  ("product process ÷ bare process, idle", _n(mem["idle_per_process_ratio_to_bare"], 2))]
-        out += _simple("6. Memory (MB RSS)", rows)
+        out += _simple("6. Memory (MB RSS; PSS in brackets)", rows)
     if sq := s.get("sqlite"):
         f = sq["flat_out"]
         out += _simple(f"7. The SQLite network of `make run`, {f['clients']} clients flat out", [

@@ -30,16 +30,18 @@ class ProductRig:
 
     def pipeline(self, drain_seconds: float, *, sample_memory: bool = True) -> steps.Pipeline:
         """A driver for the running network; with ``sample_memory``, its largest size whenever a
-        load stops goes into the run's ``load_rss_mb``."""
+        load stops goes into the run's ``load_rss_mb`` (and ``load_pss_mb``)."""
         context = self.context
         net = self.net or context.network()
         url = urlsplit(net.base_url)
         pids = {name: p.pid for name, p in net.running.items()}
         peak: dict[str, float] = context.shared.setdefault("load_rss_mb", {})
+        peak_pss: dict[str, float] = context.shared.setdefault("load_pss_mb", {})
 
         def note_memory() -> None:
-            for name, mb in context.rss(net).items():
-                peak[name] = max(peak.get(name, 0.0), mb)
+            for sizes, seen in ((context.rss(net), peak), (context.pss(net), peak_pss)):
+                for name, mb in sizes.items():
+                    seen[name] = max(seen.get(name, 0.0), mb)
 
         def prepare(expected: int) -> None:
             # Every proposal so far holds a place: keep room for the next run, with a margin.

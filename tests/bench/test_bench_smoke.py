@@ -80,6 +80,12 @@ def test_consent_memory_profile_and_matching_report_numbers(smoke):
     assert set(memory["idle_mb"]) == {"consent", "referrals", "matching", "notifications", "engagement",
                                       "outcomes", "gateway"}
     assert memory["idle_total_mb"] > 0 and memory["under_load_total_mb"] > 0
+    for figure in ("idle_mb", "under_load_mb", "idle_pss_mb", "under_load_pss_mb"):
+        assert set(memory[figure]) == set(memory["idle_mb"]), figure
+        assert all(is_number(mb) and mb > 0 for mb in memory[figure].values()), figure
+    # PSS counts the pages processes share once across them: the network's sum is below RSS's.
+    assert 0 < memory["idle_pss_total_mb"] < memory["idle_total_mb"]
+    assert 0 < memory["under_load_pss_total_mb"] < memory["under_load_total_mb"]
     counted = sections["count"]["per_referral"]
     assert set(counted) == {*memory["idle_mb"], "total"}
     assert all(is_number(f[key]) for f in counted.values()
