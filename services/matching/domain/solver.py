@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-from ortools.graph.python import min_cost_flow
 
 from services.matching.domain.model import ReferralCriteria
 from services.matching.domain.table import MentorTable
@@ -94,6 +93,10 @@ def assign_optimal(pairs: CandidatePairs, capacity_left: np.ndarray,
     """
     if len(pairs) == 0:
         return np.zeros(0, np.int64)
+    # Imported on the first solve, not with the service: OR-tools' native module is about 25 MB
+    # of every matching process, and only a rebalance with referrals waiting ever solves.
+    from ortools.graph.python import min_cost_flow
+
     mentor_rows, mentor_of_pair = np.unique(pairs.row, return_inverse=True)
     n_mentors = mentor_rows.size
     source, sink = 0, 1 + n_referrals + n_mentors
