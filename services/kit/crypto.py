@@ -14,9 +14,13 @@ import base64
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+# cryptography (about 7 MB of native code) is imported by the first key ring or key made, not
+# with this module: matching and outcomes seal no field and never make one.
 
 _PREFIX = "v1"
 _NONCE_BYTES = 12
@@ -40,6 +44,8 @@ class FieldRef:
 
 def generate_key() -> str:
     """A fresh base64 AES-256 key, for configuration."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     return base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
 
 
@@ -47,6 +53,8 @@ class KeyRing:
     """Named AES-256 keys; the last one added is the one that encrypts."""
 
     def __init__(self, keys: Iterable[tuple[str, bytes]]) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         self._keys: dict[str, AESGCM] = {}
         self.primary_id = ""
         for key_id, key in keys:
@@ -76,6 +84,8 @@ class KeyRing:
 
     def decrypt(self, token: str, ref: FieldRef) -> str:
         """Raises ``DecryptionError``; never returns garbage."""
+        from cryptography.exceptions import InvalidTag
+
         key_id = self.key_id_of(token)
         try:
             raw = base64.urlsafe_b64decode(token.split(".", 2)[2])

@@ -1,7 +1,8 @@
 """What a service's process loads to start. A module only some work needs is imported by the
 first piece of work that needs it, so it costs no memory in a process that never does that work:
-OR-tools until matching's batch solve has referrals to place. The tests of that work import
-them (tests/unit/matching/test_matching_solver.py)."""
+OR-tools until matching's batch solve has referrals to place, cryptography in the processes
+that seal no field (matching, outcomes). The tests of that work import them
+(tests/unit/matching/test_matching_solver.py, tests/unit/kit/test_field_encryption.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from network.processes import PROCESSES, ROOT, environment_of
 # Top-level packages a process must not hold once started (before any work).
 NOT_AT_START = {
     "consent": set(), "referrals": set(), "notifications": set(), "engagement": set(),
-    "matching": {"ortools"},
-    "outcomes": set(),
+    "matching": {"ortools", "cryptography"},
+    "outcomes": {"cryptography"},
     "gateway": set(),
 }
 # As ``nameko run`` starts it: the world patched, then the service's module imported.
@@ -46,16 +47,20 @@ def test_a_started_process_has_not_loaded_what_only_later_work_needs(name):
 
 
 def test_the_work_that_needs_them_loads_them():
-    """The solver imports what its process did not load to start."""
+    """The solver and a key ring import what their process did not load to start."""
     probe = ("import sys\n"
              "from services.matching.domain import solver\n"
-             "before = {'ortools'} & {m.split('.')[0] for m in sys.modules}\n"
+             "from services.kit import crypto\n"
+             "before = {'ortools', 'cryptography'} & {m.split('.')[0] for m in sys.modules}\n"
              "import numpy as np\n"
              "pairs = solver.CandidatePairs(np.array([0], np.int32), np.array([0], np.int32),"
              " np.array([0.5]))\n"
              "assert list(solver.assign_optimal(pairs, np.array([1]), 1)) == [0]\n"
-             "after = {'ortools'} & {m.split('.')[0] for m in sys.modules}\n"
+             "ring = crypto.KeyRing.from_config('k1:' + crypto.generate_key())\n"
+             "ref = crypto.FieldRef('t', 'c', 'r')\n"
+             "assert ring.decrypt(ring.encrypt('x', ref), ref) == 'x'\n"
+             "after = {'ortools', 'cryptography'} & {m.split('.')[0] for m in sys.modules}\n"
              "print(sorted(before), sorted(after))\n")
     done = subprocess.run([sys.executable, "-W", "ignore", "-c", probe], cwd=ROOT, capture_output=True,
                           text=True, check=True)
-    assert done.stdout.split() == ["[]", "['ortools']"]
+    assert done.stdout.split() == ["[]", "['cryptography',", "'ortools']"]
