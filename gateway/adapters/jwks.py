@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
 from services.notifications.domain.destinations import is_local_name, is_public_address
 
 MAX_JWKS_BYTES = 64 * 1024
@@ -112,6 +110,10 @@ class JwksCache:
             parsed = ipaddress.ip_address(address.split("%")[0])
             if not is_public_address(parsed) and not (self.allow_loopback and parsed.is_loopback):
                 raise JwksUnavailable("the key set's host resolves to an address that is not public")
+        # requests (with urllib3, about 5 MB) is imported by the first fetch, not with the
+        # gateway: only SMART clients that publish a key set by URL ever need one.
+        import requests
+
         try:
             with requests.get(url, timeout=FETCH_TIMEOUT_SECONDS, stream=True, allow_redirects=False,
                               headers={"Accept": "application/json"}) as response:

@@ -1,8 +1,9 @@
 """What a service's process loads to start. A module only some work needs is imported by the
 first piece of work that needs it, so it costs no memory in a process that never does that work:
 OR-tools until matching's batch solve has referrals to place, cryptography in the processes
-that seal no field (matching, outcomes). The tests of that work import them
-(tests/unit/matching/test_matching_solver.py, tests/unit/kit/test_field_encryption.py)."""
+that seal no field (matching, outcomes), requests in the gateway until a SMART client's key set
+is fetched by URL. The tests of that work run it (tests/unit/matching/test_matching_solver.py,
+tests/unit/kit/test_field_encryption.py, tests/integration/gateway/test_gateway_smart.py)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from network.processes import PROCESSES, ROOT, environment_of
 
 # Top-level packages a process must not hold once started (before any work).
 NOT_AT_START = {
-    "consent": set(), "referrals": set(), "notifications": set(), "engagement": set(),
+    "consent": set(), "referrals": set(), "notifications": set(),
     "matching": {"ortools", "cryptography"},
     "outcomes": {"cryptography"},
-    "gateway": set(),
+    "engagement": set(),
+    "gateway": {"requests", "urllib3"},
 }
 # As ``nameko run`` starts it: the world patched, then the service's module imported.
 PROBE = """
@@ -29,6 +31,23 @@ import importlib, sys
 importlib.import_module(sys.argv[1])
 print(" ".join(sorted({name.split(".")[0] for name in sys.modules})))
 """
+# The work that needs each: run in a fresh interpreter, it must load the package.
+WORK = {
+    "ortools": "import numpy as np\n"
+               "from services.matching.domain import solver\n"
+               "pairs = solver.CandidatePairs(np.array([0], np.int32), np.array([0], np.int32),"
+               " np.array([0.5]))\n"
+               "assert list(solver.assign_optimal(pairs, np.array([1]), 1)) == [0]\n",
+    "cryptography": "from services.kit import crypto\n"
+                    "ring = crypto.KeyRing.from_config('k1:' + crypto.generate_key())\n"
+                    "ref = crypto.FieldRef('t', 'c', 'r')\n"
+                    "assert ring.decrypt(ring.encrypt('x', ref), ref) == 'x'\n",
+    "requests": "from gateway.adapters.jwks import JwksCache, JwksUnavailable\n"
+                "try:\n"
+                "    JwksCache(allow_loopback=True).key_set('http://127.0.0.1:9/jwks.json', 'k1')\n"
+                "except JwksUnavailable:\n"
+                "    pass\n",
+}
 
 
 def started_with(name: str) -> set[str]:
@@ -46,21 +65,10 @@ def test_a_started_process_has_not_loaded_what_only_later_work_needs(name):
     assert not loaded & NOT_AT_START[name]
 
 
-def test_the_work_that_needs_them_loads_them():
-    """The solver and a key ring import what their process did not load to start."""
+@pytest.mark.parametrize("package", sorted(WORK))
+def test_the_work_that_needs_a_package_loads_it(package):
     probe = ("import sys\n"
-             "from services.matching.domain import solver\n"
-             "from services.kit import crypto\n"
-             "before = {'ortools', 'cryptography'} & {m.split('.')[0] for m in sys.modules}\n"
-             "import numpy as np\n"
-             "pairs = solver.CandidatePairs(np.array([0], np.int32), np.array([0], np.int32),"
-             " np.array([0.5]))\n"
-             "assert list(solver.assign_optimal(pairs, np.array([1]), 1)) == [0]\n"
-             "ring = crypto.KeyRing.from_config('k1:' + crypto.generate_key())\n"
-             "ref = crypto.FieldRef('t', 'c', 'r')\n"
-             "assert ring.decrypt(ring.encrypt('x', ref), ref) == 'x'\n"
-             "after = {'ortools', 'cryptography'} & {m.split('.')[0] for m in sys.modules}\n"
-             "print(sorted(before), sorted(after))\n")
-    done = subprocess.run([sys.executable, "-W", "ignore", "-c", probe], cwd=ROOT, capture_output=True,
-                          text=True, check=True)
-    assert done.stdout.split() == ["[]", "['cryptography',", "'ortools']"]
+             f"assert {package!r} not in sys.modules\n"
+             f"{WORK[package]}"
+             f"assert {package!r} in sys.modules\n")
+    subprocess.run([sys.executable, "-W", "ignore", "-c", probe], cwd=ROOT, check=True)
