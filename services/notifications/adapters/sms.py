@@ -8,11 +8,13 @@ is ``201`` with a JSON body carrying the message ``sid``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import requests
-
 from services.notifications.domain.outcome import SendOutcome
+
+if TYPE_CHECKING:
+    import requests
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,17 @@ class TwilioSettings:
 class TwilioSmsSender:
     def __init__(self, settings: TwilioSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        self._session = session
+
+    @property
+    def session(self) -> requests.Session:
+        # Made, and requests (with urllib3, about 5 MB) imported, for the first text: engagement
+        # texts participants now and then, and holds no HTTP client until it does.
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+        return self._session
 
     @property
     def messages_url(self) -> str:
@@ -41,6 +53,8 @@ class TwilioSmsSender:
         on success and the provider's numeric error code on failure, never its message
         text, which repeats the phone number.
         """
+        import requests
+
         s = self.settings
         try:
             response = self.session.post(

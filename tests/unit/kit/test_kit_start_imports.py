@@ -2,8 +2,9 @@
 first piece of work that needs it, so it costs no memory in a process that never does that work:
 OR-tools until matching's batch solve has referrals to place, cryptography in the processes
 that seal no field (matching, outcomes), requests in the gateway until a SMART client's key set
-is fetched by URL. The tests of that work run it (tests/unit/matching/test_matching_solver.py,
-tests/unit/kit/test_field_encryption.py, tests/integration/gateway/test_gateway_smart.py)."""
+is fetched by URL and in engagement until its first text. The tests of that work run it
+(tests/unit/matching/test_matching_solver.py, tests/unit/kit/test_field_encryption.py,
+tests/integration/gateway/test_gateway_smart.py, tests/unit/notifications/test_notifications_sms.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ NOT_AT_START = {
     "consent": set(), "referrals": set(), "notifications": set(),
     "matching": {"ortools", "cryptography"},
     "outcomes": {"cryptography"},
-    "engagement": set(),
+    "engagement": {"requests", "urllib3"},
     "gateway": {"requests", "urllib3"},
 }
 # As ``nameko run`` starts it: the world patched, then the service's module imported.
@@ -47,6 +48,10 @@ WORK = {
                 "    JwksCache(allow_loopback=True).key_set('http://127.0.0.1:9/jwks.json', 'k1')\n"
                 "except JwksUnavailable:\n"
                 "    pass\n",
+    "requests (SMS)": "from services.notifications.adapters.sms import TwilioSettings, TwilioSmsSender\n"
+                      "sender = TwilioSmsSender(TwilioSettings('AC1', 'token', '+15550000000',"
+                      " base_url='http://127.0.0.1:9'))\n"
+                      "assert not sender.send('+15550000001', 'hello').ok\n",
 }
 
 
@@ -67,8 +72,9 @@ def test_a_started_process_has_not_loaded_what_only_later_work_needs(name):
 
 @pytest.mark.parametrize("package", sorted(WORK))
 def test_the_work_that_needs_a_package_loads_it(package):
+    module = package.split()[0]
     probe = ("import sys\n"
-             f"assert {package!r} not in sys.modules\n"
+             f"assert {module!r} not in sys.modules\n"
              f"{WORK[package]}"
-             f"assert {package!r} in sys.modules\n")
+             f"assert {module!r} in sys.modules\n")
     subprocess.run([sys.executable, "-W", "ignore", "-c", probe], cwd=ROOT, check=True)
