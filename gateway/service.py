@@ -52,7 +52,10 @@ from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every
 from services.kit.errors import Forbidden, InvalidRequest, NotFound
 from services.kit.messages import shared
+from services.kit.resolver import resolve_on_threads
 from services.kit.rpc import ServiceClient
+
+resolve_on_threads()  # before anything resolves a name (services/kit/resolver.py)
 
 log = logging.getLogger(__name__)
 

@@ -32,16 +32,14 @@ PROCESSES = {
     "outcomes": ("services/outcomes/config.yml", "services.outcomes.service"),
     "gateway": ("gateway/config.yml", "gateway.service"),
 }
-# Settings a process always runs with, whoever starts it (make run, the tests, the benchmark);
+# Settings every process runs with, whoever starts it (make run, the tests, the benchmark);
 # deploy/ and docker-compose.yml set the same, and tests/deploy holds them to these.
 #
-# EVENTLET_NO_GREENDNS=yes: eventlet leaves name lookups to the system's resolver instead of its
-# green one, which loads dnspython twice over (about 8 MB of every process). A lookup then blocks
-# the whole process, not one green thread: only for a process that resolves nothing but its
-# broker's and its database's host when it connects. Not notifications and engagement, which
-# reach webhook, SMS and SMTP hosts, nor the gateway, which fetches SMART clients' key sets.
-SYSTEM_RESOLVER = frozenset({"consent", "referrals", "matching", "outcomes"})
+# EVENTLET_NO_GREENDNS=yes: eventlet's green resolver imports dnspython twice over, about 8 MB of
+# every process. Without it each service sends its name lookups to eventlet's pool of real
+# threads (services/kit/resolver.py), so a lookup still holds up only the green thread that asked.
 NO_GREENDNS = "EVENTLET_NO_GREENDNS"
+PROCESS_SETTINGS = {NO_GREENDNS: "yes"}
 IDEMPOTENCY_KEY = "Idempotency-Key"
 # The creating routes (gateway.routes, ``creates=True``): each needs an Idempotency-Key.
 CREATING_PATHS = frozenset({"/v1/agencies", "/v1/consents", "/v1/referrals", "/v1/mentors",
@@ -61,16 +59,9 @@ def command(name: str) -> list[str]:
     return [str(BIN / "nameko"), "run", "--config", config, module]
 
 
-def environment_of(name: str, env: Mapping[str, str]) -> dict[str, str]:
-    """``env`` as process ``name`` runs with it: with its own settings (``SYSTEM_RESOLVER``),
-    and without ``EVENTLET_NO_GREENDNS`` when the process must keep eventlet's green resolver,
-    even if the environment it was started from has it."""
-    own = dict(env)
-    if name in SYSTEM_RESOLVER:
-        own[NO_GREENDNS] = "yes"
-    else:
-        own.pop(NO_GREENDNS, None)
-    return own
+def environment_of(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` as a process runs with it: with ``PROCESS_SETTINGS``."""
+    return {**env, **PROCESS_SETTINGS}
 
 
 def free_port() -> int:
@@ -95,7 +86,7 @@ class Network:
         Only the first replica of a service runs its timers (``TIMERS_ENABLED``), as deployed.
         """
         process = name if replica == 1 else f"{name}-{replica}"
-        env = environment_of(name, {**self.env, **self.process_env.get(name, {})})
+        env = environment_of({**self.env, **self.process_env.get(name, {})})
         if replica > 1:
             env["TIMERS_ENABLED"] = "false"
         log = open(self.logs / f"{process}.log", "ab")  # noqa: SIM115 - owned by the process

@@ -120,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         if process.wait() != 0:
             raise SystemExit(f"`referral-network {step}` failed (exit code {process.returncode})")
     print(f"Starting the network ({args.database}) …", flush=True)
-    supervisor = Supervisor({name: command(name) for name in PROCESSES}, env=env, cwd=ROOT,
-                            environments={name: environment_of(name, env) for name in PROCESSES})
+    supervisor = Supervisor({name: command(name) for name in PROCESSES}, env=environment_of(env),
+                            cwd=ROOT)
     supervisor.start()
     try:
         wait_until_ready(base_url)

@@ -27,7 +27,6 @@ from typing import IO
 class _Child:
     name: str
     command: Sequence[str]
-    env: dict[str, str]
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     restarts: int = 0
@@ -41,17 +40,13 @@ class Supervisor:
 
     ``emit`` receives every line: the processes' own output (prefixed with their name) and the
     supervisor's notes (``supervisor | consent exited with code -9; restart 1 in 1.0 s``).
-    Every process runs with ``env``, or with ``environments[name]`` where one is given.
     """
 
     def __init__(self, commands: Mapping[str, Sequence[str]], *, env: Mapping[str, str], cwd: Path,
-                 environments: Mapping[str, Mapping[str, str]] | None = None,
                  emit: Callable[[str], None] | None = None, backoff_start: float = 1.0,
                  backoff_max: float = 30.0, stable_after: float = 30.0, poll: float = 0.2) -> None:
-        environments = environments or {}
-        self._children = {name: _Child(name, list(command), dict(environments.get(name, env)))
-                          for name, command in commands.items()}
-        self._cwd = cwd
+        self._children = {name: _Child(name, list(command)) for name, command in commands.items()}
+        self._env, self._cwd = dict(env), cwd
         self._emit = emit or _print
         self._backoff_start, self._backoff_max = backoff_start, backoff_max
         self._stable_after, self._poll = stable_after, poll
@@ -128,7 +123,7 @@ class Supervisor:
         child.started_at = time.monotonic()
         # Its own session: a signal meant for the supervisor's terminal does not reach it twice.
         child.process = subprocess.Popen(
-            child.command, cwd=self._cwd, env=child.env, stdout=subprocess.PIPE,
+            child.command, cwd=self._cwd, env=self._env, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, start_new_session=True)
         reader = threading.Thread(target=self._relay_output, args=(child.name, child.process.stdout),
                                   name=f"output of {child.name}", daemon=True)

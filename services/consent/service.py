@@ -23,7 +23,10 @@ from services.kit.entrypoints import every, rpc
 from services.kit.errors import InvalidRequest
 from services.kit.messages import load, load_caller, shared
 from services.kit.pages import MAX_PAGE_SIZE, read_cursor
+from services.kit.resolver import resolve_on_threads
 from services.kit.rpc import CallingService, verified_rpc
+
+resolve_on_threads()  # before anything resolves a name (services/kit/resolver.py)
 
 # Only the referrals service discloses participant details and ledgers reads of them; the broker
 # vouches for the caller (RPC_CALLER_USERS, services/kit/rpc.py).

@@ -39,7 +39,10 @@ from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import every, rpc, subscribe
 from services.kit.messages import load, load_caller, shared
+from services.kit.resolver import resolve_on_threads
 from services.kit.rpc import ServiceClient
+
+resolve_on_threads()  # before anything resolves a name (services/kit/resolver.py)
 
 
 class EngagementDatabase(Database):

@@ -16,12 +16,15 @@ from services.kit.dependencies import Clock
 from services.kit.entrypoints import every, rpc, subscribe
 from services.kit.messages import load, load_caller, shared
 from services.kit.pages import MAX_PAGE_SIZE, read_cursor
+from services.kit.resolver import resolve_on_threads
 from services.kit.vocabulary import OTHER_REASON as OTHER
 from services.matching import handlers
 from services.matching import schemas as s
 from services.matching.adapters.orm import metadata
 from services.matching.dependencies import MatchingDatabase, Policy, Registry
 from services.matching.domain import commands as c
+
+resolve_on_threads()  # before anything resolves a name (services/kit/resolver.py)
 
 
 class MatchingService:

@@ -12,6 +12,7 @@ from services.kit.contract import Event
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import Wake, every, rpc, subscribe
 from services.kit.messages import load, load_caller, shared
+from services.kit.resolver import resolve_on_threads
 from services.notifications.adapters.orm import metadata
 from services.notifications.adapters.outbound import OutboundChannels
 from services.notifications.adapters.repository import notification_repositories
@@ -31,6 +32,8 @@ from services.notifications.schemas import (
     decode_page,
     encode_page,
 )
+
+resolve_on_threads()  # before anything resolves a name (services/kit/resolver.py)
 
 
 class NotificationsService:

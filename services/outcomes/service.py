@@ -17,12 +17,15 @@ from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import rpc, subscribe
 from services.kit.errors import Forbidden
 from services.kit.messages import load, load_caller, shared
+from services.kit.resolver import resolve_on_threads
 from services.outcomes import schemas as s
 from services.outcomes.adapters.orm import metadata
 from services.outcomes.adapters.repository import outcomes_repositories
 from services.outcomes.domain.disclosure import DEFAULT_K
 from services.outcomes.domain.facts import CONSUMED
 from services.outcomes.handlers import events, reports
+
+resolve_on_threads()  # before anything resolves a name (services/kit/resolver.py)
 
 
 class OutcomesService:

@@ -14,6 +14,7 @@ from services.kit.creations import creation_of
 from services.kit.dependencies import Clock, Database
 from services.kit.entrypoints import rpc, subscribe
 from services.kit.messages import load, load_caller, shared
+from services.kit.resolver import resolve_on_threads
 from services.kit.rpc import ServiceClient
 from services.referrals import schemas as s
 from services.referrals.adapters.consent import ConsentClient
@@ -29,6 +30,8 @@ from services.referrals.domain.commands import (
 )
 from services.referrals.domain.filters import ReferralFilters
 from services.referrals.handlers import commands, consent_events, match_events, queries
+
+resolve_on_threads()  # before anything resolves a name (services/kit/resolver.py)
 
 DEFAULT_PAGE_SIZE = 50
 

@@ -439,26 +439,26 @@ def test_kubernetes_sets_what_each_config_needs_and_nothing_it_ignores(process, 
     assert not ignored, f"{process} never reads {ignored}: a misspelt variable?"
 
 
-def test_compose_uses_the_system_resolver_exactly_where_make_run_does():
-    from network.processes import NO_GREENDNS, SYSTEM_RESOLVER
+def test_compose_gives_every_process_the_settings_make_run_gives_it():
+    from network.processes import PROCESS_SETTINGS
 
     services = compose_file()["services"]
     for name in PROCESSES:
-        setting = services[name]["environment"].get(NO_GREENDNS)
-        assert setting == ("yes" if name in SYSTEM_RESOLVER else None), name
+        for setting, value in PROCESS_SETTINGS.items():
+            assert services[name]["environment"].get(setting) == value, (name, setting)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_kubernetes_uses_the_system_resolver_exactly_where_make_run_does(overlay):
-    from network.processes import NO_GREENDNS, SYSTEM_RESOLVER
+def test_kubernetes_gives_every_process_the_settings_make_run_gives_it(overlay):
+    from network.processes import PROCESS_SETTINGS
 
     docs = render(overlay)[1]
-    for configmap in of_kind(docs, "ConfigMap").values():
-        assert NO_GREENDNS not in configmap.get("data", {}), "shared settings reach every process"
-    for name, deployment in of_kind(docs, "Deployment").items():
-        process = name.removesuffix("-timers")
-        setting = env_of(containers(deployment)[0]).get(NO_GREENDNS, {}).get("value")
-        assert setting == ("yes" if process in SYSTEM_RESOLVER else None), f"{overlay}: {name}"
+    deployments = of_kind(docs, "Deployment")
+    assert {name.removesuffix("-timers") for name in deployments} >= set(PROCESSES)
+    for name, deployment in deployments.items():
+        for setting, value in PROCESS_SETTINGS.items():
+            assert env_of(containers(deployment)[0]).get(setting, {}).get("value") == value, \
+                f"{overlay}: {name} {setting}"
 
 
 # --- Dockerfile, make run's commands and committed files ---------------------------------------
@@ -478,7 +478,8 @@ def test_dockerfile_runtime_stage_is_slim_and_non_root():
     assert user not in ("root", "0"), user
     for name in re.findall(r"^\s*(?:ENV|ARG)\s+(\w+)", text, re.MULTILINE):
         assert not SECRET_NAME.search(name), f"{name} would bake a secret into the image"
-    # Per process (the manifests and docker-compose.yml), never for every process of the image.
+    # Where each service process starts (the manifests, docker-compose.yml), not for every
+    # command of the image (migrations, the command line).
     assert "EVENTLET_NO_GREENDNS" not in text
 
 

@@ -72,22 +72,3 @@ def test_stop_ends_every_process_and_nothing_is_restarted_after(lines):
     assert supervisor.pid("referrals") is None and supervisor.restarts("referrals") == 0
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
-
-
-def test_each_process_runs_with_its_own_environment_also_after_a_restart(lines):
-    printing = [sys.executable, "-c",
-                "import os; print('setting', os.environ.get('EVENTLET_NO_GREENDNS'), flush=True); "
-                "raise SystemExit(1)"]
-    own = {**os.environ, "EVENTLET_NO_GREENDNS": "yes"}
-    supervisor = supervise({"consent": printing, "notifications": printing}, lines, backoff_start=0.1,
-                           environments={"consent": own})
-    try:
-        wait_for(lambda: supervisor.restarts("consent") >= 1 and supervisor.restarts("notifications") >= 1,
-                 "both to run twice")
-        wait_for(lambda: sum("setting" in line for line in lines) >= 4, "their output")
-    finally:
-        supervisor.stop()
-    settings = {line.split(" | ")[0].strip(): line.split()[-1] for line in lines if "setting" in line}
-    assert settings == {"consent": "yes", "notifications": "None"}
-    assert all(line.split()[-1] == ("yes" if line.startswith("consent") else "None")
-               for line in lines if "setting" in line)

@@ -1,6 +1,7 @@
-"""Which processes run without eventlet's green resolver (``EVENTLET_NO_GREENDNS``), as every
-launcher starts them: only those whose one outside contact is their broker and their database.
-deploy/ and docker-compose.yml are held to the same list by tests/deploy."""
+"""Every process runs without eventlet's green resolver (``EVENTLET_NO_GREENDNS``), as every
+launcher starts it, and sends its name lookups to real threads (``services/kit/resolver.py``), so
+a slow lookup holds up only the green thread that asked. deploy/ and docker-compose.yml are held to
+the same settings by tests/deploy."""
 
 from __future__ import annotations
 
@@ -13,41 +14,56 @@ from pathlib import Path
 import pytest
 
 from network import processes
-from network.processes import NO_GREENDNS, PROCESSES, SYSTEM_RESOLVER, Network, environment_of
+from network.processes import NO_GREENDNS, PROCESS_SETTINGS, PROCESSES, Network, environment_of
 
-# Clients of hosts other than the broker and the database: a process that loads one of them
-# resolves names while it serves, and a lookup must not stop its other green threads.
-OUTBOUND_CLIENTS = ("requests", "urllib3", "http.client", "urllib.request", "smtplib", "httpx",
-                    "aiohttp", "ftplib", "imaplib", "poplib", "xmlrpc.client")
 # What the process looks like once ``nameko run`` has patched the world and imported its service.
 PROBE = """
 import eventlet
 eventlet.monkey_patch()
 import importlib, json, socket, sys
+from eventlet.green import socket as green_socket
 importlib.import_module(sys.argv[1])
 print(json.dumps({"resolver": socket.getaddrinfo.__module__,
-                  "clients": sorted(m for m in sys.argv[2:] if m in sys.modules)}))
+                  "green_resolver": green_socket.getaddrinfo.__module__,
+                  "dnspython": "dns" in sys.modules}))
+"""
+# A lookup that takes 0.3 s, asked while a green thread ticks every 10 ms: the ticks go on.
+SLOW_LOOKUP = """
+import eventlet
+eventlet.monkey_patch()
+import socket
+from services.kit.resolver import resolve_on_threads
+real_time = eventlet.patcher.original("time")
+
+def slow(*args, **kwargs):
+    real_time.sleep(0.3)  # a DNS server taking its time: this OS thread waits
+    return [("answer",)]
+
+socket.getaddrinfo = slow
+assert resolve_on_threads()
+ticks = []
+
+def tick():
+    for _ in range(5):
+        ticks.append(1)
+        eventlet.sleep(0.01)
+
+eventlet.spawn(tick)
+eventlet.sleep(0)
+answer = socket.getaddrinfo("slow.example", 443)
+print(answer == [("answer",)], len(ticks))
 """
 
 
-def test_only_the_services_of_broker_and_database_alone_use_the_system_resolver():
-    assert SYSTEM_RESOLVER == {"consent", "referrals", "matching", "outcomes"}
-    assert SYSTEM_RESOLVER <= set(PROCESSES)
-
-
-@pytest.mark.parametrize("inherited", [{}, {NO_GREENDNS: "yes"}])
-@pytest.mark.parametrize("name", PROCESSES)
-def test_the_environment_of_each_process_has_the_setting_exactly_when_it_should(name, inherited):
-    env = environment_of(name, {"AMQP_URI": "pyamqp://x", **inherited})
-    assert env["AMQP_URI"] == "pyamqp://x"
-    if name in SYSTEM_RESOLVER:
+def test_every_process_has_the_settings_even_over_its_starting_environment():
+    for inherited in ({}, {NO_GREENDNS: "no"}):
+        env = environment_of({"AMQP_URI": "pyamqp://x", **inherited})
+        assert env["AMQP_URI"] == "pyamqp://x"
         assert env[NO_GREENDNS] == "yes"
-    else:
-        # Not even from the shell that started the network.
-        assert NO_GREENDNS not in env
+    assert PROCESS_SETTINGS == {NO_GREENDNS: "yes"}
 
 
-def test_the_network_launcher_starts_each_process_with_its_own_environment(tmp_path, monkeypatch):
+def test_the_network_launcher_starts_each_process_with_the_settings(tmp_path, monkeypatch):
     started: dict[str, dict[str, str]] = {}
 
     class Recorded:
@@ -55,17 +71,16 @@ def test_the_network_launcher_starts_each_process_with_its_own_environment(tmp_p
             started[command[-1]] = env
 
     monkeypatch.setattr(processes.subprocess, "Popen", Recorded)
-    net = Network(env={NO_GREENDNS: "yes", "LOG_LEVEL": "INFO"}, logs=tmp_path, base_url="http://x",
-                  process_env={"notifications": {NO_GREENDNS: "yes"}})
+    net = Network(env={NO_GREENDNS: "no", "LOG_LEVEL": "INFO"}, logs=tmp_path, base_url="http://x",
+                  process_env={"notifications": {NO_GREENDNS: "no"}})
     for name in PROCESSES:
         net.start(name)
     net.start("consent", replica=2)
-    with_setting = {module for module, env in started.items() if env.get(NO_GREENDNS) == "yes"}
-    assert with_setting == {PROCESSES[name][1] for name in SYSTEM_RESOLVER}
-    assert all(env["LOG_LEVEL"] == "INFO" for env in started.values())
+    assert set(started) == {module for _config, module in PROCESSES.values()}
+    assert all(env[NO_GREENDNS] == "yes" and env["LOG_LEVEL"] == "INFO" for env in started.values())
 
 
-def test_make_run_gives_the_supervisor_each_process_environment(tmp_path, monkeypatch):
+def test_make_run_gives_the_supervisor_the_settings(tmp_path, monkeypatch):
     from network import run
 
     given = {}
@@ -74,8 +89,8 @@ def test_make_run_gives_the_supervisor_each_process_environment(tmp_path, monkey
         pass
 
     class Recorded:
-        def __init__(self, commands, *, env, cwd, environments):
-            given.update(environments)
+        def __init__(self, commands, *, env, cwd):
+            given.update(env)
             raise Stop
 
     class Prepared:
@@ -91,26 +106,26 @@ def test_make_run_gives_the_supervisor_each_process_environment(tmp_path, monkey
     monkeypatch.setattr(run.subprocess, "Popen", Prepared)
     monkeypatch.setattr(run, "VAR", tmp_path)
     monkeypatch.setattr(run, "port_in_use", lambda _port: False)
-    monkeypatch.setattr(run, "environment", lambda _args: {NO_GREENDNS: "yes", "PATH": "/bin"})
+    monkeypatch.setattr(run, "environment", lambda _args: {"PATH": "/bin"})
     with pytest.raises(Stop):
         run.main(["--no-demo"])
-    assert set(given) == set(PROCESSES)
-    assert {name for name, env in given.items() if env.get(NO_GREENDNS) == "yes"} == SYSTEM_RESOLVER
+    assert given == {"PATH": "/bin", NO_GREENDNS: "yes"}
 
 
 @pytest.mark.parametrize("name", PROCESSES)
-def test_a_started_process_resolves_greenly_unless_it_contacts_only_broker_and_database(name):
-    """In the process as launched: the resolver eventlet installed, and the outbound clients its
-    service loads. A process with the system's resolver loads none of them; one that loads any
-    keeps the green resolver. Adding notifications to SYSTEM_RESOLVER fails here."""
-    env = environment_of(name, os.environ)
-    probe = [sys.executable, "-W", "ignore", "-c", PROBE, PROCESSES[name][1], *OUTBOUND_CLIENTS]
-    done = subprocess.run(probe, cwd=Path(processes.ROOT), env=env, capture_output=True, text=True,
-                          check=True)
+def test_a_started_process_resolves_on_threads_without_dnspython(name):
+    """In the process as launched: the socket module's lookups and the ones eventlet's
+    ``create_connection`` calls are the threaded ones, and dnspython was never imported."""
+    probe = [sys.executable, "-W", "ignore", "-c", PROBE, PROCESSES[name][1]]
+    done = subprocess.run(probe, cwd=Path(processes.ROOT), env=environment_of(os.environ),
+                          capture_output=True, text=True, check=True)
     seen = json.loads(done.stdout.splitlines()[-1])
-    if name in SYSTEM_RESOLVER:
-        assert seen["resolver"] == "socket"
-        assert seen["clients"] == [], f"{name} reaches other hosts ({seen['clients']}): keep greendns"
-    else:
-        assert seen["resolver"] == "eventlet.support.greendns"
-        assert seen["clients"], f"{name} loads no outbound client: could it use the system resolver?"
+    assert seen == {"resolver": "services.kit.resolver", "green_resolver": "services.kit.resolver",
+                    "dnspython": False}
+
+
+def test_a_slow_lookup_holds_up_only_the_green_thread_that_asked():
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", SLOW_LOOKUP], cwd=Path(processes.ROOT),
+                          env={**environment_of(os.environ), "PYTHONPATH": str(processes.ROOT)},
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.split() == ["True", "5"]
