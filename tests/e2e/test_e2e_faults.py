@@ -9,8 +9,10 @@ nothing lost (every accepted referral held and proposed or waitlisted), doubled 
 key, one live match per referral) or unexpected, and every key sent once more answers the one
 referral it made.
 
-The gateway, referrals and consent answer the POST itself: killed, they come back after a
-second while the client retries. Matching and notifications only consume the burst's events:
+The gateway, referrals and consent answer the POST itself: killed, they come back once the
+requests they were serving are past the gateway's RPC deadline (a restarted process would
+otherwise take a redelivered request and answer it in time, and the case would prove no retry),
+while the client retries. Matching and notifications only consume the burst's events:
 they stay down until the burst is over, so the events of every referral made meanwhile wait for
 them in their queues. One network serves every case; each case restarts what it killed.
 """
@@ -49,6 +51,12 @@ def world(network, operator) -> tuple[Client, Client, dict]:
     peers.ok("POST", "/v1/mentors", mentor(1, capacity=MENTOR_PLACES))
     consent = grant_consent(referrer, tag=f"Kill{tag}", agencies=[peers.id], classes=())
     return referrer, peers, consent
+
+
+def past_rpc_deadline(network) -> float:
+    """Seconds after which every request a killed process was serving is past the gateway's RPC
+    deadline (``RPC_TIMEOUT_SECONDS``), and so answered 503 and retried."""
+    return float(network.env.get("RPC_TIMEOUT_SECONDS") or 5) + 1.0
 
 
 def send_burst(referrer: Client, consent: dict, log: KeyedCreations, *, on_answer) -> dict[str, dict]:
@@ -101,7 +109,7 @@ def test_sigkill_of_each_process_mid_burst_loses_and_doubles_nothing(network, wo
             kills.append(killed)
             network.kill(killed)
             if killed in IN_REQUEST_PATH:
-                eventlet.spawn_after(1.0, network.start, killed)
+                eventlet.spawn_after(past_rpc_deadline(network), network.start, killed)
 
     bodies = send_burst(referrer, consent, log, on_answer=kill_once)
     assert kills
