@@ -53,8 +53,10 @@ class KeyRing:
     """Named AES-256 keys; the last one added is the one that encrypts."""
 
     def __init__(self, keys: Iterable[tuple[str, bytes]]) -> None:
+        from cryptography.exceptions import InvalidTag
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+        self._invalid_tag = InvalidTag  # what opening fails with: a wrong key or altered text
         self._keys: dict[str, AESGCM] = {}
         self.primary_id = ""
         for key_id, key in keys:
@@ -84,14 +86,12 @@ class KeyRing:
 
     def decrypt(self, token: str, ref: FieldRef) -> str:
         """Raises ``DecryptionError``; never returns garbage."""
-        from cryptography.exceptions import InvalidTag
-
         key_id = self.key_id_of(token)
         try:
             raw = base64.urlsafe_b64decode(token.split(".", 2)[2])
             nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
             return self._keys[key_id].decrypt(nonce, sealed, ref.associated_data()).decode()
-        except (InvalidTag, ValueError, KeyError) as exc:
+        except (self._invalid_tag, ValueError, KeyError) as exc:
             raise DecryptionError(f"cannot decrypt {ref.table}.{ref.column}") from exc
 
     def key_id_of(self, token: str) -> str:
