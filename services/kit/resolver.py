@@ -14,9 +14,10 @@ nothing has resolved a name yet.
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from typing import Any
+
+from services.kit.threads import eventlet_patched
 
 LOOKUPS = ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "getnameinfo")
 
@@ -27,8 +28,7 @@ def resolve_on_threads() -> bool:
     nothing to do: no eventlet patching, or the green resolver is in use."""
     import socket
 
-    patcher = sys.modules.get("eventlet.patcher")
-    if patcher is None or not patcher.is_monkey_patched("socket"):
+    if not eventlet_patched("socket"):
         return False
     from eventlet.green import socket as green_socket
 

@@ -15,7 +15,7 @@ def on_a_thread(work: Callable[[], T]) -> Callable[[], T]:
     """Start ``work`` on an OS thread now; return what waits for its result and raises what it
     raised. In a process eventlet patched, ``work`` runs on eventlet's pool of real threads and
     the wait blocks only the calling green thread."""
-    if _eventlet_patched():
+    if eventlet_patched("thread"):
         import eventlet
         from eventlet import tpool
 
@@ -41,6 +41,8 @@ def on_a_thread(work: Callable[[], T]) -> Callable[[], T]:
     return result
 
 
-def _eventlet_patched() -> bool:
+def eventlet_patched(module: str) -> bool:
+    """Whether eventlet has patched ``module`` ("thread", "socket", ...) in this process; False
+    where eventlet was never imported (a command line, a test)."""
     patcher = sys.modules.get("eventlet.patcher")
-    return patcher is not None and patcher.is_monkey_patched("thread")
+    return patcher is not None and patcher.is_monkey_patched(module)
