@@ -23,15 +23,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
 import eventlet
-from sqlalchemy import insert, text
+from sqlalchemy import Insert, MetaData, insert, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.kit.contract import Event, new_event
-from services.kit.db import WriterGate, dialect_insert, utcnow
+from services.kit.db import WriterGate, utcnow
 from services.kit.errors import DatabaseUnavailable
 
 Repositories = Callable[[Session], Mapping[str, Any]]
@@ -224,20 +226,13 @@ class UnitOfWork:
             causation_id=cause.id if cause else None,
             event_id=event_id,
         )
-        outbox = outbox_table(self.session)
         row = {"event_id": event.id, "type": event.type, "aggregate_id": aggregate_id,
                "message": json.dumps(event.to_message()), "created_at": utcnow()}
+        statements = kit_statements(self.session)
         if event_id is None:
-            self.session.execute(insert(outbox).values(**row))
-        else:
-            # RETURNING, not rowcount: psycopg reports -1 for an INSERT that skipped its row.
-            staged = self.session.execute(
-                dialect_insert(self.session, outbox).values(**row)
-                .on_conflict_do_nothing(index_elements=["event_id"])
-                .returning(outbox.c.event_id)
-            ).first()
-            if staged is None:
-                return event
+            self.session.execute(statements.stage, row)
+        elif self.session.execute(statements.stage_once, row).first() is None:
+            return event  # staged already, by an earlier attempt
         self._staged += 1
         return event
 
@@ -252,14 +247,8 @@ class UnitOfWork:
         that raises rolls the claim back with its effect.
         """
         with self:
-            inbox = inbox_table(self.session)
-            # RETURNING, not rowcount: psycopg reports -1 for an INSERT that skipped its row.
-            claimed = self.session.execute(
-                dialect_insert(self.session, inbox)
-                .values(consumer=consumer, event_id=event.id, processed_at=utcnow())
-                .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-                .returning(inbox.c.event_id)
-            ).first()
+            claimed = self.session.execute(kit_statements(self.session).claim, {
+                "consumer": consumer, "event_id": event.id, "processed_at": utcnow()}).first()
             if claimed is None:
                 return False
             self.cause = event
@@ -280,12 +269,40 @@ class UnitOfWork:
             return bool(handled)
 
 
+class KitStatements(NamedTuple):
+    """The kit's statements on one service's tables, built once (``kit_statements``)."""
+
+    stage: Insert  # an outbox row
+    stage_once: Insert  # an outbox row unless its event id is staged already; RETURNING it if not
+    claim: Insert  # an inbox row unless the consumer has it; RETURNING it if not
+
+
+def kit_statements(session: Session) -> KitStatements:
+    """The statements every unit of work runs, for the session's tables and dialect.
+
+    Building a statement (its clauses, their coercion, its cache key) costs SQLAlchemy about as
+    much CPU as executing it, and these run for every event staged and consumed: they are built
+    once per process and run with their parameters. RETURNING, not ``rowcount``, tells whether a
+    row went in: psycopg reports -1 for an INSERT that skipped its row.
+    """
+    return _kit_statements(session.info["metadata"], session.get_bind().dialect.name)
+
+
+@cache
+def _kit_statements(metadata: MetaData, dialect: str) -> KitStatements:
+    outbox, inbox = metadata.tables["outbox"], metadata.tables["processed_events"]
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return KitStatements(
+        stage=insert(outbox),
+        stage_once=(insert_for(outbox).on_conflict_do_nothing(index_elements=["event_id"])
+                    .returning(outbox.c.event_id)),
+        claim=(insert_for(inbox).on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+               .returning(inbox.c.event_id)),
+    )
+
+
 def outbox_table(session: Session):
     return _kit_table(session, "outbox")
-
-
-def inbox_table(session: Session):
-    return _kit_table(session, "processed_events")
 
 
 def _kit_table(session: Session, name: str):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.consent.adapters import ledger_rows
@@ -29,6 +29,14 @@ from services.kit.encrypted import seal, unseal
 from services.kit.errors import Conflict
 
 REASON = "revocation_reason"
+# Built once: the decision point runs them for every question (``get`` and ``recorded_terms``).
+_GET = select(consents).where(consents.c.id == bindparam("consent_id"))
+_GET_LOCKED = _GET.with_for_update()
+_RECORDED_TERMS = (select(ledger)
+                   .where(ledger.c.participant_id == bindparam("participant_id"),
+                          ledger.c.subject == bindparam("consent_id"),
+                          ledger.c.action.in_(TERMS_ACTIONS))
+                   .order_by(ledger.c.seq.desc()).limit(1))
 
 
 @dataclass
@@ -109,10 +117,8 @@ class ConsentRepository:
         """The consent, or None. ``for_update`` locks its row until the transaction ends
         (PostgreSQL; SQLite's single writer needs no lock). Without ``personal`` the consent
         is read in that one statement and carries its terms only (``terms_only``)."""
-        query = select(consents).where(consents.c.id == consent_id)
-        if for_update:
-            query = query.with_for_update()
-        row = self.session.execute(query).mappings().first()
+        row = self.session.execute(_GET_LOCKED if for_update else _GET,
+                                   {"consent_id": consent_id}).mappings().first()
         return None if row is None else self._load(row) if personal else _terms_only(row)
 
     def for_participant(self, participant_id: str, *, for_update: bool = False,
@@ -134,12 +140,8 @@ class ConsentRepository:
         Read by the consent's participant (an indexed column) and checked against the chain
         key, so neither an edited consent row nor an edited ledger row can vouch for itself.
         """
-        row = self.session.execute(
-            select(ledger).where(ledger.c.participant_id == consent.participant_id,
-                                 ledger.c.subject == consent.id,
-                                 ledger.c.action.in_(TERMS_ACTIONS))
-            .order_by(ledger.c.seq.desc()).limit(1)
-        ).first()
+        row = self.session.execute(_RECORDED_TERMS, {"participant_id": consent.participant_id,
+                                                      "consent_id": consent.id}).first()
         if row is None:
             return None
         entry = ledger_rows.to_entry(row)

@@ -10,10 +10,14 @@ from sqlalchemy.orm import Session
 
 from services.consent.adapters.orm import ledger
 from services.consent.domain import LedgerEntry
-from services.consent.domain.ledger import details_of
+from services.consent.domain.ledger import ChainTip, details_of
 
 # One constant for every replica: the lock *is* the ledger's single-writer rule.
 LEDGER_LOCK = zlib.crc32(b"consent:ledger") & 0x7FFFFFFF
+# Built once: an append runs them for every decision (``services/kit/unit_of_work.py:kit_statements``).
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=LEDGER_LOCK)
+_TIP = select(ledger.c.seq, ledger.c.hash).order_by(ledger.c.seq.desc()).limit(1)
+_HEAD = select(ledger).order_by(ledger.c.seq.desc()).limit(1)
 
 
 def lock(session: Session) -> None:
@@ -22,13 +26,19 @@ def lock(session: Session) -> None:
     On SQLite the kit's single-writer gate already serializes units of work.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK})
+        session.execute(_LOCK)
 
 
 def head(session: Session) -> LedgerEntry | None:
     """The last entry, or None for an empty ledger."""
-    row = session.execute(select(ledger).order_by(ledger.c.seq.desc()).limit(1)).first()
+    row = session.execute(_HEAD).first()
     return None if row is None else to_entry(row)
+
+
+def tip(session: Session) -> ChainTip | None:
+    """The last entry's seq and hash, or None for an empty ledger: its details are not read."""
+    row = session.execute(_TIP).first()
+    return None if row is None else ChainTip(row.seq, row.hash)
 
 
 def after(session: Session, seq: int | None, limit: int | None = None) -> list[LedgerEntry]:

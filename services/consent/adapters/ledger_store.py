@@ -30,6 +30,8 @@ from services.kit.threads import on_a_thread
 
 __all__ = ["VERIFY_CHUNK", "LedgerReader", "LedgerRepository", "verify_stream"]
 
+_APPEND = insert(ledger)  # built once: every decision runs it
+
 
 class LedgerReader(Protocol):
     """What verifying needs of a ledger: its checkpoints and its entries in seq order."""
@@ -56,14 +58,14 @@ class LedgerRepository:
         Raises ``ValueError`` when ``details`` are not plain JSON or hold personal keys.
         """
         ledger_rows.lock(self.session)
-        head = ledger_rows.head(self.session)
-        entry = next_entry(head, keys.hmac_key, at=at, actor=actor, action=action,
-                           subject=subject, participant_id=participant_id, details=details)
-        self.session.execute(insert(ledger).values(
-            seq=entry.seq, at=entry.at, actor=entry.actor, action=entry.action, subject=entry.subject,
-            participant_id=entry.participant_id, details=canonical(entry.details),
-            prev_hash=entry.prev_hash, hash=entry.hash,
-        ))
+        entry = next_entry(ledger_rows.tip(self.session), keys.hmac_key, at=at, actor=actor,
+                           action=action, subject=subject, participant_id=participant_id,
+                           details=details)
+        self.session.execute(_APPEND, {
+            "seq": entry.seq, "at": entry.at, "actor": entry.actor, "action": entry.action,
+            "subject": entry.subject, "participant_id": entry.participant_id,
+            "details": canonical(entry.details), "prev_hash": entry.prev_hash, "hash": entry.hash,
+        })
         if entry.seq % keys.checkpoint_every == 0:
             checkpoints.sign_head(self.session, keys, entry, at)
         return entry

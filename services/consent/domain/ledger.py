@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring as _encode_string
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -120,8 +120,15 @@ def chain_hash(hmac_key: bytes, prev_hash: str, content: tuple) -> str:
     return hmac.new(hmac_key, message, "sha256").hexdigest()
 
 
+class ChainTip(NamedTuple):
+    """The last entry's seq and hash: all that the entry after it chains to."""
+
+    seq: int
+    hash: str
+
+
 def next_entry(
-    head: LedgerEntry | None,
+    head: LedgerEntry | ChainTip | None,
     hmac_key: bytes,
     *,
     at: datetime,
