@@ -18,6 +18,9 @@ LEDGER_LOCK = zlib.crc32(b"consent:ledger") & 0x7FFFFFFF
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=LEDGER_LOCK)
 _TIP = select(ledger.c.seq, ledger.c.hash).order_by(ledger.c.seq.desc()).limit(1)
 _HEAD = select(ledger).order_by(ledger.c.seq.desc()).limit(1)
+# The lock and the tip in one simple query: two statements, one round trip (``locked_tip``).
+_LOCKED_TIP = (f"SELECT pg_advisory_xact_lock({LEDGER_LOCK}); "
+               "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
 
 
 def lock(session: Session) -> None:
@@ -39,6 +42,25 @@ def tip(session: Session) -> ChainTip | None:
     """The last entry's seq and hash, or None for an empty ledger: its details are not read."""
     row = session.execute(_TIP).first()
     return None if row is None else ChainTip(row.seq, row.hash)
+
+
+def locked_tip(session: Session) -> ChainTip | None:
+    """``lock``, then ``tip``: what an append needs before it hashes its entry.
+
+    On PostgreSQL both go in one round trip, as two statements of one simple query. Under READ
+    COMMITTED each statement takes its own snapshot when it starts, and the second starts only
+    once the first has the lock: it sees the entry the previous holder committed, as a separate
+    read after the lock would.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return tip(session)
+    result = session.connection().execution_options(no_parameters=True).exec_driver_sql(_LOCKED_TIP)
+    try:
+        cursor = result.cursor
+        row = cursor.fetchone() if cursor.nextset() else None
+    finally:
+        result.close()
+    return None if row is None else ChainTip(*row)
 
 
 def after(session: Session, seq: int | None, limit: int | None = None) -> list[LedgerEntry]:

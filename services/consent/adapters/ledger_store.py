@@ -23,7 +23,7 @@ from services.consent.adapters.checkpoint_log import CheckpointLogError
 from services.consent.adapters.orm import ledger
 from services.consent.domain import ChainVerifier, Checkpoint, LedgerEntry, VerifyResult, next_entry
 from services.consent.domain.commands import VERIFY_CHUNK
-from services.consent.domain.ledger import canonical
+from services.consent.domain.ledger import ChainTip, canonical
 from services.consent.domain.ledger_verify import FORGED_CHECKPOINT, Beside
 from services.consent.ledger_keys import LedgerKeyPair
 from services.kit.threads import on_a_thread
@@ -49,6 +49,10 @@ class LedgerRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        # The tip this repository appended, and the transaction that holds the ledger lock: a
+        # second append in that transaction (a disclosure after its decision) chains to it
+        # without asking the database again, since no other writer can append before commit.
+        self._appended: tuple[object, ChainTip] | None = None
 
     def append(self, keys: LedgerKeyPair, *, at: datetime, actor: str, action: str, subject: str,
                participant_id: str | None = None, details: dict[str, Any] | None = None) -> LedgerEntry:
@@ -57,18 +61,25 @@ class LedgerRepository:
         Every ``keys.checkpoint_every`` entries a signed checkpoint is written with it.
         Raises ``ValueError`` when ``details`` are not plain JSON or hold personal keys.
         """
-        ledger_rows.lock(self.session)
-        entry = next_entry(ledger_rows.tip(self.session), keys.hmac_key, at=at, actor=actor,
-                           action=action, subject=subject, participant_id=participant_id,
-                           details=details)
+        entry = next_entry(self._tip(), keys.hmac_key, at=at, actor=actor, action=action,
+                           subject=subject, participant_id=participant_id, details=details)
         self.session.execute(_APPEND, {
             "seq": entry.seq, "at": entry.at, "actor": entry.actor, "action": entry.action,
             "subject": entry.subject, "participant_id": entry.participant_id,
             "details": canonical(entry.details), "prev_hash": entry.prev_hash, "hash": entry.hash,
         })
+        self._appended = (self.session.get_transaction(), ChainTip(entry.seq, entry.hash))
         if entry.seq % keys.checkpoint_every == 0:
             checkpoints.sign_head(self.session, keys, entry, at)
         return entry
+
+    def _tip(self) -> ChainTip | None:
+        """The tip to chain to, with the ledger lock held until this transaction ends."""
+        if self._appended is not None:
+            transaction, tip = self._appended
+            if transaction is self.session.get_transaction():
+                return tip
+        return ledger_rows.locked_tip(self.session)
 
     def entries(self, *, participant_id: str | None = None, since: str | None = None,
                 until: str | None = None, actor: str | None = None, agency: str | None = None,

@@ -1,8 +1,8 @@
 """One ledger writer in its own OS process, for the concurrency test.
 
 ``python -m tests.integration.consent.ledger_writer URL WRITER COUNT RENDEZVOUS_DIR`` connects,
-says it is ready (``ready-<writer>``), waits for ``go``, then appends COUNT entries, one
-transaction each, through the repository the service uses. Ledger keys come from the environment.
+says it is ready (``ready-<writer>``), waits for ``go``, then appends COUNT entries, two a
+transaction, through the repository the service uses. Ledger keys come from the environment.
 """
 
 from __future__ import annotations
@@ -28,12 +28,16 @@ def main(url: str, writer: str, count: int, rendezvous: Path) -> None:
     (rendezvous / f"ready-{writer}").touch()
     while not (rendezvous / "go").exists():
         time.sleep(0.005)
-    session_factory = sessionmaker(engine)
-    for i in range(count):
-        with session_factory() as session:
-            LedgerRepository(session).append(keys, at=datetime.now(UTC), actor=f"writer-{writer}",
-                                             action="access", subject=f"load:{writer}:{i}")
-            session.commit()
+    # One session and one repository throughout, committing after every pair of appends (as a
+    # disclosure follows its decision): the second of a pair chains to the first without a read,
+    # and the first of the next pair must read again, since other writers appended in between.
+    with sessionmaker(engine)() as session:
+        repository = LedgerRepository(session)
+        for i in range(count):
+            repository.append(keys, at=datetime.now(UTC), actor=f"writer-{writer}",
+                              action="access", subject=f"load:{writer}:{i}")
+            if i % 2 or i == count - 1:
+                session.commit()
     engine.dispose()
 
 
