@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 import eventlet
 from eventlet.event import Event as GreenEvent
 from kombu import Connection
-from sqlalchemy import MetaData, func, select, update
+from sqlalchemy import MetaData, bindparam, func, select, update
 from sqlalchemy.orm import sessionmaker
 
 from services.kit import broker, topology
@@ -63,6 +63,11 @@ class OutboxRelay:
         self._connection: Connection | None = None
         self._wakeup = GreenEvent()
         self._running = False
+        # Built once (``_unsent`` per dialect): the relay runs them on every wake.
+        self._reads: dict[str, object] = {}
+        c = self._outbox.c
+        self._mark_sent = (update(self._outbox).where(c.id.in_(bindparam("ids", expanding=True)))
+                           .values(published_at=bindparam("at")))
 
     # -- publishing ---------------------------------------------------------------------
 
@@ -123,9 +128,7 @@ class OutboxRelay:
                 log.warning("outbox relay: broker unavailable, %d of %d rows sent", len(sent), len(rows))
                 self._reset_connection()
             if sent:
-                session.execute(
-                    update(self._outbox).where(self._outbox.c.id.in_(sent)).values(published_at=utcnow())
-                )
+                session.execute(self._mark_sent, {"ids": sent, "at": utcnow()})
             session.commit()
             return len(sent)
 
@@ -133,6 +136,11 @@ class OutboxRelay:
         """The oldest batch of unsent rows. On PostgreSQL the same statement first tries the
         relay's advisory lock (a materialised CTE, run once) and reads nothing without it: one
         round trip where a lock and a read were two."""
+        if dialect not in self._reads:
+            self._reads[dialect] = self._unsent_query(dialect)
+        return self._reads[dialect]
+
+    def _unsent_query(self, dialect: str):
         c = self._outbox.c
         query = (select(c.id, c.type, c.event_id, c.message)
                  .where(c.published_at.is_(None))
