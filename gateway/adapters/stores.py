@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Insert, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gateway.adapters.keys import LAST_USED_RESOLUTION, touch
@@ -15,7 +17,21 @@ from gateway.auth import StoredKey, issue_api_key
 from gateway.idempotency import RETENTION, IdempotencyRecord
 from gateway.key_cache import KeyCache
 from services.kit.creations import Creations
-from services.kit.db import dialect_insert, utcnow
+from services.kit.db import utcnow
+
+# Built once: every POST with an Idempotency-Key claims its key and records what it made.
+_COMPLETE = (update(idempotency_records)
+             .where(idempotency_records.c.agency_id == bindparam("b_agency_id"),
+                    idempotency_records.c.key == bindparam("b_key"))
+             .values(object_id=bindparam("object_id")))
+
+
+@cache
+def _claim_statement(dialect: str) -> Insert:
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert_for(idempotency_records)
+            .on_conflict_do_nothing(index_elements=["agency_id", "key"])
+            .returning(idempotency_records.c.id))
 
 
 def create_agency(session: Session, pepper: bytes, *, name: str, kind: str,
@@ -152,12 +168,9 @@ class SqlIdempotencyStore:
     def _insert_new(session: Session, record: IdempotencyRecord) -> bool:
         """Insert the claim unless (agency, key) is taken (SQLite and PostgreSQL both say
         ``ON CONFLICT DO NOTHING``); whether it was inserted."""
-        done = session.execute(
-            dialect_insert(session, idempotency_records).values(
-                agency_id=record.agency_id, key=record.key, fingerprint=record.fingerprint,
-                created_at=record.created_at, lease_until=record.lease_until)
-            .on_conflict_do_nothing(index_elements=["agency_id", "key"])
-            .returning(idempotency_records.c.id))
+        done = session.execute(_claim_statement(session.get_bind().dialect.name), {
+            "agency_id": record.agency_id, "key": record.key, "fingerprint": record.fingerprint,
+            "created_at": record.created_at, "lease_until": record.lease_until})
         return done.first() is not None
 
     def take_over(self, stale: IdempotencyRecord, lease_until: datetime) -> bool:
@@ -176,8 +189,8 @@ class SqlIdempotencyStore:
         and commits late, the record says what is true; if it never commits, a retry finds the
         claim and the owning service answers the object its key made."""
         with self.uow.one_statement():
-            self.uow.session.execute(update(idempotency_records)
-                                     .where(self._of(agency_id, key)).values(object_id=object_id))
+            self.uow.session.execute(_COMPLETE, {"b_agency_id": agency_id, "b_key": key,
+                                                 "object_id": object_id})
             self.uow.commit()
 
     def release(self, agency_id: str, key: str) -> None:
