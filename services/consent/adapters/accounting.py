@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from services.consent.adapters.orm import disclosures
 from services.consent.domain.elements import format_instant
 
+_RECORD = insert(disclosures)  # built once: every disclosure runs it
+
 
 class DisclosureRepository:
     """The accounting of disclosures in one unit of work's session."""
@@ -29,12 +31,12 @@ class DisclosureRepository:
         Raises ``IntegrityError`` (at flush or commit) when ``ledger_seq`` is recorded already.
         """
         disclosure_id = str(uuid.uuid4())
-        self.session.execute(insert(disclosures).values(
-            id=disclosure_id, at=at, participant_id=participant_id, recipient=recipient,
-            recipient_kind=recipient_kind, discloser=discloser, purpose=purpose,
-            data_classes=list(data_classes), consent_id=consent_id, consent_version=consent_version,
-            ledger_seq=ledger_seq,
-        ))
+        self.session.execute(_RECORD, {
+            "id": disclosure_id, "at": at, "participant_id": participant_id, "recipient": recipient,
+            "recipient_kind": recipient_kind, "discloser": discloser, "purpose": purpose,
+            "data_classes": list(data_classes), "consent_id": consent_id,
+            "consent_version": consent_version, "ledger_seq": ledger_seq,
+        })
         return disclosure_id
 
     def for_participant(self, participant_id: str, *, after: tuple[datetime, int] | None = None,

@@ -29,9 +29,11 @@ from services.kit.encrypted import seal, unseal
 from services.kit.errors import Conflict
 
 REASON = "revocation_reason"
-# Built once: the decision point runs them for every question (``get`` and ``recorded_terms``).
+# Built once: the decision point runs them for every question (``get``, ``recorded_terms``, and
+# for a disclosure ``_load``).
 _GET = select(consents).where(consents.c.id == bindparam("consent_id"))
 _GET_LOCKED = _GET.with_for_update()
+_PERSONAL = select(consent_personal).where(consent_personal.c.consent_id == bindparam("consent_id"))
 _RECORDED_TERMS = (select(ledger)
                    .where(ledger.c.participant_id == bindparam("participant_id"),
                           ledger.c.subject == bindparam("consent_id"),
@@ -177,9 +179,7 @@ class ConsentRepository:
 
     def _load(self, row) -> StoredConsent:
         consent_id = row["id"]
-        sealed = self.session.execute(
-            select(consent_personal).where(consent_personal.c.consent_id == consent_id)
-        ).mappings().one()
+        sealed = self.session.execute(_PERSONAL, {"consent_id": consent_id}).mappings().one()
         opened = unseal(self.ring, "consent_personal", consent_id,
                         {name: sealed[name] for name in (*PERSONAL_FIELDS, "signer_name")})
         personal = {
