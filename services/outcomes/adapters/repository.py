@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Insert, bindparam, delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from services.kit.db import dialect_insert, hold_transaction_lock
+from services.kit.db import hold_transaction_lock
 from services.outcomes.adapters.orm import (
     consent_endings,
     consent_refusals,
@@ -19,6 +21,31 @@ from services.outcomes.domain.facts import Fact
 from services.outcomes.domain.projection import consent_ending_row, consent_refusal_row, referral_row
 
 COLUMNS = tuple(c.name for c in referral_outcomes.columns)
+
+# Built once: every event consumed runs them (``services/kit/unit_of_work.py:kit_statements``).
+_FACTS_OF = select(outcome_events).where(outcome_events.c.referral_id == bindparam("referral_id"))
+_PUT_ENDING = insert(consent_endings)
+_PUT_REFUSAL = insert(consent_refusals)
+
+
+class _Upserts(NamedTuple):
+    """The statements whose ``ON CONFLICT`` is the dialect's own, built once per dialect."""
+
+    append: Insert  # a log row unless its event is logged already; RETURNING it if not
+    put_referral: Insert  # a referral's row, replacing the one it had
+
+
+@cache
+def _upserts(dialect: str) -> _Upserts:
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    put_referral = insert_for(referral_outcomes)
+    return _Upserts(
+        append=(insert_for(outcome_events).on_conflict_do_nothing(index_elements=["event_id"])
+                .returning(outcome_events.c.seq)),
+        put_referral=put_referral.on_conflict_do_update(
+            index_elements=["referral_id"],
+            set_={name: put_referral.excluded[name] for name in COLUMNS if name != "referral_id"}),
+    )
 
 
 def _fact(row) -> Fact:
@@ -31,22 +58,23 @@ class OutcomesRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def _dialect_upserts(self) -> _Upserts:
+        return _upserts(self.session.get_bind().dialect.name)
+
     # -- the log --------------------------------------------------------------------------------
     def append(self, fact: Fact) -> bool:
         """Log the fact; False (and nothing written) when its event is logged already."""
-        return self.session.execute(
-            dialect_insert(self.session, outcome_events).values(
-                event_id=fact.event_id, type=fact.type, version=fact.version,
-                occurred_at=fact.occurred_at, source=fact.source, referral_id=fact.referral_id,
-                consent_id=fact.consent_id, participant_ref=fact.participant_ref, facts=fact.facts)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(outcome_events.c.seq)).first() is not None
+        return self.session.execute(self._dialect_upserts().append, {
+            "event_id": fact.event_id, "type": fact.type, "version": fact.version,
+            "occurred_at": fact.occurred_at, "source": fact.source, "referral_id": fact.referral_id,
+            "consent_id": fact.consent_id, "participant_ref": fact.participant_ref,
+            "facts": fact.facts}).first() is not None
 
     def count_events(self) -> int:
         return int(self.session.execute(select(func.count()).select_from(outcome_events)).scalar_one())
 
     def facts_of(self, referral_id: str) -> list[Fact]:
-        rows = self.session.execute(select(outcome_events).where(outcome_events.c.referral_id == referral_id))
+        rows = self.session.execute(_FACTS_OF, {"referral_id": referral_id})
         return [_fact(row) for row in rows]
 
     def log(self, chunk: int = 500) -> Iterator[list[Fact]]:
@@ -77,17 +105,15 @@ class OutcomesRepository:
             self.put_refusal(consent_refusal_row(fact))
 
     def put_referral(self, row: dict[str, Any]) -> None:
-        """Write the referral's row, replacing the one it had."""
-        statement = dialect_insert(self.session, referral_outcomes).values(**row)
-        self.session.execute(statement.on_conflict_do_update(
-            index_elements=["referral_id"],
-            set_={name: statement.excluded[name] for name in row if name != "referral_id"}))
+        """Write the referral's row (every column, as ``referral_row`` gives it), replacing the
+        one it had."""
+        self.session.execute(self._dialect_upserts().put_referral, row)
 
     def put_ending(self, row: dict[str, Any]) -> None:
-        self.session.execute(insert(consent_endings).values(**row))
+        self.session.execute(_PUT_ENDING, row)
 
     def put_refusal(self, row: dict[str, Any]) -> None:
-        self.session.execute(insert(consent_refusals).values(**row))
+        self.session.execute(_PUT_REFUSAL, row)
 
     def clear_read_model(self) -> None:
         self.session.execute(delete(referral_outcomes))

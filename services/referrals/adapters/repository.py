@@ -14,14 +14,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import Insert, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.kit.creations import Creations
 from services.kit.crypto import KeyRing
-from services.kit.db import dialect_insert, hold_transaction_lock
+from services.kit.db import hold_transaction_lock
 from services.kit.encrypted import seal, unseal
 from services.kit.errors import Conflict
 from services.kit.pages import read_cursor, write_cursor
@@ -32,6 +34,43 @@ from services.referrals.domain import HistoryEntry, MatchInfo, Referral
 from services.referrals.domain.criteria import stored_needs
 from services.referrals.domain.filters import ReferralFilters
 from services.referrals.domain.unreadable import UnreadableReferral
+
+# Built once: creating a referral and every match or consent event run them
+# (``services/kit/unit_of_work.py:kit_statements``).
+_ADD = insert(referrals)
+_GET = select(referrals).where(referrals.c.id == bindparam("referral_id"))
+# The columns set are the execute parameters named after them (``version`` and ``_state``).
+_SAVE = update(referrals).where(referrals.c.id == bindparam("b_id"),
+                                referrals.c.version == bindparam("b_version"))
+_RELYING_ON = (select(referrals)
+               .where(referrals.c.consent_id == bindparam("consent_id"),
+                      referrals.c.status.not_in(FINAL_REFERRAL_STATUSES))
+               .order_by(referrals.c.id))
+_WITH_EXTERNAL_ID = select(referrals.c.id).where(
+    referrals.c.referrer_agency_id == bindparam("referrer_agency_id"),
+    referrals.c.external_id == bindparam("external_id"),
+    referrals.c.external_id_system == bindparam("system"))
+_WITH_EXTERNAL_ID_NO_SYSTEM = select(referrals.c.id).where(
+    referrals.c.referrer_agency_id == bindparam("referrer_agency_id"),
+    referrals.c.external_id == bindparam("external_id"),
+    referrals.c.external_id_system.is_(None))
+_ADD_HISTORY = insert(referral_history)
+_HISTORIES = (select(referral_history)
+              .where(referral_history.c.referral_id.in_(bindparam("referral_ids", expanding=True)))
+              .order_by(referral_history.c.referral_id, referral_history.c.seq))
+_ENDINGS_OF = (select(consent_endings.c.type, consent_endings.c.scope)
+               .where(consent_endings.c.consent_id == bindparam("consent_id"))
+               .order_by(consent_endings.c.occurred_at, consent_endings.c.event_id))
+_ADD_HANDOFF = insert(handoff_packets)
+_HANDOFF = select(handoff_packets).where(handoff_packets.c.id == bindparam("referral_id"))
+_DROP_HANDOFF = delete(handoff_packets).where(handoff_packets.c.id == bindparam("referral_id"))
+
+
+@cache
+def _remember_ending(dialect: str) -> Insert:
+    """A consent ending, unless its event is kept already: built once per dialect."""
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_for(consent_endings).on_conflict_do_nothing(index_elements=["event_id"])
 
 
 class ReferralRepository:
@@ -47,42 +86,38 @@ class ReferralRepository:
     def add(self, referral: Referral) -> None:
         sealed = seal(self.ring, "referrals", referral.id, {
             "reason": referral.reason, "needs": json.dumps(referral.needs)})
-        self.session.execute(insert(referrals).values(
-            id=referral.id, referrer_agency_id=referral.referrer_agency_id,
-            participant_id=referral.participant_id, consent_id=referral.consent_id,
-            urgency=referral.urgency, created_at=referral.history[0].at, version=1,
-            external_id=referral.external_id, external_id_system=referral.external_id_system,
-            **sealed, **self._state(referral)))
+        self.session.execute(_ADD, {
+            "id": referral.id, "referrer_agency_id": referral.referrer_agency_id,
+            "participant_id": referral.participant_id, "consent_id": referral.consent_id,
+            "urgency": referral.urgency, "created_at": referral.history[0].at, "version": 1,
+            "external_id": referral.external_id, "external_id_system": referral.external_id_system,
+            **sealed, **self._state(referral)})
         self._append_history(referral, start=0)
         self._loaded[referral.id] = (1, len(referral.history))
 
     def get(self, referral_id: str) -> Referral | None:
-        row = self.session.execute(select(referrals).where(referrals.c.id == referral_id)).first()
+        row = self.session.execute(_GET, {"referral_id": referral_id}).first()
         return readable(self._load([row]))[0] if row else None
 
     def save(self, referral: Referral) -> None:
         """Write the referral's changes. Raises ``Conflict`` if it changed since it was loaded."""
         version, known = self._loaded[referral.id]
-        written = self.session.execute(
-            update(referrals)
-            .where(referrals.c.id == referral.id, referrals.c.version == version)
-            .values(version=version + 1, **self._state(referral)))
+        written = self.session.execute(_SAVE, {
+            "b_id": referral.id, "b_version": version, "version": version + 1, **self._state(referral)})
         if written.rowcount != 1:
             raise Conflict("The referral changed meanwhile; try again.")
         self._append_history(referral, start=known)
         self._loaded[referral.id] = (version + 1, len(referral.history))
         if not referral.handoff_open:
             # A closed handoff keeps no copy of what was disclosed.
-            self.session.execute(delete(handoff_packets).where(handoff_packets.c.id == referral.id))
+            self.session.execute(_DROP_HANDOFF, {"referral_id": referral.id})
 
     def relying_on(self, consent_id: str) -> list[Referral]:
         """Every referral not yet final that rests on ``consent_id``.
 
         Raises ``Conflict`` if one of them fails its integrity check (the event is retried, then parked).
         """
-        rows = self.session.execute(select(referrals).where(
-            referrals.c.consent_id == consent_id,
-            referrals.c.status.not_in(FINAL_REFERRAL_STATUSES)).order_by(referrals.c.id)).all()
+        rows = self.session.execute(_RELYING_ON, {"consent_id": consent_id}).all()
         return readable(self._load(rows))
 
     # -- consent endings ----------------------------------------------------------------------
@@ -95,25 +130,22 @@ class ReferralRepository:
                         occurred_at: datetime) -> None:
         """Keep a consent ending heard (idempotent), for referrals recorded after it."""
         scope = {k: payload[k] for k in ("full", "revoked", "remaining") if k in payload}
-        self.session.execute(dialect_insert(self.session, consent_endings).values(
-            event_id=event_id, consent_id=payload["consent_id"], type=event_type, scope=scope,
-            occurred_at=occurred_at).on_conflict_do_nothing(index_elements=["event_id"]))
+        self.session.execute(_remember_ending(self.session.get_bind().dialect.name), {
+            "event_id": event_id, "consent_id": payload["consent_id"], "type": event_type,
+            "scope": scope, "occurred_at": occurred_at})
 
     def endings_of(self, consent_id: str) -> list[tuple[str, dict[str, Any]]]:
         """The endings of ``consent_id`` heard so far, oldest first: (event type, payload)."""
-        c = consent_endings.c
-        rows = self.session.execute(select(c.type, c.scope).where(c.consent_id == consent_id)
-                                    .order_by(c.occurred_at, c.event_id))
+        rows = self.session.execute(_ENDINGS_OF, {"consent_id": consent_id})
         return [(row.type, {"consent_id": consent_id, **row.scope}) for row in rows]
 
     def with_external_id(self, referrer_agency_id: str, external_id: str,
                          system: str | None) -> str | None:
         """The id of the referral ``referrer_agency_id`` gave this identifier, or None."""
-        system_is = (referrals.c.external_id_system.is_(None) if system is None
-                     else referrals.c.external_id_system == system)
-        return self.session.execute(select(referrals.c.id).where(
-            referrals.c.referrer_agency_id == referrer_agency_id,
-            referrals.c.external_id == external_id, system_is)).scalar()
+        ids = {"referrer_agency_id": referrer_agency_id, "external_id": external_id}
+        if system is None:
+            return self.session.execute(_WITH_EXTERNAL_ID_NO_SYSTEM, ids).scalar()
+        return self.session.execute(_WITH_EXTERNAL_ID, {**ids, "system": system}).scalar()
 
     def page(self, *, agency_id: str | None, status: str | None, cursor: str | None,
              limit: int, filters: ReferralFilters | None = None,
@@ -150,17 +182,16 @@ class ReferralRepository:
         the participant details sealed."""
         sealed = seal(self.ring, "handoff_packets", referral_id,
                       {"participant": json.dumps(disclosure["participant"])})
-        self.session.execute(delete(handoff_packets).where(handoff_packets.c.id == referral_id))
-        self.session.execute(insert(handoff_packets).values(
-            id=referral_id, agency_id=agency_id, consent=disclosure["consent"],
-            redisclosure_notice=disclosure["redisclosure_notice"],
-            decision_id=disclosure.get("decision_id"), data_classes=disclosure.get("data_classes"),
-            disclosed_at=at, **sealed))
+        self.session.execute(_DROP_HANDOFF, {"referral_id": referral_id})
+        self.session.execute(_ADD_HANDOFF, {
+            "id": referral_id, "agency_id": agency_id, "consent": disclosure["consent"],
+            "redisclosure_notice": disclosure["redisclosure_notice"],
+            "decision_id": disclosure.get("decision_id"), "data_classes": disclosure.get("data_classes"),
+            "disclosed_at": at, **sealed})
 
     def handoff(self, referral_id: str) -> dict[str, Any] | None:
         """The stored packet, participant details decrypted; None when there is none."""
-        row = self.session.execute(
-            select(handoff_packets).where(handoff_packets.c.id == referral_id)).first()
+        row = self.session.execute(_HANDOFF, {"referral_id": referral_id}).first()
         if row is None:
             return None
         opened = unseal(self.ring, "handoff_packets", row.id, {"participant": row.participant})
@@ -183,18 +214,16 @@ class ReferralRepository:
         for seq, entry in enumerate(referral.history[start:], start=start):
             row_id = f"{referral.id}:{seq}"
             sealed = seal(self.ring, "referral_history", row_id, {"reason": entry.reason})
-            self.session.execute(insert(referral_history).values(
-                id=row_id, referral_id=referral.id, seq=seq, status=entry.status, at=entry.at,
-                by=entry.by, reason_code=entry.reason_code, **sealed))
+            self.session.execute(_ADD_HISTORY, {
+                "id": row_id, "referral_id": referral.id, "seq": seq, "status": entry.status,
+                "at": entry.at, "by": entry.by, "reason_code": entry.reason_code, **sealed})
 
     def _load(self, rows: Iterable[Any]) -> list[Referral | UnreadableReferral]:
         rows = list(rows)
         histories: dict[str, list[HistoryEntry]] = {row.id: [] for row in rows}
         broken: set[str] = set()
         if rows:
-            found = self.session.execute(select(referral_history).where(
-                referral_history.c.referral_id.in_(list(histories)))
-                .order_by(referral_history.c.referral_id, referral_history.c.seq)).all()
+            found = self.session.execute(_HISTORIES, {"referral_ids": list(histories)}).all()
             for h in found:
                 if h.referral_id in broken:
                     continue
