@@ -8,10 +8,12 @@ first ``save`` answers False and nothing changes. A proposal can be added on a c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, and_, insert, literal, or_, select, text, update
+from sqlalchemy import ColumnElement, Insert, Row, Update, and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from services.matching.adapters.orm import LIVE_STATUSES, matches
@@ -19,6 +21,39 @@ from services.matching.domain.match import Match
 
 _REBALANCE_LOCK = 0x6D617463  # pg advisory lock key: one batch re-solve at a time
 _CHANGING = ("status", "decided_at", "released_at", "reason_code")
+_COLUMNS = tuple(matches.c.keys())
+
+# Built once: every proposal runs them (the proposal's INSERT, its events' outbox rows aside).
+_ADD = insert(matches)
+# Built once: every event about a referral reads its live match and saves its transitions.
+_LIVE = select(matches).where(matches.c.referral_id.in_(bindparam("referral_ids", expanding=True)),
+                              matches.c.status.in_(LIVE_STATUSES))
+
+
+def _save_if_unchanged(unreleased: bool) -> Update:
+    """Write a transition if the row is as loaded: its status, and its place released or not."""
+    m = matches.c
+    released = m.released_at.is_(None) if unreleased else m.released_at.is_not(None)
+    return (update(matches).where(m.id == bindparam("b_id"), m.status == bindparam("b_status"), released)
+            .values({k: bindparam(k, type_=m[k].type) for k in _CHANGING}))
+
+
+_SAVE = {unreleased: _save_if_unchanged(unreleased) for unreleased in (True, False)}
+
+
+class Condition(NamedTuple):
+    """SQL that must hold for a write to happen, built once, with the values of its parameters
+    (e.g. ``MentorRepository.has_place``)."""
+
+    clause: ColumnElement[bool]
+    params: Mapping[str, Any]
+
+
+@cache
+def _add_if(condition: ColumnElement[bool]) -> Insert:
+    """``INSERT INTO matches SELECT :id, :referral_id, ... WHERE condition RETURNING id``."""
+    source = select(*(bindparam(k, type_=matches.c[k].type) for k in _COLUMNS)).where(condition)
+    return insert(matches).from_select(_COLUMNS, source).returning(matches.c.id)
 
 
 class MatchRepository:
@@ -33,21 +68,19 @@ class MatchRepository:
         self._seen[match.id] = (match.status, match.released_at is None)
         return match
 
-    def _many(self, query) -> list[Match]:
-        return [self._loaded(row) for row in self.session.execute(query)]
+    def _many(self, query, params: Mapping[str, Any] | None = None) -> list[Match]:
+        return [self._loaded(row) for row in self.session.execute(query, params)]
 
-    def add(self, match: Match, *, only_if: ColumnElement[bool] | None = None) -> bool:
-        """Store a new match; with ``only_if``, only when that SQL condition holds in the same
+    def add(self, match: Match, *, only_if: Condition | None = None) -> bool:
+        """Store a new match; with ``only_if``, only when that condition holds in the same
         statement. Whether it was stored."""
-        values = {k: v for k, v in match.__dict__.items() if k != "events"}
+        values = {k: getattr(match, k) for k in _COLUMNS}
         if only_if is None:
-            self.session.execute(insert(matches).values(**values))
+            self.session.execute(_ADD, values)
         else:
-            columns = list(values)
-            source = select(*(literal(values[k], matches.c[k].type) for k in columns)).where(only_if)
-            statement = insert(matches).from_select(columns, source).returning(matches.c.id)
             # RETURNING, not rowcount: psycopg's rowcount of an INSERT ... SELECT is not relied on.
-            if self.session.execute(statement).first() is None:
+            inserted = self.session.execute(_add_if(only_if.clause), {**values, **only_if.params})
+            if inserted.first() is None:
                 return False
         self._seen[match.id] = (match.status, match.released_at is None)
         return True
@@ -55,11 +88,9 @@ class MatchRepository:
     def save(self, match: Match) -> bool:
         """Write a loaded match's transition; False when the row changed since it was loaded."""
         status, unreleased = self._seen[match.id]
-        m = matches.c
-        released = m.released_at.is_(None) if unreleased else m.released_at.is_not(None)
-        statement = (update(matches).where(m.id == match.id, m.status == status, released)
-                     .values(**{k: getattr(match, k) for k in _CHANGING}))
-        if self.session.execute(statement).rowcount != 1:
+        changes = {k: getattr(match, k) for k in _CHANGING}
+        if self.session.execute(_SAVE[unreleased], {"b_id": match.id, "b_status": status,
+                                                    **changes}).rowcount != 1:
             return False
         self._seen[match.id] = (match.status, match.released_at is None)
         return True
@@ -70,9 +101,8 @@ class MatchRepository:
 
     def live(self, referral_ids: Iterable[str]) -> dict[str, Match]:
         """The live (proposed or accepted) match of each of these referrals that has one."""
-        m = matches.c
-        query = select(matches).where(m.referral_id.in_(list(referral_ids)), m.status.in_(LIVE_STATUSES))
-        return {match.referral_id: match for match in self._many(query)}
+        found = self._many(_LIVE, {"referral_ids": list(referral_ids)})
+        return {match.referral_id: match for match in found}
 
     def live_of_mentor(self, mentor_id: str) -> list[Match]:
         m = matches.c

@@ -21,18 +21,41 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, and_, case, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from services.kit.db import dialect_insert
+from services.matching.adapters.matches import Condition
 from services.matching.adapters.orm import certification_reminders, matches, mentors, registry_version
 from services.matching.domain import ConsentScope, Mentor
 from services.matching.domain.ladder import DEFAULT_LEVEL_CAPS, LevelCaps
 from services.matching.domain.registered import RegisteredMentor
 
 _MENTOR_FIELDS = frozenset(mentors.c.keys()) - {"changed_version", "created_at", "updated_at"}
+
+# Built once: every pick and proposal runs them (``registry_cache``, ``Matchmaker._propose``).
+_VERSION = select(registry_version.c.version).where(registry_version.c.id == 1)
+_LOCK_FOR_HOLD = select(mentors.c.id).where(mentors.c.id == bindparam("mentor_id")).with_for_update()
+_LOCK_FOR_HOLD_SKIPPING = (select(mentors.c.id).where(mentors.c.id == bindparam("mentor_id"))
+                           .with_for_update(skip_locked=True))
+_CHANGED_BETWEEN = select(mentors).where(mentors.c.changed_version > bindparam("after"),
+                                         mentors.c.changed_version <= bindparam("upto"))
 
 
 @dataclass(frozen=True)
@@ -71,19 +94,54 @@ def mentor_values(mentor: Mentor) -> dict[str, Any]:
     return values
 
 
+Caps = tuple[tuple[str, int], ...]  # (level, cap) pairs: ``LevelCaps`` as a cache key
+
+
+def _effective_capacity(caps: Caps):
+    """SQL for each mentor's own capacity, no more than their level's cap."""
+    c = mentors.c
+    cap = case(*((c.level == level, limit) for level, limit in caps),
+               else_=c.capacity)  # no level: own capacity only
+    return case((c.capacity < cap, c.capacity), else_=cap)
+
+
+def _places(caps: Caps):
+    """SQL for a mentor row's places left: effective capacity minus caseload minus open
+    proposals (a subquery correlated with the row)."""
+    m = matches.c
+    proposals = (select(func.count()).where(m.mentor_id == mentors.c.id, m.status == "proposed")
+                 .scalar_subquery())
+    return _effective_capacity(caps) - mentors.c.caseload - proposals
+
+
+class PlaceStatements(NamedTuple):
+    """The statements that count places, for one set of level caps (``place_statements``)."""
+
+    candidates: Select  # mentors IN :ids, with places_left_ and registry_version_
+    has_place: ColumnElement[bool]  # :place_mentor_id takes referrals on :place_today, a place left
+
+
+@cache
+def place_statements(caps: Caps) -> PlaceStatements:
+    """Built once per set of caps (a process has one): every pick reads the candidates, and
+    every proposal's INSERT checks the chosen mentor's place."""
+    c = mentors.c
+    version = _VERSION.scalar_subquery()
+    candidates = (select(mentors, _places(caps).label("places_left_"), version.label("registry_version_"))
+                  .where(c.id.in_(bindparam("ids", expanding=True))))
+    has_place = exists(select(c.id).where(c.id == bindparam("place_mentor_id"), c.active.is_(True),
+                                          c.certified_until >= bindparam("place_today"),
+                                          _places(caps) > 0))
+    return PlaceStatements(candidates, has_place)
+
+
 class MentorRepository:
     """Mentors' rows: details, places and holds, and the registry version."""
 
     def __init__(self, session: Session, caps: LevelCaps = DEFAULT_LEVEL_CAPS) -> None:
         self.session = session
         self.caps = caps
-
-    def _effective_capacity(self):
-        """SQL for each mentor's own capacity, no more than their level's cap."""
-        c = mentors.c
-        cap = case(*((c.level == level, limit) for level, limit in self.caps.caps.items()),
-                   else_=c.capacity)  # no level: own capacity only
-        return case((c.capacity < cap, c.capacity), else_=cap)
+        self._caps: Caps = tuple(caps.caps.items())
 
     def add(self, mentor: Mentor, now: datetime) -> None:
         """Register a mentor with no one in their care yet."""
@@ -143,19 +201,18 @@ class MentorRepository:
             locked.add(mentor_id)
             return True
         wait = not locked or mentor_id > max(locked)
-        query = select(mentors.c.id).where(mentors.c.id == mentor_id)
-        if self.session.execute(query.with_for_update(skip_locked=not wait)).first() is None:
+        query = _LOCK_FOR_HOLD if wait else _LOCK_FOR_HOLD_SKIPPING
+        if self.session.execute(query, {"mentor_id": mentor_id}).first() is None:
             return False
         locked.add(mentor_id)
         return True
 
-    def has_place(self, mentor_id: str, today: date):
+    def has_place(self, mentor_id: str, today: date) -> Condition:
         """SQL, true when the mentor takes referrals on ``today`` and has a place left for one
         more proposal: effective capacity minus caseload minus open proposals, as the statement
         it is part of sees them (with the row locked by ``lock_for_hold`` beforehand)."""
-        c = mentors.c
-        return exists(select(c.id).where(c.id == mentor_id, c.active.is_(True),
-                                         c.certified_until >= today, self._places() > 0))
+        return Condition(place_statements(self._caps).has_place,
+                         {"place_mentor_id": mentor_id, "place_today": today})
 
     def lock_rows(self, ids: Collection[str]) -> None:
         """Lock these mentors' rows in ascending id order, waiting (before any other mentor row)."""
@@ -181,7 +238,7 @@ class MentorRepository:
         c = mentors.c
         taken = self.session.execute(
             update(mentors).values(caseload=c.caseload + 1)
-            .where(c.id == mentor_id, c.caseload < self._effective_capacity(), c.active.is_(True),
+            .where(c.id == mentor_id, c.caseload < _effective_capacity(self._caps), c.active.is_(True),
                    c.certified_until >= today))
         return taken.rowcount == 1
 
@@ -215,22 +272,10 @@ class MentorRepository:
         rows = self.session.execute(query).all()
         return {tag for row in rows for tag in row[0]}, {tag for row in rows for tag in row[1]}
 
-    def _places(self):
-        """SQL for a mentor row's places left: effective capacity minus caseload minus open
-        proposals (a subquery correlated with the row)."""
-        m = matches.c
-        proposals = (select(func.count()).where(m.mentor_id == mentors.c.id, m.status == "proposed")
-                     .scalar_subquery())
-        return self._effective_capacity() - mentors.c.caseload - proposals
-
     def candidates(self, ids: Collection[str]) -> tuple[int, dict[str, Candidate]]:
         """These mentors as they are now, each with their places left, and the registry version,
         all read by one statement (so the version is the one the rows were read at)."""
-        c = mentors.c
-        version = select(registry_version.c.version).where(registry_version.c.id == 1).scalar_subquery()
-        query = select(mentors, self._places().label("places_left_"),
-                       version.label("registry_version_")).where(c.id.in_(ids))
-        rows = self.session.execute(query).all()
+        rows = self.session.execute(place_statements(self._caps).candidates, {"ids": list(ids)}).all()
         if not rows:
             return self.version(), {}
         found = {row.id: Candidate(mentor_from_row(row, caps=self.caps), row.changed_version,
@@ -259,15 +304,12 @@ class MentorRepository:
 
     def version(self) -> int:
         """The registry version this transaction sees (0 before any mentor exists)."""
-        found = self.session.scalar(select(registry_version.c.version).where(registry_version.c.id == 1))
-        return found or 0
+        return self.session.scalar(_VERSION) or 0
 
     def changed_between(self, after: int, upto: int) -> list[tuple[Mentor, int]]:
         """Mentors whose details changed in versions ``after`` (excluded) to ``upto``, each with
         the version of their last change."""
-        c = mentors.c
-        rows = self.session.execute(
-            select(mentors).where(c.changed_version > after, c.changed_version <= upto))
+        rows = self.session.execute(_CHANGED_BETWEEN, {"after": after, "upto": upto})
         return [(mentor_from_row(row, caps=self.caps), row.changed_version) for row in rows]
 
     def _next_version(self) -> int:

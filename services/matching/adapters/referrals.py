@@ -10,11 +10,27 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from sqlalchemy import Row, case, exists, insert, not_, select, update
+from sqlalchemy import Row, bindparam, case, exists, insert, not_, select, update
 from sqlalchemy.orm import Session
 
 from services.matching.adapters.orm import LIVE_STATUSES, matches, mentors, referral_exclusions, referrals
 from services.matching.domain.referral import Referral
+
+# Built once: every referral requested (and every event about one) runs them.
+_GET = select(referrals).where(referrals.c.id == bindparam("referral_id"))
+_ADD = insert(referrals)
+_OPEN_AMONG = (select(referrals).where(referrals.c.id.in_(bindparam("ids", expanding=True)),
+                                       referrals.c.closed_at.is_(None))
+               .order_by(referrals.c.id))
+_LOCK = _OPEN_AMONG.with_for_update()
+_LOCK_SKIPPING = _OPEN_AMONG.with_for_update(skip_locked=True)
+_SAVED = ("allowed", "blocked_agencies", "criteria", "closed_at", "closed_reason")
+_SAVE = (update(referrals).where(referrals.c.id == bindparam("b_id"))
+         .values({k: bindparam(k, type_=referrals.c[k].type) for k in _SAVED}))
+_MENTORS_OF_AGENCIES = (select(mentors.c.id)
+                        .where(mentors.c.agency_id.in_(bindparam("agencies", expanding=True))))
+_EXCLUSIONS = (select(referral_exclusions.c.referral_id, referral_exclusions.c.mentor_id)
+               .where(referral_exclusions.c.referral_id.in_(bindparam("referral_ids", expanding=True))))
 
 
 def referral_from_row(row: Row) -> Referral:
@@ -31,19 +47,18 @@ class ReferralRepository:
         self.session = session
 
     def add(self, referral: Referral) -> None:
-        values = {**referral.__dict__, "blocked_agencies": list(referral.blocked_agencies)}
-        self.session.execute(insert(referrals).values(**values))
+        self.session.execute(_ADD, {**referral.__dict__, "blocked_agencies": list(referral.blocked_agencies)})
 
     def save(self, referral: Referral) -> None:
         """Write its scope, criteria and closing (the ids never change)."""
-        self.session.execute(update(referrals).where(referrals.c.id == referral.id).values(
-            allowed=referral.allowed, blocked_agencies=list(referral.blocked_agencies),
-            criteria=referral.criteria, closed_at=referral.closed_at,
-            closed_reason=referral.closed_reason))
+        self.session.execute(_SAVE, {
+            "b_id": referral.id, "allowed": referral.allowed,
+            "blocked_agencies": list(referral.blocked_agencies), "criteria": referral.criteria,
+            "closed_at": referral.closed_at, "closed_reason": referral.closed_reason})
 
     def get(self, referral_id: str) -> Referral | None:
         """The referral, open or closed; None if its request never arrived."""
-        row = self.session.execute(select(referrals).where(referrals.c.id == referral_id)).first()
+        row = self.session.execute(_GET, {"referral_id": referral_id}).first()
         return None if row is None else referral_from_row(row)
 
     def of_ids(self, ids: Iterable[str]) -> dict[str, Referral]:
@@ -56,10 +71,8 @@ class ReferralRepository:
 
         With ``skip_locked`` those another transaction holds are left out instead of waited for.
         """
-        query = (select(referrals).where(referrals.c.id.in_(sorted(set(ids))),
-                                         referrals.c.closed_at.is_(None))
-                 .order_by(referrals.c.id).with_for_update(skip_locked=skip_locked))
-        return [referral_from_row(row) for row in self.session.execute(query)]
+        query = _LOCK_SKIPPING if skip_locked else _LOCK
+        return [referral_from_row(row) for row in self.session.execute(query, {"ids": sorted(set(ids))})]
 
     def lock_one(self, referral_id: str) -> Referral | None:
         """The referral if it is open, locked; None if unknown or closed."""
@@ -97,13 +110,11 @@ class ReferralRepository:
     def excluded(self, referrals_: Iterable[Referral]) -> dict[str, set[str]]:
         """Per referral: mentors who declined or let a proposal expire, and blocked agencies'."""
         rows = list(referrals_)
-        x = referral_exclusions.c
         found: dict[str, set[str]] = {r.id: set() for r in rows}
         for row in rows:
             if row.blocked_agencies:
                 found[row.id].update(self.session.scalars(
-                    select(mentors.c.id).where(mentors.c.agency_id.in_(row.blocked_agencies))))
-        query = select(x.referral_id, x.mentor_id).where(x.referral_id.in_(list(found)))
-        for referral_id, mentor_id in self.session.execute(query):
+                    _MENTORS_OF_AGENCIES, {"agencies": list(row.blocked_agencies)}))
+        for referral_id, mentor_id in self.session.execute(_EXCLUSIONS, {"referral_ids": list(found)}):
             found[referral_id].add(mentor_id)
         return found

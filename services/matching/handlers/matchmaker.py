@@ -140,8 +140,9 @@ class Matchmaker:
 
     def record(self, proposal: Proposal, *, only_if=None) -> Match | None:
         """Store a proposal as a ``proposed`` match and stage ``match.proposed``; with ``only_if``
-        (SQL, e.g. ``has_place``) only when it holds in the same statement, else None. The batch
-        re-solve records unconditionally: it has every open mentor's row locked and counted."""
+        (a SQL ``Condition``, e.g. ``has_place``) only when it holds in the same statement, else
+        None. The batch re-solve records unconditionally: it has every open mentor's row locked
+        and counted."""
         match = Match.propose(str(uuid.uuid4()), proposal, self.now, self.policy.proposal_ttl)
         if not self.uow.matches.add(match, only_if=only_if):
             return None

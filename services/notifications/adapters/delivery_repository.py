@@ -4,16 +4,47 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import Insert, Update, and_, bindparam, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from services.kit.db import dialect_insert
 from services.notifications.adapters import orm
 from services.notifications.domain.delivery import DEFERRED, PENDING, Attempt, Delivery
 from services.notifications.domain.message import Message
 
 _OPEN = (PENDING, DEFERRED)
+
+
+def _claim_due() -> Update:
+    """Up to ``:limit`` deliveries due at ``:now``, claimed for ``:token`` until ``:lease_until``."""
+    c = orm.deliveries.c
+    due = and_(c.status.in_(_OPEN), c.next_attempt_at <= bindparam("now"))
+    # A CTE, evaluated once: PostgreSQL may run an IN (… LIMIT … FOR UPDATE) subquery again
+    # for each row the update changes, and so claim more than ``limit`` rows.
+    oldest = (select(c.id).where(due).order_by(c.next_attempt_at, c.id).limit(bindparam("limit"))
+              .with_for_update(skip_locked=True).cte("oldest_due"))
+    return (update(orm.deliveries).where(c.id.in_(select(oldest.c.id)), due)
+            .values(claim=bindparam("token"), status=PENDING, next_attempt_at=bindparam("lease_until"))
+            .returning(*orm.deliveries.c))
+
+
+# Built once: every event plans deliveries, and every dispatch claims, checks and saves them.
+_CLAIM_DUE = _claim_due()
+_STILL_HELD = select(orm.deliveries.c.id).where(
+    orm.deliveries.c.id.in_(bindparam("ids", expanding=True)), orm.deliveries.c.claim == bindparam("token"))
+_SAVE = update(orm.deliveries).where(orm.deliveries.c.id == bindparam("b_id")).values(
+    status=bindparam("b_status"), next_attempt_at=bindparam("b_next"), attempts=bindparam("b_attempts"),
+    claim=None)
+
+
+@cache
+def _add(dialect: str) -> Insert:
+    """A delivery unless one with its key exists; RETURNING its id if it went in."""
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert_for(orm.deliveries).on_conflict_do_nothing(index_elements=["key"])
+            .returning(orm.deliveries.c.id))
 
 
 @dataclass(frozen=True)
@@ -30,15 +61,15 @@ class DeliveryRepository:
 
     def add(self, delivery: Delivery, message: Message, now: datetime) -> bool:
         """Store a planned delivery; False when one with its key exists (a replayed event)."""
-        statement = dialect_insert(self.session, orm.deliveries).values(
-            id=delivery.id, key=delivery.key, agency_id=delivery.agency_id,
-            channel=delivery.channel, event_id=delivery.event_id, event_type=delivery.event_type,
-            status=delivery.status, next_attempt_at=delivery.next_attempt_at,
-            attempts=[a.to_dict() for a in delivery.attempts], message=message.to_record(),
-            created_at=now,
-        ).on_conflict_do_nothing(index_elements=["key"]).returning(orm.deliveries.c.id)
         # RETURNING, not rowcount: psycopg reports -1 for an INSERT, whether or not it skipped.
-        return self.session.execute(statement).first() is not None
+        return self.session.execute(_add(self.session.get_bind().dialect.name), {
+            "id": delivery.id, "key": delivery.key, "agency_id": delivery.agency_id,
+            "channel": delivery.channel, "event_id": delivery.event_id,
+            "event_type": delivery.event_type, "status": delivery.status,
+            "next_attempt_at": delivery.next_attempt_at,
+            "attempts": [a.to_dict() for a in delivery.attempts], "message": message.to_record(),
+            "created_at": now,
+        }).first() is not None
 
     def claim_due(self, now: datetime, lease_until: datetime, token: str, limit: int) -> list[Claimed]:
         """Take up to ``limit`` deliveries due at ``now`` for one dispatcher.
@@ -49,16 +80,8 @@ class DeliveryRepository:
         so a dispatcher that dies while sending leaves its rows to be tried again once the lease
         runs out.
         """
-        c = orm.deliveries.c
-        due = and_(c.status.in_(_OPEN), c.next_attempt_at <= now)
-        # A CTE, evaluated once: PostgreSQL may run an IN (… LIMIT … FOR UPDATE) subquery again
-        # for each row the update changes, and so claim more than ``limit`` rows.
-        oldest = (select(c.id).where(due).order_by(c.next_attempt_at, c.id).limit(limit)
-                  .with_for_update(skip_locked=True).cte("oldest_due"))
-        rows = self.session.execute(
-            update(orm.deliveries).where(c.id.in_(select(oldest.c.id)), due)
-            .values(claim=token, status=PENDING, next_attempt_at=lease_until)
-            .returning(*orm.deliveries.c)).mappings().all()
+        rows = self.session.execute(_CLAIM_DUE, {"now": now, "limit": limit, "token": token,
+                                                  "lease_until": lease_until}).mappings().all()
         return [Claimed(_delivery(row), Message.from_record(row["message"]))
                 for row in sorted(rows, key=lambda row: (row["created_at"], row["id"]))]
 
@@ -70,8 +93,7 @@ class DeliveryRepository:
 
     def still_held(self, delivery_ids: list[str], token: str) -> set[str]:
         """Those of ``delivery_ids`` the claim ``token`` still holds (their lease was not taken over)."""
-        c = orm.deliveries.c
-        return set(self.session.scalars(select(c.id).where(c.id.in_(delivery_ids), c.claim == token)))
+        return set(self.session.scalars(_STILL_HELD, {"ids": list(delivery_ids), "token": token}))
 
     def save(self, delivery: Delivery) -> None:
         """Write the delivery's status, next attempt and attempts; releases any claim."""
@@ -81,11 +103,8 @@ class DeliveryRepository:
         """``save`` for several deliveries, as one statement executed for each."""
         if not deliveries:
             return
-        c = orm.deliveries.c
         self.session.execute(
-            update(orm.deliveries).where(c.id == bindparam("b_id")).values(
-                status=bindparam("b_status"), next_attempt_at=bindparam("b_next"),
-                attempts=bindparam("b_attempts"), claim=None),
+            _SAVE,
             [{"b_id": d.id, "b_status": d.status, "b_next": d.next_attempt_at,
               "b_attempts": [a.to_dict() for a in d.attempts]} for d in deliveries])
 

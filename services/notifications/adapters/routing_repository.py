@@ -5,14 +5,53 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
+from typing import NamedTuple
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Insert, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.kit.contract import Event, parse_event
-from services.kit.db import dialect_insert, hold_transaction_lock
+from services.kit.db import hold_transaction_lock
 from services.notifications.adapters import orm
 from services.notifications.domain.routing import PendingProposal
+
+# Built once: routing runs them for every event it consumes.
+_PENDING, _HANDOFFS, _ENDINGS = orm.pending_proposals.c, orm.handoffs.c, orm.consent_endings.c
+_REMOVE_PENDING = delete(orm.pending_proposals).where(_PENDING.match_id == bindparam("match_id"))
+_ENDINGS_AFTER = (select(_ENDINGS.event)
+                  .where(_ENDINGS.participant_id == bindparam("participant_id"),
+                         _ENDINGS.occurred_at > bindparam("moment"))
+                  .order_by(_ENDINGS.occurred_at))
+_AGENCIES_OF = (select(_HANDOFFS.agency_id).where(_HANDOFFS.participant_id == bindparam("participant_id"))
+                .order_by(_HANDOFFS.agency_id))
+
+
+class RoutingInserts(NamedTuple):
+    """Routing's idempotent INSERTs (``ON CONFLICT DO NOTHING``) for one dialect."""
+
+    pending_proposal: Insert
+    handoff: Insert
+    consent_ending: Insert
+
+
+def routing_inserts(session: Session) -> RoutingInserts:
+    """Built once per dialect: routing runs them for every event it consumes."""
+    return _routing_inserts(session.get_bind().dialect.name)
+
+
+@cache
+def _routing_inserts(dialect: str) -> RoutingInserts:
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return RoutingInserts(
+        pending_proposal=(insert_for(orm.pending_proposals)
+                          .on_conflict_do_nothing(index_elements=["match_id"])),
+        handoff=(insert_for(orm.handoffs)
+                 .on_conflict_do_nothing(index_elements=["participant_id", "agency_id"])),
+        consent_ending=(insert_for(orm.consent_endings)
+                        .on_conflict_do_nothing(index_elements=["event_id"])),
+    )
 
 
 class PendingProposalRepository:
@@ -23,16 +62,15 @@ class PendingProposalRepository:
 
     def add(self, proposal: PendingProposal) -> None:
         """Remember an urgent proposal until it is answered (idempotent)."""
-        self.session.execute(dialect_insert(self.session, orm.pending_proposals).values(
-            match_id=proposal.match_id, referral_id=proposal.referral_id,
-            referrer_agency_id=proposal.referrer_agency_id,
-            mentor_agency_id=proposal.mentor_agency_id, urgency=proposal.urgency,
-            proposed_at=proposal.proposed_at,
-        ).on_conflict_do_nothing(index_elements=["match_id"]))
+        self.session.execute(routing_inserts(self.session).pending_proposal, {
+            "match_id": proposal.match_id, "referral_id": proposal.referral_id,
+            "referrer_agency_id": proposal.referrer_agency_id,
+            "mentor_agency_id": proposal.mentor_agency_id, "urgency": proposal.urgency,
+            "proposed_at": proposal.proposed_at,
+        })
 
     def remove(self, match_id: str) -> None:
-        self.session.execute(
-            delete(orm.pending_proposals).where(orm.pending_proposals.c.match_id == match_id))
+        self.session.execute(_REMOVE_PENDING, {"match_id": match_id})
 
     def unescalated(self) -> list[PendingProposal]:
         """Urgent proposals still waiting for an answer that were not escalated yet."""
@@ -62,9 +100,8 @@ class HandoffRepository:
 
     def remember(self, participant_id: str, agency_id: str, now: datetime) -> None:
         """Record that ``agency_id`` was assigned the participant's referral (idempotent)."""
-        self.session.execute(dialect_insert(self.session, orm.handoffs).values(
-            participant_id=participant_id, agency_id=agency_id, recorded_at=now,
-        ).on_conflict_do_nothing(index_elements=["participant_id", "agency_id"]))
+        self.session.execute(routing_inserts(self.session).handoff, {
+            "participant_id": participant_id, "agency_id": agency_id, "recorded_at": now})
 
     def hold(self, participant_id: str) -> None:
         """Until commit, keep other handlers of this participant's handoffs and endings waiting."""
@@ -72,20 +109,15 @@ class HandoffRepository:
 
     def remember_ending(self, event: Event) -> None:
         """Keep a ``consent.revoked`` or ``consent.expired`` event (idempotent)."""
-        self.session.execute(dialect_insert(self.session, orm.consent_endings).values(
-            event_id=event.id, participant_id=event.payload["participant_id"],
-            occurred_at=event.occurred_at, event=event.to_message(),
-        ).on_conflict_do_nothing(index_elements=["event_id"]))
+        self.session.execute(routing_inserts(self.session).consent_ending, {
+            "event_id": event.id, "participant_id": event.payload["participant_id"],
+            "occurred_at": event.occurred_at, "event": event.to_message()})
 
     def endings_after(self, participant_id: str, moment: datetime) -> list[Event]:
         """The participant's consent endings that happened after ``moment``, oldest first."""
-        c = orm.consent_endings.c
-        rows = self.session.scalars(select(c.event).where(
-            c.participant_id == participant_id, c.occurred_at > moment).order_by(c.occurred_at))
+        rows = self.session.scalars(_ENDINGS_AFTER, {"participant_id": participant_id, "moment": moment})
         return [parse_event(row) for row in rows]
 
     def agencies_of(self, participant_id: str) -> list[str]:
         """The agencies that received the participant's handoff, by id."""
-        c = orm.handoffs.c
-        return list(self.session.scalars(
-            select(c.agency_id).where(c.participant_id == participant_id).order_by(c.agency_id)))
+        return list(self.session.scalars(_AGENCIES_OF, {"participant_id": participant_id}))

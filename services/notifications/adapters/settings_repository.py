@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from services.kit.crypto import KeyRing
@@ -16,6 +16,9 @@ from services.kit.db import dialect_insert
 from services.kit.encrypted import seal, unseal
 from services.notifications.adapters import orm
 from services.notifications.domain.settings import AgencySettings
+
+# Built once: every event planned and every dispatch reads the agencies' settings.
+_SETTINGS_OF = select(orm.settings).where(orm.settings.c.agency_id == bindparam("agency_id"))
 
 
 class SettingsRepository:
@@ -28,8 +31,7 @@ class SettingsRepository:
 
         Raises ``DecryptionError`` when a sealed cell was altered or moved.
         """
-        row = self.session.execute(
-            select(orm.settings).where(orm.settings.c.agency_id == agency_id)).mappings().first()
+        row = self.session.execute(_SETTINGS_OF, {"agency_id": agency_id}).mappings().first()
         if row is None:
             return None
         sealed = {c: row[c] for c in orm.ENCRYPTED[orm.SETTINGS]}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from services.kit.crypto import KeyRing
@@ -12,6 +12,15 @@ from services.notifications.domain.subscriptions import ACTIVE, LISTENING, Subsc
 
 _T = orm.fhir_subscriptions
 _SEALED = orm.ENCRYPTED[orm.SUBSCRIPTIONS]
+
+# Built once: every referral status change counts an event for each listening subscription,
+# and every dispatch of a subscription's delivery reads it.
+_GET = select(_T).where(_T.c.id == bindparam("subscription_id"))
+_LISTENING_OF = (select(_T).where(_T.c.agency_id == bindparam("agency_id"), _T.c.status.in_(LISTENING))
+                 .order_by(_T.c.created_at, _T.c.id))
+_COUNT_EVENT = (update(_T).where(_T.c.id == bindparam("subscription_id"))
+                .values(events_since_start=_T.c.events_since_start + 1))
+_EVENTS_SINCE_START = select(_T.c.events_since_start).where(_T.c.id == bindparam("subscription_id"))
 
 
 class SubscriptionRepository:
@@ -29,11 +38,10 @@ class SubscriptionRepository:
 
     def get(self, subscription_id: str, agency_id: str | None = None) -> Subscription | None:
         """The subscription (of ``agency_id`` only, when given), or None."""
-        query = select(_T).where(_T.c.id == subscription_id)
-        if agency_id is not None:
-            query = query.where(_T.c.agency_id == agency_id)
-        row = self.session.execute(query).mappings().first()
-        return self._load(row) if row else None
+        row = self.session.execute(_GET, {"subscription_id": subscription_id}).mappings().first()
+        if row is None or (agency_id is not None and row["agency_id"] != agency_id):
+            return None
+        return self._load(row)
 
     def of_agency(self, agency_id: str, statuses: tuple[str, ...] | None = None) -> list[Subscription]:
         query = select(_T).where(_T.c.agency_id == agency_id)
@@ -43,7 +51,9 @@ class SubscriptionRepository:
         return [self._load(row) for row in rows]
 
     def listening_of(self, agency_id: str) -> list[Subscription]:
-        return self.of_agency(agency_id, LISTENING)
+        """``of_agency(agency_id, LISTENING)``."""
+        rows = self.session.execute(_LISTENING_OF, {"agency_id": agency_id}).mappings()
+        return [self._load(row) for row in rows]
 
     def with_heartbeats(self) -> list[Subscription]:
         rows = self.session.execute(select(_T).where(
@@ -60,9 +70,9 @@ class SubscriptionRepository:
     def count_event(self, subscription_id: str) -> int:
         """Add one to its events and return the new count: one statement, so two events handled
         at once never get the same number (the row stays locked until the commit)."""
-        self.session.execute(update(_T).where(_T.c.id == subscription_id).values(
-            events_since_start=_T.c.events_since_start + 1))
-        return int(self.session.scalar(select(_T.c.events_since_start).where(_T.c.id == subscription_id)))
+        params = {"subscription_id": subscription_id}
+        self.session.execute(_COUNT_EVENT, params)
+        return int(self.session.scalar(_EVENTS_SINCE_START, params))
 
     def set_status(self, subscription_id: str, status: str, only_from: tuple[str, ...],
                    reason: str | None = None) -> None:
