@@ -11,7 +11,7 @@ import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.matching.service import MatchingService
-from tests.integration.matching.network import EventLog
+from tests.integration.matching.world import EventLog
 from tests.integration.migrated import migrated
 from tests.support import service_proxy
 

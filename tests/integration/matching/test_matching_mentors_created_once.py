@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.kit.errors import Conflict
-from tests.integration.matching.network import BRIDGE, HARBOR, mentor_body
+from tests.integration.matching.world import BRIDGE, HARBOR, mentor_body
 
 ATTEMPTS = 6
 

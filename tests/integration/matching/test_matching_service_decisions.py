@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from services.kit.db import make_engine
 from services.kit.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from services.matching.adapters.orm import matches
-from tests.integration.matching.network import (
+from tests.integration.matching.world import (
     ADMIN,
     BRIDGE,
     CLINIC,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.integration.matching.network import HARBOR, mentor_body, publish, requested
+from tests.integration.matching.world import HARBOR, mentor_body, publish, requested
 from tests.support import settle
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from services.kit.errors import Conflict
-from tests.integration.matching.network import (
+from tests.integration.matching.world import (
     BRIDGE,
     CLINIC,
     HARBOR,

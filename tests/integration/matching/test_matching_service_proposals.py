@@ -10,7 +10,7 @@ import pytest
 
 from services.matching.catalog import MatchV1
 from services.matching.domain import FACTORS
-from tests.integration.matching.network import (
+from tests.integration.matching.world import (
     BRIDGE,
     HARBOR,
     mentor_body,
