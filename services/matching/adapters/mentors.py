@@ -60,12 +60,24 @@ _CHANGED_BETWEEN = select(mentors).where(mentors.c.changed_version > bindparam("
 
 @dataclass(frozen=True)
 class Candidate:
-    """A mentor as one statement read them, with their places left (open proposals counted)
+    """A mentor's row as one statement read it, with their places left (open proposals counted)
     and the version of their last change of details."""
 
-    mentor: Mentor
-    changed_version: int
-    places_left: int
+    row: Row
+    caps: LevelCaps = DEFAULT_LEVEL_CAPS
+
+    @property
+    def changed_version(self) -> int:
+        return self.row.changed_version
+
+    @property
+    def places_left(self) -> int:
+        return self.row.places_left_
+
+    @property
+    def mentor(self) -> Mentor:
+        """The domain mentor, built when asked: a pick reads a block of candidates and takes one."""
+        return mentor_from_row(self.row, caps=self.caps)
 
 
 def mentor_from_row(row: Row, extra_load: int = 0, caps: LevelCaps = DEFAULT_LEVEL_CAPS) -> Mentor:
@@ -278,8 +290,7 @@ class MentorRepository:
         rows = self.session.execute(place_statements(self._caps).candidates, {"ids": list(ids)}).all()
         if not rows:
             return self.version(), {}
-        found = {row.id: Candidate(mentor_from_row(row, caps=self.caps), row.changed_version,
-                                   row.places_left_) for row in rows}
+        found = {row.id: Candidate(row, self.caps) for row in rows}
         return rows[0].registry_version_ or 0, found
 
     # -- certification reminders ---------------------------------------------------------------
