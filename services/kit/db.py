@@ -95,6 +95,9 @@ def dialect_insert(session, table: Table):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
+_TRANSACTION_LOCK = text("SELECT pg_advisory_xact_lock(:key)")  # built once: per event, in places
+
+
 def hold_transaction_lock(session, name: str) -> None:
     """Wait for, then hold until commit, PostgreSQL's transaction lock named ``name``.
 
@@ -104,7 +107,7 @@ def hold_transaction_lock(session, name: str) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        session.execute(_TRANSACTION_LOCK, {"key": key})
 
 
 def owner_only_database_file(path: str) -> None:
