@@ -399,6 +399,18 @@ def test_compose_postgres_creates_one_database_per_process():
     assert sorted(declared) == sorted(PROCESSES)
 
 
+def test_compose_migrates_the_databases_the_services_use():
+    """With DATABASE_PREFIX set, the migrate one-shot must upgrade the prefixed databases the
+    services then open, not unprefixed ones beside them."""
+    services = compose_file()["services"]
+    migrate = services["migrate"]["environment"]
+    for process in PROCESSES:
+        name = f"{process.upper()}_DATABASE_URL"
+        used = {url for service_name, service in services.items() if service_name != "migrate"
+                if (url := (service.get("environment") or {}).get(name)) is not None}
+        assert used == {migrate[name]}, (name, migrate[name], used)
+
+
 # --- the services' own config.yml ---------------------------------------------------
 
 # Set by the manifests only to build other values ($(AMQP_USER) in AMQP_URI, ...), or
