@@ -135,3 +135,17 @@ def test_the_command_line_rebuilds_with_a_progress_bar_and_prints_the_report(
                                     "consent_refusals,all,all,expired,count,3"]
     assert snapshot(outcomes_url) == before
     assert cli.main(["report", "--config", str(config), "--by", "participant"]) == 2
+
+
+def test_the_command_line_reports_only_from_a_migrated_database_and_never_migrates_it(tmp_path, capsys):
+    unmigrated = tmp_path / "outcomes.db"
+    config = tmp_path / "outcomes.yml"
+    config.write_text(f"DATABASE_URL: sqlite:///{unmigrated}\nOUTCOMES_K: {K}\n")
+
+    assert cli.main(["report", "--config", str(config), "--csv"]) == 2
+    _, err = capsys.readouterr()
+    assert "was never migrated" in err and "referral-network migrate outcomes" in err
+    engine = create_engine(f"sqlite:///{unmigrated}")
+    with engine.connect() as connection:  # the report left the database as it found it
+        assert connection.exec_driver_sql("SELECT name FROM sqlite_master").all() == []
+    engine.dispose()
