@@ -8,7 +8,6 @@ from datetime import datetime
 from functools import cache
 
 from sqlalchemy import Insert, bindparam, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gateway.adapters.keys import LAST_USED_RESOLUTION, touch
@@ -17,7 +16,7 @@ from gateway.auth import StoredKey, issue_api_key
 from gateway.idempotency import RETENTION, IdempotencyRecord
 from gateway.key_cache import KeyCache
 from services.kit.creations import Creations
-from services.kit.db import utcnow
+from services.kit.db import insert_for, utcnow
 
 # Built once: every POST with an Idempotency-Key claims its key and records what it made.
 _COMPLETE = (update(idempotency_records)
@@ -28,8 +27,7 @@ _COMPLETE = (update(idempotency_records)
 
 @cache
 def _claim_statement(dialect: str) -> Insert:
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (insert_for(idempotency_records)
+    return (insert_for(dialect)(idempotency_records)
             .on_conflict_do_nothing(index_elements=["agency_id", "key"])
             .returning(idempotency_records.c.id))
 

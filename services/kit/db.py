@@ -91,8 +91,13 @@ def is_sqlite(url: str) -> bool:
 
 def dialect_insert(session, table: Table):
     """The session's dialect's INSERT, which knows ``ON CONFLICT`` on SQLite and PostgreSQL."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return insert_for(session.get_bind().dialect.name)(table)
+
+
+def insert_for(dialect: str):
+    """``insert`` of the dialect named (``"postgresql"`` or SQLite's), for statements built
+    once per dialect rather than per session."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 _TRANSACTION_LOCK = text("SELECT pg_advisory_xact_lock(:key)")  # built once: per event, in places

@@ -28,12 +28,11 @@ from typing import Any, NamedTuple
 
 import eventlet
 from sqlalchemy import Insert, MetaData, insert, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.kit.contract import Event, new_event
-from services.kit.db import WriterGate, utcnow
+from services.kit.db import WriterGate, insert_for, utcnow
 from services.kit.errors import DatabaseUnavailable
 
 Repositories = Callable[[Session], Mapping[str, Any]]
@@ -291,12 +290,11 @@ def kit_statements(session: Session) -> KitStatements:
 @cache
 def _kit_statements(metadata: MetaData, dialect: str) -> KitStatements:
     outbox, inbox = metadata.tables["outbox"], metadata.tables["processed_events"]
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return KitStatements(
         stage=insert(outbox),
-        stage_once=(insert_for(outbox).on_conflict_do_nothing(index_elements=["event_id"])
+        stage_once=(insert_for(dialect)(outbox).on_conflict_do_nothing(index_elements=["event_id"])
                     .returning(outbox.c.event_id)),
-        claim=(insert_for(inbox).on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+        claim=(insert_for(dialect)(inbox).on_conflict_do_nothing(index_elements=["consumer", "event_id"])
                .returning(inbox.c.event_id)),
     )
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from functools import cache
 
 from sqlalchemy import Insert, Update, and_, bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from services.kit.db import insert_for
 from services.notifications.adapters import orm
 from services.notifications.domain.delivery import DEFERRED, PENDING, Attempt, Delivery
 from services.notifications.domain.message import Message
@@ -42,8 +42,7 @@ _SAVE = update(orm.deliveries).where(orm.deliveries.c.id == bindparam("b_id")).v
 @cache
 def _add(dialect: str) -> Insert:
     """A delivery unless one with its key exists; RETURNING its id if it went in."""
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (insert_for(orm.deliveries).on_conflict_do_nothing(index_elements=["key"])
+    return (insert_for(dialect)(orm.deliveries).on_conflict_do_nothing(index_elements=["key"])
             .returning(orm.deliveries.c.id))
 
 

@@ -9,11 +9,10 @@ from functools import cache
 from typing import NamedTuple
 
 from sqlalchemy import Insert, bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.kit.contract import Event, parse_event
-from services.kit.db import hold_transaction_lock
+from services.kit.db import hold_transaction_lock, insert_for
 from services.notifications.adapters import orm
 from services.notifications.domain.routing import PendingProposal
 
@@ -43,13 +42,12 @@ def routing_inserts(session: Session) -> RoutingInserts:
 
 @cache
 def _routing_inserts(dialect: str) -> RoutingInserts:
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return RoutingInserts(
-        pending_proposal=(insert_for(orm.pending_proposals)
+        pending_proposal=(insert_for(dialect)(orm.pending_proposals)
                           .on_conflict_do_nothing(index_elements=["match_id"])),
-        handoff=(insert_for(orm.handoffs)
+        handoff=(insert_for(dialect)(orm.handoffs)
                  .on_conflict_do_nothing(index_elements=["participant_id", "agency_id"])),
-        consent_ending=(insert_for(orm.consent_endings)
+        consent_ending=(insert_for(dialect)(orm.consent_endings)
                         .on_conflict_do_nothing(index_elements=["event_id"])),
     )
 

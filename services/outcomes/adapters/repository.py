@@ -7,10 +7,9 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Insert, bindparam, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from services.kit.db import hold_transaction_lock
+from services.kit.db import hold_transaction_lock, insert_for
 from services.outcomes.adapters.orm import (
     consent_endings,
     consent_refusals,
@@ -37,10 +36,9 @@ class _Upserts(NamedTuple):
 
 @cache
 def _upserts(dialect: str) -> _Upserts:
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    put_referral = insert_for(referral_outcomes)
+    put_referral = insert_for(dialect)(referral_outcomes)
     return _Upserts(
-        append=(insert_for(outcome_events).on_conflict_do_nothing(index_elements=["event_id"])
+        append=(insert_for(dialect)(outcome_events).on_conflict_do_nothing(index_elements=["event_id"])
                 .returning(outcome_events.c.seq)),
         put_referral=put_referral.on_conflict_do_update(
             index_elements=["referral_id"],

@@ -18,12 +18,11 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Insert, and_, bindparam, delete, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.kit.creations import Creations
 from services.kit.crypto import KeyRing
-from services.kit.db import hold_transaction_lock
+from services.kit.db import hold_transaction_lock, insert_for
 from services.kit.encrypted import seal, unseal
 from services.kit.errors import Conflict
 from services.kit.pages import read_cursor, write_cursor
@@ -69,8 +68,7 @@ _DROP_HANDOFF = delete(handoff_packets).where(handoff_packets.c.id == bindparam(
 @cache
 def _remember_ending(dialect: str) -> Insert:
     """A consent ending, unless its event is kept already: built once per dialect."""
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert_for(consent_endings).on_conflict_do_nothing(index_elements=["event_id"])
+    return insert_for(dialect)(consent_endings).on_conflict_do_nothing(index_elements=["event_id"])
 
 
 class ReferralRepository:
