@@ -49,7 +49,7 @@ class Database(DependencyProvider):
 
     The database must be migrated first (``referral-network migrate <service>``); ``setup`` checks it.
     Config: ``DATABASE_URL`` (SQLite file or PostgreSQL), ``DATABASE_POOL_SIZE`` (default 5),
-    ``OUTBOX_POLL_SECONDS``, the ``DATABASE_*_TIMEOUT*`` and ``DATABASE_WAIT_SECONDS`` bounds
+    ``OUTBOX_POLL_SECONDS`` and ``OUTBOX_SWEEP_AFTER_SECONDS`` (the relay's sweep), the ``DATABASE_*_TIMEOUT*`` and ``DATABASE_WAIT_SECONDS`` bounds
     (``services.kit.db.DatabaseTimeouts``); with ``sealed``, ``FIELD_ENCRYPTION_KEYS`` for the
     repositories.
     ``repositories(session, ring)`` names the repositories every unit of work carries.
@@ -92,6 +92,7 @@ class Database(DependencyProvider):
             source=self.container.service_name,
             poll_seconds=float(config.get("OUTBOX_POLL_SECONDS", 1.0)),
             confirm_seconds=float(config.get("PUBLISH_CONFIRM_SECONDS", broker.CONFIRM_SECONDS)),
+            sweep_after_seconds=float(config.get("OUTBOX_SWEEP_AFTER_SECONDS", 5.0)),
             delays_ms=RetryPolicy.from_config(config).delays_ms,
             queue_options=QueueOptions.from_config(config),
         )
@@ -128,7 +129,7 @@ class Database(DependencyProvider):
             self.session_factory,
             source=self.container.service_name,
             gate=self.gate,
-            on_commit=self.relay.wake,
+            on_commit=self.relay.committed,
             consumer=consumer,
             repositories=self._repositories_of,
             wait_seconds=self.timeouts.wait_seconds,

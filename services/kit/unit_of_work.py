@@ -6,7 +6,9 @@ they exist only while the unit of work is entered, so nothing outlives its trans
 
 Business code never publishes. It calls ``uow.publish(...)``, which validates the
 event against the contract and adds an outbox row to the same transaction;
-``commit`` writes both or neither. A relay publishes committed rows afterwards.
+``commit`` writes both or neither, then hands the committed rows to the relay
+(``on_commit``), which publishes them and marks them sent; the rows stay in the outbox until
+then, so a crash before the publish delays an event, never loses one.
 
 A unit of work is bounded: with ``wait_seconds`` it raises ``DatabaseUnavailable`` once it has
 been open that long (a database that stopped answering cannot hold a worker forever), and a
@@ -34,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.kit.contract import Event, new_event
 from services.kit.db import WriterGate, insert_for, utcnow
 from services.kit.errors import DatabaseUnavailable
+from services.kit.outbox import Staged
 
 Repositories = Callable[[Session], Mapping[str, Any]]
 
@@ -47,7 +50,7 @@ class UnitOfWork:
         *,
         source: str,
         gate: WriterGate | None = None,
-        on_commit: Callable[[int], None] | None = None,
+        on_commit: Callable[[list[Staged]], None] | None = None,
         repositories: Repositories | None = None,
         wait_seconds: float | None = None,
     ) -> None:
@@ -61,7 +64,7 @@ class UnitOfWork:
         self.source = source
         self.session: Session | None = None
         self.cause: Event | None = None
-        self._staged = 0
+        self._staged: list[Staged] = []
         self._depth = 0
         self._gate_cm = None
         self._single = False  # inside one_statement()
@@ -76,7 +79,7 @@ class UnitOfWork:
                 self._gate_cm.__enter__()
                 try:
                     self.session = self._session_factory()
-                    self._staged = 0
+                    self._staged = []
                     self._open_repositories()
                 except BaseException:
                     self._gate_cm.__exit__(None, None, None)
@@ -196,13 +199,13 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
-        staged, self._staged = self._staged, 0
+        staged, self._staged = self._staged, []
         if staged and self._on_commit is not None:
             self._on_commit(staged)
 
     def rollback(self) -> None:
         self.session.rollback()
-        self._staged = 0
+        self._staged = []
 
     def publish(self, type_: str, payload: dict[str, Any], *, aggregate_id: str | None = None,
                 event_id: str | None = None) -> Event:
@@ -232,7 +235,7 @@ class UnitOfWork:
             self.session.execute(statements.stage, row)
         elif self.session.execute(statements.stage_once, row).first() is None:
             return event  # staged already, by an earlier attempt
-        self._staged += 1
+        self._staged.append(Staged(event.id, event.type, row["message"]))
         return event
 
     def handle_once(self, consumer: str, event: Event, handler: Callable[..., Any], *args: Any) -> bool:

@@ -26,7 +26,8 @@ def factory(database_url):
 
 
 def _stage(factory, event_id: str | None, told: list[int]) -> str:
-    uow = UnitOfWork(factory, source="referrals", on_commit=told.append)
+    """Stage one event; ``told`` gets how many rows the commit handed to the relay."""
+    uow = UnitOfWork(factory, source="referrals", on_commit=lambda rows: told.append(len(rows)))
     with uow:
         event = uow.publish("referral.refused", PAYLOAD, event_id=event_id)
         uow.commit()

@@ -133,3 +133,87 @@ def test_a_connection_that_goes_silent_holds_the_relay_only_until_its_confirm_wa
     # The frozen publish may have reached the broker once its bytes were let through: the row
     # then went twice, in order, and the consumers' inbox keeps one.
     assert got[0] == first[0] and set(got[1:]) == set(second)
+
+
+def stage_committed(factory, relay, count: int) -> list[str]:
+    """Stage events as a service's unit of work does: each commit hands its rows to the relay."""
+    ids = []
+    for n in range(count):
+        uow = UnitOfWork(factory, source="relay-test", on_commit=relay.committed)
+        with uow:
+            payload = {"consent_id": f"cd-{n}", "participant_id": f"pd-{n}"}
+            ids.append(uow.publish("consent.expired", payload).id)
+            uow.commit()
+    return ids
+
+
+def test_committed_rows_go_out_from_memory_and_are_marked_together(outbox, rabbit_config, received):
+    factory, metadata, engine = outbox
+    relay = OutboxRelay(factory, metadata, WriterGate(False), rabbit_config["AMQP_URI"], source="relay-test",
+                        subscriptions={}, mark_after_seconds=0.5)
+    try:
+        relay.work()  # the first round sweeps the (empty) outbox, then publishes directly
+        statements: list[str] = []
+        event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: statements.append(sql))
+        first = stage_committed(factory, relay, 2)
+        relay.work()
+        second = stage_committed(factory, relay, 1)
+        relay.work()
+        assert received() == [*first, *second]  # published without reading the outbox
+        assert [sql.split()[0].upper() for sql in statements] == ["INSERT"] * 3
+        assert unsent(factory, metadata) == 3  # not marked yet: a crash now would send them again
+
+        time.sleep(0.5)
+        statements.clear()
+        relay.work()
+        assert [sql.split()[0].upper() for sql in statements] == ["UPDATE"]  # one for both commits
+        assert unsent(factory, metadata) == 0
+    finally:
+        relay.stop()
+
+
+def test_the_sweep_leaves_young_rows_to_the_process_that_committed_them(outbox, relay, received):
+    factory, metadata, engine = outbox
+    relay.work()
+    others = stage(factory, 2)  # committed by another replica, which has not published them yet
+    assert relay.drain(aged=True) == 0
+    assert received() == [] and unsent(factory, metadata) == 2
+
+    outbox_table = metadata.tables["outbox"]
+    with engine.begin() as conn:  # that replica died: its rows age past the sweep's wait
+        conn.execute(outbox_table.update().values(created_at=func.now() - text("interval '1 minute'")))
+    assert relay.drain(aged=True) == 2
+    assert received() == others and unsent(factory, metadata) == 0
+
+
+@pytest.mark.timeout(120)
+def test_after_a_failed_publish_everything_goes_by_the_sweep_in_commit_order(
+        outbox, rabbit_config, received):
+    factory, metadata, _engine = outbox
+    parts = urlsplit(rabbit_config["AMQP_URI"])
+    with tcp_proxy(parts.port or 5672) as proxy:
+        through_proxy = urlunsplit((parts.scheme, f"{parts.username}:{parts.password}@{proxy.address}",
+                                    parts.path, "", ""))
+        relay = OutboxRelay(factory, metadata, WriterGate(False), through_proxy, source="relay-test",
+                            subscriptions={}, confirm_seconds=1.0)
+        try:
+            relay.work()
+            first = stage_committed(factory, relay, 1)
+            relay.work()
+            assert received() == first
+
+            proxy.freeze()
+            held = stage_committed(factory, relay, 2)
+            relay.work()  # the direct publish fails: the rows stay in the outbox
+            assert unsent(factory, metadata) == 2
+            proxy.thaw()
+            later = stage_committed(factory, relay, 1)  # committed after the failure
+            relay.work()  # a full sweep first: the held rows, then the later one, in id order
+            assert unsent(factory, metadata) == 0
+            relay.work()
+        finally:
+            relay.stop()
+            proxy.thaw()
+    got = received()
+    # A frozen publish may have reached the broker once thawed: a duplicate the inbox skips.
+    assert [event_id for n, event_id in enumerate(got) if event_id not in got[:n]] == [*held, *later]
