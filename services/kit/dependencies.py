@@ -49,7 +49,8 @@ class Database(DependencyProvider):
 
     The database must be migrated first (``referral-network migrate <service>``); ``setup`` checks it.
     Config: ``DATABASE_URL`` (SQLite file or PostgreSQL), ``DATABASE_POOL_SIZE`` (default 5),
-    ``OUTBOX_POLL_SECONDS`` and ``OUTBOX_SWEEP_AFTER_SECONDS`` (the relay's sweep), the ``DATABASE_*_TIMEOUT*`` and ``DATABASE_WAIT_SECONDS`` bounds
+    ``OUTBOX_POLL_SECONDS`` and ``OUTBOX_SWEEP_AFTER_SECONDS`` (the relay's sweep), the
+    ``DATABASE_*_TIMEOUT*`` and ``DATABASE_WAIT_SECONDS`` bounds
     (``services.kit.db.DatabaseTimeouts``); with ``sealed``, ``FIELD_ENCRYPTION_KEYS`` for the
     repositories.
     ``repositories(session, ring)`` names the repositories every unit of work carries.
