@@ -38,6 +38,10 @@ from sqlalchemy.exc import DisconnectionError  # noqa: E402
 from sqlalchemy.pool import QueuePool, StaticPool  # noqa: E402
 from sqlalchemy.types import TypeDecorator  # noqa: E402
 
+from services.kit import green_wait  # noqa: E402
+
+green_wait.install()
+
 # SQLite's wait for a lock when no ``DatabaseTimeouts`` are given (command-line tools, migrations).
 _CLI_BUSY_TIMEOUT_MS = 10000
 
