@@ -5,6 +5,7 @@ broker connection that goes silent holds the relay no longer than its confirm wa
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -56,6 +57,22 @@ def received(rabbit_config):
         yield take
 
 
+@contextmanager
+def proxied_relay(factory, metadata, rabbit_config):
+    """A relay whose broker connection runs through a proxy the test can freeze, with a confirm
+    wait of 1 s."""
+    parts = urlsplit(rabbit_config["AMQP_URI"])
+    with tcp_proxy(parts.port or 5672) as proxy:
+        through_proxy = urlunsplit((parts.scheme, f"{parts.username}:{parts.password}@{proxy.address}",
+                                    parts.path, "", ""))
+        relay = OutboxRelay(factory, metadata, WriterGate(False), through_proxy, source="relay-test",
+                            subscriptions={}, confirm_seconds=1.0)
+        try:
+            yield relay, proxy
+        finally:
+            relay.stop()
+
+
 def stage(factory, count: int) -> list[str]:
     ids = []
     for n in range(count):
@@ -105,12 +122,7 @@ def test_the_lock_and_the_batch_are_one_statement(outbox, relay, received):
 def test_a_connection_that_goes_silent_holds_the_relay_only_until_its_confirm_wait_ends(
         outbox, rabbit_config, received, caplog):
     factory, metadata, _engine = outbox
-    parts = urlsplit(rabbit_config["AMQP_URI"])
-    with tcp_proxy(parts.port or 5672) as proxy:
-        through_proxy = urlunsplit((parts.scheme, f"{parts.username}:{parts.password}@{proxy.address}",
-                                    parts.path, "", ""))
-        relay = OutboxRelay(factory, metadata, WriterGate(False), through_proxy, source="relay-test",
-                            subscriptions={}, confirm_seconds=1.0)
+    with proxied_relay(factory, metadata, rabbit_config) as (relay, proxy):
         try:
             first = stage(factory, 1)
             assert relay.relay_once() == 1  # the relay's connection is open and working
@@ -127,7 +139,6 @@ def test_a_connection_that_goes_silent_holds_the_relay_only_until_its_confirm_wa
             assert relay.relay_once() == 1  # on a new connection
             assert unsent(factory, metadata) == 0
         finally:
-            relay.stop()
             proxy.thaw()
     got = received()
     # The frozen publish may have reached the broker once its bytes were let through: the row
@@ -190,12 +201,7 @@ def test_the_sweep_leaves_young_rows_to_the_process_that_committed_them(outbox, 
 def test_after_a_failed_publish_everything_goes_by_the_sweep_in_commit_order(
         outbox, rabbit_config, received):
     factory, metadata, _engine = outbox
-    parts = urlsplit(rabbit_config["AMQP_URI"])
-    with tcp_proxy(parts.port or 5672) as proxy:
-        through_proxy = urlunsplit((parts.scheme, f"{parts.username}:{parts.password}@{proxy.address}",
-                                    parts.path, "", ""))
-        relay = OutboxRelay(factory, metadata, WriterGate(False), through_proxy, source="relay-test",
-                            subscriptions={}, confirm_seconds=1.0)
+    with proxied_relay(factory, metadata, rabbit_config) as (relay, proxy):
         try:
             relay.work()
             first = stage_committed(factory, relay, 1)
@@ -212,7 +218,6 @@ def test_after_a_failed_publish_everything_goes_by_the_sweep_in_commit_order(
             assert unsent(factory, metadata) == 0
             relay.work()
         finally:
-            relay.stop()
             proxy.thaw()
     got = received()
     # A frozen publish may have reached the broker once thawed: a duplicate the inbox skips.
