@@ -94,6 +94,7 @@ class Database(DependencyProvider):
             poll_seconds=float(config.get("OUTBOX_POLL_SECONDS", 1.0)),
             confirm_seconds=float(config.get("PUBLISH_CONFIRM_SECONDS", broker.CONFIRM_SECONDS)),
             sweep_after_seconds=float(config.get("OUTBOX_SWEEP_AFTER_SECONDS", 5.0)),
+            direct=not is_sqlite(url),
             delays_ms=RetryPolicy.from_config(config).delays_ms,
             queue_options=QueueOptions.from_config(config),
         )

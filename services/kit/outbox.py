@@ -21,6 +21,11 @@ marked sends it again, and consumers skip the duplicate (inbox). Rows are read b
 ``published_at IS NULL`` rather than from a high-water mark, so a row that committed after a
 higher-numbered one is never skipped.
 
+On SQLite (``direct=False``: one process per database) the relay sweeps on every commit
+instead: publishing directly there let the matching service's proposals fall behind the
+accepted referrals when the network was driven flat out, and one writer leaves no replicas to
+order.
+
 On PostgreSQL several replicas may run a relay; each sweep first tries a transaction-level
 advisory lock, so one replica sweeps at a time. Each replica publishes its own commits in the
 order they committed; two replicas committing events about one aggregate within the same
@@ -79,6 +84,7 @@ class OutboxRelay:
         confirm_seconds: float = broker.CONFIRM_SECONDS,
         sweep_after_seconds: float = 5.0,
         mark_after_seconds: float = 0.25,
+        direct: bool = True,
     ) -> None:
         self._session_factory = session_factory
         self._outbox = metadata.tables["outbox"]
@@ -93,6 +99,7 @@ class OutboxRelay:
         self._confirm_seconds = confirm_seconds
         self._sweep_after = timedelta(seconds=sweep_after_seconds)
         self._mark_after = mark_after_seconds
+        self._publishes_directly = direct
         self._mark_due: float | None = None  # when the oldest unmarked row must be marked
         self._connection: Connection | None = None
         self._wakeup = GreenEvent()
@@ -174,7 +181,8 @@ class OutboxRelay:
 
     def committed(self, rows: Sequence[Staged]) -> None:
         """A unit of work committed ``rows``: publish them soon, in this order."""
-        self._fresh.extend(rows)
+        if self._publishes_directly:
+            self._fresh.extend(rows)
         self.wake()
 
     def publish_committed(self) -> int:
@@ -274,6 +282,9 @@ class OutboxRelay:
     def work(self) -> None:
         """One round of the loop: sweep everything until a sweep succeeds, then publish what
         was committed, and sweep old leftovers every ``poll_seconds``."""
+        if not self._publishes_directly:
+            self.drain()
+            return
         if not self._direct:
             self._mark()  # what went out before the failure is not sent again by the sweep
             failures = self._failures

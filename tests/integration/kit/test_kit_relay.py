@@ -222,3 +222,20 @@ def test_after_a_failed_publish_everything_goes_by_the_sweep_in_commit_order(
     got = received()
     # A frozen publish may have reached the broker once thawed: a duplicate the inbox skips.
     assert [event_id for n, event_id in enumerate(got) if event_id not in got[:n]] == [*held, *later]
+
+
+def test_a_relay_that_does_not_publish_directly_sweeps_on_every_commit(outbox, rabbit_config, received):
+    """SQLite's relay (one process per database) sweeps what each commit staged."""
+    factory, metadata, engine = outbox
+    relay = OutboxRelay(factory, metadata, WriterGate(False), rabbit_config["AMQP_URI"], source="relay-test",
+                        subscriptions={}, direct=False)
+    try:
+        relay.work()
+        staged = stage_committed(factory, relay, 2)
+        statements: list[str] = []
+        event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: statements.append(sql))
+        relay.work()
+        assert [sql.split()[0].upper() for sql in statements] == ["WITH", "UPDATE"]  # read, then mark
+        assert received() == staged and unsent(factory, metadata) == 0
+    finally:
+        relay.stop()
