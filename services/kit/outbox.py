@@ -45,7 +45,6 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
-from typing import NamedTuple
 
 import eventlet
 from eventlet.event import Event as GreenEvent
@@ -55,16 +54,9 @@ from sqlalchemy.orm import sessionmaker
 
 from services.kit import broker, topology
 from services.kit.db import WriterGate, utcnow
+from services.kit.unit_of_work import Staged, UnitOfWork
 
 log = logging.getLogger(__name__)
-
-
-class Staged(NamedTuple):
-    """An outbox row as its unit of work staged it: what the relay publishes without reading it."""
-
-    event_id: str
-    type: str
-    message: str
 
 
 class OutboxRelay:
@@ -90,6 +82,7 @@ class OutboxRelay:
         self._outbox = metadata.tables["outbox"]
         self._gate = gate
         self._amqp_uri = amqp_uri
+        self._source = source
         self._lock_key = zlib.crc32(f"outbox:{source}".encode()) & 0x7FFFFFFF
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
@@ -107,7 +100,6 @@ class OutboxRelay:
         self._fresh: list[Staged] = []  # committed, not yet published
         self._unmarked: list[str] = []  # published, not yet marked sent (event ids)
         self._direct = False  # True once a sweep emptied the outbox, until a publish fails
-        self._failures = 0
         self._next_sweep = 0.0
         # Built once (``_unsent`` per dialect and age): the relay runs them on every wake.
         self._reads: dict[tuple[str, bool], object] = {}
@@ -174,7 +166,6 @@ class OutboxRelay:
 
     def _failed(self) -> None:
         self._reset_connection()
-        self._failures += 1
         self._direct = False
 
     # -- direct: what this process committed ----------------------------------------------
@@ -212,12 +203,11 @@ class OutboxRelay:
         if not self._unmarked:
             return
         ids, self._unmarked = self._unmarked, []
+        uow = UnitOfWork(self._session_factory, source=self._source, gate=self._gate)
         try:
-            with self._gate.held(), self._session_factory() as session:
-                if session.get_bind().dialect.name == "postgresql":
-                    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-                session.execute(self._mark_sent, {"ids": ids, "at": utcnow()})
-                session.commit()
+            with uow.one_statement():
+                uow.session.execute(self._mark_sent, {"ids": ids, "at": utcnow()})
+                uow.commit()
         except Exception:  # noqa: BLE001 - published already; a sweep sends them again
             log.warning("outbox relay: %d published rows could not be marked sent; a sweep will "
                         "publish them again", len(ids))
@@ -287,11 +277,16 @@ class OutboxRelay:
             return
         if not self._direct:
             self._mark()  # what went out before the failure is not sent again by the sweep
-            failures = self._failures
-            self.drain()
-            if self._failures != failures:
+            # Direct from the end of a sweep that empties the outbox: nothing older waits then.
+            # A publish that fails during the sweep turns it off again (``_failed``).
+            self._direct = True
+            try:
+                self.drain()
+            except BaseException:
+                self._direct = False
+                raise
+            if not self._direct:
                 return
-            self._direct = True  # nothing older waits: what commits from now on goes directly
             self._next_sweep = time.monotonic() + self._poll_seconds
         self.publish_committed()
         self._mark_if_due()

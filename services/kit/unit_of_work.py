@@ -36,9 +36,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.kit.contract import Event, new_event
 from services.kit.db import WriterGate, insert_for, utcnow
 from services.kit.errors import DatabaseUnavailable
-from services.kit.outbox import Staged
 
 Repositories = Callable[[Session], Mapping[str, Any]]
+
+
+class Staged(NamedTuple):
+    """An outbox row as its unit of work staged it: what the relay publishes without reading it."""
+
+    event_id: str
+    type: str
+    message: str
 
 
 class UnitOfWork:
