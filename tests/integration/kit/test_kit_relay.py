@@ -31,12 +31,25 @@ def outbox(postgres_url):
 
 
 @pytest.fixture
-def relay(outbox, rabbit_config):
+def make_relay(outbox, rabbit_config):
+    """Relays on the test's outbox with options of their own (``OutboxRelay``'s keywords; the
+    broker's address by default), each stopped after the test."""
     factory, metadata, _engine = outbox
-    relay = OutboxRelay(factory, metadata, WriterGate(False), rabbit_config["AMQP_URI"], source="relay-test",
-                        subscriptions={})
-    yield relay
-    relay.stop()
+    made: list[OutboxRelay] = []
+
+    def make(amqp_uri: str | None = None, **options) -> OutboxRelay:
+        made.append(OutboxRelay(factory, metadata, WriterGate(False), amqp_uri or rabbit_config["AMQP_URI"],
+                                source="relay-test", subscriptions={}, **options))
+        return made[-1]
+
+    yield make
+    for relay in made:
+        relay.stop()
+
+
+@pytest.fixture
+def relay(make_relay):
+    return make_relay()
 
 
 @pytest.fixture
@@ -58,15 +71,14 @@ def received(rabbit_config):
 
 
 @contextmanager
-def proxied_relay(factory, metadata, rabbit_config):
+def proxied_relay(make_relay, rabbit_config):
     """A relay whose broker connection runs through a proxy the test can freeze, with a confirm
-    wait of 1 s."""
+    wait of 1 s; stopped before the proxy closes."""
     parts = urlsplit(rabbit_config["AMQP_URI"])
     with tcp_proxy(parts.port or 5672) as proxy:
         through_proxy = urlunsplit((parts.scheme, f"{parts.username}:{parts.password}@{proxy.address}",
                                     parts.path, "", ""))
-        relay = OutboxRelay(factory, metadata, WriterGate(False), through_proxy, source="relay-test",
-                            subscriptions={}, confirm_seconds=1.0)
+        relay = make_relay(through_proxy, confirm_seconds=1.0)
         try:
             yield relay, proxy
         finally:
@@ -120,9 +132,9 @@ def test_the_lock_and_the_batch_are_one_statement(outbox, relay, received):
 
 @pytest.mark.timeout(120)  # a relay held for ever fails here, not at the suite's backstop
 def test_a_connection_that_goes_silent_holds_the_relay_only_until_its_confirm_wait_ends(
-        outbox, rabbit_config, received, caplog):
+        outbox, make_relay, rabbit_config, received, caplog):
     factory, metadata, _engine = outbox
-    with proxied_relay(factory, metadata, rabbit_config) as (relay, proxy):
+    with proxied_relay(make_relay, rabbit_config) as (relay, proxy):
         try:
             first = stage(factory, 1)
             assert relay.relay_once() == 1  # the relay's connection is open and working
@@ -158,29 +170,25 @@ def stage_committed(factory, relay, count: int) -> list[str]:
     return ids
 
 
-def test_committed_rows_go_out_from_memory_and_are_marked_together(outbox, rabbit_config, received):
+def test_committed_rows_go_out_from_memory_and_are_marked_together(outbox, make_relay, received):
     factory, metadata, engine = outbox
-    relay = OutboxRelay(factory, metadata, WriterGate(False), rabbit_config["AMQP_URI"], source="relay-test",
-                        subscriptions={}, mark_after_seconds=0.5)
-    try:
-        relay.work()  # the first round sweeps the (empty) outbox, then publishes directly
-        statements: list[str] = []
-        event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: statements.append(sql))
-        first = stage_committed(factory, relay, 2)
-        relay.work()
-        second = stage_committed(factory, relay, 1)
-        relay.work()
-        assert received() == [*first, *second]  # published without reading the outbox
-        assert [sql.split()[0].upper() for sql in statements] == ["INSERT"] * 3
-        assert unsent(factory, metadata) == 3  # not marked yet: a crash now would send them again
+    relay = make_relay(mark_after_seconds=0.5)
+    relay.work()  # the first round sweeps the (empty) outbox, then publishes directly
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: statements.append(sql))
+    first = stage_committed(factory, relay, 2)
+    relay.work()
+    second = stage_committed(factory, relay, 1)
+    relay.work()
+    assert received() == [*first, *second]  # published without reading the outbox
+    assert [sql.split()[0].upper() for sql in statements] == ["INSERT"] * 3
+    assert unsent(factory, metadata) == 3  # not marked yet: a crash now would send them again
 
-        time.sleep(0.5)
-        statements.clear()
-        relay.work()
-        assert [sql.split()[0].upper() for sql in statements] == ["UPDATE"]  # one for both commits
-        assert unsent(factory, metadata) == 0
-    finally:
-        relay.stop()
+    time.sleep(0.5)
+    statements.clear()
+    relay.work()
+    assert [sql.split()[0].upper() for sql in statements] == ["UPDATE"]  # one for both commits
+    assert unsent(factory, metadata) == 0
 
 
 def test_the_sweep_leaves_young_rows_to_the_process_that_committed_them(outbox, relay, received):
@@ -199,9 +207,9 @@ def test_the_sweep_leaves_young_rows_to_the_process_that_committed_them(outbox, 
 
 @pytest.mark.timeout(120)
 def test_after_a_failed_publish_everything_goes_by_the_sweep_in_commit_order(
-        outbox, rabbit_config, received):
+        outbox, make_relay, rabbit_config, received):
     factory, metadata, _engine = outbox
-    with proxied_relay(factory, metadata, rabbit_config) as (relay, proxy):
+    with proxied_relay(make_relay, rabbit_config) as (relay, proxy):
         try:
             relay.work()
             first = stage_committed(factory, relay, 1)
@@ -224,18 +232,14 @@ def test_after_a_failed_publish_everything_goes_by_the_sweep_in_commit_order(
     assert [event_id for n, event_id in enumerate(got) if event_id not in got[:n]] == [*held, *later]
 
 
-def test_a_relay_that_does_not_publish_directly_sweeps_on_every_commit(outbox, rabbit_config, received):
+def test_a_relay_that_does_not_publish_directly_sweeps_on_every_commit(outbox, make_relay, received):
     """SQLite's relay (one process per database) sweeps what each commit staged."""
     factory, metadata, engine = outbox
-    relay = OutboxRelay(factory, metadata, WriterGate(False), rabbit_config["AMQP_URI"], source="relay-test",
-                        subscriptions={}, direct=False)
-    try:
-        relay.work()
-        staged = stage_committed(factory, relay, 2)
-        statements: list[str] = []
-        event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: statements.append(sql))
-        relay.work()
-        assert [sql.split()[0].upper() for sql in statements] == ["WITH", "UPDATE"]  # read, then mark
-        assert received() == staged and unsent(factory, metadata) == 0
-    finally:
-        relay.stop()
+    relay = make_relay(direct=False)
+    relay.work()
+    staged = stage_committed(factory, relay, 2)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: statements.append(sql))
+    relay.work()
+    assert [sql.split()[0].upper() for sql in statements] == ["WITH", "UPDATE"]  # read, then mark
+    assert received() == staged and unsent(factory, metadata) == 0
