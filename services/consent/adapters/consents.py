@@ -34,11 +34,11 @@ REASON = "revocation_reason"
 _GET = select(consents).where(consents.c.id == bindparam("consent_id"))
 _GET_LOCKED = _GET.with_for_update()
 _PERSONAL = select(consent_personal).where(consent_personal.c.consent_id == bindparam("consent_id"))
-_RECORDED_TERMS = (select(ledger)
-                   .where(ledger.c.participant_id == bindparam("participant_id"),
-                          ledger.c.subject == bindparam("consent_id"),
-                          ledger.c.action.in_(TERMS_ACTIONS))
-                   .order_by(ledger.c.seq.desc()).limit(1))
+# Every terms entry of one consent, by ``ix_ledger_terms``: a few rows. Neither an order nor a
+# limit, which would let the planner walk the ledger backwards from its newest row through all
+# the decisions ledgered since the grant.
+_RECORDED_TERMS = select(ledger).where(ledger.c.subject == bindparam("consent_id"),
+                                       ledger.c.action.in_(TERMS_ACTIONS))
 
 
 @dataclass
@@ -139,13 +139,14 @@ class ConsentRepository:
         """The details of the latest ledger entry recording a version of this consent's terms,
         or None when there is none or that entry's own hash does not check out.
 
-        Read by the consent's participant (an indexed column) and checked against the chain
-        key, so neither an edited consent row nor an edited ledger row can vouch for itself.
+        Only entries of the consent's participant count, and the latest is checked against the
+        chain key, so neither an edited consent row nor an edited ledger row can vouch for itself.
         """
-        row = self.session.execute(_RECORDED_TERMS, {"participant_id": consent.participant_id,
-                                                      "consent_id": consent.id}).first()
-        if row is None:
+        rows = [row for row in self.session.execute(_RECORDED_TERMS, {"consent_id": consent.id})
+                if row.participant_id == consent.participant_id]
+        if not rows:
             return None
+        row = max(rows, key=lambda found: found.seq)
         entry = ledger_rows.to_entry(row)
         if chain_hash(hmac_key, entry.prev_hash, entry.content()) != entry.hash:
             return None

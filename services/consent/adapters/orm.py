@@ -70,6 +70,9 @@ ledger = Table(
     Column("details", Text, nullable=False),  # canonical JSON, as hashed
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # A consent's terms entries (``recorded_terms``): a few rows per consent, however many
+    # decisions and disclosures its participant's history holds under the same subject.
+    Index("ix_ledger_terms", "subject", "action"),
 )
 
 ledger_checkpoints = Table(

@@ -6,8 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, insert, select, text
 
+from services.consent.adapters.consents import _RECORDED_TERMS
+from services.consent.adapters.orm import ledger
 from services.consent.domain import REDISCLOSURE_NOTICE
+from services.kit.db import make_engine
 from services.kit.errors import ConsentRequired, Forbidden, InvalidRequest, NotFound
 from tests.integration.consent.support import (
     ADMIN,
@@ -194,3 +198,30 @@ def test_a_peer_group_admitted_after_the_signature_is_covered_only_with_include_
     assert consent.authorize(**ask(granted, recipient=PEER_2))["permit"] is True  # a founding member
     admitted = consent.ledger(OPERATOR, {"action": "agency.created"})["items"]
     assert [(row["subject"], row["actor"]) for row in admitted] == [("peer-9", "key:ops")]
+
+
+def test_a_long_history_does_not_make_the_terms_read_scan_it(consent, config):
+    """Each decision and disclosure adds a ledger row under its participant and consent: the read
+    of the consent's terms entry goes by ``ix_ledger_terms``, not through all those rows."""
+    granted = consent.grant(HOSPITAL, grant_request())
+    engine = make_engine(config["DATABASE_URL"])
+    try:
+        with engine.begin() as conn:
+            head = conn.execute(select(func.max(ledger.c.seq))).scalar_one()
+            # This participant's 3,000 decisions, among 300 other consents with a few each.
+            others = [(f"consent-{n}", f"participant-{n}", action) for n in range(300)
+                      for action in ("consent.granted", *["decision"] * 5)]
+            mine = [(granted["id"], granted["participant_id"], "decision")] * 3_000
+            conn.execute(insert(ledger), [
+                {"seq": head + n, "at": "2026-01-01T00:00:00.000000Z", "actor": "hospital-1",
+                 "action": action, "subject": subject, "participant_id": participant,
+                 "details": "{}", "prev_hash": "0" * 64, "hash": "0" * 64}
+                for n, (subject, participant, action) in enumerate(others + mine, start=1)])
+            conn.execute(text("ANALYZE"))
+            statement = _RECORDED_TERMS.params(consent_id=granted["id"])
+            compiled = statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+            explain = "EXPLAIN" if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
+            plan = " ".join(str(row) for row in conn.execute(text(f"{explain} {compiled}")))
+    finally:
+        engine.dispose()
+    assert "ix_ledger_terms" in plan, plan
