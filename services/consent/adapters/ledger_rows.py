@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import select, text
+from psycopg import sql
+from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
 from services.consent.adapters.orm import ledger
 from services.consent.domain import LedgerEntry
-from services.consent.domain.ledger import ChainTip, details_of
+from services.consent.domain.ledger import ChainTip, canonical, details_of
 
 # One constant for every replica: the lock *is* the ledger's single-writer rule.
 LEDGER_LOCK = zlib.crc32(b"consent:ledger") & 0x7FFFFFFF
@@ -21,6 +23,18 @@ _HEAD = select(ledger).order_by(ledger.c.seq.desc()).limit(1)
 # The lock and the tip in one simple query: two statements, one round trip (``locked_tip``).
 _LOCKED_TIP = (f"SELECT pg_advisory_xact_lock({LEDGER_LOCK}); "
                "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+_INSERT = insert(ledger)  # built once: every decision runs it
+# The lock and an insert that holds only when ``prev_seq`` is still the tip, with that hash
+# (``append_locked``): a simple query, its values rendered as literals by the driver.
+_LOCKED_INSERT_AFTER = sql.SQL(
+    f"SELECT pg_advisory_xact_lock({LEDGER_LOCK}); "
+    "INSERT INTO ledger (seq, at, actor, action, subject, participant_id, details, prev_hash, hash) "
+    "SELECT {seq}, {at}, {actor}, {action}, {subject}, {participant_id}, {details}, {prev_hash}, {hash} "
+    "WHERE (SELECT hash FROM ledger WHERE seq = {prev_seq}) = {prev_hash} "
+    "AND NOT EXISTS (SELECT 1 FROM ledger WHERE seq > {prev_seq})")
+# Per database, the tip this process last appended (committed or not): the guess an append
+# on PostgreSQL chains to before it holds the lock.
+_appended: WeakKeyDictionary[Engine, ChainTip] = WeakKeyDictionary()
 
 
 def lock(session: Session) -> None:
@@ -61,6 +75,58 @@ def locked_tip(session: Session) -> ChainTip | None:
     finally:
         result.close()
     return None if row is None else ChainTip(*row)
+
+
+def append_locked(session: Session, entry_after: Callable[[ChainTip | None], LedgerEntry]) -> LedgerEntry:
+    """Take the ledger lock and insert ``entry_after(tip)``; the entry inserted.
+
+    On PostgreSQL the process guesses the tip is the entry it appended last, and sends the lock
+    and an insert of the entry after it in one round trip; the insert holds only if, once the
+    lock is held, that entry is in the ledger with its hash and nothing follows it. The guess
+    fails when another replica appended since, or the transaction that appended it rolled
+    back: then the tip is read under the lock (``locked_tip``'s rule: a statement that starts
+    once the lock is held sees what the previous holder committed) and the entry made again.
+    ``entry_after`` raises before anything is sent when the entry is refused.
+    """
+    bind = session.get_bind()
+    postgres = bind.dialect.name == "postgresql"
+    guess = _appended.get(bind) if postgres else None
+    if guess is None:
+        entry = entry_after(locked_tip(session))
+        insert_entry(session, entry)
+    else:
+        entry = entry_after(guess)
+        if not _insert_after(session, entry):
+            entry = entry_after(tip(session))
+            insert_entry(session, entry)
+    if postgres:
+        _appended[bind] = ChainTip(entry.seq, entry.hash)
+    return entry
+
+
+def _insert_after(session: Session, entry: LedgerEntry) -> bool:
+    """Lock, then insert ``entry`` if its ``prev_hash`` is still the tip's; whether it was."""
+    connection = session.connection()
+    values = {name: sql.Literal(value) for name, value in row_values(entry).items()}
+    query = _LOCKED_INSERT_AFTER.format(**values, prev_seq=sql.Literal(entry.seq - 1))
+    result = connection.execution_options(no_parameters=True).exec_driver_sql(
+        query.as_string(connection.connection.driver_connection))
+    try:
+        cursor = result.cursor
+        return bool(cursor.nextset()) and cursor.rowcount == 1
+    finally:
+        result.close()
+
+
+def insert_entry(session: Session, entry: LedgerEntry) -> None:
+    """Insert ``entry``, whose transaction holds the ledger lock."""
+    session.execute(_INSERT, row_values(entry))
+
+
+def row_values(entry: LedgerEntry) -> dict:
+    return {"seq": entry.seq, "at": entry.at, "actor": entry.actor, "action": entry.action,
+            "subject": entry.subject, "participant_id": entry.participant_id,
+            "details": canonical(entry.details), "prev_hash": entry.prev_hash, "hash": entry.hash}
 
 
 def after(session: Session, seq: int | None, limit: int | None = None) -> list[LedgerEntry]:

@@ -4,7 +4,8 @@ Appends are serialized so the chain never forks: on PostgreSQL the appending tra
 takes a transaction-level advisory lock before it reads the head, so every worker of every
 replica queues there; on SQLite the kit's single-writer gate already serializes units of
 work. The lock is held until commit, so callers append as late in their transaction as
-they can.
+they can. On PostgreSQL a process that appended before sends the lock and the insert in one
+round trip, the insert guarded by the tip it appended last (``ledger_rows.append_locked``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.consent.adapters import checkpoints, ledger_rows
@@ -23,14 +24,12 @@ from services.consent.adapters.checkpoint_log import CheckpointLogError
 from services.consent.adapters.orm import ledger
 from services.consent.domain import ChainVerifier, Checkpoint, LedgerEntry, VerifyResult, next_entry
 from services.consent.domain.commands import VERIFY_CHUNK
-from services.consent.domain.ledger import ChainTip, canonical
+from services.consent.domain.ledger import ChainTip
 from services.consent.domain.ledger_verify import FORGED_CHECKPOINT, Beside
 from services.consent.ledger_keys import LedgerKeyPair
 from services.kit.threads import on_a_thread
 
 __all__ = ["VERIFY_CHUNK", "LedgerReader", "LedgerRepository", "verify_stream"]
-
-_APPEND = insert(ledger)  # built once: every decision runs it
 
 
 class LedgerReader(Protocol):
@@ -61,25 +60,28 @@ class LedgerRepository:
         Every ``keys.checkpoint_every`` entries a signed checkpoint is written with it.
         Raises ``ValueError`` when ``details`` are not plain JSON or hold personal keys.
         """
-        entry = next_entry(self._tip(), keys.hmac_key, at=at, actor=actor, action=action,
-                           subject=subject, participant_id=participant_id, details=details)
-        self.session.execute(_APPEND, {
-            "seq": entry.seq, "at": entry.at, "actor": entry.actor, "action": entry.action,
-            "subject": entry.subject, "participant_id": entry.participant_id,
-            "details": canonical(entry.details), "prev_hash": entry.prev_hash, "hash": entry.hash,
-        })
+        def entry_after(tip: ChainTip | None) -> LedgerEntry:
+            return next_entry(tip, keys.hmac_key, at=at, actor=actor, action=action, subject=subject,
+                              participant_id=participant_id, details=details)
+
+        held = self._held_tip()
+        if held is None:
+            entry = ledger_rows.append_locked(self.session, entry_after)
+        else:
+            entry = entry_after(held)
+            ledger_rows.insert_entry(self.session, entry)
         self._appended = (self.session.get_transaction(), ChainTip(entry.seq, entry.hash))
         if entry.seq % keys.checkpoint_every == 0:
             checkpoints.sign_head(self.session, keys, entry, at)
         return entry
 
-    def _tip(self) -> ChainTip | None:
-        """The tip to chain to, with the ledger lock held until this transaction ends."""
+    def _held_tip(self) -> ChainTip | None:
+        """The tip this transaction appended, holding the ledger lock; None before its first append."""
         if self._appended is not None:
             transaction, tip = self._appended
             if transaction is self.session.get_transaction():
                 return tip
-        return ledger_rows.locked_tip(self.session)
+        return None
 
     def entries(self, *, participant_id: str | None = None, since: str | None = None,
                 until: str | None = None, actor: str | None = None, agency: str | None = None,
