@@ -7,11 +7,11 @@ is free text a person wrote, so it is taken out of each snapshot and kept sealed
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.consent.adapters import ledger_rows
@@ -22,7 +22,7 @@ from services.consent.adapters.orm import (
     consents,
     ledger,
 )
-from services.consent.domain import ACTIVE, Consent, chain_hash
+from services.consent.domain import ACTIVE, Consent, LedgerEntry, chain_hash
 from services.consent.domain.terms import TERMS_ACTIONS
 from services.kit.crypto import KeyRing
 from services.kit.encrypted import seal, unseal
@@ -39,6 +39,16 @@ _PERSONAL = select(consent_personal).where(consent_personal.c.consent_id == bind
 # the decisions ledgered since the grant.
 _RECORDED_TERMS = select(ledger).where(ledger.c.subject == bindparam("consent_id"),
                                        ledger.c.action.in_(TERMS_ACTIONS))
+# PostgreSQL: the consent under its row lock with those entries, in one round trip
+# (``get(..., with_terms=True)``), each entry as a JSON array in ``LedgerEntry.from_row`` order.
+_TERMS_OF_ROW = (select(func.json_agg(func.json_build_array(
+                     ledger.c.seq, ledger.c.at, ledger.c.actor, ledger.c.action, ledger.c.subject,
+                     ledger.c.participant_id, ledger.c.details, ledger.c.prev_hash, ledger.c.hash)))
+                 .where(ledger.c.subject == consents.c.id, ledger.c.action.in_(TERMS_ACTIONS))
+                 .scalar_subquery())
+_GET_LOCKED_WITH_TERMS = (select(consents, _TERMS_OF_ROW.label("terms_entries"))
+                          .where(consents.c.id == bindparam("consent_id"))
+                          .with_for_update(of=consents))
 
 
 @dataclass
@@ -48,6 +58,8 @@ class StoredConsent:
     consent: Consent
     holder: str
     loaded_version: int
+    # The consent's terms entries in the ledger, when read with it (``get(..., with_terms=True)``).
+    terms_entries: list[LedgerEntry] | None = field(default=None, repr=False)
 
 
 class ConsentRepository:
@@ -114,14 +126,22 @@ class ConsentRepository:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def get(self, consent_id: str, *, for_update: bool = False,
-            personal: bool = True) -> StoredConsent | None:
+    def get(self, consent_id: str, *, for_update: bool = False, personal: bool = True,
+            with_terms: bool = False) -> StoredConsent | None:
         """The consent, or None. ``for_update`` locks its row until the transaction ends
         (PostgreSQL; SQLite's single writer needs no lock). Without ``personal`` the consent
-        is read in that one statement and carries its terms only (``terms_only``)."""
-        row = self.session.execute(_GET_LOCKED if for_update else _GET,
-                                   {"consent_id": consent_id}).mappings().first()
-        return None if row is None else self._load(row) if personal else _terms_only(row)
+        is read in that one statement and carries its terms only (``terms_only``). With
+        ``for_update`` and ``with_terms`` on PostgreSQL, the statement also brings the
+        consent's terms entries from the ledger, for ``recorded_terms``."""
+        together = for_update and with_terms and self.session.get_bind().dialect.name == "postgresql"
+        statement = _GET_LOCKED_WITH_TERMS if together else _GET_LOCKED if for_update else _GET
+        row = self.session.execute(statement, {"consent_id": consent_id}).mappings().first()
+        if row is None:
+            return None
+        stored = self._load(row) if personal else _terms_only(row)
+        if together:
+            stored.terms_entries = [LedgerEntry.from_row(found) for found in row["terms_entries"] or ()]
+        return stored
 
     def for_participant(self, participant_id: str, *, for_update: bool = False,
                         personal: bool = True) -> list[StoredConsent]:
@@ -135,22 +155,28 @@ class ConsentRepository:
         rows = self.session.execute(query).mappings().all()
         return [self._load(row) if personal else _terms_only(row) for row in rows]
 
-    def recorded_terms(self, consent: Consent, hmac_key: bytes) -> dict[str, Any] | None:
+    def recorded_terms(self, stored: StoredConsent, hmac_key: bytes) -> dict[str, Any] | None:
         """The details of the latest ledger entry recording a version of this consent's terms,
         or None when there is none or that entry's own hash does not check out.
 
         Only entries of the consent's participant count, and the latest is checked against the
         chain key, so neither an edited consent row nor an edited ledger row can vouch for itself.
+        Entries read with the consent are used when the latest of them records the version
+        read: otherwise the row lock waited for a change whose entry that statement's snapshot
+        could not see, and they are read again (a statement started now sees it).
         """
-        rows = [row for row in self.session.execute(_RECORDED_TERMS, {"consent_id": consent.id})
-                if row.participant_id == consent.participant_id]
-        if not rows:
+        consent = stored.consent
+        entries = [entry for entry in stored.terms_entries or ()
+                   if entry.participant_id == consent.participant_id]
+        latest = max(entries, key=lambda entry: entry.seq, default=None)
+        if latest is None or _version_of(latest) != consent.version:
+            found = self.session.execute(_RECORDED_TERMS, {"consent_id": consent.id})
+            entries = [entry for entry in map(ledger_rows.to_entry, found)
+                       if entry.participant_id == consent.participant_id]
+            latest = max(entries, key=lambda entry: entry.seq, default=None)
+        if latest is None or chain_hash(hmac_key, latest.prev_hash, latest.content()) != latest.hash:
             return None
-        row = max(rows, key=lambda found: found.seq)
-        entry = ledger_rows.to_entry(row)
-        if chain_hash(hmac_key, entry.prev_hash, entry.content()) != entry.hash:
-            return None
-        return entry.details
+        return latest.details
 
     def holders_for_participant(self, participant_id: str) -> set[str]:
         """Agencies holding a consent of this participant (empty: no such participant)."""
@@ -190,6 +216,11 @@ class ConsentRepository:
         reason = unseal(self.ring, "consents", consent_id, {REASON: row[REASON]})[REASON]
         consent = Consent.from_snapshot({**row["snapshot"], REASON: reason}, personal)
         return StoredConsent(consent, row["holder_agency_id"], row["version"])
+
+
+def _version_of(entry: LedgerEntry) -> Any:
+    """The consent version a terms entry records (None for details not shaped as recorded)."""
+    return entry.details.get("version") if isinstance(entry.details, dict) else None
 
 
 def _terms_only(row) -> StoredConsent:

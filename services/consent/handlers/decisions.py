@@ -147,7 +147,8 @@ def _decide(uow, keys: LedgerKeyPair, question: Question, now: datetime, *,
     args = (question.discloser, question.recipient, question.purpose, question.data_classes,
             question.participant_id, now, admitted_at)
     if question.consent_id is not None:
-        found = uow.consents.get(question.consent_id, for_update=True, personal=personal)
+        found = uow.consents.get(question.consent_id, for_update=True, personal=personal,
+                                 with_terms=True)
         candidates = [found] if found is not None else []
     else:
         candidates = uow.consents.for_participant(question.participant_id, for_update=True,
@@ -205,7 +206,7 @@ def _bound(uow, keys: LedgerKeyPair, stored: StoredConsent, decision: Decision) 
     if not decision.permit:
         return decision
     consent = stored.consent
-    if terms_match(consent, uow.consents.recorded_terms(consent, keys.hmac_key)):
+    if terms_match(consent, uow.consents.recorded_terms(stored, keys.hmac_key)):
         return decision
     # An alert for the operators: the consent tables were changed outside the service.
     log.error("ALERT consent %s: stored terms (version %d) do not match the terms bound in the "

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 
 from services.consent.adapters.consents import _RECORDED_TERMS
-from services.consent.adapters.orm import ledger
+from services.consent.adapters.orm import consents, ledger
 from services.consent.domain import REDISCLOSURE_NOTICE
 from services.kit.db import make_engine
 from services.kit.errors import ConsentRequired, Forbidden, InvalidRequest, NotFound
@@ -225,3 +225,28 @@ def test_a_long_history_does_not_make_the_terms_read_scan_it(consent, config):
     finally:
         engine.dispose()
     assert "ix_ledger_terms" in plan, plan
+
+
+def test_terms_changed_behind_the_ledger_are_denied_loudly(consent, config):
+    """Widening a consent in its table, or rewriting the ledger entry that binds its terms, is
+    caught by the decision: neither can vouch for itself without the ledger key."""
+    widened = consent.grant(HOSPITAL, grant_request())
+    rewritten = consent.grant(HOSPITAL, grant_request())
+    stranger = {"agency_id": "peer-9", "kind": "peer_group"}
+    engine = make_engine(config["DATABASE_URL"])
+    try:
+        with engine.begin() as conn:
+            row = conn.execute(select(consents.c.snapshot).where(consents.c.id == widened["id"])).one()
+            snapshot = dict(row.snapshot)
+            snapshot["recipients"] = {**snapshot["recipients"],
+                                      "agencies": [*snapshot["recipients"]["agencies"],
+                                                   {"id": "peer-9", "kind": "peer_group"}]}
+            conn.execute(update(consents).where(consents.c.id == widened["id"]).values(snapshot=snapshot))
+            conn.execute(update(ledger).where(ledger.c.subject == rewritten["id"],
+                                              ledger.c.action == "consent.granted")
+                         .values(details=func.replace(ledger.c.details, '"terms_hash":"', '"terms_hash":"0')))
+    finally:
+        engine.dispose()
+    for granted, recipient in ((widened, stranger), (widened, PEER_1), (rewritten, PEER_1)):
+        answer = consent.authorize(**ask(granted, recipient=recipient))
+        assert (answer["permit"], answer["reason"]) == (False, "terms_altered"), (granted["id"], recipient)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 
 import eventlet
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from services.consent.adapters.orm import ledger
 from services.kit.db import make_engine
 from services.kit.errors import ConsentRequired
-from tests.integration.consent.support import HOSPITAL, ask, grant_request
-from tests.support import service_proxy
+from tests.integration.consent.support import HOSPITAL, PEER_2, ask, grant_request
+from tests.support import service_proxy, wait_for
 
 ROUNDS = 5
 QUESTIONS = 16
@@ -65,3 +66,41 @@ def test_no_permit_or_disclosure_is_ledgered_after_a_racing_revocation(start_ser
             assert details["reason"] == "revoked"
         assert sum(answer.wait() for answer in answers) == permits_before
         assert actions.count("decision") == QUESTIONS
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_decision_that_waited_for_a_change_decides_on_the_terms_it_left(start_service, config):
+    """On PostgreSQL a decision reads the consent under its row lock together with its terms
+    entries. One that waited for a partial revocation gets the new row, but entries from before
+    it: the new terms must be read again, not taken for terms altered behind the ledger."""
+    consent = start_service(config, max_workers=8)
+    granted = consent.grant(HOSPITAL, grant_request())
+    engine = make_engine(config["DATABASE_URL"])
+    try:
+        with engine.connect() as holder:
+            holder.execute(text("SELECT 1 FROM consents WHERE id = :id FOR UPDATE"), {"id": granted["id"]})
+            pool = eventlet.GreenPool(2)
+            revoking = pool.spawn(partly_revoke, config, granted["id"])
+            wait_for(lambda: waiting_on_locks(engine) == 1)
+            deciding = pool.spawn(decide, config, ask(granted, recipient=PEER_2), False)
+            wait_for(lambda: waiting_on_locks(engine) == 2)
+            holder.rollback()  # the revocation goes first, then the decision
+            assert revoking.wait()["version"] == 2
+            assert deciding.wait() is True
+    finally:
+        engine.dispose()
+    decision = json.loads(ledger_of(config, granted["participant_id"])[-1].details)
+    assert (decision["permit"], decision["reason"], decision["consent_version"]) == (True, "covered", 2)
+
+
+def partly_revoke(config: dict, consent_id: str) -> dict:
+    with service_proxy("consent", config) as proxy:
+        return proxy.revoke(HOSPITAL, consent_id, {"reason": "not that group",
+                                                   "recipients": {"agencies": ["peer-1"]}})
+
+
+def waiting_on_locks(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'")).scalar_one()

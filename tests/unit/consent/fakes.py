@@ -96,8 +96,8 @@ class FakeConsents(Transactional):
         row.update(snapshot=consent.snapshot(), versions=consent.versions)
         stored.loaded_version = consent.version
 
-    def get(self, consent_id: str, *, for_update: bool = False,
-            personal: bool = True) -> StoredConsent | None:
+    def get(self, consent_id: str, *, for_update: bool = False, personal: bool = True,
+            with_terms: bool = False) -> StoredConsent | None:
         row = self.state.get(consent_id)
         return None if row is None else self._load(row, personal)
 
@@ -108,7 +108,8 @@ class FakeConsents(Transactional):
         rows.sort(key=lambda r: r["snapshot"]["granted_at"], reverse=True)
         return [self._load(row, personal) for row in rows]
 
-    def recorded_terms(self, consent: Consent, hmac_key: bytes) -> dict[str, Any] | None:
+    def recorded_terms(self, stored: StoredConsent, hmac_key: bytes) -> dict[str, Any] | None:
+        consent = stored.consent
         rows = [e for e in (self.ledger.rows if self.ledger else ())
                 if e.participant_id == consent.participant_id and e.subject == consent.id
                 and e.action in TERMS_ACTIONS]
