@@ -89,18 +89,17 @@ def append_locked(session: Session, entry_after: Callable[[ChainTip | None], Led
     ``entry_after`` raises before anything is sent when the entry is refused.
     """
     bind = session.get_bind()
-    postgres = bind.dialect.name == "postgresql"
-    guess = _appended.get(bind) if postgres else None
+    guess = _appended.get(bind) if bind.dialect.name == "postgresql" else None
     if guess is None:
         entry = entry_after(locked_tip(session))
         insert_entry(session, entry)
-    else:
-        entry = entry_after(guess)
-        if not _insert_after(session, entry):
-            entry = entry_after(tip(session))
-            insert_entry(session, entry)
-    if postgres:
+        return entry
+    entry = entry_after(guess)
+    if _insert_after(session, entry):
         _appended[bind] = ChainTip(entry.seq, entry.hash)
+        return entry
+    entry = entry_after(tip(session))
+    insert_entry(session, entry)
     return entry
 
 
@@ -119,8 +118,12 @@ def _insert_after(session: Session, entry: LedgerEntry) -> bool:
 
 
 def insert_entry(session: Session, entry: LedgerEntry) -> None:
-    """Insert ``entry``, whose transaction holds the ledger lock."""
+    """Insert ``entry``, whose transaction holds the ledger lock; on PostgreSQL it becomes the
+    process's guess of the tip for its next ``append_locked``."""
     session.execute(_INSERT, row_values(entry))
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        _appended[bind] = ChainTip(entry.seq, entry.hash)
 
 
 def row_values(entry: LedgerEntry) -> dict:

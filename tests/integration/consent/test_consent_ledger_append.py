@@ -34,15 +34,18 @@ def replicas(postgres_url):
         engine.dispose()
 
 
-def append(engine, keys, subject: str, *, commit: bool = True) -> int:
-    """One entry in a transaction of its own; the statements it sent (BEGIN and COMMIT aside)."""
+def append(engine, keys, subject: str, *, commit: bool = True, entries: int = 1) -> int:
+    """``entries`` entries in a transaction of their own; the statements sent (BEGIN and COMMIT
+    aside)."""
     sent = []
     listener = lambda *args: sent.append(args[2])  # noqa: E731 - the statement text
     event.listen(engine, "before_cursor_execute", listener)
     try:
         with Session(engine) as session:
-            LedgerRepository(session).append(keys, at=datetime.now(UTC), actor="hospital-1",
-                                             action="access", subject=subject, participant_id=None)
+            repository = LedgerRepository(session)
+            for n in range(entries):
+                repository.append(keys, at=datetime.now(UTC), actor="hospital-1", action="access",
+                                  subject=f"{subject} {n}", participant_id=None)
             if commit:
                 session.commit()
     finally:
@@ -79,6 +82,17 @@ def test_an_append_after_the_processs_own_takes_one_round_trip(replicas, keys):
     assert [append(engine, keys, f"next-{n}") for n in range(5)] == [1] * 5
     assert seqs(engine) == [1, 2, 3, 4, 5, 6]
     assert verified(engine, keys) == (True, 6)
+
+
+def test_a_transaction_of_two_entries_leaves_the_second_as_the_guess(replicas, keys):
+    """A disclosure ledgers its decision and the disclosure in one transaction: the next
+    append chains to the second without reading the tip."""
+    engine = replicas[0]
+    append(engine, keys, "first")
+    assert append(engine, keys, "decision and disclosure", entries=2) == 2
+    assert append(engine, keys, "next") == 1
+    assert seqs(engine) == [1, 2, 3, 4]
+    assert verified(engine, keys) == (True, 4)
 
 
 def test_the_chain_stays_whole_when_another_replica_appended_meanwhile(replicas, keys):
