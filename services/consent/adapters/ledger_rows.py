@@ -6,7 +6,6 @@ import zlib
 from collections.abc import Callable, Iterator
 from weakref import WeakKeyDictionary
 
-from psycopg import sql
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -24,14 +23,19 @@ _HEAD = select(ledger).order_by(ledger.c.seq.desc()).limit(1)
 _LOCKED_TIP = (f"SELECT pg_advisory_xact_lock({LEDGER_LOCK}); "
                "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
 _INSERT = insert(ledger)  # built once: every decision runs it
-# The lock and an insert that holds only when ``prev_seq`` is still the tip, with that hash
-# (``append_locked``): a simple query, its values rendered as literals by the driver.
-_LOCKED_INSERT_AFTER = sql.SQL(
-    f"SELECT pg_advisory_xact_lock({LEDGER_LOCK}); "
+# The lock and an insert that holds only when the guess is still the tip, with its hash
+# (``append_locked``), in one parameterised statement; the guess has parameters of its own, as
+# one parameter cannot be text for the insert and varchar for the comparison. The snapshot is
+# taken before the lock is waited for, so the guard may see an older ledger: an entry committed
+# meanwhile takes the seq this insert wants, and ``ON CONFLICT`` makes the insert nothing
+# rather than an error.
+_INSERT_AFTER = text(
     "INSERT INTO ledger (seq, at, actor, action, subject, participant_id, details, prev_hash, hash) "
-    "SELECT {seq}, {at}, {actor}, {action}, {subject}, {participant_id}, {details}, {prev_hash}, {hash} "
-    "WHERE (SELECT hash FROM ledger WHERE seq = {prev_seq}) = {prev_hash} "
-    "AND NOT EXISTS (SELECT 1 FROM ledger WHERE seq > {prev_seq})")
+    "SELECT :seq, :at, :actor, :action, :subject, :participant_id, :details, :prev_hash, :hash "
+    f"FROM (SELECT pg_advisory_xact_lock({LEDGER_LOCK})) AS locked "
+    "WHERE (SELECT tip.hash FROM ledger AS tip WHERE tip.seq = :guess_seq) = :guess_hash "
+    "AND NOT EXISTS (SELECT 1 FROM ledger AS later WHERE later.seq > :guess_seq) "
+    "ON CONFLICT (seq) DO NOTHING")
 # Per database, the tip this process last appended (committed or not): the guess an append
 # on PostgreSQL chains to before it holds the lock.
 _appended: WeakKeyDictionary[Engine, ChainTip] = WeakKeyDictionary()
@@ -80,13 +84,13 @@ def locked_tip(session: Session) -> ChainTip | None:
 def append_locked(session: Session, entry_after: Callable[[ChainTip | None], LedgerEntry]) -> LedgerEntry:
     """Take the ledger lock and insert ``entry_after(tip)``; the entry inserted.
 
-    On PostgreSQL the process guesses the tip is the entry it appended last, and sends the lock
-    and an insert of the entry after it in one round trip; the insert holds only if, once the
-    lock is held, that entry is in the ledger with its hash and nothing follows it. The guess
-    fails when another replica appended since, or the transaction that appended it rolled
-    back: then the tip is read under the lock (``locked_tip``'s rule: a statement that starts
-    once the lock is held sees what the previous holder committed) and the entry made again.
-    ``entry_after`` raises before anything is sent when the entry is refused.
+    On PostgreSQL the process guesses the tip is the entry it inserted last, and sends one
+    statement that takes the lock and inserts the entry after it only if that entry is in the
+    ledger with its hash, nothing follows it, and no entry took the new seq meanwhile. The guess
+    fails when another replica appended since, the transaction that inserted it rolled back or
+    is still open, or the tail was cut: then the lock and the tip are read together
+    (``locked_tip``; the advisory lock is taken again if the statement took it already) and the
+    entry made again. ``entry_after`` raises before anything is sent when the entry is refused.
     """
     bind = session.get_bind()
     guess = _appended.get(bind) if bind.dialect.name == "postgresql" else None
@@ -95,26 +99,15 @@ def append_locked(session: Session, entry_after: Callable[[ChainTip | None], Led
         insert_entry(session, entry)
         return entry
     entry = entry_after(guess)
-    if _insert_after(session, entry):
+    inserted = session.execute(_INSERT_AFTER, {**row_values(entry), "guess_seq": guess.seq,
+                                               "guess_hash": guess.hash})
+    if inserted.rowcount == 1:
         _appended[bind] = ChainTip(entry.seq, entry.hash)
         return entry
-    entry = entry_after(tip(session))
+    # The guard may have been false before the lock was reached: take it (again) with the tip.
+    entry = entry_after(locked_tip(session))
     insert_entry(session, entry)
     return entry
-
-
-def _insert_after(session: Session, entry: LedgerEntry) -> bool:
-    """Lock, then insert ``entry`` if its ``prev_hash`` is still the tip's; whether it was."""
-    connection = session.connection()
-    values = {name: sql.Literal(value) for name, value in row_values(entry).items()}
-    query = _LOCKED_INSERT_AFTER.format(**values, prev_seq=sql.Literal(entry.seq - 1))
-    result = connection.execution_options(no_parameters=True).exec_driver_sql(
-        query.as_string(connection.connection.driver_connection))
-    try:
-        cursor = result.cursor
-        return bool(cursor.nextset()) and cursor.rowcount == 1
-    finally:
-        result.close()
 
 
 def insert_entry(session: Session, entry: LedgerEntry) -> None:

@@ -5,7 +5,7 @@ takes a transaction-level advisory lock before it reads the head, so every worke
 replica queues there; on SQLite the kit's single-writer gate already serializes units of
 work. The lock is held until commit, so callers append as late in their transaction as
 they can. On PostgreSQL a process that appended before sends the lock and the insert in one
-round trip, the insert guarded by the tip it appended last (``ledger_rows.append_locked``).
+statement, the insert guarded by the tip it inserted last (``ledger_rows.append_locked``).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ appended, a transaction rolled back, the tail was cut)."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -16,6 +17,7 @@ from services.consent.ledger_keys import load_ledger_keys
 from services.kit.db import make_engine
 from tests.integration.consent.conftest import secret
 from tests.integration.migrated import migrated
+from tests.support import wait_for
 
 
 @pytest.fixture
@@ -137,3 +139,29 @@ def test_a_guess_whose_seq_another_replica_took_is_not_chained_to(replicas, keys
     assert append(one, keys, "after it") == 3
     assert seqs(one) == [1, 2, 3]
     assert verified(one, keys) == (True, 3)
+
+
+def test_an_append_waiting_on_the_lock_for_an_entry_at_its_seq_chains_after_it(replicas, keys):
+    """The statement's snapshot is taken before it waits for the lock: its guard sees the guess
+    as the tip while the lock's holder inserts the same seq. Once that commits, the insert
+    conflicts, does nothing, and the entry goes after the holder's."""
+    one, other = replicas
+    append(one, keys, "one")  # one's guess: seq 1
+    with Session(other) as holding:
+        LedgerRepository(holding).append(keys, at=datetime.now(UTC), actor="hospital-1",
+                                         action="access", subject="other, holding the lock")
+        waiting = threading.Thread(target=append, args=(one, keys, "one, waiting"))
+        waiting.start()
+        wait_for(lambda: waiting_on_the_lock(other))
+        holding.commit()
+    waiting.join(timeout=30)
+    assert not waiting.is_alive()
+    assert seqs(one) == [1, 2, 3]
+    assert verified(one, keys) == (True, 3)
+
+
+def waiting_on_the_lock(engine) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event = 'advisory'")).scalar_one() == 1
