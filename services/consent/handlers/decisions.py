@@ -101,8 +101,10 @@ def disclose(command: Disclose, uow, keys: LedgerKeyPair, now: datetime) -> dict
 
     Raises ``ConsentRequired(reason)`` on deny, after the deny is committed to the ledger.
     """
+    # Personal details are unsealed only when a class asked for releases some of them.
+    releases = any(DISCLOSED_FIELDS.get(dc) for dc in command.data_classes)
     with uow:
-        decided = _decide(uow, keys, command, now)
+        decided = _decide(uow, keys, command, now, personal=releases)
         if decided.decision.permit:
             participant = _permitted_fields(decided.consent, command.data_classes)
             _record_disclosure(uow, keys, command, decided, now)

@@ -80,6 +80,7 @@ class FakeConsents(Transactional):
     def __init__(self, ledger: FakeLedger | None = None) -> None:
         super().__init__({})
         self.ledger = ledger
+        self.unsealed = 0  # consents loaded with their personal details
 
     def add(self, consent: Consent, holder: str, now: datetime) -> StoredConsent:
         self.state[consent.id] = {"holder": holder, "snapshot": consent.snapshot(),
@@ -136,6 +137,7 @@ class FakeConsents(Transactional):
             consent = Consent.from_snapshot({**row["snapshot"], "revocation_reason": None},
                                             {"participant": {}, "signer_name": None})
             return StoredConsent(consent, row["holder"], consent.version)
+        self.unsealed += 1
         consent = Consent.from_snapshot(row["snapshot"], copy.deepcopy(row["personal"]), row["versions"])
         return StoredConsent(consent, row["holder"], consent.version)
 

@@ -117,6 +117,24 @@ def test_disclose_releases_only_the_permitted_details_and_accounts_for_them(
     assert "+15555550100" not in str([e.as_dict() for e in ledger.rows]) + str(row)
 
 
+def test_a_disclosure_that_releases_no_details_does_not_unseal_them(
+        uow, consents, ledger, granted, ledger_keys):
+    """A referral's disclosure to the network (its reason) releases no participant details: the
+    consent is read with its terms only, so nothing personal is decrypted for it."""
+    consent = granted()
+    unsealed = consents.unsealed
+
+    answer = handlers.disclose(question(consent, Disclose, data_classes=["referral-reason"]),
+                               uow, ledger_keys, ASKED_AT)
+
+    assert answer["participant"] == {}
+    assert answer["consent"]["id"] == consent["id"]
+    assert consents.unsealed == unsealed
+    assert ledger.rows[-1].action == "disclosure"
+    handlers.disclose(question(consent, Disclose), uow, ledger_keys, ASKED_AT)
+    assert consents.unsealed == unsealed + 1
+
+
 def test_a_denied_disclosure_raises_after_the_deny_is_committed(
         uow, ledger, disclosures, granted, ledger_keys):
     consent = granted()
