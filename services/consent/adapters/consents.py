@@ -7,6 +7,7 @@ is free text a person wrote, so it is taken out of each snapshot and kept sealed
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -166,14 +167,10 @@ class ConsentRepository:
         could not see, and they are read again (a statement started now sees it).
         """
         consent = stored.consent
-        entries = [entry for entry in stored.terms_entries or ()
-                   if entry.participant_id == consent.participant_id]
-        latest = max(entries, key=lambda entry: entry.seq, default=None)
+        latest = _latest_of(stored.terms_entries or (), consent)
         if latest is None or _version_of(latest) != consent.version:
             found = self.session.execute(_RECORDED_TERMS, {"consent_id": consent.id})
-            entries = [entry for entry in map(ledger_rows.to_entry, found)
-                       if entry.participant_id == consent.participant_id]
-            latest = max(entries, key=lambda entry: entry.seq, default=None)
+            latest = _latest_of(map(ledger_rows.to_entry, found), consent)
         if latest is None or chain_hash(hmac_key, latest.prev_hash, latest.content()) != latest.hash:
             return None
         return latest.details
@@ -216,6 +213,12 @@ class ConsentRepository:
         reason = unseal(self.ring, "consents", consent_id, {REASON: row[REASON]})[REASON]
         consent = Consent.from_snapshot({**row["snapshot"], REASON: reason}, personal)
         return StoredConsent(consent, row["holder_agency_id"], row["version"])
+
+
+def _latest_of(entries: Iterable[LedgerEntry], consent: Consent) -> LedgerEntry | None:
+    """The latest of a consent's terms entries that are its participant's, or None."""
+    return max((entry for entry in entries if entry.participant_id == consent.participant_id),
+               key=lambda entry: entry.seq, default=None)
 
 
 def _version_of(entry: LedgerEntry) -> Any:
