@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import eventlet
 from nameko.standalone.rpc import ServiceRpcProxy
+from sqlalchemy import text
 
 T = TypeVar("T")
 
@@ -41,6 +42,15 @@ def wait_for(probe: Callable[[], T], timeout: float = 30.0, interval: float = 0.
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not met within {timeout}s (last value: {value!r})")
         eventlet.sleep(interval)
+
+
+def waiting_on_locks(engine) -> int:
+    """How many sessions of ``engine``'s PostgreSQL database wait for a lock (a row's or an
+    advisory one) right now."""
+    with engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'")).scalar_one()
 
 
 def settle(seconds: float) -> None:

@@ -5,6 +5,8 @@ appended, a transaction rolled back, the tail was cut)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -17,7 +19,7 @@ from services.consent.ledger_keys import load_ledger_keys
 from services.kit.db import make_engine
 from tests.integration.consent.conftest import secret
 from tests.integration.migrated import migrated
-from tests.support import wait_for
+from tests.support import wait_for, waiting_on_locks
 
 
 @pytest.fixture
@@ -56,21 +58,13 @@ def append(engine, keys, subject: str, *, commit: bool = True, entries: int = 1)
 
 
 def verified(engine, keys) -> tuple[bool, int]:
-    def reading():
-        return _reader(engine)
+    @contextmanager
+    def reading() -> Iterator[LedgerRepository]:
+        with Session(engine) as session:
+            yield LedgerRepository(session)
+
     result = verify_stream(reading, keys)
     return result.ok, result.entries
-
-
-class _reader:
-    def __init__(self, engine) -> None:
-        self.session = Session(engine)
-
-    def __enter__(self) -> LedgerRepository:
-        return LedgerRepository(self.session)
-
-    def __exit__(self, *exc) -> None:
-        self.session.close()
 
 
 def seqs(engine) -> list[int]:
@@ -152,16 +146,10 @@ def test_an_append_waiting_on_the_lock_for_an_entry_at_its_seq_chains_after_it(r
                                          action="access", subject="other, holding the lock")
         waiting = threading.Thread(target=append, args=(one, keys, "one, waiting"))
         waiting.start()
-        wait_for(lambda: waiting_on_the_lock(other))
+        wait_for(lambda: waiting_on_locks(other) == 1)
         holding.commit()
     waiting.join(timeout=30)
     assert not waiting.is_alive()
     assert seqs(one) == [1, 2, 3]
     assert verified(one, keys) == (True, 3)
 
-
-def waiting_on_the_lock(engine) -> bool:
-    with engine.connect() as conn:
-        return conn.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event = 'advisory'")).scalar_one() == 1

@@ -13,7 +13,7 @@ from services.consent.adapters.orm import ledger
 from services.kit.db import make_engine
 from services.kit.errors import ConsentRequired
 from tests.integration.consent.support import HOSPITAL, PEER_2, ask, grant_request
-from tests.support import service_proxy, wait_for
+from tests.support import service_proxy, wait_for, waiting_on_locks
 
 ROUNDS = 5
 QUESTIONS = 16
@@ -98,9 +98,3 @@ def partly_revoke(config: dict, consent_id: str) -> dict:
         return proxy.revoke(HOSPITAL, consent_id, {"reason": "not that group",
                                                    "recipients": {"agencies": ["peer-1"]}})
 
-
-def waiting_on_locks(engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock'")).scalar_one()

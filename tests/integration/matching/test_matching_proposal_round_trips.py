@@ -25,7 +25,7 @@ from services.matching.domain.match import Match
 from services.matching.domain.policy import MatchingPolicy
 from services.matching.domain.proposals import proposal_for
 from services.matching.domain.referral import Referral
-from tests.support import wait_for
+from tests.support import wait_for, waiting_on_locks
 from tests.unit.matching.matching_builders import TODAY, criteria, mentor
 
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC)
@@ -140,12 +140,9 @@ def test_two_transactions_wanting_the_last_place_meet_at_the_row_lock(postgres_u
 
         thread = threading.Thread(target=second)
         thread.start()
-        with engine.connect() as conn:
-            # Waiting at the lock, or (without one) already done: the assertions below decide.
-            wait_for(lambda: outcome or conn.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock'")).scalar() == 1,
-                what="the second transaction waiting at the mentor's row lock")
+        # Waiting at the lock, or (without one) already done: the assertions below decide.
+        wait_for(lambda: outcome or waiting_on_locks(engine) == 1,
+                 what="the second transaction waiting at the mentor's row lock")
         first.commit()
         first.__exit__(None, None, None)
         thread.join()
