@@ -15,7 +15,7 @@ os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 
 import threading  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Mapping  # noqa: E402
+from collections.abc import Iterable, Mapping  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
@@ -114,9 +114,31 @@ def hold_transaction_lock(session, name: str) -> None:
     one referral, say): the second waits, then reads the first one's committed rows. SQLite needs
     none, since its single writer already takes the handlers one at a time.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-        session.execute(_TRANSACTION_LOCK, {"key": key})
+    hold_transaction_locks(session, (name,))
+
+
+# One statement for several: ``unnest`` gives the keys in the array's order, and each row's lock
+# is taken as the row is produced, so the locks are taken in that order.
+_TRANSACTION_LOCKS = text("SELECT pg_advisory_xact_lock(key) FROM unnest(CAST(:keys AS bigint[])) AS key")
+
+
+def hold_transaction_locks(session, names: Iterable[str]) -> None:
+    """``hold_transaction_lock`` for every name, in one round trip.
+
+    The locks are taken in the order of their keys, whatever the order of ``names``: two
+    transactions that want some of the same locks wait for each other, never deadlock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({_lock_key(name) for name in names})
+    if len(keys) == 1:
+        session.execute(_TRANSACTION_LOCK, {"key": keys[0]})
+    elif keys:
+        session.execute(_TRANSACTION_LOCKS, {"keys": keys}).all()
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def owner_only_database_file(path: str) -> None:

@@ -6,7 +6,7 @@ domain code and handlers receive a plain ``UnitOfWork`` and ``datetime`` values.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from services.kit.crypto import KeyRing
 from services.kit.db import DatabaseTimeouts, WriterGate, is_sqlite, make_engine
 from services.kit.db_counts import count_engine
 from services.kit.encrypted import ring_from_config
+from services.kit.group_commit import GroupCommit
 from services.kit.outbox import OutboxRelay
 from services.kit.retry import RetryPolicy
 from services.kit.revisions import require_head
@@ -35,13 +36,21 @@ RepositoryFactory = Callable[[Session, KeyRing | None], Mapping[str, Any]]
 class WorkerUnitOfWork(UnitOfWork):
     """A unit of work that knows which consumer (``service.method``) it serves."""
 
-    def __init__(self, *args: Any, consumer: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, consumer: str, group_of: Callable[..., GroupCommit] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.consumer = consumer
+        self._group_of = group_of
 
     def handle(self, event, handler: Callable[..., Any], *args: Any) -> bool:
         """``handle_once`` under this worker's consumer name."""
         return self.handle_once(self.consumer, event, handler, *args)
+
+    def handle_grouped(self, event, many: Callable[..., Sequence[bool]], one: Callable[..., bool]) -> bool:
+        """``handle_keyed(event, one)``, but in one transaction with the events this process's
+        other workers of the same consumer hold at the same moment, through ``many(events, uow)``
+        (``services/kit/group_commit.py``). Returns when that transaction has committed."""
+        return self._group_of(self.consumer, many, one).handle(event)
 
 
 class Database(DependencyProvider):
@@ -51,8 +60,9 @@ class Database(DependencyProvider):
     Config: ``DATABASE_URL`` (SQLite file or PostgreSQL), ``DATABASE_POOL_SIZE`` (default 5),
     ``OUTBOX_POLL_SECONDS`` and ``OUTBOX_SWEEP_AFTER_SECONDS`` (the relay's sweep), the
     ``DATABASE_*_TIMEOUT*`` and ``DATABASE_WAIT_SECONDS`` bounds
-    (``services.kit.db.DatabaseTimeouts``); with ``sealed``, ``FIELD_ENCRYPTION_KEYS`` for the
-    repositories.
+    (``services.kit.db.DatabaseTimeouts``), ``EVENT_BATCH_SECONDS`` (how long a consumer that
+    handles events in groups waits for more, default 0.1; ``handle_grouped``); with ``sealed``,
+    ``FIELD_ENCRYPTION_KEYS`` for the repositories.
     ``repositories(session, ring)`` names the repositories every unit of work carries.
     """
 
@@ -66,6 +76,7 @@ class Database(DependencyProvider):
         self.engine = None
         self.relay: OutboxRelay | None = None
         self._relay_thread = None
+        self._groups: dict[tuple[str, Callable], GroupCommit] = {}
 
     def setup(self) -> None:
         config = self.container.config
@@ -133,9 +144,22 @@ class Database(DependencyProvider):
             gate=self.gate,
             on_commit=self.relay.committed,
             consumer=consumer,
+            group_of=self._group_of,
             repositories=self._repositories_of,
             wait_seconds=self.timeouts.wait_seconds,
         )
+
+    def _group_of(self, consumer: str, many: Callable[..., Sequence[bool]],
+                  one: Callable[..., bool]) -> GroupCommit:
+        """The process's one ``GroupCommit`` for ``consumer`` handling events through ``many``."""
+        group = self._groups.get((consumer, many))
+        if group is None:
+            group = self._groups[(consumer, many)] = GroupCommit(
+                lambda events: self.new_unit_of_work(consumer).handle_keyed_many(events, many),
+                lambda event: self.new_unit_of_work(consumer).handle_keyed(event, one),
+                window_seconds=float(self.container.config.get("EVENT_BATCH_SECONDS", 0.1)),
+                max_batch=self.container.max_workers)
+        return group
 
     def _repositories_of(self, session: Session) -> Mapping[str, Any]:
         if self.make_repositories is None:

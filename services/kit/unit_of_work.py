@@ -23,7 +23,7 @@ the same transaction as the handler's effect, so a redelivered event is skipped.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any, NamedTuple
@@ -276,6 +276,17 @@ class UnitOfWork:
             handled = handler(event, self, *args)
             self.commit()
             return bool(handled)
+
+    def handle_keyed_many(self, events: Sequence[Event],
+                          handler: Callable[..., Sequence[bool]]) -> list[bool]:
+        """``handle_keyed`` for several events in one transaction: ``handler(events, uow)``
+        answers, per event in order, False for a duplicate. The events have no one cause, so
+        anything the handler publishes carries none (``services/kit/group_commit.py``).
+        """
+        with self:
+            handled = handler(events, self)
+            self.commit()
+            return [bool(answer) for answer in handled]
 
 
 class KitStatements(NamedTuple):
