@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Insert, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from services.kit.db import hold_transaction_lock, insert_for
+from services.kit.db import hold_transaction_locks, insert_for
 from services.outcomes.adapters.orm import (
     consent_endings,
     consent_refusals,
@@ -22,7 +22,7 @@ from services.outcomes.domain.projection import consent_ending_row, consent_refu
 COLUMNS = tuple(c.name for c in referral_outcomes.columns)
 
 # Built once: every event consumed runs them (``services/kit/unit_of_work.py:kit_statements``).
-_FACTS_OF = select(outcome_events).where(outcome_events.c.referral_id == bindparam("referral_id"))
+_FACTS_OF = select(outcome_events).where(outcome_events.c.referral_id.in_(bindparam("ids", expanding=True)))
 _PUT_ENDING = insert(consent_endings)
 _PUT_REFUSAL = insert(consent_refusals)
 
@@ -39,7 +39,7 @@ def _upserts(dialect: str) -> _Upserts:
     put_referral = insert_for(dialect)(referral_outcomes)
     return _Upserts(
         append=(insert_for(dialect)(outcome_events).on_conflict_do_nothing(index_elements=["event_id"])
-                .returning(outcome_events.c.seq)),
+                .returning(outcome_events.c.event_id)),
         put_referral=put_referral.on_conflict_do_update(
             index_elements=["referral_id"],
             set_={name: put_referral.excluded[name] for name in COLUMNS if name != "referral_id"}),
@@ -60,20 +60,30 @@ class OutcomesRepository:
         return _upserts(self.session.get_bind().dialect.name)
 
     # -- the log --------------------------------------------------------------------------------
-    def append(self, fact: Fact) -> bool:
-        """Log the fact; False (and nothing written) when its event is logged already."""
-        return self.session.execute(self._dialect_upserts().append, {
-            "event_id": fact.event_id, "type": fact.type, "version": fact.version,
-            "occurred_at": fact.occurred_at, "source": fact.source, "referral_id": fact.referral_id,
-            "consent_id": fact.consent_id, "participant_ref": fact.participant_ref,
-            "facts": fact.facts}).first() is not None
+    def append(self, facts: Iterable[Fact]) -> list[Fact]:
+        """Log the facts whose events are not logged yet, in one statement; the ones logged now,
+        each event id once (the first of a repeated id)."""
+        unique: dict[str, Fact] = {}
+        for fact in facts:
+            unique.setdefault(fact.event_id, fact)
+        if not unique:
+            return []
+        rows = [{"event_id": fact.event_id, "type": fact.type, "version": fact.version,
+                 "occurred_at": fact.occurred_at, "source": fact.source, "referral_id": fact.referral_id,
+                 "consent_id": fact.consent_id, "participant_ref": fact.participant_ref, "facts": fact.facts}
+                for fact in unique.values()]
+        logged = set(self.session.scalars(self._dialect_upserts().append, rows))
+        return [fact for fact in unique.values() if fact.event_id in logged]
 
     def count_events(self) -> int:
         return int(self.session.execute(select(func.count()).select_from(outcome_events)).scalar_one())
 
-    def facts_of(self, referral_id: str) -> list[Fact]:
-        rows = self.session.execute(_FACTS_OF, {"referral_id": referral_id})
-        return [_fact(row) for row in rows]
+    def facts_of(self, referral_ids: Iterable[str]) -> dict[str, list[Fact]]:
+        """Every logged fact of each referral, by referral id (a referral without any: absent)."""
+        found: dict[str, list[Fact]] = {}
+        for row in self.session.execute(_FACTS_OF, {"ids": list(referral_ids)}):
+            found.setdefault(row.referral_id, []).append(_fact(row))
+        return found
 
     def log(self, chunk: int = 500) -> Iterator[list[Fact]]:
         """The whole log in ``seq`` order, a chunk at a time."""
@@ -87,31 +97,38 @@ class OutcomesRepository:
             yield [_fact(row) for row in rows]
 
     # -- the read model -------------------------------------------------------------------------
-    def project(self, fact: Fact) -> None:
-        """Bring the read model up to date with one logged fact.
+    def project(self, facts: Iterable[Fact]) -> None:
+        """Bring the read model up to date with logged facts, a statement per table.
 
         Two events of one referral handled at once must not each compute the row without the
-        other's fact: on PostgreSQL the second waits on a transaction lock of the referral, then
-        reads the first one's committed fact (SQLite's single writer serialises them anyway).
+        other's fact: on PostgreSQL each transaction takes a lock per referral it touches (all
+        in one statement, in one order), so the second waits, then reads the first one's
+        committed facts (SQLite's single writer serialises them anyway).
         """
-        if fact.referral_id:
-            hold_transaction_lock(self.session, f"outcomes:{fact.referral_id}")
-            self.put_referral(referral_row(fact.referral_id, self.facts_of(fact.referral_id)))
-        elif fact.type in ("consent.revoked", "consent.expired"):
-            self.put_ending(consent_ending_row(fact))
-        elif fact.type == "referral.refused":
-            self.put_refusal(consent_refusal_row(fact))
+        facts = list(facts)
+        referral_ids = sorted({fact.referral_id for fact in facts if fact.referral_id})
+        if referral_ids:
+            hold_transaction_locks(self.session, (f"outcomes:{rid}" for rid in referral_ids))
+            facts_of = self.facts_of(referral_ids)
+            self.put_referrals([referral_row(rid, facts_of.get(rid, ())) for rid in referral_ids])
+        self.put_endings([consent_ending_row(fact) for fact in facts
+                          if not fact.referral_id and fact.type in ("consent.revoked", "consent.expired")])
+        self.put_refusals([consent_refusal_row(fact) for fact in facts
+                           if not fact.referral_id and fact.type == "referral.refused"])
 
-    def put_referral(self, row: dict[str, Any]) -> None:
-        """Write the referral's row (every column, as ``referral_row`` gives it), replacing the
-        one it had."""
-        self.session.execute(self._dialect_upserts().put_referral, row)
+    def put_referrals(self, rows: list[dict[str, Any]]) -> None:
+        """Write the referrals' rows (every column, as ``referral_row`` gives it), replacing the
+        ones they had; one statement (SQLAlchemy's many-values insert)."""
+        if rows:
+            self.session.execute(self._dialect_upserts().put_referral, rows)
 
-    def put_ending(self, row: dict[str, Any]) -> None:
-        self.session.execute(_PUT_ENDING, row)
+    def put_endings(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.session.execute(_PUT_ENDING, rows)
 
-    def put_refusal(self, row: dict[str, Any]) -> None:
-        self.session.execute(_PUT_REFUSAL, row)
+    def put_refusals(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.session.execute(_PUT_REFUSAL, rows)
 
     def clear_read_model(self) -> None:
         self.session.execute(delete(referral_outcomes))

@@ -77,12 +77,10 @@ def rebuild(uow, progress: Callable[[int, int], None] | None = None) -> dict[str
             if progress:
                 progress(read, total)
         uow.outcomes.clear_read_model()
-        for referral_id in sorted(by_referral):
-            uow.outcomes.put_referral(referral_row(referral_id, by_referral[referral_id]))
-        for ending in endings:
-            uow.outcomes.put_ending(ending)
-        for refusal in refusals:
-            uow.outcomes.put_refusal(refusal)
+        uow.outcomes.put_referrals([referral_row(referral_id, by_referral[referral_id])
+                                    for referral_id in sorted(by_referral)])
+        uow.outcomes.put_endings(endings)
+        uow.outcomes.put_refusals(refusals)
         uow.commit()
     return {"events": total, "referrals": len(by_referral), "consent_endings": len(endings),
             "consent_refusals": len(refusals)}

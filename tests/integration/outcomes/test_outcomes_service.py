@@ -1,7 +1,8 @@
 """The outcomes service on real RabbitMQ, SQLite and PostgreSQL: the seeded history published as
 events (shuffled, one twice) becomes the hand-computed tables; a replay of its event log rebuilds
 the same read model; only funders, admins (their own agency) and the operator read reports; the
-command line prints the same report with a progress bar for the rebuild."""
+command line prints the same report with a progress bar for the rebuild; the events the workers
+hold at once are logged in one transaction."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import random
 
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 
 from services.kit import broker, cli, topology
 from services.kit.errors import Forbidden, InvalidRequest
@@ -91,6 +92,21 @@ def test_events_become_the_tables_and_a_replay_rebuilds_them(outcomes, rabbit_co
     assert outcomes.report(FUNDER, {}) == report
     with pytest.raises(Forbidden):
         outcomes.rebuild(FUNDER)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_events_the_workers_hold_at_once_share_a_transaction(outcomes, rabbit_config, outcomes_url):
+    events = publish_history(rabbit_config["AMQP_URI"])
+    wait_for(lambda: snapshot(outcomes_url)[2] == len(events), what="every event logged once")
+    engine = create_engine(outcomes_url)
+    try:
+        with engine.connect() as conn:  # a row's xmin is the transaction that wrote it
+            transactions = conn.execute(text("SELECT count(DISTINCT xmin::text) FROM outcome_events"))\
+                .scalar_one()
+    finally:
+        engine.dispose()
+    assert transactions <= len(events) // 2
+    assert {t["measure"]: t["rows"] for t in outcomes.report(FUNDER, {})["tables"]} == tables()
 
 
 def test_who_reads_which_view(outcomes, rabbit_config, outcomes_url):
