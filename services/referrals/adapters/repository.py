@@ -77,7 +77,8 @@ class ReferralRepository:
     def __init__(self, session: Session, ring: KeyRing) -> None:
         self.session = session
         self.ring = ring
-        self._loaded: dict[str, tuple[int, int]] = {}  # id → (version, history entries)
+        # id → (version, history entries, handoff open) as this unit of work read or wrote it
+        self._loaded: dict[str, tuple[int, int, bool]] = {}
 
     # -- aggregates ---------------------------------------------------------------------------
 
@@ -91,7 +92,7 @@ class ReferralRepository:
             "external_id": referral.external_id, "external_id_system": referral.external_id_system,
             **sealed, **self._state(referral)})
         self._append_history(referral, start=0)
-        self._loaded[referral.id] = (1, len(referral.history))
+        self._loaded[referral.id] = (1, len(referral.history), referral.handoff_open)
 
     def get(self, referral_id: str) -> Referral | None:
         row = self.session.execute(_GET, {"referral_id": referral_id}).first()
@@ -99,15 +100,16 @@ class ReferralRepository:
 
     def save(self, referral: Referral) -> None:
         """Write the referral's changes. Raises ``Conflict`` if it changed since it was loaded."""
-        version, known = self._loaded[referral.id]
+        version, known, was_open = self._loaded[referral.id]
         written = self.session.execute(_SAVE, {
             "b_id": referral.id, "b_version": version, "version": version + 1, **self._state(referral)})
         if written.rowcount != 1:
             raise Conflict("The referral changed meanwhile; try again.")
         self._append_history(referral, start=known)
-        self._loaded[referral.id] = (version + 1, len(referral.history))
-        if not referral.handoff_open:
-            # A closed handoff keeps no copy of what was disclosed.
+        self._loaded[referral.id] = (version + 1, len(referral.history), referral.handoff_open)
+        if was_open and not referral.handoff_open:
+            # A closed handoff keeps no copy of what was disclosed. A packet is stored only
+            # with the handoff open, so a referral whose handoff was not open has none to drop.
             self.session.execute(_DROP_HANDOFF, {"referral_id": referral.id})
 
     def relying_on(self, consent_id: str) -> list[Referral]:
@@ -252,7 +254,7 @@ class ReferralRepository:
                 waitlisted=row.waitlisted, match_updated_at=row.match_updated_at,
                 handoff_open=row.handoff_open, external_id=row.external_id,
                 external_id_system=row.external_id_system)
-            self._loaded[row.id] = (row.version, len(referral.history))
+            self._loaded[row.id] = (row.version, len(referral.history), row.handoff_open)
             loaded.append(referral)
         return loaded
 

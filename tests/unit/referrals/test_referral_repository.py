@@ -8,7 +8,7 @@ import json
 import pytest
 from handler_fakes import NOW, FakeConsent, asking, expired_event, match_event, request_command
 from referral_builders import REFERRER
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import sessionmaker
 
 from services.kit.creations import creation_of, derived_event_id
@@ -82,6 +82,23 @@ def test_the_handoff_packet_is_sealed_and_gone_once_consent_expires(uow, consent
     uow.handle(expired_event(), consent_events.on_consent_ended, NOW)
     assert rows(uow, "handoff_packets") == []
     assert rows(uow, "processed_events")  # the inbox recorded both events
+
+
+def test_a_save_drops_a_handoff_packet_only_when_it_closes_an_open_handoff(uow, consent):
+    sent: list[str] = []
+    engine = uow._session_factory.kw["bind"]
+    listener = lambda *args: sent.append(args[2])  # noqa: E731 - the statement text
+    event.listen(engine, "before_cursor_execute", listener)
+    referral_id = create(uow, consent)["id"]
+    match_events.on_match(match_event("match.proposed", referral_id), uow, consent, NOW)
+    assert not [sql for sql in sent if "handoff_packets" in sql]  # never open: nothing to drop
+    match_events.on_match(match_event("match.accepted", referral_id), uow, consent, NOW)
+    assert rows(uow, "handoff_packets")
+    sent.clear()
+    uow.handle(expired_event(), consent_events.on_consent_ended, NOW)
+    event.remove(engine, "before_cursor_execute", listener)
+    assert [sql for sql in sent if sql.startswith("DELETE FROM handoff_packets")]
+    assert rows(uow, "handoff_packets") == []
 
 
 def test_listing_pages_newest_first_with_an_opaque_cursor(uow, consent):
