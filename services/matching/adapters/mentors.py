@@ -60,24 +60,28 @@ _CHANGED_BETWEEN = select(mentors).where(mentors.c.changed_version > bindparam("
 
 @dataclass(frozen=True)
 class Candidate:
-    """A mentor's row as one statement read it, with their places left (open proposals counted)
-    and the version of their last change of details."""
+    """A mentor as one statement read them: their places left (open proposals counted), their
+    caseload, and the version of their last change of details. The details themselves are the
+    cache's, held at that version (``registry_cache.py``): reading them again for every
+    candidate of every pick would decode each one's JSON columns for nothing."""
 
     row: Row
-    caps: LevelCaps = DEFAULT_LEVEL_CAPS
+
+    @property
+    def id(self) -> str:
+        return self.row.id
 
     @property
     def changed_version(self) -> int:
         return self.row.changed_version
 
     @property
-    def places_left(self) -> int:
-        return self.row.places_left_
+    def caseload(self) -> int:
+        return self.row.caseload
 
     @property
-    def mentor(self) -> Mentor:
-        """The domain mentor, built when asked: a pick reads a block of candidates and takes one."""
-        return mentor_from_row(self.row, caps=self.caps)
+    def places_left(self) -> int:
+        return self.row.places_left_
 
 
 def mentor_from_row(row: Row, extra_load: int = 0, caps: LevelCaps = DEFAULT_LEVEL_CAPS) -> Mentor:
@@ -129,7 +133,7 @@ def _places(caps: Caps):
 class PlaceStatements(NamedTuple):
     """The statements that count places, for one set of level caps (``place_statements``)."""
 
-    candidates: Select  # mentors IN :ids, with places_left_ and registry_version_
+    candidates: Select  # mentors IN :ids: id, changed_version, caseload, places_left_, registry_version_
     has_place: ColumnElement[bool]  # :place_mentor_id takes referrals on :place_today, a place left
 
 
@@ -139,7 +143,8 @@ def place_statements(caps: Caps) -> PlaceStatements:
     every proposal's INSERT checks the chosen mentor's place."""
     c = mentors.c
     version = _VERSION.scalar_subquery()
-    candidates = (select(mentors, _places(caps).label("places_left_"), version.label("registry_version_"))
+    candidates = (select(c.id, c.changed_version, c.caseload, _places(caps).label("places_left_"),
+                         version.label("registry_version_"))
                   .where(c.id.in_(bindparam("ids", expanding=True))))
     has_place = exists(select(c.id).where(c.id == bindparam("place_mentor_id"), c.active.is_(True),
                                           c.certified_until >= bindparam("place_today"),
@@ -285,12 +290,13 @@ class MentorRepository:
         return {tag for row in rows for tag in row[0]}, {tag for row in rows for tag in row[1]}
 
     def candidates(self, ids: Collection[str]) -> tuple[int, dict[str, Candidate]]:
-        """These mentors as they are now, each with their places left, and the registry version,
-        all read by one statement (so the version is the one the rows were read at)."""
+        """These mentors' places left, caseloads and detail versions as they are now, and the
+        registry version, all read by one statement (so the version is the one the rows were
+        read at)."""
         rows = self.session.execute(place_statements(self._caps).candidates, {"ids": list(ids)}).all()
         if not rows:
             return self.version(), {}
-        found = {row.id: Candidate(row, self.caps) for row in rows}
+        found = {row.id: Candidate(row) for row in rows}
         return rows[0].registry_version_ or 0, found
 
     # -- certification reminders ---------------------------------------------------------------

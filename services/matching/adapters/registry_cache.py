@@ -78,7 +78,10 @@ class CachedRegistry:
             try:
                 self.table.upsert(replace(mentor, caseload=0))
             except VocabularyFull:
+                # Whatever the table holds of them is older than this version, so they are not
+                # held current: a pick that reaches them goes to the database (StaleRegistry).
                 log.warning("mentor %s left out of the cached registry: too many distinct tags", mentor.id)
+                continue
             self._versions[mentor.id] = changed_version
         self.version = max(self.version, latest)
 
@@ -131,13 +134,14 @@ class CachedRegistry:
 
     def _checked(self, candidate: Candidate, criteria: ReferralCriteria, today: date,
                  exclude: set[str]) -> Mentor:
-        mentor = candidate.mentor
-        if not self.holds_current(mentor.id, candidate.changed_version):
-            raise StaleRegistry(mentor.id)
-        # Places were just counted by the same statement; every other rule is checked afresh.
-        if exclusion_reasons(replace(mentor, caseload=0), criteria, today=today, excluded=exclude):
-            raise StaleRegistry(mentor.id)
-        return mentor
+        if not self.holds_current(candidate.id, candidate.changed_version):
+            raise StaleRegistry(candidate.id)
+        # The details the cache holds are the row's: the same version of them. Places were just
+        # counted by the same statement; every other rule is checked afresh on those details.
+        mentor = self.table.mentor(candidate.id)
+        if exclusion_reasons(mentor, criteria, today=today, excluded=exclude):
+            raise StaleRegistry(candidate.id)
+        return replace(mentor, caseload=candidate.caseload)
 
 
 _MOVED = object()  # the registry is newer than the cache a pick scored with

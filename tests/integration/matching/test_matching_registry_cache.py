@@ -1,5 +1,6 @@
 """The cached mentor registry against the database it copies: it picks exactly the mentor a
-fresh read picks, and a stale copy never gets a mentor proposed who no longer fits.
+fresh read picks, a stale copy never gets a mentor proposed who no longer fits, and a mentor it
+cannot hold at their latest details is never picked from it.
 Handlers and adapters on a real database (SQLite and PostgreSQL), no broker."""
 
 from __future__ import annotations
@@ -99,3 +100,22 @@ def test_a_stale_cached_registry_never_proposes_a_mentor_who_no_longer_fits(unit
         proposed = uow.session.execute(select(matches.c.mentor_id)).scalars().all()
         uow.commit()
     assert proposed == ["second"]
+
+
+def test_a_mentor_the_cache_cannot_hold_at_their_latest_details_is_never_picked_from_the_cache(unit_of_work):
+    _register(unit_of_work, [mentor(id="best")])
+    cache = CachedRegistry(POLICY.weights)
+    with unit_of_work() as uow:
+        cache.refresh(uow.mentors)
+        assert cache.pick(uow.mentors, criteria(), today=TODAY, exclude=set()).id == "best"
+    with unit_of_work() as uow:  # more distinct languages than the cache's masks hold
+        best = uow.mentors.get("best").mentor
+        languages = (*best.languages, *(f"x-{a}{b}" for a in "abcdefghij" for b in "abcdefg"))
+        assert uow.mentors.change(replace(best, languages=languages), {"languages"}, NOW)
+        uow.commit()
+    with unit_of_work() as uow:
+        cache.refresh(uow.mentors)  # logs that the mentor is left out; the table keeps the older details
+        assert cache.version == uow.mentors.version() and not cache.holds_current("best", cache.version)
+        # The older details are never taken for the current ones: the handler reads afresh.
+        with pytest.raises(StaleRegistry):
+            cache.pick(uow.mentors, criteria(), today=TODAY, exclude=set())
