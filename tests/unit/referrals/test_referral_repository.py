@@ -28,9 +28,15 @@ def ring():
 
 
 @pytest.fixture
-def uow(tmp_path, ring):
+def engine(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'referrals.db'}")
     metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def uow(engine, ring):
     factory = sessionmaker(engine, expire_on_commit=False, info={"metadata": metadata})
     return WorkerUnitOfWork(factory, source="referrals", consumer="referrals.test",
                             repositories=lambda session: referral_repositories(session, ring))
@@ -84,9 +90,8 @@ def test_the_handoff_packet_is_sealed_and_gone_once_consent_expires(uow, consent
     assert rows(uow, "processed_events")  # the inbox recorded both events
 
 
-def test_a_save_drops_a_handoff_packet_only_when_it_closes_an_open_handoff(uow, consent):
+def test_a_save_drops_a_handoff_packet_only_when_it_closes_an_open_handoff(uow, consent, engine):
     sent: list[str] = []
-    engine = uow._session_factory.kw["bind"]
     listener = lambda *args: sent.append(args[2])  # noqa: E731 - the statement text
     event.listen(engine, "before_cursor_execute", listener)
     referral_id = create(uow, consent)["id"]
