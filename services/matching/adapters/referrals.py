@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Row, bindparam, case, exists, insert, not_, select, update
+from sqlalchemy import Insert, Row, bindparam, case, exists, insert, not_, select, update
 from sqlalchemy.orm import Session
 
+from services.kit.db import insert_for
 from services.matching.adapters.orm import LIVE_STATUSES, matches, mentors, referral_exclusions, referrals
 from services.matching.domain.referral import Referral
 
@@ -33,6 +35,13 @@ _EXCLUSIONS = (select(referral_exclusions.c.referral_id, referral_exclusions.c.m
                .where(referral_exclusions.c.referral_id.in_(bindparam("referral_ids", expanding=True))))
 
 
+@cache
+def _add_new(dialect: str) -> Insert:
+    """A referral unless its id is known (open, closed or a tombstone): built once per dialect."""
+    return (insert_for(dialect)(referrals).on_conflict_do_nothing(index_elements=["id"])
+            .returning(referrals.c.id))
+
+
 def referral_from_row(row: Row) -> Referral:
     fields = dict(row._mapping)
     fields["blocked_agencies"] = tuple(fields["blocked_agencies"])
@@ -48,6 +57,19 @@ class ReferralRepository:
 
     def add(self, referral: Referral) -> None:
         self.session.execute(_ADD, {**referral.__dict__, "blocked_agencies": list(referral.blocked_agencies)})
+
+    def add_new(self, referral: Referral) -> bool:
+        """Store the referral unless one with its id is known; True when it was stored.
+
+        One statement where asking and then storing took two. A stored row is this transaction's
+        alone until it commits: no other transaction can read or lock it, so the caller holds it
+        as if locked. A concurrent attempt with the same id waits for this one's commit, then
+        stores nothing.
+        """
+        statement = _add_new(self.session.get_bind().dialect.name)
+        row = self.session.execute(statement, {**referral.__dict__,
+                                               "blocked_agencies": list(referral.blocked_agencies)})
+        return row.first() is not None
 
     def save(self, referral: Referral) -> None:
         """Write its scope, criteria and closing (the ids never change)."""
@@ -110,11 +132,17 @@ class ReferralRepository:
     def excluded(self, referrals_: Iterable[Referral]) -> dict[str, set[str]]:
         """Per referral: mentors who declined or let a proposal expire, and blocked agencies'."""
         rows = list(referrals_)
-        found: dict[str, set[str]] = {r.id: set() for r in rows}
-        for row in rows:
-            if row.blocked_agencies:
-                found[row.id].update(self.session.scalars(
-                    _MENTORS_OF_AGENCIES, {"agencies": list(row.blocked_agencies)}))
+        found: dict[str, set[str]] = {r.id: self.blocked_mentors(r) for r in rows}
         for referral_id, mentor_id in self.session.execute(_EXCLUSIONS, {"referral_ids": list(found)}):
             found[referral_id].add(mentor_id)
         return found
+
+    def blocked_mentors(self, referral: Referral) -> set[str]:
+        """The mentors of the agencies taken off the referral's consent (no statement for none).
+
+        All that excludes a referral ``add_new`` just stored: exclusions name a referral by a
+        foreign key and come from its matches, so a new referral has none.
+        """
+        if not referral.blocked_agencies:
+            return set()
+        return set(self.session.scalars(_MENTORS_OF_AGENCIES, {"agencies": list(referral.blocked_agencies)}))

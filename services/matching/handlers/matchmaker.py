@@ -61,15 +61,19 @@ class Matchmaker:
 
     # -- proposing ----------------------------------------------------------------------------
 
-    def propose_next(self, referral: Referral, *, announce_waitlist: bool = True) -> Match | None:
+    def propose_next(self, referral: Referral, *, announce_waitlist: bool = True,
+                     new: bool = False) -> Match | None:
         """Propose the best mentor to a locked, open referral that has no live match.
 
         Mentors who declined it or let it expire, and agencies taken off its consent, are left
-        out. Without a fitting mentor the referral waits (``match.waitlisted``). Returns the match.
+        out; ``new`` for a referral stored in this transaction (``add_new``), which no mentor
+        can have declined yet. Without a fitting mentor the referral waits (``match.waitlisted``).
+        Returns the match.
         """
         criteria = referral.matching_criteria()
-        match = self._propose(criteria, self.uow.referrals.excluded([referral])[referral.id],
-                              referral=referral)
+        referrals = self.uow.referrals
+        excluded = referrals.blocked_mentors(referral) if new else referrals.excluded([referral])[referral.id]
+        match = self._propose(criteria, excluded, referral=referral)
         if match is None and announce_waitlist:
             self.waitlisted(referral)
         return match

@@ -28,11 +28,9 @@ def on_referral_requested(event, uow, policy: MatchingPolicy, now: datetime,
     A second ``referral.requested`` for a known referral (under another event id) changes
     nothing. Raises ``ValueError`` for criteria the domain refuses (retried, then parked).
     """
-    payload = event.payload
-    if uow.referrals.get(payload["referral_id"]) is not None:
-        return
-    uow.referrals.add(Referral.requested(payload, now))
-    Matchmaker(uow, policy, now, registry).propose_next(uow.referrals.lock_one(payload["referral_id"]))
+    referral = Referral.requested(event.payload, now)
+    if uow.referrals.add_new(referral):
+        Matchmaker(uow, policy, now, registry).propose_next(referral, new=True)
 
 
 def on_referral_status_changed(event, uow, policy: MatchingPolicy, now: datetime,

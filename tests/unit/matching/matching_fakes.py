@@ -191,6 +191,12 @@ class FakeReferrals:
         assert referral.id not in self.rows
         self.rows[referral.id] = referral
 
+    def add_new(self, referral: Referral) -> bool:
+        if referral.id in self.rows:
+            return False
+        self.rows[referral.id] = referral
+        return True
+
     def save(self, referral: Referral) -> None:
         self.rows[referral.id] = referral
 
@@ -226,11 +232,10 @@ class FakeReferrals:
         self.exclusions.setdefault(referral_id, set()).add(mentor_id)
 
     def excluded(self, referrals) -> dict[str, set[str]]:
-        found = {}
-        for r in referrals:
-            blocked = {m.id for m in self.mentors.rows.values() if m.agency_id in r.blocked_agencies}
-            found[r.id] = blocked | self.exclusions.get(r.id, set())
-        return found
+        return {r.id: self.blocked_mentors(r) | self.exclusions.get(r.id, set()) for r in referrals}
+
+    def blocked_mentors(self, referral: Referral) -> set[str]:
+        return {m.id for m in self.mentors.rows.values() if m.agency_id in referral.blocked_agencies}
 
 
 def matching_uow(caps: LevelCaps = DEFAULT_LEVEL_CAPS, **kwargs: Any) -> FakeUnitOfWork:
