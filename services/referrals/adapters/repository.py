@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Insert, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -37,7 +37,13 @@ from services.referrals.domain.unreadable import UnreadableReferral
 # Built once: creating a referral and every match or consent event run them
 # (``services/kit/unit_of_work.py:kit_statements``).
 _ADD = insert(referrals)
-_GET = select(referrals).where(referrals.c.id == bindparam("referral_id"))
+# A referral with its history in one statement: one row per history entry (a referral always
+# has one), the referral's columns repeated on each, the entry's prefixed ``h_``.
+_HISTORY_COLUMNS = [c.label(f"h_{c.name}") for c in referral_history.c]
+_GET = (select(referrals, *_HISTORY_COLUMNS)
+        .outerjoin(referral_history, referral_history.c.referral_id == referrals.c.id)
+        .where(referrals.c.id == bindparam("referral_id"))
+        .order_by(referral_history.c.seq))
 # The columns set are the execute parameters named after them (``version`` and ``_state``).
 _SAVE = update(referrals).where(referrals.c.id == bindparam("b_id"),
                                 referrals.c.version == bindparam("b_version"))
@@ -95,8 +101,12 @@ class ReferralRepository:
         self._loaded[referral.id] = (1, len(referral.history), referral.handoff_open)
 
     def get(self, referral_id: str) -> Referral | None:
-        row = self.session.execute(_GET, {"referral_id": referral_id}).first()
-        return readable(self._load([row]))[0] if row else None
+        rows = self.session.execute(_GET, {"referral_id": referral_id}).all()
+        if not rows:
+            return None
+        history = [_HistoryRow(*(getattr(row, field) for field in _HISTORY_FIELDS)) for row in rows
+                   if row.h_id is not None]
+        return readable(self._load(rows[:1], history))[0]
 
     def save(self, referral: Referral) -> None:
         """Write the referral's changes. Raises ``Conflict`` if it changed since it was loaded."""
@@ -218,13 +228,16 @@ class ReferralRepository:
                 "id": row_id, "referral_id": referral.id, "seq": seq, "status": entry.status,
                 "at": entry.at, "by": entry.by, "reason_code": entry.reason_code, **sealed})
 
-    def _load(self, rows: Iterable[Any]) -> list[Referral | UnreadableReferral]:
+    def _load(self, rows: Iterable[Any],
+              history: Iterable[Any] | None = None) -> list[Referral | UnreadableReferral]:
+        """Referrals from their rows, with their ``history`` rows in order (read here if None)."""
         rows = list(rows)
         histories: dict[str, list[HistoryEntry]] = {row.id: [] for row in rows}
         broken: set[str] = set()
         if rows:
-            found = self.session.execute(_HISTORIES, {"referral_ids": list(histories)}).all()
-            for h in found:
+            if history is None:
+                history = self.session.execute(_HISTORIES, {"referral_ids": list(histories)}).all()
+            for h in history:
                 if h.referral_id in broken:
                     continue
                 opened = unseal_or_alert(self.ring, "referral_history", h.id, {"reason": h.reason})
@@ -257,6 +270,21 @@ class ReferralRepository:
             self._loaded[row.id] = (row.version, len(referral.history), row.handoff_open)
             loaded.append(referral)
         return loaded
+
+
+class _HistoryRow(NamedTuple):
+    """A history entry as ``_HISTORIES`` reads it, taken from ``_GET``'s prefixed columns."""
+
+    id: str
+    referral_id: str
+    status: str
+    at: datetime
+    by: str
+    reason: str | None
+    reason_code: str | None
+
+
+_HISTORY_FIELDS = tuple(f"h_{name}" for name in _HistoryRow._fields)
 
 
 def referral_repositories(session: Session, ring: KeyRing) -> dict[str, Any]:

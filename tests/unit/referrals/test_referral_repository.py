@@ -106,6 +106,31 @@ def test_a_save_drops_a_handoff_packet_only_when_it_closes_an_open_handoff(uow, 
     assert rows(uow, "handoff_packets") == []
 
 
+def test_a_referral_is_read_with_its_history_in_one_statement(uow, consent, engine, ring):
+    referral_id = create(uow, consent)["id"]
+    match_events.on_match(match_event("match.proposed", referral_id), uow, consent, NOW)
+    match_events.on_match(match_event("match.accepted", referral_id), uow, consent, NOW)
+    commands.cancel_referral(CancelReferral(asking(REFERRER), referral_id, "Zeferina moved away"), uow, NOW)
+    sent: list[str] = []
+    listener = lambda *args: sent.append(args[2])  # noqa: E731 - the statement text
+    event.listen(engine, "before_cursor_execute", listener)
+    with uow.reading():
+        referral = ReferralRepository(uow.session, ring).get(referral_id)
+        missing = ReferralRepository(uow.session, ring).get("no-such-referral")
+    event.remove(engine, "before_cursor_execute", listener)
+    assert len(sent) == 2 and missing is None  # one statement each
+    assert [(h.status, h.reason) for h in referral.history] == [
+        ("requested", None), ("accepted", None), ("cancelled", "Zeferina moved away")]
+    assert referral.status == "cancelled" and referral.reason == listed_reason(uow, referral_id)
+
+
+def listed_reason(uow, referral_id: str) -> str:
+    """The referral's reason as the list of referrals reads it (two statements, no join)."""
+    page = queries.list_referrals(ListReferrals(asking(REFERRER)), uow, page_size=10)
+    [item] = [item for item in page["items"] if item["id"] == referral_id]
+    return item["reason"]
+
+
 def test_listing_pages_newest_first_with_an_opaque_cursor(uow, consent):
     ids = [create(uow, consent)["id"] for _ in range(5)]
     create(uow, consent, caller=asking("agency-other"))
