@@ -26,13 +26,26 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Insert,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.kit.db import UTCDateTime
+from services.kit.db import UTCDateTime, hold_transaction_lock, transaction_lock_key
 from services.kit.errors import Conflict, InvalidRequest
 
 HEADER = "Idempotency-Key"
@@ -106,15 +119,39 @@ class Creations:
             self.table.c.agency_id == agency_id, self.table.c.key == key)).first()
         return (row.fingerprint, row.object_id) if row else None
 
-    def add(self, creation: Creation, object_id: str, at: datetime) -> None:
-        """Record the creation; raises ``CreatedMeanwhile`` if the key was recorded first."""
+    def add(self, creation: Creation, object_id: str, at: datetime, *, holding: str | None = None) -> None:
+        """Record the creation; raises ``CreatedMeanwhile`` if the key was recorded first.
+
+        With ``holding``, the transaction lock of that name (``hold_transaction_lock``) is taken
+        first: on PostgreSQL by the same statement, so that one round trip does both.
+        """
+        values = {"agency_id": creation.agency_id, "key": creation.key,
+                  "fingerprint": creation.fingerprint, "object_id": object_id, "created_at": at}
+        statement = insert(self.table)
+        if holding is not None:
+            if self.session.get_bind().dialect.name == "postgresql":
+                statement, values = _add_holding(self.table), {
+                    **values, "lock_key": transaction_lock_key(holding)}
+            else:
+                hold_transaction_lock(self.session, holding)
         # No savepoint: a duplicate abandons the whole transaction, which the caller leaves.
         try:
-            self.session.execute(insert(self.table).values(
-                agency_id=creation.agency_id, key=creation.key,
-                fingerprint=creation.fingerprint, object_id=object_id, created_at=at))
+            self.session.execute(statement, values)
         except IntegrityError:
             raise CreatedMeanwhile(creation.key) from None
+
+
+_COLUMNS = ("agency_id", "key", "fingerprint", "object_id", "created_at")
+
+
+@cache
+def _add_holding(table: Table) -> Insert:
+    """The record inserted after taking a transaction lock, in one statement (PostgreSQL; built
+    once per service's table). Every insert of a key takes its lock first, so a transaction never
+    holds a key while it waits for a lock that another one, waiting for that key, holds."""
+    held = select(func.pg_advisory_xact_lock(bindparam("lock_key", type_=BigInteger))).subquery("held")
+    row = select(*(bindparam(name, type_=table.c[name].type) for name in _COLUMNS)).select_from(held)
+    return insert(table).from_select(list(_COLUMNS), row)
 
 
 def earlier_object(uow, creation: Creation | None) -> str | None:
@@ -133,14 +170,17 @@ def earlier_object(uow, creation: Creation | None) -> str | None:
     return object_id
 
 
-def record_creation(uow, creation: Creation | None, object_id: str, at: datetime) -> None:
+def record_creation(uow, creation: Creation | None, object_id: str, at: datetime, *,
+                    holding: str | None = None) -> None:
     """Record in the open transaction that ``creation`` made ``object_id`` (nothing without a key).
 
-    Raises ``CreatedMeanwhile`` when a concurrent attempt with the same key committed first; the
-    transaction is then rolled back by leaving the unit of work.
+    With ``holding`` and a key, the transaction lock of that name (``hold_transaction_lock``) is
+    taken first, by the same statement. Raises ``CreatedMeanwhile`` when a concurrent attempt
+    with the same key committed first; the transaction is then rolled back by leaving the unit
+    of work.
     """
     if creation is not None:
-        uow.creations.add(creation, object_id, at)
+        uow.creations.add(creation, object_id, at, holding=holding)
 
 
 def derived_event_id(creation: Creation | None, event_type: str) -> str | None:

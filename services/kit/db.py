@@ -130,14 +130,16 @@ def hold_transaction_locks(session, names: Iterable[str]) -> None:
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    keys = sorted({_lock_key(name) for name in names})
+    keys = sorted({transaction_lock_key(name) for name in names})
     if len(keys) == 1:
         session.execute(_TRANSACTION_LOCK, {"key": keys[0]})
     elif keys:
         session.execute(_TRANSACTION_LOCKS, {"keys": keys}).all()
 
 
-def _lock_key(name: str) -> int:
+def transaction_lock_key(name: str) -> int:
+    """The key of the transaction lock named ``name``, for a statement that takes it itself
+    (``pg_advisory_xact_lock(key)``) along with its own work, a round trip fewer."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 

@@ -118,11 +118,14 @@ class FakeCreations:
 
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], tuple[str, str]] = {}
+        self.held: list[str] = []  # the transaction locks taken with a record
 
     def find(self, agency_id: str, key: str) -> tuple[str, str] | None:
         return self.rows.get((agency_id, key))
 
-    def add(self, creation, object_id: str, at) -> None:
+    def add(self, creation, object_id: str, at, *, holding: str | None = None) -> None:
+        if holding is not None:
+            self.held.append(holding)
         if (creation.agency_id, creation.key) in self.rows:
             raise CreatedMeanwhile(creation.key)
         self.rows[(creation.agency_id, creation.key)] = (creation.fingerprint, object_id)

@@ -71,6 +71,12 @@ _HANDOFF = select(handoff_packets).where(handoff_packets.c.id == bindparam("refe
 _DROP_HANDOFF = delete(handoff_packets).where(handoff_packets.c.id == bindparam("referral_id"))
 
 
+def consent_lock(consent_id: str) -> str:
+    """The name of the transaction lock that ``hold_consent`` takes (``record_creation`` may
+    take it with the creation's record)."""
+    return f"referrals.consent:{consent_id}"
+
+
 @cache
 def _remember_ending(dialect: str) -> Insert:
     """A consent ending, unless its event is kept already: built once per dialect."""
@@ -134,7 +140,7 @@ class ReferralRepository:
 
     def hold_consent(self, consent_id: str) -> None:
         """Until commit, keep the other creations and ending handlers of this consent waiting."""
-        hold_transaction_lock(self.session, f"referrals.consent:{consent_id}")
+        hold_transaction_lock(self.session, consent_lock(consent_id))
 
     def remember_ending(self, event_id: str, event_type: str, payload: Mapping[str, Any],
                         occurred_at: datetime) -> None:

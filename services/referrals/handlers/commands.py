@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from services.consent.schemas import known_refusal
 from services.kit.creations import CreatedMeanwhile, derived_event_id, earlier_object, record_creation
 from services.kit.errors import Conflict, ConsentRequired
+from services.referrals.adapters.repository import consent_lock
 from services.referrals.domain import Referral, ReferralRefused
 from services.referrals.domain.commands import (
     CancelReferral,
@@ -84,11 +85,16 @@ def create_referral(command: RequestReferral, uow, consent: ConsentClient, now: 
         raise Conflict("The consent changed while the referral was made; try again.")
     try:
         with uow:
-            record_creation(uow, command.creation, referral.id, now)
-            _check_external_id_free(command, uow)
             # Consent may have ended since it permitted the disclosure, and its ending been
-            # handled before this commits: then the referral is recorded ended.
-            uow.referrals.hold_consent(referral.consent_id)
+            # handled before this commits: then the referral is recorded ended. The consent's
+            # lock (``hold_consent``) is taken before the endings are read, by the statement
+            # that records the key where there is one.
+            if command.creation is not None:
+                record_creation(uow, command.creation, referral.id, now,
+                                holding=consent_lock(referral.consent_id))
+            else:
+                uow.referrals.hold_consent(referral.consent_id)
+            _check_external_id_free(command, uow)
             for event_type, payload in uow.referrals.endings_of(referral.consent_id):
                 end_by(referral, event_type, payload, now)
             uow.referrals.add(referral)

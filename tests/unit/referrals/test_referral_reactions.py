@@ -19,6 +19,7 @@ from handler_fakes import (
 )
 from referral_builders import PEER_GROUP, REFERRER, STRANGER
 
+from services.kit.creations import creation_of
 from services.kit.errors import Conflict, ConsentRequired, Forbidden, NotFound
 from services.referrals.domain.commands import OpenHandoff, ReadReferral, ReportReferralStatus
 from services.referrals.handlers import commands, consent_events, match_events, queries
@@ -179,6 +180,14 @@ def test_a_referral_recorded_after_its_consents_ending_was_handled_is_recorded_e
     assert [m["type"] for m in published(uow)][-2:] == ["referral.requested",
                                                         "referral.status_changed"]
     assert stored(uow).held == ["consent-1", "consent-1"]  # the handler, then the creation
+
+
+def test_a_referral_made_under_a_key_takes_its_consents_lock_with_the_keys_record(uow, consent):
+    uow.handle(revoked_event(full=True), consent_events.on_consent_ended, NOW)
+    keyed = request_command(creation=creation_of(REFERRER, "key-1", {"reason": "keyed"}))
+    assert commands.create_referral(keyed, uow, consent, NOW)["status"] == "cancelled"
+    assert stored(uow).held == ["consent-1"]  # the handler only: the creation's lock came with its key
+    assert uow.creations.held == ["referrals.consent:consent-1"]
 
 
 def test_a_partial_revocation_heard_first_spares_a_referral_it_still_covers(uow, consent):
