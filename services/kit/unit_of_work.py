@@ -151,6 +151,18 @@ class UnitOfWork:
         deadline (a stalled database) may still commit when the server gets to it, where a
         transaction would have rolled back without its ``COMMIT``.
         """
+        with self.each_statement_alone():
+            yield self
+
+    @contextmanager
+    def each_statement_alone(self) -> Iterator[UnitOfWork]:
+        """``with uow.each_statement_alone(): ...; uow.commit()`` for a unit of work whose
+        statements need not commit together (a claim, then reads), staging no event.
+
+        On PostgreSQL every statement commits as it runs, as in ``one_statement``: no ``BEGIN``
+        and no ``COMMIT``. A unit that fails part way leaves its earlier statements done, and
+        each write must be one whose late commit is harmless (see ``one_statement``).
+        """
         with self._untransacted():
             if self._depth == 1:
                 self._single = True  # until the unit ends (``__exit__``)

@@ -33,7 +33,7 @@ class FakeUnitOfWork:
         self._staged: list[Event] = []
         self._processed: set[tuple[str, str]] = set()
         self._depth = 0
-        self._opened_for: str | None = None  # "reading" or "one_statement", until the unit ends
+        self._opened_for: str | None = None  # "reading", "one_statement"...: until the unit ends
 
     @contextmanager
     def reading(self) -> Iterator[FakeUnitOfWork]:
@@ -45,6 +45,12 @@ class FakeUnitOfWork:
     def one_statement(self) -> Iterator[FakeUnitOfWork]:
         """As ``with uow:``, for a unit that is one write: staging an event in it is a mistake."""
         with self._opened("one_statement"):
+            yield self
+
+    @contextmanager
+    def each_statement_alone(self) -> Iterator[FakeUnitOfWork]:
+        """As ``with uow:``, for statements that commit one by one: staging an event is a mistake."""
+        with self._opened("each_statement_alone"):
             yield self
 
     @contextmanager
@@ -85,7 +91,8 @@ class FakeUnitOfWork:
     def publish(self, type_: str, payload: dict[str, Any], *, aggregate_id: str | None = None,
                 event_id: str | None = None) -> Event:
         assert self.session is _OPEN, "publish outside the unit of work"
-        assert self._opened_for != "one_statement", "an event staged in a one-statement unit of work"
+        assert self._opened_for not in ("one_statement", "each_statement_alone"), \
+            "an event staged in a unit of work without a transaction"
         cause = self.cause
         event = new_event(type_, payload, source=self.source,
                           correlation_id=cause.correlation_id if cause else None,

@@ -36,9 +36,15 @@ def dispatch_due(uow, channels: Channels, clock: Callable[[], datetime], policy:
     concurrently but must yield outcomes in order), then records each attempt and
     publishes ``notification.delivered`` / ``notification.failed`` when one ends. A send that
     raises is recorded as a final failure; it never stops the batch.
+
+    The claim is one statement, and nothing needs to commit with it (the settings and
+    subscriptions are read, a delivery held for quiet hours is deferred by a statement of its
+    own), so each statement commits by itself (``each_statement_alone``). A claim committed by
+    a unit that then fails, or late by a stalled server, holds its rows until the lease runs
+    out, as a dispatcher that died while sending would.
     """
     token = str(uuid.uuid4())
-    with uow:
+    with uow.each_statement_alone():
         now = clock()
         claimed = uow.deliveries.claim_due(now, now + policy.lease, token, policy.batch_size)
         settings = {a: uow.settings.settings_of(a) for a in {c.delivery.agency_id for c in claimed}}

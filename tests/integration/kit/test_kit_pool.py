@@ -152,3 +152,28 @@ def test_a_unit_that_is_one_write_commits_it_without_a_transaction_on_postgresql
             assert status() == TransactionStatus.INTRANS
     finally:
         engine.dispose()
+
+
+def test_a_unit_whose_statements_stand_alone_commits_each_as_it_runs_on_postgresql(postgres_url):
+    engine = make_engine(postgres_url, pool_size=1)
+    metadata = service_metadata()
+    metadata.create_all(engine)
+    factory = sessionmaker(engine, info={"metadata": metadata})
+    uow = UnitOfWork(factory, source="test")
+
+    def committed() -> int:
+        with engine.connect() as other:
+            return other.execute(text("SELECT count(*) FROM processed_events")).scalar_one()
+
+    try:
+        with pytest.raises(ZeroDivisionError), uow.each_statement_alone():
+            for n in (1, 2):
+                uow.session.execute(text("INSERT INTO processed_events (consumer, event_id, processed_at)"
+                                         f" VALUES ('c', 'e-{n}', now())"))
+                assert committed() == n  # each committed as it ran: no transaction holds it
+            raise ZeroDivisionError  # a unit that fails part way leaves what ran done
+        assert committed() == 2
+        with pytest.raises(RuntimeError), uow.each_statement_alone():  # an event needs a transaction
+            uow.publish("consent.expired", {"consent_id": "cn-1", "participant_id": "pt-1"})
+    finally:
+        engine.dispose()
