@@ -25,10 +25,17 @@ def on_referral_requested(event, uow, policy: MatchingPolicy, now: datetime,
                           registry: CachedRegistry | None = None) -> None:
     """Keep the criteria and propose the best mentor at once, or waitlist the referral.
 
-    A second ``referral.requested`` for a known referral (under another event id) changes
-    nothing. Raises ``ValueError`` for criteria the domain refuses (retried, then parked).
+    A second ``referral.requested`` for a known referral (under another event id), or one that
+    arrives after its referral ended, changes nothing. Raises ``ValueError`` for criteria the
+    domain refuses (retried, then parked), unless the referral is known: then there is nothing
+    to store, as for any request heard again.
     """
-    referral = Referral.requested(event.payload, now)
+    try:
+        referral = Referral.requested(event.payload, now)
+    except ValueError:
+        if uow.referrals.get(event.payload["referral_id"]) is not None:
+            return
+        raise
     if uow.referrals.add_new(referral):
         Matchmaker(uow, policy, now, registry).propose_next(referral, new=True)
 

@@ -53,6 +53,15 @@ def test_criteria_the_domain_refuses_are_not_stored():
     assert network.referrals.get("referral-1") is None and network.uow.published == []
 
 
+def test_a_request_with_refused_criteria_for_a_referral_already_ended_is_ignored():
+    network = Network()
+    network.handle(status_changed("overtaken-2", "cancelled"))
+    event = requested("overtaken-2")
+    network.handle(replace(event, payload={**event.payload, "urgency": "someday"}))
+    assert network.uow.published == []
+    assert network.referrals.get("overtaken-2").closed_reason == "referral_cancelled"
+
+
 def test_a_closed_referral_withdraws_its_proposal_and_frees_an_accepted_place():
     network = Network()
     network.mentor(id="mentor-1", capacity=2)
