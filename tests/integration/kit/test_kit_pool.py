@@ -9,7 +9,7 @@ import time
 
 import pytest
 from psycopg.pq import TransactionStatus
-from sqlalchemy import event, text
+from sqlalchemy import Engine, MetaData, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
@@ -125,12 +125,16 @@ def test_a_unit_that_only_reads_runs_without_a_transaction_on_postgresql(postgre
         engine.dispose()
 
 
-def test_a_unit_that_is_one_write_commits_it_without_a_transaction_on_postgresql(postgres_url):
-    engine = make_engine(postgres_url, pool_size=1)
+def _unit_of_work_on(url: str) -> tuple[Engine, UnitOfWork, MetaData]:
+    """A unit of work on one pooled connection to a database holding the kit's tables."""
+    engine = make_engine(url, pool_size=1)
     metadata = service_metadata()
     metadata.create_all(engine)
-    factory = sessionmaker(engine, info={"metadata": metadata})
-    uow = UnitOfWork(factory, source="test")
+    return engine, UnitOfWork(sessionmaker(engine, info={"metadata": metadata}), source="test"), metadata
+
+
+def test_a_unit_that_is_one_write_commits_it_without_a_transaction_on_postgresql(postgres_url):
+    engine, uow, metadata = _unit_of_work_on(postgres_url)
     outbox = metadata.tables["outbox"]
 
     def status() -> TransactionStatus:
@@ -155,11 +159,7 @@ def test_a_unit_that_is_one_write_commits_it_without_a_transaction_on_postgresql
 
 
 def test_a_unit_whose_statements_stand_alone_commits_each_as_it_runs_on_postgresql(postgres_url):
-    engine = make_engine(postgres_url, pool_size=1)
-    metadata = service_metadata()
-    metadata.create_all(engine)
-    factory = sessionmaker(engine, info={"metadata": metadata})
-    uow = UnitOfWork(factory, source="test")
+    engine, uow, _metadata = _unit_of_work_on(postgres_url)
 
     def committed() -> int:
         with engine.connect() as other:

@@ -41,14 +41,23 @@ POLICY = MatchingPolicy()
 STATEMENTS_PER_PROPOSAL = {"sqlite": 4, "postgresql": 5}
 
 
-@pytest.fixture
-def database(database_url):
-    engine = make_engine(database_url)
+def _database(url: str):
+    engine = make_engine(url)
     metadata.create_all(engine)
     factory = sessionmaker(engine, expire_on_commit=False, info={"metadata": metadata})
     yield SimpleNamespace(engine=engine, unit_of_work=lambda: UnitOfWork(
         factory, source="matching", repositories=repositories))
     engine.dispose()
+
+
+@pytest.fixture
+def database(database_url):
+    yield from _database(database_url)
+
+
+@pytest.fixture
+def postgres_database(postgres_url):
+    yield from _database(postgres_url)
 
 
 def _register(database, registered) -> None:
@@ -68,6 +77,25 @@ def _statements(engine) -> list[str]:
     seen: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
     return seen
+
+
+def _requested_in_thread(database, referral_id: str) -> tuple[threading.Thread, dict[str, object]]:
+    """``referral.requested`` handled and committed by another thread; its outcome is ``done``
+    or the ``error`` it raised."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            with database.unit_of_work() as uow:
+                handlers.on_referral_requested(_requested(referral_id), uow, POLICY, NOW)
+                uow.commit()
+            outcome["done"] = True
+        except Exception as exc:  # reported by the caller's assertions
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
 
 
 def _proposed(database) -> dict[str, str]:
@@ -113,94 +141,56 @@ def test_the_proposal_is_stored_only_if_its_mentor_takes_it_when_the_insert_runs
     assert stored == ["match-1"]
 
 
-def test_two_transactions_wanting_the_last_place_meet_at_the_row_lock(postgres_url):
+def test_two_transactions_wanting_the_last_place_meet_at_the_row_lock(postgres_database):
     """PostgreSQL, READ COMMITTED: the second transaction reads the mentor with a place left,
     waits at the row lock while the first proposes, and then its INSERT (a statement that
     starts after the wait) counts the first's proposal and stores nothing: it is waitlisted."""
-    engine = make_engine(postgres_url)
-    metadata.create_all(engine)
-    factory = sessionmaker(engine, expire_on_commit=False, info={"metadata": metadata})
-    database = SimpleNamespace(engine=engine, unit_of_work=lambda: UnitOfWork(
-        factory, source="matching", repositories=repositories))
-    try:
-        _register(database, [mentor(id="last-place", capacity=1)])
-        first = database.unit_of_work()
-        first.__enter__()
-        handlers.on_referral_requested(_requested("first"), first, POLICY, NOW)
-        assert _proposed(database) == {}  # not committed yet
+    database = postgres_database
+    _register(database, [mentor(id="last-place", capacity=1)])
+    first = database.unit_of_work()
+    first.__enter__()
+    handlers.on_referral_requested(_requested("first"), first, POLICY, NOW)
+    assert _proposed(database) == {}  # not committed yet
 
-        outcome: dict[str, object] = {}
+    thread, outcome = _requested_in_thread(database, "second")
+    # Waiting at the lock, or (without one) already done: the assertions below decide.
+    wait_for(lambda: outcome or waiting_on_locks(database.engine) == 1,
+             what="the second transaction waiting at the mentor's row lock")
+    first.commit()
+    first.__exit__(None, None, None)
+    thread.join()
 
-        def second() -> None:
-            try:
-                with database.unit_of_work() as uow:
-                    handlers.on_referral_requested(_requested("second"), uow, POLICY, NOW)
-                    uow.commit()
-                outcome["done"] = True
-            except Exception as exc:  # reported by the assertion below
-                outcome["error"] = exc
-
-        thread = threading.Thread(target=second)
-        thread.start()
-        # Waiting at the lock, or (without one) already done: the assertions below decide.
-        wait_for(lambda: outcome or waiting_on_locks(engine) == 1,
-                 what="the second transaction waiting at the mentor's row lock")
-        first.commit()
-        first.__exit__(None, None, None)
-        thread.join()
-
-        assert outcome == {"done": True}
-        assert _proposed(database) == {"first": "last-place"}
-        with engine.connect() as conn:
-            outbox = conn.execute(text("SELECT count(*) FROM outbox WHERE type = 'match.waitlisted'"))
-            assert outbox.scalar() == 1
-    finally:
-        engine.dispose()
+    assert outcome == {"done": True}
+    assert _proposed(database) == {"first": "last-place"}
+    with database.engine.connect() as conn:
+        outbox = conn.execute(text("SELECT count(*) FROM outbox WHERE type = 'match.waitlisted'"))
+        assert outbox.scalar() == 1
 
 
-def test_a_request_heard_twice_at_once_is_stored_and_proposed_once(postgres_url):
+def test_a_request_heard_twice_at_once_is_stored_and_proposed_once(postgres_database):
     """PostgreSQL: the same ``referral.requested`` under two event ids (a republished event),
     handled by two transactions at once. The second's insert waits at the first's new row;
     when the first commits it stores and proposes nothing (where asking first, then inserting,
     failed on the key and was retried), and when the first rolls back it stores and proposes
     itself."""
-    engine = make_engine(postgres_url)
-    metadata.create_all(engine)
-    factory = sessionmaker(engine, expire_on_commit=False, info={"metadata": metadata})
-    database = SimpleNamespace(engine=engine, unit_of_work=lambda: UnitOfWork(
-        factory, source="matching", repositories=repositories))
-    try:
-        _register(database, [mentor(id=f"m{n}", capacity=5) for n in range(2)])
-        for referral_id, first_commits in (("first-rolls-back", False), ("first-commits", True)):
-            first = database.unit_of_work()
-            first.__enter__()
-            handlers.on_referral_requested(_requested(referral_id), first, POLICY, NOW)
-            outcome: dict[str, object] = {}
+    database = postgres_database
+    _register(database, [mentor(id=f"m{n}", capacity=5) for n in range(2)])
+    for referral_id, first_commits in (("first-rolls-back", False), ("first-commits", True)):
+        first = database.unit_of_work()
+        first.__enter__()
+        handlers.on_referral_requested(_requested(referral_id), first, POLICY, NOW)
+        thread, outcome = _requested_in_thread(database, referral_id)
+        wait_for(lambda outcome=outcome: outcome or waiting_on_locks(database.engine) == 1,
+                 what="the second transaction waiting at the first's new row")
+        assert outcome == {}, "the second transaction did not wait for the first"
+        if first_commits:
+            first.commit()
+        first.__exit__(None, None, None)
+        thread.join()
+        assert outcome == {"done": True}
 
-            def second(referral_id=referral_id, outcome=outcome) -> None:
-                try:
-                    with database.unit_of_work() as uow:
-                        handlers.on_referral_requested(_requested(referral_id), uow, POLICY, NOW)
-                        uow.commit()
-                    outcome["done"] = True
-                except Exception as exc:  # reported by the assertion below
-                    outcome["error"] = exc
-
-            thread = threading.Thread(target=second)
-            thread.start()
-            wait_for(lambda outcome=outcome: outcome or waiting_on_locks(engine) == 1,
-                     what="the second transaction waiting at the first's new row")
-            assert outcome == {}, "the second transaction did not wait for the first"
-            if first_commits:
-                first.commit()
-            first.__exit__(None, None, None)
-            thread.join()
-            assert outcome == {"done": True}
-
-        assert set(_proposed(database)) == {"first-rolls-back", "first-commits"}
-        with engine.connect() as conn:
-            proposed = conn.execute(text("SELECT count(*) FROM outbox WHERE type = 'match.proposed'"))
-            assert proposed.scalar() == 2
-            assert conn.execute(text("SELECT count(*) FROM referrals")).scalar() == 2
-    finally:
-        engine.dispose()
+    assert set(_proposed(database)) == {"first-rolls-back", "first-commits"}
+    with database.engine.connect() as conn:
+        proposed = conn.execute(text("SELECT count(*) FROM outbox WHERE type = 'match.proposed'"))
+        assert proposed.scalar() == 2
+        assert conn.execute(text("SELECT count(*) FROM referrals")).scalar() == 2
