@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.kit.db import UTCDateTime, hold_transaction_lock, transaction_lock_key
+from services.kit.db import UTCDateTime, transaction_lock_key
 from services.kit.errors import Conflict, InvalidRequest
 
 HEADER = "Idempotency-Key"
@@ -123,25 +123,20 @@ class Creations:
         """Record the creation; raises ``CreatedMeanwhile`` if the key was recorded first.
 
         With ``holding``, the transaction lock of that name (``hold_transaction_lock``) is taken
-        first: on PostgreSQL by the same statement, so that one round trip does both.
+        first, by the same statement, so that one round trip does both. Like that lock, it is
+        PostgreSQL's: SQLite's single writer needs none.
         """
         values = {"agency_id": creation.agency_id, "key": creation.key,
                   "fingerprint": creation.fingerprint, "object_id": object_id, "created_at": at}
         statement = insert(self.table)
-        if holding is not None:
-            if self.session.get_bind().dialect.name == "postgresql":
-                statement, values = _add_holding(self.table), {
-                    **values, "lock_key": transaction_lock_key(holding)}
-            else:
-                hold_transaction_lock(self.session, holding)
+        if holding is not None and self.session.get_bind().dialect.name == "postgresql":
+            statement = _add_holding(self.table)
+            values["lock_key"] = transaction_lock_key(holding)
         # No savepoint: a duplicate abandons the whole transaction, which the caller leaves.
         try:
             self.session.execute(statement, values)
         except IntegrityError:
             raise CreatedMeanwhile(creation.key) from None
-
-
-_COLUMNS = ("agency_id", "key", "fingerprint", "object_id", "created_at")
 
 
 @cache
@@ -150,8 +145,8 @@ def _add_holding(table: Table) -> Insert:
     once per service's table). Every insert of a key takes its lock first, so a transaction never
     holds a key while it waits for a lock that another one, waiting for that key, holds."""
     held = select(func.pg_advisory_xact_lock(bindparam("lock_key", type_=BigInteger))).subquery("held")
-    row = select(*(bindparam(name, type_=table.c[name].type) for name in _COLUMNS)).select_from(held)
-    return insert(table).from_select(list(_COLUMNS), row)
+    row = select(*(bindparam(c.name, type_=c.type) for c in table.c)).select_from(held)
+    return insert(table).from_select([c.name for c in table.c], row)
 
 
 def earlier_object(uow, creation: Creation | None) -> str | None:

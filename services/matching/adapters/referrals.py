@@ -42,6 +42,11 @@ def _add_new(dialect: str) -> Insert:
             .returning(referrals.c.id))
 
 
+def _row(referral: Referral) -> dict:
+    """The referral's row as an INSERT's parameters."""
+    return {**referral.__dict__, "blocked_agencies": list(referral.blocked_agencies)}
+
+
 def referral_from_row(row: Row) -> Referral:
     fields = dict(row._mapping)
     fields["blocked_agencies"] = tuple(fields["blocked_agencies"])
@@ -56,7 +61,7 @@ class ReferralRepository:
         self.session = session
 
     def add(self, referral: Referral) -> None:
-        self.session.execute(_ADD, {**referral.__dict__, "blocked_agencies": list(referral.blocked_agencies)})
+        self.session.execute(_ADD, _row(referral))
 
     def add_new(self, referral: Referral) -> bool:
         """Store the referral unless one with its id is known; True when it was stored.
@@ -67,9 +72,7 @@ class ReferralRepository:
         stores nothing.
         """
         statement = _add_new(self.session.get_bind().dialect.name)
-        row = self.session.execute(statement, {**referral.__dict__,
-                                               "blocked_agencies": list(referral.blocked_agencies)})
-        return row.first() is not None
+        return self.session.execute(statement, _row(referral)).first() is not None
 
     def save(self, referral: Referral) -> None:
         """Write its scope, criteria and closing (the ids never change)."""
